@@ -1,0 +1,52 @@
+# Every target runs from the repository root, whatever the caller's working directory or PATH.
+ROOT := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
+VENV := $(ROOT).venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+PYTHON ?= python3
+STAMP := $(VENV)/.installed
+
+.PHONY: setup regen check-regen lint typecheck spec-check test test-fast demo bench bench-smoke clean
+
+setup: $(STAMP)
+
+$(STAMP): $(ROOT)pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e "$(ROOT)[server,pandas,dev]"
+	@touch $(STAMP)
+
+# Regenerate the low-level client from openapi.yaml (pinned generator, pinned ruff from the venv).
+regen: $(STAMP)
+	cd $(ROOT) && PATH="$(BIN):/usr/bin:/bin" $(PY) scripts/regen.py
+
+check-regen: regen
+	cd $(ROOT) && git diff --exit-code -- generated/ && test -z "$$(git status --porcelain -- generated/)"
+
+lint: $(STAMP)
+	cd $(ROOT) && $(BIN)/ruff check ionworks ionworks_server scripts tests
+	cd $(ROOT) && $(BIN)/ruff format --check ionworks ionworks_server scripts tests
+
+typecheck: $(STAMP)
+	cd $(ROOT) && $(BIN)/mypy
+
+spec-check: $(STAMP)
+	cd $(ROOT) && $(BIN)/openapi-spec-validator openapi.yaml
+
+test: $(STAMP) lint typecheck spec-check check-regen
+	cd $(ROOT) && $(BIN)/pytest -n 2 -q
+
+test-fast: $(STAMP)
+	cd $(ROOT) && $(BIN)/pytest -n 2 -q -x
+
+demo: $(STAMP)
+	cd $(ROOT) && $(PY) scripts/run_demo.py
+
+bench: $(STAMP)
+	cd $(ROOT) && $(PY) scripts/bench.py
+
+bench-smoke: $(STAMP)
+	cd $(ROOT) && $(PY) scripts/bench.py --smoke
+
+clean:
+	rm -rf $(VENV) demo-output bench-results.json

@@ -1,0 +1,176 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.cycles_response import CyclesResponse
+from ...models.error import Error
+from ...types import Response
+
+
+def _get_kwargs(
+    cell_measurement_id: str,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/cell_measurements/{cell_measurement_id}/cycles".format(
+            cell_measurement_id=quote(str(cell_measurement_id), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> CyclesResponse | Error | None:
+    if response.status_code == 200:
+        response_200 = CyclesResponse.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 403:
+        response_403 = Error.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Error.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 500:
+        response_500 = Error.from_dict(response.json())
+
+        return response_500
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[CyclesResponse | Error]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    cell_measurement_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+) -> Response[CyclesResponse | Error]:
+    """Get the cycle metrics as a column-oriented table.
+
+    Args:
+        cell_measurement_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[CyclesResponse | Error]
+    """
+
+    kwargs = _get_kwargs(
+        cell_measurement_id=cell_measurement_id,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    cell_measurement_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+) -> CyclesResponse | Error | None:
+    """Get the cycle metrics as a column-oriented table.
+
+    Args:
+        cell_measurement_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        CyclesResponse | Error
+    """
+
+    return sync_detailed(
+        cell_measurement_id=cell_measurement_id,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    cell_measurement_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+) -> Response[CyclesResponse | Error]:
+    """Get the cycle metrics as a column-oriented table.
+
+    Args:
+        cell_measurement_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[CyclesResponse | Error]
+    """
+
+    kwargs = _get_kwargs(
+        cell_measurement_id=cell_measurement_id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    cell_measurement_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+) -> CyclesResponse | Error | None:
+    """Get the cycle metrics as a column-oriented table.
+
+    Args:
+        cell_measurement_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        CyclesResponse | Error
+    """
+
+    return (
+        await asyncio_detailed(
+            cell_measurement_id=cell_measurement_id,
+            client=client,
+        )
+    ).parsed

@@ -1,0 +1,223 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error import Error
+from ...models.initiate_upload_request import InitiateUploadRequest
+from ...models.initiate_upload_response import InitiateUploadResponse
+from ...types import Response
+
+
+def _get_kwargs(
+    cell_instance_id: str,
+    *,
+    body: InitiateUploadRequest,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/cell_instances/{cell_instance_id}/cell_measurements/initiate-upload".format(
+            cell_instance_id=quote(str(cell_instance_id), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Error | InitiateUploadResponse | None:
+    if response.status_code == 200:
+        response_200 = InitiateUploadResponse.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Error.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 403:
+        response_403 = Error.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Error.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 429:
+        response_429 = Error.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Error.from_dict(response.json())
+
+        return response_500
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Error | InitiateUploadResponse]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    cell_instance_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: InitiateUploadRequest,
+) -> Response[Error | InitiateUploadResponse]:
+    """Reserve a measurement id and get signed PUT URLs for its files. Creates nothing yet.
+
+     For time-series measurements the response always offers `time_series.parquet` and `steps.parquet`
+    targets; uploading steps is optional (the server derives them when absent). For file measurements
+    the targets follow `filenames`, in order.
+
+    Args:
+        cell_instance_id (str):
+        body (InitiateUploadRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | InitiateUploadResponse]
+    """
+
+    kwargs = _get_kwargs(
+        cell_instance_id=cell_instance_id,
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    cell_instance_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: InitiateUploadRequest,
+) -> Error | InitiateUploadResponse | None:
+    """Reserve a measurement id and get signed PUT URLs for its files. Creates nothing yet.
+
+     For time-series measurements the response always offers `time_series.parquet` and `steps.parquet`
+    targets; uploading steps is optional (the server derives them when absent). For file measurements
+    the targets follow `filenames`, in order.
+
+    Args:
+        cell_instance_id (str):
+        body (InitiateUploadRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | InitiateUploadResponse
+    """
+
+    return sync_detailed(
+        cell_instance_id=cell_instance_id,
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    cell_instance_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: InitiateUploadRequest,
+) -> Response[Error | InitiateUploadResponse]:
+    """Reserve a measurement id and get signed PUT URLs for its files. Creates nothing yet.
+
+     For time-series measurements the response always offers `time_series.parquet` and `steps.parquet`
+    targets; uploading steps is optional (the server derives them when absent). For file measurements
+    the targets follow `filenames`, in order.
+
+    Args:
+        cell_instance_id (str):
+        body (InitiateUploadRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | InitiateUploadResponse]
+    """
+
+    kwargs = _get_kwargs(
+        cell_instance_id=cell_instance_id,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    cell_instance_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: InitiateUploadRequest,
+) -> Error | InitiateUploadResponse | None:
+    """Reserve a measurement id and get signed PUT URLs for its files. Creates nothing yet.
+
+     For time-series measurements the response always offers `time_series.parquet` and `steps.parquet`
+    targets; uploading steps is optional (the server derives them when absent). For file measurements
+    the targets follow `filenames`, in order.
+
+    Args:
+        cell_instance_id (str):
+        body (InitiateUploadRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | InitiateUploadResponse
+    """
+
+    return (
+        await asyncio_detailed(
+            cell_instance_id=cell_instance_id,
+            client=client,
+            body=body,
+        )
+    ).parsed

@@ -1,0 +1,16 @@
+from enum import StrEnum
+
+
+class KnownErrorCode(StrEnum):
+    BAD_REQUEST = "BAD_REQUEST"
+    CONFLICT = "CONFLICT"
+    FORBIDDEN = "FORBIDDEN"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+    NOT_FOUND = "NOT_FOUND"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    RANGE_NOT_SATISFIABLE = "RANGE_NOT_SATISFIABLE"
+    RATE_LIMITED = "RATE_LIMITED"
+    USAGE_LIMIT_REACHED = "USAGE_LIMIT_REACHED"
+
+    def __str__(self) -> str:
+        return str(self.value)

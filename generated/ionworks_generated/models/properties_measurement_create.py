@@ -1,0 +1,197 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.properties_measurement_create_measurement_type import (
+    PropertiesMeasurementCreateMeasurementType,
+)
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.properties_measurement_create_properties import (
+        PropertiesMeasurementCreateProperties,
+    )
+
+
+T = TypeVar("T", bound="PropertiesMeasurementCreate")
+
+
+@_attrs_define
+class PropertiesMeasurementCreate:
+    """
+    Example:
+        {'id': 'meas-77aa', 'name': 'formation-properties', 'cell_instance_id': 'inst-42', 'measurement_type':
+            'properties', 'properties': {'capacity': {'value': 0.0049, 'unit': 'A.h'}}, 'tags': ['formation'],
+            'processing_status': 'ready'}
+
+    Attributes:
+        name (str):
+        properties (PropertiesMeasurementCreateProperties):
+        measurement_type (PropertiesMeasurementCreateMeasurementType | Unset):  Default:
+            PropertiesMeasurementCreateMeasurementType.PROPERTIES.
+        notes (None | str | Unset):
+        protocol (Any | Unset): Free-form protocol description.
+        test_setup (Any | Unset): Free-form test setup description.
+        start_time (None | str | Unset):
+        end_time (None | str | Unset):
+        tags (list[str] | Unset):
+    """
+
+    name: str
+    properties: PropertiesMeasurementCreateProperties
+    measurement_type: PropertiesMeasurementCreateMeasurementType | Unset = (
+        PropertiesMeasurementCreateMeasurementType.PROPERTIES
+    )
+    notes: None | str | Unset = UNSET
+    protocol: Any | Unset = UNSET
+    test_setup: Any | Unset = UNSET
+    start_time: None | str | Unset = UNSET
+    end_time: None | str | Unset = UNSET
+    tags: list[str] | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        name = self.name
+
+        properties = self.properties.to_dict()
+
+        measurement_type: str | Unset = UNSET
+        if not isinstance(self.measurement_type, Unset):
+            measurement_type = self.measurement_type.value
+
+        notes: None | str | Unset
+        if isinstance(self.notes, Unset):
+            notes = UNSET
+        else:
+            notes = self.notes
+
+        protocol = self.protocol
+
+        test_setup = self.test_setup
+
+        start_time: None | str | Unset
+        if isinstance(self.start_time, Unset):
+            start_time = UNSET
+        else:
+            start_time = self.start_time
+
+        end_time: None | str | Unset
+        if isinstance(self.end_time, Unset):
+            end_time = UNSET
+        else:
+            end_time = self.end_time
+
+        tags: list[str] | Unset = UNSET
+        if not isinstance(self.tags, Unset):
+            tags = self.tags
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "name": name,
+                "properties": properties,
+            }
+        )
+        if measurement_type is not UNSET:
+            field_dict["measurement_type"] = measurement_type
+        if notes is not UNSET:
+            field_dict["notes"] = notes
+        if protocol is not UNSET:
+            field_dict["protocol"] = protocol
+        if test_setup is not UNSET:
+            field_dict["test_setup"] = test_setup
+        if start_time is not UNSET:
+            field_dict["start_time"] = start_time
+        if end_time is not UNSET:
+            field_dict["end_time"] = end_time
+        if tags is not UNSET:
+            field_dict["tags"] = tags
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.properties_measurement_create_properties import (
+            PropertiesMeasurementCreateProperties,  # noqa: PLC0415
+        )
+
+        d = dict(src_dict)
+        name = d.pop("name")
+
+        properties = PropertiesMeasurementCreateProperties.from_dict(d.pop("properties"))
+
+        _measurement_type = d.pop("measurement_type", UNSET)
+        measurement_type: PropertiesMeasurementCreateMeasurementType | Unset
+        if isinstance(_measurement_type, Unset):
+            measurement_type = UNSET
+        else:
+            measurement_type = PropertiesMeasurementCreateMeasurementType(_measurement_type)
+
+        def _parse_notes(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        notes = _parse_notes(d.pop("notes", UNSET))
+
+        protocol = d.pop("protocol", UNSET)
+
+        test_setup = d.pop("test_setup", UNSET)
+
+        def _parse_start_time(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        start_time = _parse_start_time(d.pop("start_time", UNSET))
+
+        def _parse_end_time(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        end_time = _parse_end_time(d.pop("end_time", UNSET))
+
+        tags = cast(list[str], d.pop("tags", UNSET))
+
+        properties_measurement_create = cls(
+            name=name,
+            properties=properties,
+            measurement_type=measurement_type,
+            notes=notes,
+            protocol=protocol,
+            test_setup=test_setup,
+            start_time=start_time,
+            end_time=end_time,
+            tags=tags,
+        )
+
+        properties_measurement_create.additional_properties = d
+        return properties_measurement_create
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,9 @@
+from enum import StrEnum
+
+
+class StoragePutObjectMethod(StrEnum):
+    GET = "GET"
+    PUT = "PUT"
+
+    def __str__(self) -> str:
+        return str(self.value)
