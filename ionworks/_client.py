@@ -1,0 +1,168 @@
+"""``Ionworks``: configuration, credentials and the sub-clients users call."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from . import _constants as C
+from ._dataframe import Backend, resolve_backend
+from ._http import build_api_client, build_storage_client
+
+if TYPE_CHECKING:
+    from ionworks_generated import Client as GeneratedClient
+
+    from ._cache import CacheScope
+    from .resources.cell_instance import CellInstances
+    from .resources.cell_measurement import CellMeasurements
+    from .resources.cell_spec import CellSpecifications
+    from .resources.pipeline import Pipelines
+
+
+class Ionworks:
+    """Client for the Ionworks battery-data API.
+
+    Credentials come from the arguments or, when neither ``api_key`` nor ``token`` is passed, from
+    ``IONWORKS_API_TOKEN`` / ``IONWORKS_API_KEY`` (a token wins). ``api_url`` defaults to
+    ``IONWORKS_API_URL`` or the hosted API. ``dataframe_backend`` ("polars" or "pandas") defaults
+    to ``IONWORKS_DATAFRAME_BACKEND`` or polars, and applies to this client only.
+
+    Use it as a context manager, or call :meth:`close`, to release connections::
+
+        with Ionworks() as client:
+            specs = client.cell_spec.list(name="graphite")
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        api_url: str | None = None,
+        *,
+        token: str | None = None,
+        project_id: str | None = None,
+        organization_id: str | None = None,
+        timeout: float = C.DEFAULT_TIMEOUT,
+        transfer_timeout: float = C.DEFAULT_TRANSFER_TIMEOUT,
+        max_retries: int = C.DEFAULT_MAX_RETRIES,
+        retry_budget: float = C.DEFAULT_RETRY_BUDGET,
+        dataframe_backend: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        storage_transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if api_key is None and token is None:
+            token = os.environ.get(C.ENV_API_TOKEN) or None
+            api_key = None if token else os.environ.get(C.ENV_API_KEY) or None
+        if not api_key and not token:
+            raise ValueError(
+                "No Ionworks credentials: pass Ionworks(api_key=...) or set the "
+                f"{C.ENV_API_KEY} environment variable (or {C.ENV_API_TOKEN} for a bearer token)."
+            )
+        url = (api_url or os.environ.get(C.ENV_API_URL) or C.DEFAULT_API_URL).rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"api_url={url!r} must start with http:// or https://")
+        self.api_url = url
+        self.project_id = project_id or os.environ.get(C.ENV_PROJECT_ID) or None
+        self.dataframe_backend: Backend = resolve_backend(dataframe_backend)
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._credential = token or api_key or ""
+        self._auth_kind = "token" if token else "api_key"
+
+        headers = {"Authorization": f"Bearer {token}"} if token else {"X-API-Key": str(api_key)}
+        organization = organization_id or os.environ.get(C.ENV_ORGANIZATION_ID)
+        if organization:
+            headers["X-Organization-Id"] = organization
+        self._http = build_api_client(
+            url,
+            headers,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_budget=retry_budget,
+            transport=transport,
+        )
+        self._storage = build_storage_client(
+            timeout=transfer_timeout,
+            max_retries=max_retries,
+            retry_budget=retry_budget,
+            transport=storage_transport,
+        )
+
+    @cached_property
+    def _api(self) -> GeneratedClient:
+        from ionworks_generated import Client as GeneratedClient
+
+        return GeneratedClient(base_url=self.api_url).set_httpx_client(self._http)
+
+    @cached_property
+    def _cache_scope(self) -> CacheScope:
+        from ._cache import CacheScope
+
+        return CacheScope.for_client(self.api_url, self._credential)
+
+    @cached_property
+    def cell_spec(self) -> CellSpecifications:
+        """Cell specifications: ``list``, ``get``, ``create``, ``update``, ``delete``."""
+        from .resources.cell_spec import CellSpecifications
+
+        return CellSpecifications(self)
+
+    @cached_property
+    def cell_instance(self) -> CellInstances:
+        """Cell instances of a specification."""
+        from .resources.cell_instance import CellInstances
+
+        return CellInstances(self)
+
+    @cached_property
+    def cell_measurement(self) -> CellMeasurements:
+        """Measurements of a cell instance, and their time series, steps and cycles."""
+        from .resources.cell_measurement import CellMeasurements
+
+        return CellMeasurements(self)
+
+    @property
+    def measurement(self) -> CellMeasurements:
+        """Alias of :attr:`cell_measurement`."""
+        return self.cell_measurement
+
+    @cached_property
+    def pipeline(self) -> Pipelines:
+        """Modelling pipelines."""
+        from .resources.pipeline import Pipelines
+
+        return Pipelines(self)
+
+    def health_check(self) -> dict[str, Any]:
+        """``GET /healthz``: the server's status."""
+        from ionworks_generated.api.system import health_check
+
+        from ._http import call
+
+        response = call(self.api_url, health_check.sync_detailed, client=self._api)
+        return response.parsed.to_dict() if response.parsed is not None else {}
+
+    def whoami(self) -> dict[str, Any]:
+        """``GET /users/me``: the user and organization behind the credential."""
+        from ionworks_generated.api.system import get_current_user
+
+        from ._http import call
+
+        response = call(self.api_url, get_current_user.sync_detailed, client=self._api)
+        return response.parsed.to_dict()  # type: ignore[union-attr]
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._http.close()
+        self._storage.close()
+
+    def __enter__(self) -> Ionworks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Ionworks(api_url={self.api_url!r}, auth={self._auth_kind}, backend={self.dataframe_backend!r})"

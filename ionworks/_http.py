@@ -1,0 +1,197 @@
+"""The two HTTP clients: one for the API (credentials, retries, error mapping) and one for storage.
+
+Signed storage URLs are fetched by a client that carries no credentials at all, so following a
+redirect to the storage host can never leak the API key. Every httpx exception is translated here
+into an :class:`~ionworks.errors.IonworksError`; nothing from httpx reaches the user.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import httpx
+
+from ._progress import progress_bar
+from ._retry import RetryTransport
+from ._version import __version__
+from .errors import (
+    APIConnectionError,
+    APITimeoutError,
+    IonworksError,
+    error_from_response,
+)
+
+T = TypeVar("T")
+
+USER_AGENT = f"ionworks-python/{__version__}"
+
+
+def raise_for_api_error(response: httpx.Response) -> None:
+    """Turn an error status into the matching :class:`IonworksError` subclass."""
+    if response.status_code < 400:
+        return
+    response.read()
+    try:
+        body: Any = json.loads(response.content) if response.content else None
+    except ValueError:
+        body = None
+    error = error_from_response(response.status_code, body, response.text)
+    correlation = response.headers.get("x-correlation-id")
+    if correlation and isinstance(error.detail, dict):
+        error.detail.setdefault("correlation_id", correlation)
+    raise error
+
+
+def build_api_client(
+    base_url: str,
+    headers: dict[str, str],
+    *,
+    timeout: float,
+    max_retries: int,
+    retry_budget: float,
+    transport: httpx.BaseTransport | None = None,
+) -> httpx.Client:
+    """The API client: auth headers, retry policy, errors raised from a response hook."""
+    return httpx.Client(
+        base_url=base_url,
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json", **headers},
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        transport=RetryTransport(
+            transport or httpx.HTTPTransport(), max_retries=max_retries, budget=retry_budget
+        ),
+        follow_redirects=False,
+        event_hooks={"response": [raise_for_api_error]},
+    )
+
+
+def build_storage_client(
+    *,
+    timeout: float,
+    max_retries: int,
+    retry_budget: float,
+    transport: httpx.BaseTransport | None = None,
+) -> httpx.Client:
+    """A client for signed storage URLs: no credentials, no base URL, redirects followed."""
+    return httpx.Client(
+        headers={"User-Agent": USER_AGENT},
+        timeout=httpx.Timeout(timeout, connect=10.0),
+        transport=RetryTransport(
+            transport or httpx.HTTPTransport(), max_retries=max_retries, budget=retry_budget
+        ),
+        follow_redirects=True,
+    )
+
+
+def translate_transport_errors(url: str) -> Any:
+    """Context manager mapping httpx transport failures to our connection errors."""
+    return _translating(url)
+
+
+@contextmanager
+def _translating(url: str) -> Iterator[None]:
+    try:
+        yield
+    except IonworksError:
+        raise
+    except httpx.TimeoutException as exc:
+        raise APITimeoutError(
+            f"Timed out talking to {url} ({type(exc).__name__}). The server may be overloaded; "
+            "retry later or pass a larger timeout= to Ionworks()."
+        ) from exc
+    except httpx.TransportError as exc:
+        raise APIConnectionError(
+            f"Could not reach {url}: {exc or type(exc).__name__}. Check the URL "
+            "(IONWORKS_API_URL) and your network connection."
+        ) from exc
+    except httpx.HTTPError as exc:
+        raise APIConnectionError(f"HTTP error talking to {url}: {exc}") from exc
+
+
+def call(url: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run one generated operation, translating transport failures and malformed responses."""
+    with translate_transport_errors(url):
+        try:
+            return fn(*args, **kwargs)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            if isinstance(exc, IonworksError):
+                raise
+            raise IonworksError(
+                f"The server at {url} sent a response this client could not understand "
+                f"({type(exc).__name__}: {exc}). Is IONWORKS_API_URL pointing at an Ionworks API?"
+            ) from exc
+
+
+def download(storage: httpx.Client, url: str, *, what: str, attempts: int = 3) -> bytes:
+    """GET a signed URL completely, retrying a connection dropped mid-body.
+
+    A progress bar is shown for large transfers when Python runs interactively.
+    """
+    last_error: Exception | None = None
+    for _ in range(max(1, attempts)):
+        with translate_transport_errors(_host_of(url)):
+            try:
+                with storage.stream("GET", url) as response:
+                    if response.status_code >= 400:
+                        response.read()
+                        raise_storage_error(response, what)
+                    size = int(response.headers.get("Content-Length") or 0)
+                    with progress_bar(size, f"Downloading {what}") as advance:
+                        if advance is None:
+                            return response.read()
+                        chunks = []
+                        for chunk in response.iter_bytes(1 << 20):
+                            chunks.append(chunk)
+                            advance(len(chunk))
+                        return b"".join(chunks)
+            except (httpx.ReadError, httpx.RemoteProtocolError, httpx.ReadTimeout) as exc:
+                last_error = exc
+                continue
+    assert last_error is not None
+    with translate_transport_errors(_host_of(url)):
+        raise last_error
+    raise AssertionError("unreachable")
+
+
+def upload(storage: httpx.Client, url: str, data: bytes, *, what: str) -> None:
+    """PUT bytes to a signed URL (idempotent, so the transport may retry it)."""
+    with translate_transport_errors(_host_of(url)):
+        with progress_bar(len(data), f"Uploading {what}") as advance:
+            content: bytes | Iterator[bytes] = data if advance is None else _chunks(data, advance)
+            response = storage.put(
+                url,
+                content=content,
+                headers={
+                    "Content-Type": "application/octet-stream",
+                    "Content-Length": str(len(data)),
+                },
+            )
+        if response.status_code >= 400:
+            raise_storage_error(response, what)
+
+
+def _chunks(data: bytes, advance: Callable[[int], None]) -> Iterator[bytes]:
+    view = memoryview(data)
+    for start in range(0, len(view), 1 << 20):
+        piece = view[start : start + (1 << 20)]
+        yield bytes(piece)
+        advance(len(piece))
+
+
+def raise_storage_error(response: httpx.Response, what: str) -> None:
+    """Storage errors (for example an expired signature) as IonworksError with context."""
+    try:
+        body = json.loads(response.content) if response.content else None
+    except ValueError:
+        body = None
+    error = error_from_response(response.status_code, body, response.text)
+    error.message = f"Storage refused the {what} transfer: {error.message}"
+    error.args = (error.message,)
+    raise error
+
+
+def _host_of(url: str) -> str:
+    parsed = httpx.URL(url)
+    return f"{parsed.scheme}://{parsed.host}" + (f":{parsed.port}" if parsed.port else "")

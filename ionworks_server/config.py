@@ -1,0 +1,70 @@
+"""Server settings: every knob, its default and the environment variable that sets it, in one place.
+
+Precedence for the data directory is ``--data-dir`` > ``IONWORKS_SERVER_DATA_DIR`` >
+``~/.ionworks/server``. The database URL is read from ``IONWORKS_SERVER_DATABASE_URL`` rather than a
+bare ``DATABASE_URL``: a generic ``DATABASE_URL`` exported for some other application in a developer's
+shell would otherwise silently point the server at that database.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "DATABASE_URL_ENV",
+    "DATA_DIR_ENV",
+    "DEFAULT_DATA_DIR",
+    "Settings",
+    "resolve_data_dir",
+]
+
+DATA_DIR_ENV = "IONWORKS_SERVER_DATA_DIR"
+DATABASE_URL_ENV = "IONWORKS_SERVER_DATABASE_URL"
+DEFAULT_DATA_DIR = Path("~/.ionworks/server")
+
+MiB = 1024 * 1024
+
+
+def resolve_data_dir(cli_value: str | os.PathLike[str] | None) -> Path:
+    """Apply the data-dir precedence (flag, environment, default) and make the path absolute."""
+    raw = cli_value if cli_value else os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
+    return Path(raw).expanduser().resolve()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app factory needs. Build it with :meth:`from_data_dir`."""
+
+    data_dir: Path
+    database_url: str
+    max_json_body_bytes: int = 64 * MiB
+    """Largest JSON request body, measured after gzip decompression (413 above it)."""
+    max_upload_bytes: int = 4096 * MiB
+    """Largest object accepted by a signed storage PUT (413 above it)."""
+    get_url_ttl_s: int = 15 * 60
+    """Lifetime of signed download URLs: long enough for a slow range read, short enough to leak little."""
+    put_url_ttl_s: int = 60 * 60
+    """Lifetime of signed upload URLs and of the reservation made by initiate-upload."""
+    worker_threads: int = 1
+    """Processing threads. One keeps a 2-core machine responsive while a big upload is processed."""
+
+    @classmethod
+    def from_data_dir(cls, data_dir: Path) -> Settings:
+        """Settings for ``data_dir``, with the database URL from the environment or the data dir.
+
+        Override single fields with :func:`dataclasses.replace`.
+        """
+        url = os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{data_dir / 'ionworks.sqlite3'}"
+        return cls(data_dir=data_dir, database_url=url)
+
+    @property
+    def storage_root(self) -> Path:
+        """Root of every stored object; nothing is ever read or written outside it."""
+        return self.data_dir / "storage"
+
+    @property
+    def secret_path(self) -> Path:
+        """Per-data-dir HMAC key for signed URLs (created 0600 at first start)."""
+        return self.data_dir / "signing.key"

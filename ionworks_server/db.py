@@ -1,0 +1,375 @@
+"""Database schema (SQLAlchemy Core), engine set-up and the schema-version check.
+
+Queries elsewhere are written in Core against these tables, never in SQLite-only SQL, so a
+PostgreSQL ``IONWORKS_SERVER_DATABASE_URL`` can follow without rewriting them. SQLite-specific
+tuning lives in :func:`create_db_engine` only: WAL (readers never wait for the writer), foreign
+keys on, a busy timeout, and ``BEGIN IMMEDIATE`` for write transactions so two writers queue on
+the lock instead of one failing with "database is locked" when it upgrades a read lock.
+
+Timestamps are stored as naive UTC ``DateTime`` values; free-form nested data (ratings,
+components, protocol, extra keys a client sent) as ``JSON``. Every column a list can filter or
+order by has an index that starts with the owning organization (or parent), so a page is an
+index range scan.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    inspect,
+    select,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.pool import ConnectionPoolEntry
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "IncompatibleDatabase",
+    "api_keys",
+    "batches",
+    "cell_instances",
+    "cell_measurements",
+    "cell_specifications",
+    "create_db_engine",
+    "init_schema",
+    "measurement_tags",
+    "metadata",
+    "organizations",
+    "pipelines",
+    "projects",
+    "read",
+    "upload_reservations",
+    "users",
+    "utcnow",
+    "write",
+]
+
+SCHEMA_VERSION = 1
+"""Bump when a table changes; a data dir written with another version is refused at start-up."""
+
+metadata = MetaData()
+
+ID = String(64)
+NAME = String(255)
+
+
+def utcnow() -> datetime:
+    """Now, as the naive UTC value the tables store."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+schema_info = Table(
+    "schema_info",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(255), nullable=False),
+)
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", NAME, nullable=False, unique=True),
+    Column("default_project_id", ID, nullable=False),
+    Column("max_measurements", Integer, nullable=True),  # quota; NULL = unlimited
+    Column("created_at", DateTime, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False),
+    Column("email", NAME, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("organization_id", "email", name="uq_users_org_email"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("key_hash", String(64), nullable=False, unique=True),  # sha256 hex; never the key
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# Project ids are namespaced by organization: two organizations may both use "proj-demo"
+# without seeing each other's data.
+projects = Table(
+    "projects",
+    metadata,
+    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True),
+    Column("id", ID, primary_key=True),
+    Column("name", NAME, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+cell_specifications = Table(
+    "cell_specifications",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("organization_id", ID, nullable=False),
+    Column("project_id", ID, nullable=False),
+    Column("name", NAME, nullable=False),
+    Column("form_factor", NAME),
+    Column("manufacturer", NAME),
+    Column("chemistry", NAME),
+    Column("ratings", JSON, nullable=False),
+    Column("components", JSON, nullable=False),  # {"anode": {...} | None, ...}
+    Column("extra", JSON, nullable=False),  # keys the client sent beyond the schema
+    Column("created_by_email", NAME),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    ForeignKeyConstraint(
+        ["organization_id", "project_id"],
+        ["projects.organization_id", "projects.id"],
+        ondelete="CASCADE",
+    ),
+    UniqueConstraint("organization_id", "project_id", "name", name="uq_specs_project_name"),
+    Index("ix_specs_org_name", "organization_id", "name", "id"),
+    Index("ix_specs_org_created", "organization_id", "created_at", "id"),
+    Index("ix_specs_org_updated", "organization_id", "updated_at", "id"),
+    Index("ix_specs_org_form_factor", "organization_id", "form_factor"),
+    Index("ix_specs_org_email", "organization_id", "created_by_email"),
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "cell_specification_id",
+        ID,
+        ForeignKey("cell_specifications.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", NAME, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("cell_specification_id", "name", name="uq_batches_spec_name"),
+)
+
+cell_instances = Table(
+    "cell_instances",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("organization_id", ID, nullable=False),
+    Column(
+        "cell_specification_id",
+        ID,
+        ForeignKey("cell_specifications.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", NAME, nullable=False),
+    Column("batch_id", ID, ForeignKey("batches.id", ondelete="SET NULL")),
+    Column("notes", Text),
+    Column("extra", JSON, nullable=False),
+    Column("created_by_email", NAME),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("cell_specification_id", "name", name="uq_instances_spec_name"),
+    Index("ix_instances_spec_created", "cell_specification_id", "created_at", "id"),
+    Index("ix_instances_spec_updated", "cell_specification_id", "updated_at", "id"),
+    Index("ix_instances_batch", "batch_id"),
+)
+
+cell_measurements = Table(
+    "cell_measurements",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("organization_id", ID, nullable=False),
+    Column(
+        "cell_instance_id",
+        ID,
+        ForeignKey("cell_instances.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("specification_id", ID, nullable=False),
+    Column("name", NAME, nullable=False),
+    Column("measurement_type", String(32), nullable=False),
+    Column("start_time", DateTime),
+    Column("end_time", DateTime),
+    Column("notes", Text),
+    Column("protocol", JSON),
+    Column("test_setup", JSON),
+    Column("properties", JSON),
+    Column("tags", JSON, nullable=False),  # display list; measurement_tags is the filter index
+    Column("filenames", JSON, nullable=False),  # file measurements: stored names, in order
+    Column("processing_status", String(16)),
+    Column("processing_error", Text),
+    Column("row_count", Integer),
+    Column("extra", JSON, nullable=False),
+    Column("created_by_email", NAME),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("cell_instance_id", "name", name="uq_measurements_instance_name"),
+    Index("ix_measurements_instance_created", "cell_instance_id", "created_at", "id"),
+    Index("ix_measurements_instance_updated", "cell_instance_id", "updated_at", "id"),
+    Index("ix_measurements_instance_start", "cell_instance_id", "start_time", "id"),
+    Index("ix_measurements_org", "organization_id"),
+    Index("ix_measurements_status", "processing_status"),
+)
+
+measurement_tags = Table(
+    "measurement_tags",
+    metadata,
+    Column(
+        "measurement_id",
+        ID,
+        ForeignKey("cell_measurements.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("tag_key", NAME, primary_key=True),  # lower-cased: tag filters ignore case
+    Index("ix_measurement_tags_key", "tag_key", "measurement_id"),
+)
+
+upload_reservations = Table(
+    "upload_reservations",
+    metadata,
+    Column("id", ID, primary_key=True),  # the measurement id confirm-upload will use
+    Column("organization_id", ID, nullable=False),
+    Column(
+        "cell_instance_id",
+        ID,
+        ForeignKey("cell_instances.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", NAME, nullable=False),
+    Column("measurement_type", String(32), nullable=False),
+    Column("filenames", JSON, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Index("ix_reservations_expires", "expires_at"),
+)
+
+pipelines = Table(
+    "pipelines",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("organization_id", ID, nullable=False),
+    Column("project_id", ID),
+    Column("name", NAME),
+    Column("description", Text),
+    Column("status", String(16), nullable=False),
+    Column("error", Text),
+    Column("config", JSON, nullable=False),
+    Column("result", JSON),
+    Column("created_by_email", NAME),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_pipelines_org_created", "organization_id", "created_at"),
+)
+
+
+class IncompatibleDatabase(RuntimeError):
+    """The data dir was written by a server with another schema version (or is not ours)."""
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine with the SQLite tuning described in the module docstring (no-op elsewhere)."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        pool_size=8,
+        max_overflow=32,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN itself (pysqlite's own
+        # transaction handling cannot do BEGIN IMMEDIATE).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+@contextmanager
+def write(engine: Engine) -> Iterator[Connection]:
+    """A write transaction (committed on success, rolled back on error)."""
+    with engine.connect() as conn:
+        conn.execution_options(sqlite_immediate=True)
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def read(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction: one consistent snapshot for a page and its count."""
+    with engine.connect() as conn, conn.begin():
+        yield conn
+
+
+def init_schema(engine: Engine) -> None:
+    """Create the tables in an empty database, or check the version of an existing one.
+
+    Raises :class:`IncompatibleDatabase` with instructions when the database was written by an
+    incompatible server version or holds tables that are not ours.
+    """
+    existing = set(inspect(engine).get_table_names())
+    if not existing:
+        with write(engine) as conn:
+            metadata.create_all(conn)
+            conn.execute(schema_info.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+        return
+    if "schema_info" not in existing:
+        raise IncompatibleDatabase(
+            f"The database at {engine.url} holds tables ({', '.join(sorted(existing)[:5])}, ...) "
+            "but no Ionworks schema version; it was not created by this server. "
+            "Use an empty --data-dir."
+        )
+    with read(engine) as conn:
+        found = conn.execute(
+            select(schema_info.c.value).where(schema_info.c.key == "schema_version")
+        ).scalar()
+    if found != str(SCHEMA_VERSION):
+        raise IncompatibleDatabase(
+            f"The data dir was created by a server with schema version {found}, but this server "
+            f"needs version {SCHEMA_VERSION}. Start with a new --data-dir (or move the old one "
+            "aside); the old data can be exported with the server version that wrote it."
+        )
+    missing = set(metadata.tables) - existing
+    if missing:
+        raise IncompatibleDatabase(
+            f"The database is missing tables {sorted(missing)}; it is damaged or incomplete. "
+            "Start with a new --data-dir."
+        )
+
+
+def row_dict(row: Any) -> dict[str, Any]:
+    """A result row as a plain dict."""
+    return dict(row._mapping)

@@ -1,0 +1,697 @@
+"""Server-side processing of uploaded time-series measurements.
+
+After an upload is confirmed the server validates the time series, builds the step summary table
+(or checks the one the client uploaded) and derives per-cycle metrics. Everything here is a pure
+function on polars frames so the HTTP layer can run it in a worker and store the three results.
+
+Column names, orders, dtypes and classification rules follow the wire facts §11.2-§11.5, so that
+frames read back through the client look like the ones the official service returns. The work is
+done with vectorised polars expressions (group_by / window functions): a 1,000,000-row series with
+a few thousand steps is summarised in a fraction of a second.
+
+Errors are raised as :class:`ProcessingError`, whose message ends up in the measurement's
+``processing_error`` field, so each one says what is wrong with the user's file and how to fix it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import polars as pl
+
+__all__ = [
+    "CYCLE_METRIC_COLUMNS",
+    "STEP_COLUMNS",
+    "ProcessingError",
+    "cycle_metrics",
+    "derive_steps",
+    "process",
+    "validate_time_series",
+]
+
+TIME = "Time [s]"
+CURRENT = "Current [A]"
+VOLTAGE = "Voltage [V]"
+POWER = "Power [W]"
+FREQUENCY = "Frequency [Hz]"
+STEP_COUNT = "Step count"
+CYCLE_COUNT = "Cycle count"
+STEP_FROM_CYCLER = "Step from cycler"
+CYCLE_FROM_CYCLER = "Cycle from cycler"
+DISCHARGE_CAPACITY = "Discharge capacity [A.h]"
+CHARGE_CAPACITY = "Charge capacity [A.h]"
+DISCHARGE_ENERGY = "Discharge energy [W.h]"
+CHARGE_ENERGY = "Charge energy [W.h]"
+
+REQUIRED_COLUMNS = (TIME, CURRENT, VOLTAGE)
+_CUMULATIVE = (DISCHARGE_CAPACITY, CHARGE_CAPACITY, DISCHARGE_ENERGY, CHARGE_ENERGY)
+# Columns the step summary reads besides time, current, voltage and the cumulative ones.
+_CARRIED = (FREQUENCY, STEP_COUNT, CYCLE_COUNT, STEP_FROM_CYCLER, CYCLE_FROM_CYCLER, "Frame")
+
+# Optional columns that are numbers by definition; they are cast to Float64 like the required ones
+# so that downstream readers never meet a string-typed measurement column.
+OPTIONAL_FLOAT_COLUMNS = (
+    "Temperature [degC]",
+    FREQUENCY,
+    "Z_Re [Ohm]",
+    "Z_Im [Ohm]",
+    "Z_Mod [Ohm]",
+    "Z_Phase [deg]",
+    "DC resistance [Ohm]",
+    DISCHARGE_CAPACITY,
+    CHARGE_CAPACITY,
+    DISCHARGE_ENERGY,
+    CHARGE_ENERGY,
+    POWER,
+)
+
+# |I| below this counts as rest when Step count has to be derived from the current alone.
+REST_CURRENT_A = 1e-3
+
+# Default step classification tolerances (ionworksdata settings), see wire facts §11.3.
+CURRENT_STD_TOL = 1e-2
+VOLTAGE_STD_TOL = 1e-2
+POWER_STD_TOL = 1e-2
+REST_TOL = 1e-3
+EIS_TOL = 1e-8
+
+STEP_COLUMNS: tuple[str, ...] = (
+    "Start index",
+    "End index",
+    "Start time [s]",
+    "End time [s]",
+    "Start voltage [V]",
+    "End voltage [V]",
+    DISCHARGE_CAPACITY,
+    CHARGE_CAPACITY,
+    DISCHARGE_ENERGY,
+    CHARGE_ENERGY,
+    "Min voltage [V]",
+    "Max voltage [V]",
+    "Std voltage [V]",
+    "Mean voltage [V]",
+    "Min current [A]",
+    "Max current [A]",
+    "Std current [A]",
+    "Mean current [A]",
+    "Min power [W]",
+    "Max power [W]",
+    "Std power [W]",
+    "Mean power [W]",
+    "Min frequency [Hz]",
+    "Max frequency [Hz]",
+    "Std frequency [Hz]",
+    "Mean frequency [Hz]",
+    STEP_COUNT,
+    STEP_FROM_CYCLER,
+    CYCLE_COUNT,
+    CYCLE_FROM_CYCLER,
+    # "Frame" is inserted here when the series carries it.
+    "Duration [s]",
+    "Step type",
+    "Cycle charge capacity [A.h]",
+    "Cycle discharge capacity [A.h]",
+    "Cycle charge energy [W.h]",
+    "Cycle discharge energy [W.h]",
+)
+
+CYCLE_METRIC_COLUMNS: tuple[str, ...] = (
+    CYCLE_COUNT,
+    DISCHARGE_CAPACITY,
+    CHARGE_CAPACITY,
+    DISCHARGE_ENERGY,
+    CHARGE_ENERGY,
+    "Min voltage [V]",
+    "Max voltage [V]",
+    "Cycle duration [s]",
+    "Start time [s]",
+    "Coulombic efficiency",
+    "Energy efficiency",
+    "Capacity retention",
+    "Capacity fade",
+    "Energy retention",
+    "Energy fade",
+    "Mean discharge current [A]",
+    "Discharge duration [s]",
+    "Mean charge current [A]",
+    "Charge duration [s]",
+    "Mean temperature [degC]",
+    "Capacity throughput [A.h]",
+    "Energy throughput [W.h]",
+)
+"""Full column order of :func:`cycle_metrics`; energy and temperature columns are left out when the
+steps table cannot provide them (wire facts §11.5)."""
+
+_ENERGY_CYCLE_COLUMNS = frozenset(
+    {
+        DISCHARGE_ENERGY,
+        CHARGE_ENERGY,
+        "Energy efficiency",
+        "Energy retention",
+        "Energy fade",
+        "Energy throughput [W.h]",
+    }
+)
+
+
+class ProcessingError(Exception):
+    """The uploaded data cannot be processed.
+
+    The message is shown to the end user as the measurement's ``processing_error``; it names the
+    offending column/row and says how to fix the file.
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Time-series validation
+# --------------------------------------------------------------------------------------------
+
+
+def validate_time_series(ts: pl.DataFrame) -> pl.DataFrame:
+    """Check an uploaded time series and return it normalised.
+
+    Requires ``Time [s]``, ``Current [A]`` and ``Voltage [V]`` (numeric; cast to Float64, NaN
+    becomes null), at least one row, and a non-decreasing time column that is only empty on EIS
+    rows (rows with a ``Frequency [Hz]`` value). ``Step count`` and ``Cycle count`` are cast to
+    Int64, or derived when absent: steps from ``Step from cycler`` (and cycle) changes, else from
+    changes between rest (|I| < 1 mA), discharge (I > 0) and charge (I < 0); cycles from
+    ``Cycle from cycler`` changes, else all 0. Other columns are kept as uploaded.
+    """
+    missing = [c for c in REQUIRED_COLUMNS if c not in ts.columns]
+    if missing:
+        names = ", ".join(repr(c) for c in missing)
+        found = ", ".join(repr(c) for c in ts.columns) or "none"
+        noun = "column" if len(missing) == 1 else "columns"
+        raise ProcessingError(
+            f"time series is missing required {noun} {names}; found columns: {found}. "
+            "Rename your columns to the Ionworks names ('Time [s]', 'Current [A]', 'Voltage [V]') "
+            "before uploading."
+        )
+    if ts.height == 0:
+        raise ProcessingError(
+            "time series is empty (0 rows); upload at least one row of "
+            "'Time [s]', 'Current [A]' and 'Voltage [V]' values."
+        )
+
+    casts = [
+        _float_column(ts, name)
+        for name in (*REQUIRED_COLUMNS, *OPTIONAL_FLOAT_COLUMNS)
+        if name in ts.columns
+    ]
+    ts = ts.with_columns(casts)
+    _check_time(ts)
+
+    for name in (STEP_COUNT, CYCLE_COUNT):
+        if name in ts.columns:
+            ts = ts.with_columns(_int_column(ts, name))
+    if STEP_COUNT not in ts.columns:
+        ts = ts.with_columns(_derived_step_count(ts).alias(STEP_COUNT))
+    if CYCLE_COUNT not in ts.columns:
+        ts = ts.with_columns(_derived_cycle_count(ts).alias(CYCLE_COUNT))
+    return ts
+
+
+def _float_column(ts: pl.DataFrame, name: str) -> pl.Series:
+    """Return column ``name`` as Float64 (NaN -> null), or explain why it is not numeric."""
+    s = ts.get_column(name)
+    if s.dtype == pl.Null or s.dtype.is_numeric():
+        out = s.cast(pl.Float64)
+    elif s.dtype == pl.String:
+        out = s.str.strip_chars().cast(pl.Float64, strict=False)
+        bad = out.is_null() & s.is_not_null()
+        if bad.any():
+            row = int(bad.arg_true()[0])
+            raise ProcessingError(
+                f"column {name!r} must hold numbers, but row {row} holds {s[row]!r}; "
+                "remove units, thousands separators or text from the values and upload again."
+            )
+    else:
+        raise ProcessingError(
+            f"column {name!r} must hold numbers, but it has type {s.dtype}; "
+            "convert it to floating-point values and upload again."
+        )
+    return out.fill_nan(None).alias(name)
+
+
+def _int_column(ts: pl.DataFrame, name: str) -> pl.Series:
+    """Return a count column as Int64, or explain why it cannot be one."""
+    s = ts.get_column(name)
+    if s.dtype.is_integer():
+        out = s.cast(pl.Int64)
+    elif s.dtype.is_float() or s.dtype == pl.String:
+        as_float = s.cast(pl.Float64, strict=False) if s.dtype == pl.String else s
+        bad = as_float.is_null() | as_float.is_nan() | (as_float != as_float.round(0))
+        if bad.any():
+            row = int(bad.arg_true()[0])
+            raise ProcessingError(
+                f"column {name!r} must hold whole numbers (0, 1, 2, ...), but row {row} holds "
+                f"{s[row]!r}; fix the value or drop the column to let the server derive it."
+            )
+        out = as_float.cast(pl.Int64)
+    else:
+        raise ProcessingError(
+            f"column {name!r} must hold whole numbers, but it has type {s.dtype}; "
+            "fix the column or drop it to let the server derive it."
+        )
+    if out.null_count():
+        row = int(out.is_null().arg_true()[0])
+        raise ProcessingError(
+            f"column {name!r} is empty at row {row}; every row needs a value "
+            "(or drop the column to let the server derive it)."
+        )
+    return out.alias(name)
+
+
+def _check_time(ts: pl.DataFrame) -> None:
+    """Time may be missing only on EIS rows and must never go backwards."""
+    time = ts.get_column(TIME)
+    if time.null_count():
+        missing = time.is_null()
+        if FREQUENCY in ts.columns:
+            missing = missing & ts.get_column(FREQUENCY).is_null()
+        if missing.any():
+            row = int(missing.arg_true()[0])
+            raise ProcessingError(
+                f"'Time [s]' is empty at row {row}; time may only be missing on EIS rows "
+                "(rows with a 'Frequency [Hz]' value). Fill in the time or remove the row."
+            )
+    infinite = time.is_infinite()
+    if infinite.any():
+        row = int(infinite.arg_true()[0])
+        raise ProcessingError(
+            f"'Time [s]' is not finite at row {row} ({time[row]}); fix or remove that row."
+        )
+    # Compare each present time with the previous present one, so EIS rows without a time do
+    # not hide a backwards jump around them.
+    present = (
+        pl.DataFrame({"t": time})
+        .with_row_index("row")
+        .filter(pl.col("t").is_not_null())
+        .with_columns(pl.col("t").shift().alias("prev"))
+        .filter(pl.col("t") < pl.col("prev"))
+    )
+    if present.height:
+        row, now, before = present.row(0)
+        raise ProcessingError(
+            f"'Time [s]' decreases at row {row} (from {before} to {now}); time must be "
+            "non-decreasing. Sort the rows by time, or make time cumulative over the whole "
+            "test if your cycler restarts it at each step."
+        )
+
+
+def _changes(expr: pl.Expr) -> pl.Expr:
+    """True where a value differs from the previous row (null counts as a value)."""
+    return expr.ne_missing(expr.shift()) & (pl.int_range(pl.len()) > 0)
+
+
+def _derived_step_count(ts: pl.DataFrame) -> pl.Expr:
+    """Step count from cycler step/cycle changes, else from rest/charge/discharge changes."""
+    if STEP_FROM_CYCLER in ts.columns:
+        change = _changes(pl.col(STEP_FROM_CYCLER))
+        if CYCLE_FROM_CYCLER in ts.columns:
+            # A new cycle always opens a new step, even if the cycler reuses the step number.
+            change = change | _changes(pl.col(CYCLE_FROM_CYCLER))
+    else:
+        current = pl.col(CURRENT)
+        mode = (
+            pl.when(current.abs() < REST_CURRENT_A)
+            .then(pl.lit(0, pl.Int8))
+            .when(current > 0)
+            .then(pl.lit(1, pl.Int8))
+            .when(current < 0)
+            .then(pl.lit(-1, pl.Int8))
+            .otherwise(pl.lit(None, pl.Int8))
+            # Rows without a current (EIS rows) stay in the step they appear in.
+            .forward_fill()
+            .backward_fill()
+        )
+        change = _changes(mode)
+    return change.cast(pl.Int64).cum_sum()
+
+
+def _derived_cycle_count(ts: pl.DataFrame) -> pl.Expr:
+    """Cycle count from ``Cycle from cycler`` changes; all 0 without cycler cycle info."""
+    if CYCLE_FROM_CYCLER in ts.columns:
+        return _changes(pl.col(CYCLE_FROM_CYCLER)).cast(pl.Int64).cum_sum()
+    return pl.repeat(0, pl.len(), dtype=pl.Int64)
+
+
+# --------------------------------------------------------------------------------------------
+# Step summary
+# --------------------------------------------------------------------------------------------
+
+
+def derive_steps(ts: pl.DataFrame, rated_capacity_ah: float | None = None) -> pl.DataFrame:
+    """Summarise a time series into the step table of wire facts §11.3.
+
+    The series is validated first (see :func:`validate_time_series`). A step is a run of equal
+    ``Step count`` values. Capacity/energy columns missing from the series are integrated per step
+    with the trapezoidal rule (positive current = discharge). ``rated_capacity_ah`` tightens the
+    rest and constant-current tolerances for small cells (C/1000 and C/200).
+    """
+    return _summarise_steps(validate_time_series(ts), rated_capacity_ah)
+
+
+def _tolerances(max_abs_current: float, rated_capacity_ah: float | None) -> tuple[float, float]:
+    """Rest and current-std tolerances, capped so small cells are not all classed as rest."""
+    rest_tol, current_tol = REST_TOL, CURRENT_STD_TOL
+    if rated_capacity_ah is not None and math.isfinite(rated_capacity_ah) and rated_capacity_ah > 0:
+        rest_tol = min(rest_tol, rated_capacity_ah / 1000)
+        current_tol = min(current_tol, rated_capacity_ah / 200)
+    elif math.isfinite(max_abs_current) and max_abs_current > 0:
+        rest_tol = min(rest_tol, 0.01 * max_abs_current)
+        current_tol = min(current_tol, 0.01 * max_abs_current)
+    return rest_tol, current_tol
+
+
+def _summarise_steps(ts: pl.DataFrame, rated_capacity_ah: float | None) -> pl.DataFrame:
+    """Build the step table from a series that already passed :func:`validate_time_series`."""
+    cols = set(ts.columns)
+    t, i, v = pl.col(TIME), pl.col(CURRENT), pl.col(VOLTAGE)
+    power = pl.col(POWER) if POWER in cols else v * i
+    has_freq = FREQUENCY in cols
+
+    group_start = _changes(pl.col(STEP_COUNT)) | (pl.int_range(pl.len()) == 0)
+    frame = ts.lazy().select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
+        group_start.alias("_start"),
+        t,
+        i,
+        v,
+        power.alias("_p"),
+        *[pl.col(c) for c in (*_CARRIED, *_CUMULATIVE) if c in cols],
+    )
+    frame = frame.with_columns(
+        pl.col("_start").cast(pl.Int64).cum_sum().alias("_grp"),
+        pl.when(pl.col("_start")).then(pl.col("_row")).forward_fill().alias("_first"),
+    ).with_columns(
+        (pl.col("_row") - pl.col("_first")).alias("_pos"),
+        pl.len().over("_grp").alias("_n"),
+    )
+    # The std of voltage/current/power ignores a step's first sample when it has more than two
+    # and its last when it has more than three: cyclers log those at the transition.
+    keep = ~((pl.col("_n") > 2) & (pl.col("_pos") == 0)) & ~(
+        (pl.col("_n") > 3) & (pl.col("_pos") == pl.col("_n") - 1)
+    )
+    frame = frame.with_columns(
+        pl.when(keep).then(v).alias("_v_std"),
+        pl.when(keep).then(i).alias("_i_std"),
+        pl.when(keep).then(pl.col("_p")).alias("_p_std"),
+    )
+
+    # Trapezoidal increments for the cumulative columns the series lacks (0 on a step's first
+    # row, so each step integrates only its own samples).
+    dt = t - t.shift()
+    integrands = {
+        DISCHARGE_CAPACITY: i.clip(lower_bound=0.0) / 3600.0,
+        CHARGE_CAPACITY: (-i).clip(lower_bound=0.0) / 3600.0,
+        DISCHARGE_ENERGY: pl.col("_p").clip(lower_bound=0.0) / 3600.0,
+        CHARGE_ENERGY: (-pl.col("_p")).clip(lower_bound=0.0) / 3600.0,
+    }
+    to_integrate = [c for c in _CUMULATIVE if c not in cols]
+    if to_integrate:
+        frame = frame.with_columns(
+            pl.when(~pl.col("_start"))
+            .then(0.5 * (integrands[c] + integrands[c].shift()) * dt)
+            .alias(f"_inc {c}")
+            for c in to_integrate
+        )
+
+    def delta(name: str) -> pl.Expr:
+        if name in cols:
+            return (pl.col(name).last() - pl.col(name).first()).alias(name)
+        return pl.col(f"_inc {name}").sum().alias(name)
+
+    def stats(source: str, std_source: str, label: str) -> list[pl.Expr]:
+        return [
+            pl.col(source).min().alias(f"Min {label}"),
+            pl.col(source).max().alias(f"Max {label}"),
+            pl.col(std_source).std().fill_null(0.0).alias(f"Std {label}"),
+            pl.col(source).mean().alias(f"Mean {label}"),
+        ]
+
+    null_float = pl.lit(None, pl.Float64)
+    if has_freq:
+        frequency = stats(FREQUENCY, FREQUENCY, "frequency [Hz]")
+    else:
+        frequency = [null_float.alias(f"{s} frequency [Hz]") for s in ("Min", "Max", "Std", "Mean")]
+
+    def first_or_null(name: str) -> pl.Expr:
+        if name in cols:
+            return pl.col(name).first().alias(name)
+        return pl.lit(None, pl.Int64).alias(name)
+
+    aggs = [
+        pl.col("_row").first().alias("Start index"),
+        pl.col("_row").last().alias("End index"),
+        t.first().alias("Start time [s]"),
+        t.last().alias("End time [s]"),
+        v.first().alias("Start voltage [V]"),
+        v.last().alias("End voltage [V]"),
+        *[delta(c) for c in _CUMULATIVE],
+        *stats(VOLTAGE, "_v_std", "voltage [V]"),
+        *stats(CURRENT, "_i_std", "current [A]"),
+        *stats("_p", "_p_std", "power [W]"),
+        *frequency,
+        pl.col(STEP_COUNT).first(),
+        first_or_null(STEP_FROM_CYCLER),
+        pl.col(CYCLE_COUNT).first(),
+        first_or_null(CYCLE_FROM_CYCLER),
+        *([pl.col("Frame").first()] if "Frame" in cols else []),
+    ]
+    steps = frame.group_by("_grp").agg(aggs).sort("_grp").drop("_grp")
+
+    abs_current = ts.get_column(CURRENT).abs().max()
+    max_abs_current = float(abs_current) if isinstance(abs_current, int | float) else 0.0
+    rest_tol, current_tol = _tolerances(max_abs_current, rated_capacity_ah)
+    mean_i = pl.col("Mean current [A]")
+
+    def directed(kind: str) -> pl.Expr:
+        return (
+            pl.when(mean_i > 0)
+            .then(pl.lit(f"Constant {kind} discharge"))
+            .otherwise(pl.lit(f"Constant {kind} charge"))
+        )
+
+    step_type = (
+        pl.when(pl.col("Mean frequency [Hz]") > EIS_TOL)
+        .then(pl.lit("EIS"))
+        .when(mean_i.abs() < rest_tol)
+        .then(pl.lit("Rest"))
+        .when(pl.col("Std current [A]") < current_tol)
+        .then(directed("current"))
+        .when(pl.col("Std voltage [V]") < VOLTAGE_STD_TOL)
+        .then(directed("voltage"))
+        .when(pl.col("Std power [W]") < POWER_STD_TOL)
+        .then(directed("power"))
+        .otherwise(pl.lit("Unknown step type"))
+    )
+    steps = steps.with_columns(
+        (pl.col("End time [s]") - pl.col("Start time [s]")).alias("Duration [s]"),
+        step_type.cast(pl.String).alias("Step type"),
+        pl.col(CHARGE_CAPACITY).sum().over(CYCLE_COUNT).alias("Cycle charge capacity [A.h]"),
+        pl.col(DISCHARGE_CAPACITY).sum().over(CYCLE_COUNT).alias("Cycle discharge capacity [A.h]"),
+        pl.col(CHARGE_ENERGY).sum().over(CYCLE_COUNT).alias("Cycle charge energy [W.h]"),
+        pl.col(DISCHARGE_ENERGY).sum().over(CYCLE_COUNT).alias("Cycle discharge energy [W.h]"),
+    )
+    order = list(STEP_COLUMNS)
+    if "Frame" in cols:
+        order.insert(order.index("Duration [s]"), "Frame")
+    float_cols = [
+        c
+        for c in order
+        if c not in ("Start index", "End index", STEP_COUNT, CYCLE_COUNT, "Step type", "Frame")
+        and c not in (STEP_FROM_CYCLER, CYCLE_FROM_CYCLER)
+    ]
+    return (
+        steps.select(order)
+        .with_columns(
+            pl.col("Start index", "End index", STEP_COUNT, CYCLE_COUNT).cast(pl.Int64),
+            pl.col(float_cols).cast(pl.Float64),
+            *[_cycler_cast(c, ts) for c in (STEP_FROM_CYCLER, CYCLE_FROM_CYCLER)],
+        )
+        .collect()
+    )
+
+
+def _cycler_cast(name: str, ts: pl.DataFrame) -> pl.Expr:
+    """Cycler step/cycle numbers become Int64 when they are integers, else stay as uploaded."""
+    if name not in ts.columns or ts.schema[name].is_integer():
+        return pl.col(name).cast(pl.Int64)
+    return pl.col(name)
+
+
+# --------------------------------------------------------------------------------------------
+# Cycle metrics
+# --------------------------------------------------------------------------------------------
+
+
+def cycle_metrics(steps: pl.DataFrame) -> pl.DataFrame:
+    """Per-cycle metrics from a step table (wire facts §11.5).
+
+    Grouped by ``Cycle count`` (ascending; all steps are cycle 0 if the column is absent).
+    Efficiencies are ratios (null when the charge side is <= 0); retention is relative to the
+    first cycle's discharge (all null when that is null or <= 0); throughput is a running sum.
+    Energy columns appear only when the steps carry both energy columns, and
+    ``Mean temperature [degC]`` only when the steps carry it. Missing numeric inputs (possible
+    in uploaded step tables) give null columns rather than errors.
+    """
+    cols = set(steps.columns)
+    has_energy = DISCHARGE_ENERGY in cols and CHARGE_ENERGY in cols
+    has_temperature = "Mean temperature [degC]" in cols
+
+    def col(name: str) -> pl.Expr:
+        return pl.col(name).cast(pl.Float64) if name in cols else pl.lit(None, pl.Float64)
+
+    if "Duration [s]" in cols:
+        duration = col("Duration [s]")
+    else:
+        duration = col("End time [s]") - col("Start time [s]")
+    mean_i = col("Mean current [A]")
+    cycle = pl.col(CYCLE_COUNT).cast(pl.Int64) if CYCLE_COUNT in cols else pl.lit(0, pl.Int64)
+
+    def side(mask: pl.Expr, prefix: str) -> list[pl.Expr]:
+        return [
+            mask.sum().alias(f"_{prefix}_n"),
+            duration.filter(mask).sum().alias(f"_{prefix}_dur"),
+            (mean_i * duration).filter(mask).sum().alias(f"_{prefix}_charge"),
+        ]
+
+    def reduce(name: str, how: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+        # An absent input gives a null metric, not the 0 that summing a null literal would give.
+        if name not in cols:
+            return pl.lit(None, pl.Float64).alias(name)
+        return how(col(name)).alias(name)
+
+    has_duration = "Duration [s]" in cols or {"Start time [s]", "End time [s]"} <= cols
+    aggs = [
+        reduce(DISCHARGE_CAPACITY, pl.Expr.sum),
+        reduce(CHARGE_CAPACITY, pl.Expr.sum),
+        reduce(DISCHARGE_ENERGY, pl.Expr.sum),
+        reduce(CHARGE_ENERGY, pl.Expr.sum),
+        reduce("Min voltage [V]", pl.Expr.min),
+        reduce("Max voltage [V]", pl.Expr.max),
+        (duration.sum() if has_duration else pl.lit(None, pl.Float64)).alias("Cycle duration [s]"),
+        reduce("Start time [s]", pl.Expr.min),
+        *side(mean_i > 0, "dis"),
+        *side(mean_i < 0, "chg"),
+    ]
+    if has_temperature:
+        temperature = col("Mean temperature [degC]")
+        weight = duration.filter(temperature.is_not_null())
+        aggs += [
+            (temperature * duration).sum().alias("_temp_weighted"),
+            weight.sum().alias("_temp_weight"),
+        ]
+
+    per_cycle = steps.lazy().group_by(cycle.alias(CYCLE_COUNT)).agg(aggs).sort(CYCLE_COUNT)
+
+    def ratio(num: str, den: str) -> pl.Expr:
+        return pl.when(pl.col(den) > 0).then(pl.col(num) / pl.col(den))
+
+    def retention(name: str) -> pl.Expr:
+        first = pl.col(name).first()
+        return pl.when(first > 0).then(pl.col(name) / first)
+
+    def weighted_current(prefix: str) -> pl.Expr:
+        dur, n = pl.col(f"_{prefix}_dur"), pl.col(f"_{prefix}_n")
+        return pl.when((n > 0) & (dur > 0)).then(pl.col(f"_{prefix}_charge") / dur)
+
+    def side_duration(prefix: str) -> pl.Expr:
+        return pl.when(pl.col(f"_{prefix}_n") > 0).then(pl.col(f"_{prefix}_dur"))
+
+    metrics = per_cycle.with_columns(
+        ratio(DISCHARGE_CAPACITY, CHARGE_CAPACITY).alias("Coulombic efficiency"),
+        ratio(DISCHARGE_ENERGY, CHARGE_ENERGY).alias("Energy efficiency"),
+        retention(DISCHARGE_CAPACITY).alias("Capacity retention"),
+        retention(DISCHARGE_ENERGY).alias("Energy retention"),
+        weighted_current("dis").alias("Mean discharge current [A]"),
+        side_duration("dis").alias("Discharge duration [s]"),
+        weighted_current("chg").alias("Mean charge current [A]"),
+        side_duration("chg").alias("Charge duration [s]"),
+        (pl.col(DISCHARGE_CAPACITY).fill_null(0.0) + pl.col(CHARGE_CAPACITY).fill_null(0.0))
+        .cum_sum()
+        .alias("Capacity throughput [A.h]"),
+        (pl.col(DISCHARGE_ENERGY).fill_null(0.0) + pl.col(CHARGE_ENERGY).fill_null(0.0))
+        .cum_sum()
+        .alias("Energy throughput [W.h]"),
+        *(
+            [
+                pl.when(pl.col("_temp_weight") > 0)
+                .then(pl.col("_temp_weighted") / pl.col("_temp_weight"))
+                .alias("Mean temperature [degC]")
+            ]
+            if has_temperature
+            else []
+        ),
+    ).with_columns(
+        (1.0 - pl.col("Capacity retention")).alias("Capacity fade"),
+        (1.0 - pl.col("Energy retention")).alias("Energy fade"),
+    )
+    order = [
+        c
+        for c in CYCLE_METRIC_COLUMNS
+        if (has_energy or c not in _ENERGY_CYCLE_COLUMNS)
+        and (has_temperature or c != "Mean temperature [degC]")
+    ]
+    return metrics.select(order).with_columns(pl.exclude(CYCLE_COUNT).cast(pl.Float64)).collect()
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point used by the server
+# --------------------------------------------------------------------------------------------
+
+UPLOADED_STEP_REQUIRED = (STEP_COUNT, "Start index", "End index")
+
+
+def process(
+    ts: pl.DataFrame,
+    uploaded_steps: pl.DataFrame | None,
+    rated_capacity_ah: float | None,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Validate a measurement and return (normalised time series, steps, cycles).
+
+    An uploaded step table is used as given once its indices are checked against the series
+    (a ``Cycle count`` column is added from the series when it lacks one); an absent or empty
+    one means the server derives the steps itself.
+    """
+    series = validate_time_series(ts)
+    if uploaded_steps is not None and uploaded_steps.height > 0:
+        steps = _check_uploaded_steps(uploaded_steps, series)
+    else:
+        steps = _summarise_steps(series, rated_capacity_ah)
+    return series, steps, cycle_metrics(steps)
+
+
+def _check_uploaded_steps(steps: pl.DataFrame, series: pl.DataFrame) -> pl.DataFrame:
+    """Make sure a client-supplied step table fits the time series it came with."""
+    missing = [c for c in UPLOADED_STEP_REQUIRED if c not in steps.columns]
+    if missing:
+        names = ", ".join(repr(c) for c in missing)
+        found = ", ".join(repr(c) for c in steps.columns) or "none"
+        raise ProcessingError(
+            f"uploaded steps table is missing required column(s) {names}; found columns: "
+            f"{found}. Add them, or upload without a steps table to let the server derive steps."
+        )
+    steps = steps.with_columns(_int_column(steps, c) for c in UPLOADED_STEP_REQUIRED)
+    start, end = pl.col("Start index"), pl.col("End index")
+    last_row = series.height - 1
+    bad = (
+        steps.with_row_index("_step_row")
+        .filter((start < 0) | (end > last_row) | (start > end))
+        .select("_step_row", "Start index", "End index")
+    )
+    if bad.height:
+        row, first, last = bad.row(0)
+        raise ProcessingError(
+            f"uploaded steps row {row} spans rows {first}..{last}, but the time series has rows "
+            f"0..{last_row} and a step must start at or before its end; fix the step indices "
+            "(0-based, inclusive) or upload without a steps table."
+        )
+    if CYCLE_COUNT not in steps.columns:
+        cycles = series.get_column(CYCLE_COUNT).gather(steps.get_column("Start index"))
+        steps = steps.with_columns(cycles.alias(CYCLE_COUNT))
+    else:
+        steps = steps.with_columns(_int_column(steps, CYCLE_COUNT))
+    return steps
