@@ -30,6 +30,7 @@ import json
 import math
 import os
 import re
+import sys
 import threading
 import time
 import warnings
@@ -383,6 +384,15 @@ def _check_artifact(artifact: str) -> None:
         raise ValueError(f"unknown cache artifact {artifact!r}; expected one of {TABLE_ARTIFACTS}")
 
 
+def _readable_path(handle: io.BufferedReader) -> str:
+    """A path polars can memory-map that stays valid while ``handle`` is open."""
+    if sys.platform.startswith("linux"):
+        fd_path = f"/proc/self/fd/{handle.fileno()}"
+        if os.path.exists(fd_path):
+            return fd_path
+    return str(handle.name)
+
+
 def load_table(
     scope: CacheScope, measurement_id: str, artifact: TableArtifact
 ) -> pl.DataFrame | None:
@@ -400,32 +410,33 @@ def load_table(
         cache = _open_cache(create=False)
         if cache is None:
             return None
-        # A concurrent writer may replace the entry (and delete its old file) between the index
-        # lookup and polars opening the file: that is a retry, not corruption.
-        for _attempt in range(3):
+        # diskcache opens the value file inside its transaction, so the handle is the committed
+        # file even if a concurrent writer replaces the entry and deletes that file right after.
+        # polars reads through the handle where the OS allows (Linux); elsewhere a vanished file
+        # means "replaced meanwhile", so look the key up again.
+        for _attempt in range(5):
             handle, tag = cache.get(key, read=True, tag=True)
             if handle is None:
                 return None
             with handle:
-                path = handle.name
+                stamp = _Stamp.decode(tag)
                 actual_size = os.fstat(handle.fileno()).st_size
-            stamp = _Stamp.decode(tag)
-            if stamp is None or stamp.size != actual_size:
-                expected = "unknown" if stamp is None else stamp.size
-                reason = f"file holds {actual_size} bytes, expected {expected}"
-                _warn(f"Ignoring corrupt cache entry ({what}) in {cache.directory}: {reason}")
-                _discard_if_unchanged(cache, key, tag)
-                return None
-            if not stamp.is_fresh():
-                return None
-            try:
-                return read_parquet(path, description=f"cached {what}")
-            except IonworksError as exc:
-                if not os.path.exists(path):
-                    continue  # replaced concurrently: look the key up again
-                _warn(f"Ignoring corrupt cache entry ({what}) in {cache.directory}: {exc}")
-                _discard_if_unchanged(cache, key, tag)
-                return None
+                if stamp is None or stamp.size != actual_size:
+                    expected = "unknown" if stamp is None else stamp.size
+                    reason = f"file holds {actual_size} bytes, expected {expected}"
+                    _warn(f"Ignoring corrupt cache entry ({what}) in {cache.directory}: {reason}")
+                    _discard_if_unchanged(cache, key, tag)
+                    return None
+                if not stamp.is_fresh():
+                    return None
+                try:
+                    return read_parquet(_readable_path(handle), description=f"cached {what}")
+                except IonworksError as exc:
+                    if not os.path.exists(handle.name):
+                        continue
+                    _warn(f"Ignoring corrupt cache entry ({what}) in {cache.directory}: {exc}")
+                    _discard_if_unchanged(cache, key, tag)
+                    return None
         return None
     except Exception as exc:  # SQLite locked/corrupt, permissions...: a miss, but say so
         _warn(f"Could not read {what} from the cache at {get_cache_directory()}: {exc!r}")

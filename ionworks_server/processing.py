@@ -175,7 +175,7 @@ def validate_time_series(ts: pl.DataFrame) -> pl.DataFrame:
     becomes null), at least one row, and a non-decreasing time column that is only empty on EIS
     rows (rows with a ``Frequency [Hz]`` value). ``Step count`` and ``Cycle count`` are cast to
     Int64, or derived when absent: steps from ``Step from cycler`` (and cycle) changes, else from
-    changes between rest (|I| < 1 mA), discharge (I > 0) and charge (I < 0); cycles from
+    changes between EIS rows, rest (|I| < 1 mA), discharge (I > 0) and charge (I < 0); cycles from
     ``Cycle from cycler`` changes, else all 0. Other columns are kept as uploaded.
     """
     missing = [c for c in REQUIRED_COLUMNS if c not in ts.columns]
@@ -314,15 +314,19 @@ def _derived_step_count(ts: pl.DataFrame) -> pl.Expr:
             change = change | _changes(pl.col(CYCLE_FROM_CYCLER))
     else:
         current = pl.col(CURRENT)
+        # EIS rows form steps of their own, whatever current they log.
+        eis = pl.col(FREQUENCY).is_not_null() if FREQUENCY in ts.columns else pl.lit(False)
         mode = (
-            pl.when(current.abs() < REST_CURRENT_A)
+            pl.when(eis)
+            .then(pl.lit(2, pl.Int8))
+            .when(current.abs() < REST_CURRENT_A)
             .then(pl.lit(0, pl.Int8))
             .when(current > 0)
             .then(pl.lit(1, pl.Int8))
             .when(current < 0)
             .then(pl.lit(-1, pl.Int8))
             .otherwise(pl.lit(None, pl.Int8))
-            # Rows without a current (EIS rows) stay in the step they appear in.
+            # Rows without a current stay in the step they appear in.
             .forward_fill()
             .backward_fill()
         )

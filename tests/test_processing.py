@@ -324,6 +324,18 @@ def test_validate_rejects_fractional_step_counts() -> None:
         validate_time_series(ts)
 
 
+def test_validate_gives_eis_rows_their_own_step_when_deriving_step_count() -> None:
+    ts = pl.DataFrame(
+        {
+            "Time [s]": [None, None, 0.0, 10.0, 20.0],
+            "Current [A]": [None, None, 1.0, 1.0, 0.0],
+            "Voltage [V]": [3.7, 3.7, 3.6, 3.5, 3.55],
+            "Frequency [Hz]": [100.0, 10.0, None, None, None],
+        }
+    )
+    assert validate_time_series(ts)["Step count"].to_list() == [0, 0, 1, 1, 2]
+
+
 # ------------------------------------------------------------------------------------------
 # process(): uploaded vs derived steps
 # ------------------------------------------------------------------------------------------

@@ -1,0 +1,343 @@
+"""The ``ionworks`` command line: the client's operations for scripts and terminals.
+
+Every command goes through :class:`ionworks.Ionworks` (no second HTTP path). ``--json`` prints
+machine-readable output; errors print one line and exit 1 (``--debug`` shows the traceback).
+``serve`` and ``admin`` hand over to the local reference server, imported only then.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import _cache
+from .errors import IonworksError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] in ("serve", "admin"):
+        return _server_command(args_list[0], args_list[1:])
+    parser = _parser()
+    args = parser.parse_args(args_list)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        args.handler(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (IonworksError, ValueError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _server_command(name: str, argv: list[str]) -> int:
+    try:
+        from ionworks_server import cli as server_cli
+    except ImportError as exc:
+        print(
+            f"error: the local server is not installed ({exc}); pip install 'ionworks[server]'",
+            file=sys.stderr,
+        )
+        return 1
+    entry = server_cli.serve_main if name == "serve" else server_cli.admin_main
+    return int(entry(argv) or 0)
+
+
+# ---------------------------------------------------------------- argument parsing
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--api-url", help="API base URL (default: $IONWORKS_API_URL)")
+    common.add_argument("--api-key", help="API key (default: $IONWORKS_API_KEY)")
+    common.add_argument("--json", action="store_true", help="print JSON for scripts")
+    common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+
+    parser = argparse.ArgumentParser(
+        prog="ionworks",
+        description="Read and write Ionworks battery data from the command line.",
+        parents=[common],
+    )
+    parser.set_defaults(handler=None)
+    groups = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    specs = groups.add_parser("specs", help="cell specifications").add_subparsers(metavar="ACTION")
+    p = specs.add_parser("list", help="list cell specifications", parents=[common])
+    _list_options(p)
+    p.add_argument("--form-factor", help="exact form factor, e.g. R2032")
+    p.set_defaults(handler=_specs_list)
+    p = specs.add_parser("get", help="show one cell specification", parents=[common])
+    p.add_argument("id")
+    p.set_defaults(handler=_specs_get)
+
+    instances = groups.add_parser("instances", help="cell instances").add_subparsers(
+        metavar="ACTION"
+    )
+    p = instances.add_parser("list", help="list the instances of a specification", parents=[common])
+    p.add_argument("spec_id")
+    _list_options(p)
+    p.set_defaults(handler=_instances_list)
+
+    measurements = groups.add_parser("measurements", help="cell measurements").add_subparsers(
+        metavar="ACTION"
+    )
+    p = measurements.add_parser(
+        "list", help="list the measurements of an instance", parents=[common]
+    )
+    p.add_argument("instance_id")
+    _list_options(p)
+    p.add_argument("--type", dest="measurement_type", choices=["time_series", "properties", "file"])
+    p.set_defaults(handler=_measurements_list)
+    p = measurements.add_parser(
+        "download", help="save a measurement table as parquet or CSV", parents=[common]
+    )
+    p.add_argument("id")
+    p.add_argument("--what", choices=["time_series", "steps", "cycles"], default="time_series")
+    p.add_argument("-o", "--output", required=True, help="FILE.parquet or FILE.csv")
+    p.add_argument("--no-cache", action="store_true", help="bypass the local cache")
+    p.set_defaults(handler=_measurements_download)
+    p = measurements.add_parser(
+        "upload", help="upload a time series (parquet or CSV) to an instance", parents=[common]
+    )
+    p.add_argument("instance_id")
+    p.add_argument("file", help="parquet or CSV with the standard columns (Time [s], ...)")
+    p.add_argument("--name", required=True)
+    p.add_argument("--notes")
+    p.add_argument("--start-time", help="ISO 8601 start time of the test")
+    p.add_argument("--tag", action="append", dest="tags", help="tag (repeatable)")
+    p.add_argument("--no-wait", action="store_true", help="do not wait for processing")
+    p.set_defaults(handler=_measurements_upload)
+    p = measurements.add_parser("plot", help="plot a measurement to a PNG", parents=[common])
+    p.add_argument("id")
+    p.add_argument("-o", "--output", required=True, help="FILE.png")
+    p.add_argument(
+        "--kind",
+        choices=["time_series", "capacity", "voltage_capacity"],
+        default="time_series",
+        help="voltage/current vs time (default), capacity vs cycle, or voltage vs capacity",
+    )
+    p.set_defaults(handler=_measurements_plot)
+
+    cache = groups.add_parser("cache", help="the local measurement cache").add_subparsers(
+        metavar="ACTION"
+    )
+    p = cache.add_parser("info", help="location, entries and size", parents=[common])
+    p.set_defaults(handler=_cache_info)
+    p = cache.add_parser("clear", help="delete every cached entry", parents=[common])
+    p.set_defaults(handler=_cache_clear)
+
+    groups.add_parser("serve", help="run the local reference server (see `ionworks serve -h`)")
+    groups.add_parser("admin", help="manage the local server's keys (see `ionworks admin -h`)")
+    return parser
+
+
+def _list_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--name", help="case-insensitive substring of the name")
+    p.add_argument("--name-exact", help="exact name")
+    p.add_argument("--limit", type=int, default=50, help="page size, 1 to 1000 (default 50)")
+    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--order-by", choices=["name", "created_at", "updated_at"])
+    p.add_argument("--order", choices=["asc", "desc"])
+    p.add_argument("--all", action="store_true", help="every page, not just one")
+
+
+# ---------------------------------------------------------------- commands
+
+
+def _client(args: argparse.Namespace) -> Any:
+    from ._client import Ionworks
+
+    return Ionworks(api_key=args.api_key, api_url=args.api_url)
+
+
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    names = ("name", "name_exact", "order_by", "order", "form_factor", "measurement_type")
+    return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
+
+
+def _emit_page(args: argparse.Namespace, page: Any, columns: Sequence[str]) -> None:
+    items = list(page.auto_paging_iter()) if args.all else list(page.items)
+    if args.json:
+        print(json.dumps({"items": [i.to_dict() for i in items], "total": page.total}, indent=2))
+        return
+    _print_table([[_text(item.get(c)) for c in columns] for item in items], columns)
+    shown = f"{len(items)} of {page.total}"
+    if not args.all and page.has_more:
+        shown += f" (next page: --offset {page.offset + page.count}, or --all)"
+    print(shown, file=sys.stderr)
+
+
+def _specs_list(args: argparse.Namespace) -> None:
+    page = _client(args).cell_spec.list(args.limit, args.offset, **_filters(args))
+    _emit_page(args, page, ["id", "name", "form_factor", "chemistry", "created_at"])
+
+
+def _specs_get(args: argparse.Namespace) -> None:
+    spec = _client(args).cell_spec.get(args.id)
+    _emit_object(args, spec.to_dict())
+
+
+def _instances_list(args: argparse.Namespace) -> None:
+    page = _client(args).cell_instance.list(args.spec_id, args.limit, args.offset, **_filters(args))
+    _emit_page(args, page, ["id", "name", "created_at"])
+
+
+def _measurements_list(args: argparse.Namespace) -> None:
+    page = _client(args).cell_measurement.list(
+        args.instance_id, args.limit, args.offset, **_filters(args)
+    )
+    _emit_page(args, page, ["id", "name", "measurement_type", "start_time", "processing_status"])
+
+
+def _measurements_download(args: argparse.Namespace) -> None:
+    client = _client(args)
+    fetch = getattr(client.cell_measurement, args.what)
+    frame = fetch(args.id, use_cache=not args.no_cache)
+    output = Path(args.output)
+    suffix = output.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise ValueError(f"-o {output}: use a .parquet or .csv file name")
+    _write_atomically(
+        output,
+        lambda path: frame.write_parquet(path) if suffix == ".parquet" else frame.write_csv(path),
+    )
+    summary = {
+        "id": args.id,
+        "what": args.what,
+        "rows": frame.height,
+        "columns": frame.width,
+        "output": str(output),
+    }
+    _emit_object(args, summary) if args.json else print(
+        f"wrote {frame.height:,} rows × {frame.width} columns of {args.what} to {output}"
+    )
+
+
+def _measurements_upload(args: argparse.Namespace) -> None:
+    import polars as pl
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    if path.suffix.lower() == ".csv":
+        frame = pl.read_csv(path)
+    elif path.suffix.lower() == ".parquet":
+        from ._dataframe import read_parquet
+
+        frame = read_parquet(str(path))
+    else:
+        raise ValueError(f"{path}: upload a .parquet or .csv file")
+    measurement = {
+        "name": args.name,
+        "notes": args.notes,
+        "start_time": args.start_time,
+        "tags": args.tags,
+    }
+    bundle = _client(args).cell_measurement.create(
+        args.instance_id,
+        {
+            "measurement": {k: v for k, v in measurement.items() if v is not None},
+            "time_series": frame,
+        },
+        wait_for_processing=not args.no_wait,
+    )
+    m = bundle.measurement
+    if args.json:
+        _emit_object(args, m.to_dict())
+    else:
+        print(f"uploaded {frame.height:,} rows as measurement {m.id} ({m.processing_status})")
+
+
+def _measurements_plot(args: argparse.Namespace) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from . import plotting
+
+    client = _client(args)
+    measurements = client.cell_measurement
+    if args.kind == "capacity":
+        fig, _ = plotting.plot_capacity(measurements.cycles(args.id))
+    elif args.kind == "voltage_capacity":
+        fig, _ = plotting.plot_voltage_vs_capacity(
+            measurements.time_series(args.id), measurements.steps(args.id)
+        )
+    else:
+        fig, _ = plotting.plot_time_series(measurements.time_series(args.id))
+    output = Path(args.output)
+    _write_atomically(
+        output, lambda path: fig.savefig(path, format=output.suffix[1:] or "png", dpi=120)
+    )
+    print(f"wrote {args.kind} plot of {args.id} to {output}")
+
+
+def _cache_info(args: argparse.Namespace) -> None:
+    info = _cache.cache_info()
+    if args.json:
+        _emit_object(args, info)
+        return
+    for key, value in info.items():
+        print(f"{key:>12}: {value}")
+
+
+def _cache_clear(args: argparse.Namespace) -> None:
+    deleted = _cache.clear_cache()
+    _emit_object(args, {"deleted": deleted}) if args.json else print(f"deleted {deleted} entries")
+
+
+# ---------------------------------------------------------------- output helpers
+
+
+def _emit_object(args: argparse.Namespace, data: dict[str, Any]) -> None:
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+        return
+    for key, value in data.items():
+        print(f"{key:>20}: {_text(value, 100)}")
+
+
+def _text(value: Any, width: int = 40) -> str:
+    text = (
+        ""
+        if value is None
+        else (json.dumps(value) if isinstance(value, dict | list) else str(value))
+    )
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _print_table(rows: Iterable[Sequence[str]], header: Sequence[str]) -> None:
+    rows = list(rows)
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def _write_atomically(target: Path, write: Any) -> None:
+    """Write through a temp file in the same directory, then rename: never a half-written file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())
