@@ -42,6 +42,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import diskcache
 import polars as pl
 
+from ionworks._constants import ENV_CACHE_DIR, ENV_OFFLINE
 from ionworks._dataframe import read_parquet, write_parquet_bytes
 from ionworks.errors import CacheMissError, IonworksError
 
@@ -49,12 +50,10 @@ from ionworks.errors import CacheMissError, IonworksError
 # Environment and defaults
 # --------------------------------------------------------------------------------------------
 
-ENV_CACHE_DIR: Final = "IONWORKS_CACHE_DIR"
-"""Overrides the default cache directory (``set_cache_directory`` still wins)."""
+# ENV_CACHE_DIR overrides the default directory (set_cache_directory still wins); ENV_OFFLINE in
+# {1, true, yes} turns offline mode on by default.
 ENV_CACHE_SIZE_LIMIT: Final = "IONWORKS_CACHE_SIZE_LIMIT"
 """Cache size limit in bytes; least-recently-used entries are evicted beyond it."""
-ENV_OFFLINE: Final = "IONWORKS_OFFLINE"
-"""``1``/``true``/``yes`` = never touch the network for cached measurement data."""
 
 DEFAULT_CACHE_DIRECTORY: Final = "~/.ionworksdata_cache"
 DEFAULT_TTL: Final = 3600
@@ -464,25 +463,20 @@ def store_table(
         return False
     key = _entry_key(scope, measurement_id, "table", artifact)
     what = _describe("table", artifact, measurement_id)
+    if not isinstance(data, (pl.DataFrame, bytes, bytearray, memoryview)):
+        raise TypeError(f"expected a polars DataFrame or parquet bytes, not {type(data)!r}")
+    if not isinstance(data, pl.DataFrame) and not _is_parquet(data):
+        _warn(f"Not caching {what}: the data is not a parquet file")
+        return False
     directory = get_cache_directory()
     try:
-        if isinstance(data, pl.DataFrame):
-            payload: bytes | bytearray | memoryview = write_parquet_bytes(data)
-        elif isinstance(data, (bytes, bytearray, memoryview)):
-            payload = data
-            if not _is_parquet(payload):
-                _warn(f"Not caching {what}: the data is not a parquet file")
-                return False
-        else:
-            raise TypeError(f"expected a polars DataFrame or parquet bytes, not {type(data)!r}")
-        size = memoryview(payload).nbytes
+        payload = write_parquet_bytes(data) if isinstance(data, pl.DataFrame) else data
         cache = _open_cache(create=True)
         assert cache is not None
         # read=True always makes a value file (whatever the size), which a hit reads in place.
-        _put(cache, key, io.BytesIO(payload), read=True, tag=_Stamp.new(size).encode())
+        stamp = _Stamp.new(memoryview(payload).nbytes)
+        _put(cache, key, io.BytesIO(payload), read=True, tag=stamp.encode())
         return True
-    except TypeError:
-        raise
     except Exception as exc:
         _warn(f"Could not save {what} to the local cache at {directory}: {exc!r}")
         return False

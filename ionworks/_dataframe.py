@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import polars as pl
 
+from ionworks._constants import ENV_DATAFRAME_BACKEND
 from ionworks.errors import IonworksError
 
 if TYPE_CHECKING:
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 Backend = Literal["polars", "pandas"]
 
 BACKENDS: tuple[Backend, ...] = ("polars", "pandas")
-ENV_DATAFRAME_BACKEND = "IONWORKS_DATAFRAME_BACKEND"
 
 _PANDAS_MISSING = (
     "The pandas DataFrame backend was requested but pandas is not installed; "

@@ -76,6 +76,20 @@ def value_path(scope: CacheScope, measurement_id: str, artifact: str) -> Path:
         return Path(handle.name)
 
 
+@pytest.fixture
+def parquet_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every file polars is asked to read, as a real path (/proc/self/fd/N resolved)."""
+    reads: list[str] = []
+    real = pl.read_parquet
+
+    def spy(source: Any, **kwargs: Any) -> pl.DataFrame:
+        reads.append(os.path.realpath(source))
+        return real(source, **kwargs)
+
+    monkeypatch.setattr(pl, "read_parquet", spy)
+    return reads
+
+
 def value_files(directory: Path) -> list[Path]:
     return sorted(directory.rglob("*.val"))
 
@@ -167,41 +181,26 @@ def test_json_metadata_and_tables_of_the_same_name_are_separate() -> None:
     assert cache.load_table(SCOPE, "m1", "steps") is None
 
 
-def test_hit_reads_the_entry_file_in_place(
-    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_hit_reads_the_entry_file_in_place(parquet_reads: list[str]) -> None:
     cache.store_table(SCOPE, "m1", "time_series", frame())
-    seen: list[object] = []
-    real = pl.read_parquet
-
-    def spy(source: Any, **kwargs: Any) -> pl.DataFrame:
-        seen.append(os.path.realpath(source))  # /proc/self/fd/N on Linux: the same file
-        return real(source, **kwargs)
-
-    monkeypatch.setattr(pl, "read_parquet", spy)
     assert cache.load_table(SCOPE, "m1", "time_series") is not None
-    assert seen == [str(value_path(SCOPE, "m1", "time_series"))]
+    assert parquet_reads == [str(value_path(SCOPE, "m1", "time_series"))]
 
 
 # --- one entry per artifact -------------------------------------------------------------------
 
 
-def test_steps_hit_reads_only_the_steps_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_steps_hit_reads_only_the_steps_entry(parquet_reads: list[str]) -> None:
     cache.store_table(SCOPE, "m1", "steps", frame(3))
     cache.store_table(SCOPE, "m1", "cycles", frame(2))
     cache.store_table(SCOPE, "m1", "time_series", frame(50))
     value_path(SCOPE, "m1", "time_series").write_bytes(b"garbage" * 100)
     steps_path = str(value_path(SCOPE, "m1", "steps"))
-    reads: list[object] = []
-    real = pl.read_parquet
-    monkeypatch.setattr(
-        pl, "read_parquet", lambda s, **kw: reads.append(os.path.realpath(s)) or real(s, **kw)
-    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the corrupt time series must not even be looked at
         steps = cache.load_table(SCOPE, "m1", "steps")
     assert steps is not None and steps.equals(frame(3))
-    assert reads == [steps_path]
+    assert parquet_reads == [steps_path]
 
 
 def test_steps_and_cycles_json_steps_never_answer_for_parquet_steps() -> None:
