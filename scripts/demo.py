@@ -70,7 +70,9 @@ def main() -> int:
     instances = client.cell_instance.list(spec_id)
     instance = instances[0]
     measurements = client.cell_measurement.list(instance.id)
-    print(f"{len(instances)} instances of {DOC_SPEC}; {instance.name} has {measurements.total} measurements")
+    print(
+        f"{len(instances)} instances of {DOC_SPEC}; {instance.name} has {measurements.total} measurements"
+    )
 
     section("Filtering and ordering")
     checks: list[tuple[str, Any]] = [
@@ -110,24 +112,37 @@ def main() -> int:
     page = client.cell_spec.list(limit=50, offset=0)
     print(f"Showing {page.count} of {page.total} specs")
     next_page = client.cell_spec.list(limit=50, offset=50)
-    print(f"next page starts with {next_page[0].name!r}; pages overlap: "
-          f"{bool({s.id for s in page} & {s.id for s in next_page})}")
+    print(
+        f"next page starts with {next_page[0].name!r}; pages overlap: "
+        f"{bool({s.id for s in page} & {s.id for s in next_page})}"
+    )
     (all_specs, ms) = timed(lambda: list(client.cell_spec.list_all(page_size=100)))
-    print(f"list_all(page_size=100): {len(all_specs)} specs in {ms:.0f} ms "
-          f"({len({s.id for s in all_specs})} distinct)")
+    print(
+        f"list_all(page_size=100): {len(all_specs)} specs in {ms:.0f} ms "
+        f"({len({s.id for s in all_specs})} distinct)"
+    )
 
     section("Measurement detail")
     measurement_id = series[0].id
     detail, ms = timed(lambda: client.cell_measurement.detail(measurement_id))
-    print(f"detail({detail.name!r}) in {ms:.0f} ms: type {detail.measurement_type}, "
-          f"instance {detail.instance_id}, specification {detail.specification_id}")
+    print(
+        f"detail({detail.name!r}) in {ms:.0f} ms: type {detail.measurement_type}, "
+        f"instance {detail.instance_id}, specification {detail.specification_id}"
+    )
     print(f"Time series shape: {detail.time_series.shape}")
-    print(f"Steps: {detail.steps.height} rows; step types: "
-          f"{sorted(detail.steps['Step type'].unique().to_list())}")
+    print(
+        f"Steps: {detail.steps.height} rows; step types: "
+        f"{sorted(detail.steps['Step type'].unique().to_list())}"
+    )
     with pl.Config(tbl_cols=6, tbl_width_chars=110):
-        print(detail.cycles.select(
-            "Cycle count", "Discharge capacity [A.h]", "Coulombic efficiency", "Capacity retention"
-        ).head())
+        print(
+            detail.cycles.select(
+                "Cycle count",
+                "Discharge capacity [A.h]",
+                "Coulombic efficiency",
+                "Capacity retention",
+            ).head()
+        )
 
     section("Local caching")
     ionworks.clear_cache()
@@ -138,7 +153,9 @@ def main() -> int:
     _, steps_hit = timed(lambda: client.cell_measurement.steps(measurement_id))
     print(f"steps (cached by detail earlier? no: cache was cleared) {steps_hit:.1f} ms")
     info = ionworks.cache_info()
-    print(f"cache: {info['entries']} entries, {info['size_bytes'] / 1e6:.2f} MB in {info['directory']}")
+    print(
+        f"cache: {info['entries']} entries, {info['size_bytes'] / 1e6:.2f} MB in {info['directory']}"
+    )
     print(f"clear_cache() deleted {ionworks.clear_cache()} entries")
 
     section("Plotting from Python")
@@ -158,9 +175,11 @@ def main() -> int:
     path = OUTPUT / "local_config.json"
     path.write_text(json.dumps(config))
     data = config["data"]
-    print(f"to_local().to_config(): time series {len(data['time_series']['Time [s]']):,} rows, "
-          f"steps {len(data['steps']['Step count'])} rows -> {path} "
-          f"({path.stat().st_size / 1e6:.1f} MB)")
+    print(
+        f"to_local().to_config(): time series {len(data['time_series']['Time [s]']):,} rows, "
+        f"steps {len(data['steps']['Step count'])} rows -> {path} "
+        f"({path.stat().st_size / 1e6:.1f} MB)"
+    )
 
     section("Inline time series size limit")
     big = detail.time_series.head(5000)
@@ -177,15 +196,26 @@ def main() -> int:
 
     section("Uploading, then referencing by id")
     upload = detail.time_series.head(20_000)
-    bundle, ms = timed(lambda: client.cell_measurement.create(
-        instance.id,
-        {"measurement": {"name": f"demo-upload-{int(time.time())}", "notes": "from the demo"},
-         "time_series": upload},
-    ))
-    print(f"uploaded {upload.height:,} rows as {bundle.measurement.id} "
-          f"({bundle.measurement.processing_status}) in {ms:.0f} ms")
-    print(f"DataLoader.from_db(bundle.measurement.id).steps: "
-          f"{DataLoader.from_db(bundle.measurement.id, client=client).steps.height} steps")
+    bundle, ms = timed(
+        lambda: client.cell_measurement.create(
+            instance.id,
+            {
+                "measurement": {
+                    "name": f"demo-upload-{int(time.time())}",
+                    "notes": "from the demo",
+                },
+                "time_series": upload,
+            },
+        )
+    )
+    print(
+        f"uploaded {upload.height:,} rows as {bundle.measurement.id} "
+        f"({bundle.measurement.processing_status}) in {ms:.0f} ms"
+    )
+    print(
+        f"DataLoader.from_db(bundle.measurement.id).steps: "
+        f"{DataLoader.from_db(bundle.measurement.id, client=client).steps.height} steps"
+    )
 
     section("Error handling")
     try:

@@ -62,15 +62,28 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="ionworks-demo-") as data_dir:
         started = time.monotonic()
         server = subprocess.Popen(
-            [sys.executable, "-m", "ionworks_server", "serve", "--port", str(port),
-             "--data-dir", data_dir, "--api-key", key, "--demo"],
+            [
+                sys.executable,
+                "-m",
+                "ionworks_server",
+                "serve",
+                "--port",
+                str(port),
+                "--data-dir",
+                data_dir,
+                "--api-key",
+                key,
+                "--demo",
+            ],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             start_new_session=True,
         )
         try:
             wait_until_ready(url, server, timeout=120)
-            print(f"Local server with demo data ready at {url} in {time.monotonic() - started:.1f} s")
+            print(
+                f"Local server with demo data ready at {url} in {time.monotonic() - started:.1f} s"
+            )
             env = {**os.environ, "IONWORKS_API_URL": url, "IONWORKS_API_KEY": key}
             return subprocess.call(demo, cwd=ROOT, env=env)
         except KeyboardInterrupt:

@@ -1,0 +1,353 @@
+"""Cell measurements: list, get, update, delete, and reading their tables and files.
+
+Tables are served as the official service does (wire facts §8): time series and steps as parquet
+through a 302 redirect to a signed storage URL, cycles (and steps with cycles) as column-oriented
+JSON. While a measurement is still processing those reads answer 409 ``CONFLICT`` saying so; after
+a failure, 409 with the processing error, so the caller learns why there is nothing to read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Connection
+from starlette.responses import RedirectResponse, Response
+
+from .context import Call
+from .db import cell_measurements, measurement_tags, read, utcnow, write
+from .errors import ApiError, bad_request, conflict, not_found
+from .fields import (
+    extra_fields,
+    name_field,
+    object_field,
+    optional_datetime,
+    optional_str,
+    tags_field,
+)
+from .filters import ListSpec, build_list_query, parse_bool
+from .jsonio import format_ts, json_response
+from .resources import page_response, purge_measurements, visible_instance
+
+__all__ = [
+    "MEASUREMENT_FIELDS",
+    "MEASUREMENT_TYPES",
+    "check_measurement_name",
+    "common_fields",
+    "delete_measurement",
+    "download_file",
+    "download_steps",
+    "download_time_series",
+    "get_cycles",
+    "get_measurement",
+    "get_steps_and_cycles",
+    "list_files",
+    "list_measurements",
+    "measurement_out",
+    "set_tags",
+    "update_measurement",
+    "visible_measurement",
+]
+
+M = cell_measurements
+MEASUREMENT_TYPES = ("time_series", "properties", "file")
+MEASUREMENT_FIELDS = frozenset(
+    {
+        "name",
+        "measurement_type",
+        "start_time",
+        "end_time",
+        "notes",
+        "protocol",
+        "test_setup",
+        "properties",
+        "tags",
+    }
+)
+
+MEASUREMENT_LIST = ListSpec(
+    id_column=M.c.id,
+    text_filters={"name": M.c.name, "created_by_email": M.c.created_by_email},
+    date_filters={
+        "created_at": M.c.created_at,
+        "updated_at": M.c.updated_at,
+        "start_time": M.c.start_time,
+    },
+    order_columns={
+        "name": M.c.name,
+        "created_at": M.c.created_at,
+        "updated_at": M.c.updated_at,
+        "start_time": M.c.start_time,
+    },
+    enum_filters={"measurement_type": (M.c.measurement_type, MEASUREMENT_TYPES)},
+    tag_table=measurement_tags,
+)
+
+
+def measurement_out(row: Any) -> dict[str, Any]:
+    """A measurement as the API shows it (flat, with ``specification_id``: wire facts §8.2)."""
+    out: dict[str, Any] = dict(row.extra or {})
+    out.update(
+        id=row.id,
+        name=row.name,
+        cell_instance_id=row.cell_instance_id,
+        specification_id=row.specification_id,
+        measurement_type=row.measurement_type,
+        start_time=format_ts(row.start_time),
+        end_time=format_ts(row.end_time),
+        notes=row.notes,
+        protocol=row.protocol,
+        test_setup=row.test_setup,
+        properties=row.properties,
+        tags=list(row.tags or []),
+        processing_status=row.processing_status,
+        processing_error=row.processing_error,
+        row_count=row.row_count,
+        created_by_email=row.created_by_email,
+        created_at=format_ts(row.created_at),
+        updated_at=format_ts(row.updated_at),
+    )
+    return out
+
+
+def visible_measurement(conn: Connection, organization_id: str, measurement_id: str) -> Any:
+    """The measurement row, or 404 (also when it belongs to another organization)."""
+    row = conn.execute(
+        select(M).where(M.c.id == measurement_id, M.c.organization_id == organization_id)
+    ).first()
+    if row is None:
+        raise not_found("cell_measurement", measurement_id, "Cell measurement")
+    return row
+
+
+def check_measurement_name(
+    conn: Connection, instance_id: str, name: str, exclude: str | None = None
+) -> None:
+    """409 with ``existing_id`` when the instance already has a measurement of that name."""
+    query = select(M.c.id).where(M.c.cell_instance_id == instance_id, M.c.name == name)
+    if exclude is not None:
+        query = query.where(M.c.id != exclude)
+    existing = conn.execute(query).scalar()
+    if existing is not None:
+        raise conflict(
+            f"Cell measurement with this name already exists for this cell instance: {name!r}",
+            resource_type="cell_measurement",
+            resource_name=name,
+            existing_id=existing,
+        )
+
+
+def common_fields(body: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Validated optional metadata shared by every way of creating or updating a measurement.
+
+    Only keys present in ``body`` are returned, so the result doubles as a PATCH.
+    """
+    values: dict[str, Any] = {}
+    if "notes" in body:
+        values["notes"] = optional_str(body, "notes", f"{prefix}notes", None)
+    for key in ("start_time", "end_time"):
+        if key in body:
+            values[key] = optional_datetime(body, key, f"{prefix}{key}")
+    for key in ("protocol", "test_setup"):
+        if key in body:
+            values[key] = body[key]
+    if "properties" in body:
+        values["properties"] = object_field(body, "properties", f"{prefix}properties")
+    tags = tags_field(body, f"{prefix}tags")
+    if tags is not None:
+        values["tags"] = tags
+    return values
+
+
+def check_times(start: Any, end: Any, prefix: str = "") -> None:
+    """A test cannot end before it started."""
+    if start is not None and end is not None and end < start:
+        raise bad_request(
+            f"Field '{prefix}end_time' ({format_ts(end)}) is before '{prefix}start_time' "
+            f"({format_ts(start)}); a measurement cannot end before it starts",
+            field=f"{prefix}end_time",
+        )
+
+
+def set_tags(conn: Connection, measurement_id: str, tags: list[str]) -> None:
+    """Replace the tag index rows of one measurement."""
+    conn.execute(delete(measurement_tags).where(measurement_tags.c.measurement_id == measurement_id))
+    keys = sorted({t.lower() for t in tags})
+    if keys:
+        conn.execute(
+            insert(measurement_tags),
+            [{"measurement_id": measurement_id, "tag_key": key} for key in keys],
+        )
+
+
+def list_measurements(call: Call) -> Response:
+    """``GET /cell_instances/{id}/cell_measurements``."""
+    query = build_list_query(call.request.query_params, MEASUREMENT_LIST)
+    instance_id = call.path("cell_instance_id")
+    where = [M.c.cell_instance_id == instance_id, *query.conditions]
+    with read(call.ctx.engine) as conn:
+        visible_instance(conn, call.caller.organization_id, instance_id)
+        total = conn.execute(select(func.count()).select_from(M).where(*where)).scalar_one()
+        rows = conn.execute(
+            select(M).where(*where).order_by(*query.order_by).limit(query.limit).offset(query.offset)
+        ).all()
+    return page_response([measurement_out(r) for r in rows], total)
+
+
+def get_measurement(call: Call) -> Response:
+    """``GET /cell_measurements/{id}`` (the processing poll); tables are never embedded."""
+    params = call.request.query_params
+    parse_bool(params, "include_steps")  # accepted for compatibility, validated, ignored
+    parse_bool(params, "include_time_series")
+    with read(call.ctx.engine) as conn:
+        row = visible_measurement(conn, call.caller.organization_id, call.path("cell_measurement_id"))
+    return json_response(measurement_out(row))
+
+
+def update_measurement(call: Call) -> Response:
+    """``PATCH /cell_measurements/{id}``: ``tags`` replaces the tag set."""
+    body = call.body
+    org = call.caller.organization_id
+    measurement_id = call.path("cell_measurement_id")
+    name = name_field(body, required=False)
+    values = common_fields(body)
+    if "measurement_type" in body:
+        raise bad_request(
+            "Field 'measurement_type' cannot be changed; create a new measurement instead",
+            field="measurement_type",
+        )
+    with write(call.ctx.engine) as conn:
+        row = visible_measurement(conn, org, measurement_id)
+        if name is not None and name != row.name:
+            check_measurement_name(conn, row.cell_instance_id, name, exclude=measurement_id)
+            values["name"] = name
+        check_times(values.get("start_time", row.start_time), values.get("end_time", row.end_time))
+        if "tags" in values:
+            set_tags(conn, measurement_id, values["tags"])
+        extra = extra_fields(body, MEASUREMENT_FIELDS)
+        if extra:
+            values["extra"] = {**(row.extra or {}), **extra}
+        values["updated_at"] = utcnow()
+        conn.execute(update(M).where(M.c.id == measurement_id).values(**values))
+        row = visible_measurement(conn, org, measurement_id)
+    return json_response(measurement_out(row))
+
+
+def delete_measurement(call: Call) -> Response:
+    """``DELETE /cell_measurements/{id}`` with its stored files.
+
+    Allowed while processing: the worker notices the row is gone and drops its output.
+    """
+    measurement_id = call.path("cell_measurement_id")
+    with write(call.ctx.engine) as conn:
+        visible_measurement(conn, call.caller.organization_id, measurement_id)
+        purge_measurements(conn, [measurement_id])
+    call.ctx.storage.remove(measurement_id)
+    return Response(status_code=204)
+
+
+# -- tables ---------------------------------------------------------------------------------
+
+
+def _processed(call: Call) -> Any:
+    """The measurement, if it is a time series whose processing finished; else 404/409."""
+    measurement_id = call.path("cell_measurement_id")
+    with read(call.ctx.engine) as conn:
+        row = visible_measurement(conn, call.caller.organization_id, measurement_id)
+    if row.measurement_type != "time_series":
+        raise not_found(
+            "cell_measurement_table",
+            measurement_id,
+            f"Time series, steps and cycles of {row.measurement_type} measurement",
+        )
+    status = row.processing_status
+    if status in ("pending", "running"):
+        raise conflict(
+            f"Measurement {measurement_id!r} is still processing (processing_status {status!r}); "
+            "poll GET /cell_measurements/{id} until it is 'ready', then read its data",
+            processing_status=status,
+        )
+    if status == "failed":
+        raise conflict(
+            f"Measurement {measurement_id!r} failed processing, so it has no data to read: "
+            f"{row.processing_error}. Fix the file and upload it again as a new measurement.",
+            processing_status=status,
+            processing_error=row.processing_error,
+        )
+    return row
+
+
+def _redirect(call: Call, object_id: str, filename: str) -> Response:
+    storage = call.ctx.storage
+    if not storage.object_path("measurements", object_id, filename).is_file():
+        raise ApiError(
+            404,
+            "NOT_FOUND",
+            f"Stored object {filename!r} of measurement {object_id!r} is missing",
+            {"resource_type": "stored_object", "resource_id": f"{object_id}/{filename}"},
+        )
+    url = storage.signed_url(
+        call.base_url,
+        "GET",
+        "measurements",
+        object_id,
+        filename,
+        call.ctx.settings.get_url_ttl_s,
+    )
+    return RedirectResponse(url, status_code=302)
+
+
+def download_time_series(call: Call) -> Response:
+    """``GET .../time_series/download`` → 302 to the signed parquet URL."""
+    row = _processed(call)
+    return _redirect(call, row.id, "time_series.parquet")
+
+
+def download_steps(call: Call) -> Response:
+    """``GET .../steps/download`` → 302 to the signed parquet URL."""
+    row = _processed(call)
+    return _redirect(call, row.id, "steps.parquet")
+
+
+def _table(call: Call, object_id: str, name: str) -> dict[str, list[Any]]:
+    """A stored parquet table as ``{column: [values]}`` (NaN/inf become null on output)."""
+    path = call.ctx.storage.object_path("measurements", object_id, f"{name}.parquet")
+    return pl.read_parquet(path).to_dict(as_series=False)
+
+
+def get_cycles(call: Call) -> Response:
+    """``GET .../cycles`` → ``{"cycles": {column: [...]}}``."""
+    row = _processed(call)
+    return json_response({"cycles": _table(call, row.id, "cycles")})
+
+
+def get_steps_and_cycles(call: Call) -> Response:
+    """``GET .../steps_and_cycles`` → both tables, column-oriented."""
+    row = _processed(call)
+    return json_response(
+        {"steps": _table(call, row.id, "steps"), "cycles": _table(call, row.id, "cycles")}
+    )
+
+
+def list_files(call: Call) -> Response:
+    """``GET .../files``: the names of a file measurement's files (empty for other types)."""
+    with read(call.ctx.engine) as conn:
+        row = visible_measurement(conn, call.caller.organization_id, call.path("cell_measurement_id"))
+    return json_response({"filenames": list(row.filenames or [])})
+
+
+def download_file(call: Call) -> Response:
+    """``GET .../files/{filename}`` → 302 to the file's signed URL."""
+    filename = call.path("filename")
+    with read(call.ctx.engine) as conn:
+        row = visible_measurement(conn, call.caller.organization_id, call.path("cell_measurement_id"))
+    if filename not in (row.filenames or []):
+        raise ApiError(
+            404,
+            "NOT_FOUND",
+            f"Measurement {row.id!r} has no file {filename!r}; list its files with GET "
+            f"/cell_measurements/{row.id}/files",
+            {"resource_type": "measurement_file", "resource_id": filename},
+        )
+    return _redirect(call, row.id, filename)

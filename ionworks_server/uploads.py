@@ -1,0 +1,325 @@
+"""The upload flow (wire facts §9): initiate → PUT to signed URLs → confirm; and properties.
+
+* ``initiate-upload`` creates **no** measurement: it records a reservation (id, instance, name,
+  expected files) and returns signed PUT targets. Time series always get ``time_series.parquet``
+  and ``steps.parquet`` targets, since the client does not say whether steps will follow;
+  file measurements get one target per ``filenames`` entry, in order.
+* ``confirm-upload`` creates the row. A time series starts ``pending``: its staged files move to
+  the ``processing`` area (out of reach of the PUT URLs) and the worker validates and processes
+  them. File measurements are ``ready`` at once.
+* ``.../cell_measurements/create`` makes a properties measurement (no files), ``ready`` at once.
+
+Creating a measurement by any of these routes counts against the organization's
+``max_measurements`` quota (429 ``USAGE_LIMIT_REACHED`` once it is reached).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.engine import Connection
+from starlette.responses import Response
+
+from .context import Call
+from .db import cell_measurements, organizations, upload_reservations, utcnow, write
+from .errors import ApiError, bad_request, conflict, not_found
+from .fields import extra_fields, name_field, object_field
+from .jsonio import json_response
+from .measurements import (
+    MEASUREMENT_FIELDS,
+    MEASUREMENT_TYPES,
+    check_measurement_name,
+    check_times,
+    common_fields,
+    measurement_out,
+    set_tags,
+    visible_measurement,
+)
+from .resources import visible_instance
+from .storage import _check_name
+
+__all__ = ["check_quota", "confirm_upload", "create_properties_measurement", "initiate_upload"]
+
+M = cell_measurements
+R = upload_reservations
+TIME_SERIES_FILES = ("time_series.parquet", "steps.parquet")
+MAX_FILES = 100
+RESERVATION_GRACE = timedelta(minutes=10)
+
+
+def check_quota(conn: Connection, organization_id: str) -> None:
+    """429 ``USAGE_LIMIT_REACHED`` when the organization has used its measurement quota."""
+    limit = conn.execute(
+        select(organizations.c.max_measurements).where(organizations.c.id == organization_id)
+    ).scalar()
+    if limit is None:
+        return
+    used = conn.execute(
+        select(func.count()).select_from(M).where(M.c.organization_id == organization_id)
+    ).scalar_one()
+    if used >= limit:
+        raise ApiError(
+            429,
+            "USAGE_LIMIT_REACHED",
+            f"Your organization has reached its limit of {limit} measurements; delete "
+            "measurements or ask the server administrator to raise the quota",
+            {"limit": limit, "used": used, "resource": "measurements"},
+        )
+
+
+def _measurement_object(body: dict[str, Any]) -> dict[str, Any]:
+    value = object_field(body, "measurement", "measurement")
+    if value is None:
+        raise bad_request(
+            "Field 'measurement' is required: an object with at least a 'name'", field="measurement"
+        )
+    return value
+
+
+def _measurement_type(body: dict[str, Any]) -> str:
+    value = body.get("measurement_type") or "time_series"
+    if value not in MEASUREMENT_TYPES:
+        raise bad_request(
+            f"Field 'measurement_type': {value!r} is not one of {', '.join(MEASUREMENT_TYPES)}",
+            field="measurement_type",
+        )
+    if value == "properties":
+        raise bad_request(
+            "Properties measurements have no files: create them with POST "
+            "/cell_instances/{id}/cell_measurements/create instead",
+            field="measurement_type",
+        )
+    return str(value)
+
+
+def _filenames(body: dict[str, Any], measurement_type: str) -> list[str]:
+    """The file list of a file measurement: plain, unique names, at least one."""
+    raw = body.get("filenames")
+    if measurement_type != "file":
+        if raw:
+            raise bad_request(
+                "Field 'filenames' is only for file measurements (measurement_type 'file')",
+                field="filenames",
+            )
+        return []
+    if not isinstance(raw, list) or not raw:
+        raise bad_request(
+            "Field 'filenames' is required for a file measurement: a non-empty array of file names",
+            field="filenames",
+        )
+    if len(raw) > MAX_FILES:
+        raise bad_request(
+            f"Field 'filenames' lists {len(raw)} files; the maximum is {MAX_FILES}", field="filenames"
+        )
+    names: list[str] = []
+    for index, name in enumerate(raw):
+        path = f"filenames[{index}]"
+        if not isinstance(name, str):
+            raise bad_request(f"Field '{path}' must be a string", field=path)
+        try:
+            _check_name(path, name)
+        except ApiError:
+            raise bad_request(
+                f"Field '{path}': {name!r} is not a plain file name (no directories)", field=path
+            ) from None
+        if name in names:
+            raise bad_request(f"Field '{path}': {name!r} is listed twice", field=path)
+        names.append(name)
+    return names
+
+
+def initiate_upload(call: Call) -> Response:
+    """``POST /cell_instances/{id}/cell_measurements/initiate-upload``: reserve, sign, return."""
+    org = call.caller.organization_id
+    instance_id = call.path("cell_instance_id")
+    fields = _measurement_object(call.body)
+    name = name_field(fields, "measurement.name")
+    assert name is not None
+    measurement_type = _measurement_type(call.body)
+    filenames = _filenames(call.body, measurement_type)
+    measurement_id = str(uuid.uuid4())
+    now = utcnow()
+    ttl = call.ctx.settings.put_url_ttl_s
+    with write(call.ctx.engine) as conn:
+        visible_instance(conn, org, instance_id)
+        check_measurement_name(conn, instance_id, name)
+        check_quota(conn, org)
+        conn.execute(
+            R.insert().values(
+                id=measurement_id,
+                organization_id=org,
+                cell_instance_id=instance_id,
+                name=name,
+                measurement_type=measurement_type,
+                filenames=filenames,
+                created_at=now,
+                expires_at=now + timedelta(seconds=ttl) + RESERVATION_GRACE,
+            )
+        )
+    targets = filenames if measurement_type == "file" else list(TIME_SERIES_FILES)
+    uploads = []
+    for filename in targets:
+        url = call.ctx.storage.signed_url(
+            call.base_url, "PUT", "uploads", measurement_id, filename, ttl
+        )
+        uploads.append(
+            {
+                "filename": filename,
+                "signed_url": url,
+                "token": url.rsplit("signature=", 1)[-1],
+                "path": f"uploads/{measurement_id}/{filename}",
+            }
+        )
+    return json_response({"measurement_id": measurement_id, "uploads": uploads})
+
+
+def confirm_upload(call: Call) -> Response:
+    """``POST /cell_measurements/{id}/confirm-upload``: create the row, queue processing."""
+    org = call.caller.organization_id
+    measurement_id = call.path("cell_measurement_id")
+    body = call.body
+    instance_id = body.get("cell_instance_id")
+    if not isinstance(instance_id, str) or not instance_id:
+        raise bad_request(
+            "Field 'cell_instance_id' is required: the id of the instance the upload was initiated for",
+            field="cell_instance_id",
+        )
+    fields = _measurement_object(body)
+    name = name_field(fields, "measurement.name")
+    assert name is not None
+    values = common_fields(fields, "measurement.")
+    check_times(values.get("start_time"), values.get("end_time"), "measurement.")
+    storage = call.ctx.storage
+    staged = storage.object_dir("uploads", measurement_id)
+    now = utcnow()
+    with write(call.ctx.engine) as conn:
+        reservation = conn.execute(
+            select(R).where(R.c.id == measurement_id, R.c.organization_id == org)
+        ).first()
+        if reservation is None:
+            exists = conn.execute(
+                select(M.c.id).where(M.c.id == measurement_id, M.c.organization_id == org)
+            ).scalar()
+            if exists is not None:
+                raise conflict(
+                    f"Upload {measurement_id!r} was already confirmed",
+                    resource_type="cell_measurement",
+                    resource_name=name,
+                    existing_id=measurement_id,
+                )
+            raise not_found(
+                "upload",
+                measurement_id,
+                "Upload reservation (call initiate-upload first; reservations expire after an hour)",
+            )
+        if instance_id != reservation.cell_instance_id:
+            raise bad_request(
+                f"Field 'cell_instance_id': upload {measurement_id!r} was initiated for instance "
+                f"{reservation.cell_instance_id!r}, not {instance_id!r}",
+                field="cell_instance_id",
+            )
+        measurement_type = reservation.measurement_type
+        if body.get("measurement_type") not in (None, measurement_type):
+            raise bad_request(
+                f"Field 'measurement_type': upload {measurement_id!r} was initiated as "
+                f"{measurement_type!r}, not {body.get('measurement_type')!r}",
+                field="measurement_type",
+            )
+        instance = visible_instance(conn, org, instance_id)
+        check_measurement_name(conn, instance_id, name)
+        check_quota(conn, org)
+        expected = list(reservation.filenames) if measurement_type == "file" else ["time_series.parquet"]
+        missing = [f for f in expected if not (staged / f).is_file()]
+        if missing:
+            raise bad_request(
+                f"{', '.join(missing)} was never uploaded; PUT the file to the signed URL returned "
+                "by initiate-upload, then confirm again",
+                field="uploads",
+                missing=missing,
+            )
+        is_file = measurement_type == "file"
+        tags = values.pop("tags", [])
+        conn.execute(
+            M.insert().values(
+                id=measurement_id,
+                organization_id=org,
+                cell_instance_id=instance_id,
+                specification_id=instance.cell_specification_id,
+                name=name,
+                measurement_type=measurement_type,
+                tags=tags,
+                filenames=list(reservation.filenames) if is_file else [],
+                processing_status="ready" if is_file else "pending",
+                extra=extra_fields(fields, MEASUREMENT_FIELDS),
+                created_by_email=call.caller.email,
+                created_at=now,
+                updated_at=now,
+                **values,
+            )
+        )
+        set_tags(conn, measurement_id, tags)
+        conn.execute(delete(R).where(R.c.id == measurement_id))
+        # Move the staged files before commit: if the move fails, nothing was created.
+        target = storage.object_dir("measurements" if is_file else "processing", measurement_id)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(staged, target)
+        row = visible_measurement(conn, org, measurement_id)
+    if not is_file:
+        call.ctx.worker.enqueue(measurement_id)
+    return json_response({**measurement_out(row), "steps_created": 0}, status=201)
+
+
+def create_properties_measurement(call: Call) -> Response:
+    """``POST /cell_instances/{id}/cell_measurements/create``: a properties measurement."""
+    org = call.caller.organization_id
+    instance_id = call.path("cell_instance_id")
+    body = call.body
+    name = name_field(body)
+    assert name is not None
+    if body.get("measurement_type") not in (None, "properties"):
+        raise bad_request(
+            "Field 'measurement_type' must be 'properties' here; time series and files go "
+            "through initiate-upload",
+            field="measurement_type",
+        )
+    if not isinstance(body.get("properties"), dict):
+        raise bad_request(
+            "Field 'properties' is required: an object of quantities, e.g. "
+            '{"capacity": {"value": 0.005, "unit": "A.h"}}',
+            field="properties",
+        )
+    values = common_fields(body)
+    check_times(values.get("start_time"), values.get("end_time"))
+    tags = values.pop("tags", [])
+    measurement_id = str(uuid.uuid4())
+    now = utcnow()
+    with write(call.ctx.engine) as conn:
+        instance = visible_instance(conn, org, instance_id)
+        check_measurement_name(conn, instance_id, name)
+        check_quota(conn, org)
+        conn.execute(
+            M.insert().values(
+                id=measurement_id,
+                organization_id=org,
+                cell_instance_id=instance_id,
+                specification_id=instance.cell_specification_id,
+                name=name,
+                measurement_type="properties",
+                tags=tags,
+                filenames=[],
+                processing_status="ready",
+                extra=extra_fields(body, MEASUREMENT_FIELDS),
+                created_by_email=call.caller.email,
+                created_at=now,
+                updated_at=now,
+                **values,
+            )
+        )
+        set_tags(conn, measurement_id, tags)
+        row = visible_measurement(conn, org, measurement_id)
+    return json_response(measurement_out(row), status=201)

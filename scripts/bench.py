@@ -1,0 +1,415 @@
+"""``make bench``: our client against the physical floor, as ratios measured in one run.
+
+Starts a local server on loopback with the demo data plus one long measurement, runs each case
+(ours and its floor interleaved, medians over repeats), prints one table and writes
+``bench-results.json``. ``--smoke`` runs every case on tiny data so the harness cannot rot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import json
+import secrets
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import polars as pl
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from run_demo import free_port, stop, wait_until_ready  # noqa: E402
+
+import ionworks  # noqa: E402
+from ionworks import Ionworks  # noqa: E402
+
+
+@dataclass
+class Case:
+    name: str
+    ours: float
+    floor: float
+    target: str
+    ok: bool | None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.floor if self.floor else float("nan")
+
+
+def median_time(
+    fn: Callable[[], Any], repeats: int, setup: Callable[[], Any] | None = None
+) -> float:
+    samples = []
+    for _ in range(repeats):
+        if setup is not None:
+            setup()
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def paired(
+    ours: Callable[[], Any],
+    floor: Callable[[], Any],
+    repeats: int,
+    setup: Callable[[], Any] | None = None,
+) -> tuple[float, float]:
+    """Interleave ours and the floor so machine noise hits both alike; return both medians."""
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(repeats):
+        for fn, out in ((ours, a), (floor, b)):
+            if setup is not None:
+                setup()
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    return statistics.median(a), statistics.median(b)
+
+
+def subprocess_median(code: str, repeats: int, env: dict[str, str] | None = None) -> float:
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, env=env)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+class Bench:
+    def __init__(self, url: str, key: str, data_dir: Path, repeats: int, smoke: bool) -> None:
+        self.url, self.key, self.data_dir = url, key, data_dir
+        self.repeats, self.smoke = repeats, smoke
+        self.client = Ionworks(api_key=key, api_url=url)
+        self.raw = httpx.Client(headers={"X-API-Key": key}, timeout=300)
+        self.bare = httpx.Client(timeout=300)
+        self.cases: list[Case] = []
+        self.tmp = Path(tempfile.mkdtemp(prefix="ionworks-bench-"))
+        ionworks.set_cache_directory(self.tmp / "cache")
+        self.big_id, self.small_id = self._find_measurements()
+
+    def _find_measurements(self) -> tuple[str, str]:
+        spec = self.client.cell_spec.list(name_exact="NCM622/Graphite Coin Cell")[0]
+        rows: list[tuple[int, str, str]] = []
+        for instance in self.client.cell_instance.list_all(spec.id):
+            for m in self.client.cell_measurement.list_all(
+                instance.id, measurement_type="time_series"
+            ):
+                rows.append((m.row_count or 0, m.id, m.name))
+        rows.sort()
+        big = rows[-1]
+        small = min(rows, key=lambda r: abs(r[0] - 10_000))
+        print(
+            f"large measurement: {big[2]} ({big[0]:,} rows); small: {small[2]} ({small[0]:,} rows)"
+        )
+        return big[1], small[1]
+
+    def add(
+        self, name: str, ours: float, floor: float, target: float | None, note: str = ""
+    ) -> None:
+        ratio = ours / floor if floor else float("nan")
+        ok = None if target is None else ratio <= target
+        label = "report" if target is None else f"<= {target}x"
+        self.cases.append(Case(name, ours, floor, label, ok, note))
+        print(
+            f"  {name:<44} ours {ours * 1000:9.1f} ms  floor {floor * 1000:9.1f} ms  {ratio:5.2f}x  {label}"
+        )
+
+    def signed_url(self, measurement_id: str, what: str) -> str:
+        response = self.raw.get(f"{self.url}/cell_measurements/{measurement_id}/{what}/download")
+        assert response.status_code in (302, 307), response.status_code
+        return str(httpx.URL(self.url).join(response.headers["Location"]))
+
+    def floor_download(self, measurement_id: str, what: str) -> Callable[[], pl.DataFrame]:
+        url = self.signed_url(measurement_id, what)
+        return lambda: pl.read_parquet(io.BytesIO(self.bare.get(url).content))
+
+    # -------------------------------------------------------------- cases
+
+    def cold_time_series(self) -> None:
+        measurements = self.client.cell_measurement
+        ours, floor = paired(
+            lambda: measurements.time_series(self.big_id, use_cache=False),
+            self.floor_download(self.big_id, "time_series"),
+            self.repeats,
+        )
+        self.add("cold time series (large)", ours, floor, 1.15)
+
+    def warm_time_series(self) -> None:
+        measurements = self.client.cell_measurement
+        frame = measurements.time_series(self.big_id)  # fills the cache
+        local = self.tmp / "local.parquet"
+        local.write_bytes(self.bare.get(self.signed_url(self.big_id, "time_series")).content)
+        ours, floor = paired(
+            lambda: measurements.time_series(self.big_id),
+            lambda: pl.read_parquet(local),
+            self.repeats * 3,
+        )
+        assert measurements.time_series(self.big_id).equals(frame)
+        self.add("warm time series (cache hit)", ours, floor, 1.05)
+
+    def warm_steps(self) -> None:
+        measurements = self.client.cell_measurement
+        for mid in (self.big_id, self.small_id):
+            measurements.time_series(mid)
+            measurements.steps(mid)
+        ours, floor = paired(
+            lambda: measurements.steps(self.big_id),
+            lambda: measurements.steps(self.small_id),
+            self.repeats * 5,
+        )
+        self.add(
+            "warm steps beside the large series", ours, floor, 1.5, "floor: same call, small series"
+        )
+
+    def cold_detail(self) -> None:
+        measurements = self.client.cell_measurement
+        alone = {
+            "time_series": median_time(
+                lambda: measurements.time_series(self.big_id, use_cache=False), self.repeats
+            ),
+            "steps": median_time(
+                lambda: measurements.steps(self.big_id, use_cache=False), self.repeats
+            ),
+            "cycles": median_time(
+                lambda: measurements.cycles(self.big_id, use_cache=False), self.repeats
+            ),
+        }
+        ours = median_time(lambda: measurements.detail(self.big_id, use_cache=False), self.repeats)
+        slowest = max(alone, key=lambda k: alone[k])
+        self.add("cold detail()", ours, alone[slowest], 1.2, f"floor: {slowest} alone")
+
+    def list_specs(self) -> None:
+        total = self.client.cell_spec.list(limit=1).total
+
+        def raw_pages() -> int:
+            n = 0
+            for offset in range(0, total, 1000):
+                body = self.raw.get(
+                    f"{self.url}/cell_specifications", params={"limit": 1000, "offset": offset}
+                ).json()
+                n += len(body["items"])
+            return n
+
+        ours, floor = paired(
+            lambda: sum(1 for _ in self.client.cell_spec.list_all(page_size=1000)),
+            raw_pages,
+            self.repeats,
+        )
+        self.add(f"list {total:,} specs (pages of 1000)", ours, floor, 1.2)
+
+    def import_time(self) -> None:
+        repeats = 3 if self.smoke else 9
+        ours = subprocess_median("import ionworks", repeats)
+        floor = subprocess_median("import polars, httpx", repeats)
+        self.add(
+            "import ionworks",
+            ours,
+            floor,
+            1.5,
+            f"absolute median {ours * 1000:.0f} ms (target < 300 ms)",
+        )
+        if ours > 0.3:
+            self.cases[-1].ok = False
+
+    def memory(self) -> None:
+        code = textwrap.dedent(f"""
+            import json, resource, sys
+            import ionworks, polars
+            from ionworks import Ionworks
+            client = Ionworks(api_key={self.key!r}, api_url={self.url!r})
+            client.health_check()
+            idle = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            frame = client.cell_measurement.time_series({self.big_id!r}, use_cache=False)
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            print(json.dumps({{"idle": idle, "peak": peak, "frame": frame.estimated_size()}}))
+        """)
+        out = subprocess.run(
+            [sys.executable, "-c", code], check=True, capture_output=True, text=True
+        ).stdout
+        m = json.loads(out)
+        self.add(
+            "peak RSS, cold time_series (bytes, not ms)",
+            m["peak"] / 1000,
+            (m["frame"] + m["idle"]) / 1000,
+            2.5,
+            f"frame {m['frame'] / 1e6:.0f} MB, idle process {m['idle'] / 1e6:.0f} MB",
+        )
+
+    def upload(self) -> None:
+        frame = self.client.cell_measurement.time_series(self.big_id)
+        spec = self.client.cell_spec.list(name_exact="NCM622/Graphite Coin Cell")[0]
+        instance = self.client.cell_instance.list(spec.id)[0]
+        names = iter(range(1000))
+        created: list[str] = []
+
+        def ours() -> None:
+            bundle = self.client.cell_measurement.create(
+                instance.id,
+                {
+                    "measurement": {"name": f"bench-upload-{secrets.token_hex(4)}-{next(names)}"},
+                    "time_series": frame,
+                },
+            )
+            created.append(bundle.measurement.id)
+
+        target = self.tmp / "upload.parquet"
+        repeats = max(1, self.repeats // 2)
+        ours_t, floor_t = paired(
+            ours, lambda: frame.write_parquet(target, compression="zstd"), repeats
+        )
+        processing = [self.client.cell_measurement.get(mid) for mid in created]
+        for mid in created:
+            self.client.cell_measurement.delete(mid)
+        self.add(
+            f"upload + processing ({frame.height:,} rows)",
+            ours_t,
+            floor_t,
+            None,
+            f"end to end {ours_t:.2f} s; {len(processing)} uploads all "
+            f"{sorted({p.processing_status for p in processing})}",
+        )
+
+    def server_list_latency(self) -> None:
+        db = self.data_dir / "ionworks.db"
+        if not db.exists():
+            candidates = list(self.data_dir.glob("*.db")) + list(self.data_dir.glob("*.sqlite*"))
+            db = candidates[0] if candidates else db
+        total = self.client.cell_spec.list(limit=1).total
+        samples_ours = []
+        n = 40 if self.smoke else 200
+        for i in range(n):
+            start = time.perf_counter()
+            self.client.cell_spec.list(name=f"#{i % 90:02d}", limit=50)
+            samples_ours.append(time.perf_counter() - start)
+        connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        table = "cell_specifications"
+        samples_sql = []
+        for i in range(n):
+            start = time.perf_counter()
+            pattern = f"%#{i % 90:02d}%"
+            rows = connection.execute(
+                f"SELECT * FROM {table} WHERE lower(name) LIKE lower(?) ORDER BY created_at, id LIMIT 50",
+                (pattern,),
+            ).fetchall()
+            connection.execute(
+                f"SELECT count(*) FROM {table} WHERE lower(name) LIKE lower(?)", (pattern,)
+            ).fetchone()
+            del rows
+            samples_sql.append(time.perf_counter() - start)
+        p50 = statistics.median(samples_ours)
+        p99 = statistics.quantiles(samples_ours, n=100)[98]
+        self.add(
+            f"server list p50, {total:,} specs, name filter",
+            p50,
+            statistics.median(samples_sql),
+            3.0,
+            f"p99 {p99 * 1000:.1f} ms",
+        )
+
+    def run(self) -> None:
+        for case in (
+            self.cold_time_series,
+            self.warm_time_series,
+            self.warm_steps,
+            self.cold_detail,
+            self.list_specs,
+            self.import_time,
+            self.memory,
+            self.upload,
+            self.server_list_latency,
+        ):
+            try:
+                case()
+            except Exception as exc:  # one broken case must not hide the others
+                self.cases.append(
+                    Case(case.__name__, float("nan"), float("nan"), "error", False, repr(exc))
+                )
+                print(f"  {case.__name__}: FAILED {exc!r}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="tiny data, few repeats (for CI)")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the long measurement")
+    parser.add_argument("--specs", type=int, default=100_000, help="total specs for the list cases")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--output", default=str(ROOT / "bench-results.json"))
+    args = parser.parse_args()
+    rows, specs, repeats = (
+        (20_000, 2_000, 2) if args.smoke else (args.rows, args.specs, args.repeats)
+    )
+
+    port, key = free_port(), f"bench-{secrets.token_urlsafe(12)}"
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="ionworks-bench-data-") as data_dir:
+        started = time.monotonic()
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ionworks_server",
+                "serve",
+                "--port",
+                str(port),
+                "--data-dir",
+                data_dir,
+                "--api-key",
+                key,
+                "--demo",
+                "--demo-rows",
+                str(rows),
+                "--demo-specs",
+                str(specs),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            wait_until_ready(url, server, timeout=600)
+            print(
+                f"server ready in {time.monotonic() - started:.1f} s ({rows:,}-row measurement, {specs:,} specs)"
+            )
+            bench = Bench(url, key, Path(data_dir), repeats, args.smoke)
+            bench.run()
+        finally:
+            stop(server)
+
+    print()
+    print(f"{'case':<46}{'ours':>12}{'floor':>12}{'ratio':>8}  {'target':<9}{'met':<5} note")
+    for c in bench.cases:
+        met = "-" if c.ok is None else ("yes" if c.ok else "NO")
+        print(
+            f"{c.name:<46}{c.ours * 1000:>10.1f}ms{c.floor * 1000:>10.1f}ms{c.ratio:>7.2f}x  {c.target:<9}{met:<5} {c.note}"
+        )
+    results = {
+        "smoke": args.smoke,
+        "rows": rows,
+        "specs": specs,
+        "cases": [{**asdict(c), "ratio": c.ratio} for c in bench.cases],
+    }
+    Path(args.output).write_text(json.dumps(results, indent=2))
+    print(f"\nwrote {args.output}")
+    return 0 if all(c.target != "error" for c in bench.cases) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
