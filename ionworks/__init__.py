@@ -10,6 +10,7 @@ detail = client.cell_measurement.detail(measurement_id)
 from __future__ import annotations
 
 from ._cache import (
+    IonworksCacheWarning,
     cache_info,
     clear_cache,
     get_cache_directory,
@@ -65,6 +66,7 @@ __all__ = [
     "DataLoader",
     "InvalidParameterError",
     "Ionworks",
+    "IonworksCacheWarning",
     "IonworksError",
     "MeasurementBundle",
     "MeasurementDetail",

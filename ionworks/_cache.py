@@ -42,7 +42,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import diskcache
 import polars as pl
 
-from ionworks._constants import ENV_CACHE_DIR, ENV_OFFLINE
+from ionworks._constants import ENV_CACHE_DIR, ENV_CACHE_SIZE_LIMIT, ENV_OFFLINE
 from ionworks._dataframe import read_parquet, write_parquet_bytes
 from ionworks.errors import CacheMissError, IonworksError
 
@@ -52,7 +52,6 @@ from ionworks.errors import CacheMissError, IonworksError
 
 # ENV_CACHE_DIR overrides the default directory (set_cache_directory still wins); ENV_OFFLINE in
 # {1, true, yes} turns offline mode on by default.
-ENV_CACHE_SIZE_LIMIT: Final = "IONWORKS_CACHE_SIZE_LIMIT"
 """Cache size limit in bytes; least-recently-used entries are evicted beyond it."""
 
 DEFAULT_CACHE_DIRECTORY: Final = "~/.ionworksdata_cache"

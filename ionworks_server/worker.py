@@ -1,0 +1,235 @@
+"""Background processing of confirmed time-series uploads, off the request path.
+
+One thread (``Settings.worker_threads``) takes measurement ids from a queue, reads the staged
+parquet files from the ``processing`` area, runs :func:`ionworks_server.processing.process`
+(validation, steps unless uploaded, cycle metrics), writes the three results atomically to the
+``measurements`` area and marks the row ``ready`` with its ``row_count``, or ``failed`` with a
+``processing_error`` written for the user. polars releases the GIL while it works, so requests
+keep being served during a large job.
+
+State changes are conditional (``WHERE processing_status = ...``) so a measurement deleted while
+it was processed leaves no files behind. At start-up every measurement still ``pending`` or
+``running`` (a crash or restart interrupted it) is queued again, and staged files that no row or
+live reservation owns are swept.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine, delete, select, update
+
+from .db import cell_instances, cell_measurements, cell_specifications, read, upload_reservations, utcnow, write
+from .processing import ProcessingError, process
+from .storage import Storage
+
+__all__ = ["Worker", "rated_capacity_ah"]
+
+log = logging.getLogger("ionworks_server.worker")
+M = cell_measurements
+SWEEP_INTERVAL_S = 600.0
+PERIODIC_SWEEP_MIN_AGE_S = 3 * 3600.0
+
+_UNIT_TO_AH = {"a.h": 1.0, "ah": 1.0, "ma.h": 1e-3, "mah": 1e-3, "ua.h": 1e-6, "uah": 1e-6}
+
+
+def rated_capacity_ah(ratings: Any) -> float | None:
+    """The spec's rated capacity in A.h (``ratings.capacity``), when it is usable."""
+    if not isinstance(ratings, dict):
+        return None
+    capacity = ratings.get("capacity")
+    if not isinstance(capacity, dict):
+        return None
+    value, unit = capacity.get("value"), str(capacity.get("unit", "A.h")).strip().lower()
+    if not isinstance(value, int | float) or isinstance(value, bool) or unit not in _UNIT_TO_AH:
+        return None
+    return float(value) * _UNIT_TO_AH[unit]
+
+
+def _read_parquet(path: Path, label: str) -> pl.DataFrame:
+    """Read an uploaded parquet file, turning any reader error into a message for the user."""
+    try:
+        return pl.read_parquet(path)
+    except Exception as exc:
+        raise ProcessingError(
+            f"{label} is not a readable parquet file ({type(exc).__name__}: {str(exc)[:200]}); "
+            "write it with polars or pandas (DataFrame.write_parquet / to_parquet) and upload again."
+        ) from None
+
+
+class Worker:
+    """The processing queue and its thread(s)."""
+
+    def __init__(self, engine: Engine, storage: Storage, threads: int = 1) -> None:
+        self.engine = engine
+        self.storage = storage
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"ionworks-worker-{n}", daemon=True)
+            for n in range(max(1, threads))
+        ]
+        self._started = False
+
+    def start(self) -> None:
+        """Sweep leftovers, requeue interrupted work, and start the thread(s)."""
+        if self._started:
+            return
+        self._started = True
+        self.sweep()
+        with read(self.engine) as conn:
+            interrupted = conn.execute(
+                select(M.c.id)
+                .where(M.c.processing_status.in_(("pending", "running")))
+                .order_by(M.c.created_at)
+            ).scalars()
+            for measurement_id in interrupted:
+                self._queue.put(measurement_id)
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the threads to finish their current job and exit."""
+        if not self._started:
+            return
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def enqueue(self, measurement_id: str) -> None:
+        """Queue a confirmed upload."""
+        self._queue.put(measurement_id)
+
+    def idle(self) -> bool:
+        """True when nothing is queued (jobs in progress are not counted)."""
+        return self._queue.empty()
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            try:
+                item = self._queue.get(timeout=SWEEP_INTERVAL_S)
+            except queue.Empty:
+                self._safely(lambda: self.sweep(min_age_s=PERIODIC_SWEEP_MIN_AGE_S))
+                continue
+            if item is None:
+                return
+            self._safely(lambda: self.process_one(item))
+
+    @staticmethod
+    def _safely(job: Any) -> None:
+        try:
+            job()
+        except Exception:  # the thread must survive anything, or processing stops for good
+            log.exception("worker job failed")
+
+    def process_one(self, measurement_id: str) -> None:
+        """Process one measurement (also callable directly, e.g. by the demo loader)."""
+        with write(self.engine) as conn:
+            claimed = conn.execute(
+                update(M)
+                .where(M.c.id == measurement_id, M.c.processing_status.in_(("pending", "running")))
+                .values(processing_status="running", updated_at=utcnow())
+            ).rowcount
+            capacity = conn.execute(
+                select(cell_specifications.c.ratings)
+                .select_from(
+                    M.join(cell_instances, cell_instances.c.id == M.c.cell_instance_id).join(
+                        cell_specifications,
+                        cell_specifications.c.id == cell_instances.c.cell_specification_id,
+                    )
+                )
+                .where(M.c.id == measurement_id)
+            ).scalar()
+        staged = self.storage.object_dir("processing", measurement_id)
+        if not claimed:  # deleted (or already done) meanwhile
+            self._discard(measurement_id, staged)
+            return
+        try:
+            row_count = self._build(measurement_id, staged, rated_capacity_ah(capacity))
+        except ProcessingError as exc:
+            self._finish(measurement_id, "failed", str(exc), None)
+        except Exception:
+            log.exception("processing measurement %s failed unexpectedly", measurement_id)
+            self._finish(
+                measurement_id,
+                "failed",
+                "internal error while processing the upload (the server log has the details); "
+                "upload the data again, and report the problem if it persists",
+                None,
+            )
+        else:
+            self._finish(measurement_id, "ready", None, row_count)
+        shutil.rmtree(staged, ignore_errors=True)
+
+    def _build(self, measurement_id: str, staged: Path, capacity_ah: float | None) -> int:
+        ts_path = staged / "time_series.parquet"
+        if not ts_path.is_file():
+            raise ProcessingError(
+                "the uploaded time_series.parquet is missing on the server; upload it again"
+            )
+        ts = _read_parquet(ts_path, "time_series.parquet")
+        steps_path = staged / "steps.parquet"
+        uploaded_steps = _read_parquet(steps_path, "steps.parquet") if steps_path.is_file() else None
+        series, steps, cycles = process(ts, uploaded_steps, capacity_ah)
+        out = self.storage.object_dir("measurements", measurement_id)
+        self.storage.write_parquet(series, out / "time_series.parquet")
+        self.storage.write_parquet(steps, out / "steps.parquet")
+        self.storage.write_parquet(cycles, out / "cycles.parquet")
+        return series.height
+
+    def _finish(self, measurement_id: str, status: str, error: str | None, row_count: int | None) -> None:
+        with write(self.engine) as conn:
+            done = conn.execute(
+                update(M)
+                .where(M.c.id == measurement_id, M.c.processing_status == "running")
+                .values(
+                    processing_status=status,
+                    processing_error=error,
+                    row_count=row_count,
+                    updated_at=utcnow(),
+                )
+            ).rowcount
+        if not done:  # deleted while we worked: drop what we wrote
+            self.storage.remove(measurement_id)
+
+    def _discard(self, measurement_id: str, staged: Path) -> None:
+        with read(self.engine) as conn:
+            exists = conn.execute(select(M.c.id).where(M.c.id == measurement_id)).scalar()
+        if exists is None:
+            self.storage.remove(measurement_id)
+
+    # -- housekeeping ----------------------------------------------------------------------------
+
+    def sweep(self, min_age_s: float = 0.0) -> None:
+        """Drop expired reservations and any stored files no row or reservation owns.
+
+        Periodic sweeps run while requests are served, so they only touch directories untouched
+        for ``min_age_s`` (longer than an upload URL lives): a row or reservation created after
+        the snapshot below can only own recently modified directories.
+        """
+        now = utcnow()
+        cutoff = time.time() - min_age_s
+        with write(self.engine) as conn:
+            conn.execute(delete(upload_reservations).where(upload_reservations.c.expires_at < now))
+            reserved = set(conn.execute(select(upload_reservations.c.id)).scalars())
+            rows = dict(conn.execute(select(M.c.id, M.c.processing_status)).all())
+        for area in ("uploads", "processing", "measurements"):
+            base = self.storage.root / area
+            for entry in base.iterdir():
+                owner = entry.name
+                keep = (
+                    (area == "uploads" and owner in reserved)
+                    or (area == "processing" and rows.get(owner) in ("pending", "running"))
+                    or (area == "measurements" and owner in rows)
+                )
+                if not keep and (min_age_s <= 0 or entry.stat().st_mtime < cutoff):
+                    shutil.rmtree(entry, ignore_errors=True)
