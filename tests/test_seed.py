@@ -76,8 +76,10 @@ def test_listing_resources_snippet(
 
     # Get a specific cell spec with full nested data
     full_spec = client.cell_spec.get(spec_id)
-    print(f"Capacity: {full_spec.ratings['capacity']['value']} "
-          f"{full_spec.ratings['capacity']['unit']}")
+    print(
+        f"Capacity: {full_spec.ratings['capacity']['value']} "
+        f"{full_spec.ratings['capacity']['unit']}"
+    )
 
     # List instances for a spec and pick the first
     instances = client.cell_instance.list(spec_id)
@@ -139,9 +141,12 @@ def test_date_range_filter(client: Ionworks, all_specs: list[Any]) -> None:
     expected = {s.id for s in all_specs if low < when(s.created_at) < high}
     assert 0 < len(expected) < len(all_specs)
     assert specs.total == len(expected)
-    assert {s.id for s in client.cell_spec.list_all(
-        created_after="2026-01-01T00:00:00Z", created_before="2026-04-01T00:00:00Z"
-    )} == expected
+    assert {
+        s.id
+        for s in client.cell_spec.list_all(
+            created_after="2026-01-01T00:00:00Z", created_before="2026-04-01T00:00:00Z"
+        )
+    } == expected
 
 
 def test_sort_results(client: Ionworks) -> None:
@@ -169,9 +174,7 @@ def test_instance_filters_combine_with_pagination_and_ordering(
     assert stamps == sorted(stamps, reverse=True)
 
 
-def test_measurement_filters_by_type_and_creation_date(
-    client: Ionworks, instance_id: str
-) -> None:
+def test_measurement_filters_by_type_and_creation_date(client: Ionworks, instance_id: str) -> None:
     measurements = client.cell_measurement.list(
         instance_id,
         measurement_type="time_series",
@@ -181,7 +184,8 @@ def test_measurement_filters_by_type_and_creation_date(
     )
     everything = list(client.cell_measurement.list_all(instance_id))
     expected = [
-        m for m in everything
+        m
+        for m in everything
         if m.measurement_type == "time_series" and when(m.created_at) > when("2026-03-01T00:00:00Z")
     ]
     assert expected and [m.id for m in measurements] == [
@@ -245,7 +249,10 @@ def test_auto_paging_keeps_filters_and_page_size(client: Ionworks) -> None:
 
 
 def test_measurement_detail_snippet(
-    client: Ionworks, measurement_id: str, instance_id: str, spec_id: str,
+    client: Ionworks,
+    measurement_id: str,
+    instance_id: str,
+    spec_id: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     measurement_detail = client.cell_measurement.detail(measurement_id)
@@ -275,12 +282,14 @@ def test_skipping_the_cache_snippet(client: Ionworks, measurement_id: str) -> No
     assert ionworks.cache_info()["entries"] == 0  # neither read nor written
 
 
-def test_configuring_the_cache_snippet(tmp_path: Path, client: Ionworks, measurement_id: str) -> None:
+def test_configuring_the_cache_snippet(
+    tmp_path: Path, client: Ionworks, measurement_id: str
+) -> None:
     custom = tmp_path / "custom-cache"
     ionworks.set_cache_directory(str(custom))
-    ionworks.set_cache_ttl(7200)              # 2 hours
+    ionworks.set_cache_ttl(7200)  # 2 hours
     assert ionworks.get_cache_ttl() == 7200
-    ionworks.set_cache_ttl(None)              # never expire
+    ionworks.set_cache_ttl(None)  # never expire
     assert ionworks.get_cache_ttl() is None
     ionworks.set_cache_enabled(False)
     assert ionworks.get_cache_enabled() is False
@@ -355,6 +364,7 @@ def test_upload_then_reference_by_id_snippet(
     bundle = client.cell_measurement.create(instance_id, measurement_data)
 
     from ionworks import DataLoader
+
     loader = DataLoader.from_db(bundle.measurement.id)
 
     try:
@@ -391,9 +401,7 @@ def test_exporting_dataloader_configurations_snippet(
 # ------------------------------------------------------------------ Error handling
 
 
-def test_error_handling_snippet(
-    live_server: Any, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_error_handling_snippet(live_server: Any, capsys: pytest.CaptureFixture[str]) -> None:
     from ionworks import IonworksError
 
     client = Ionworks(api_key="wrong-key", api_url=live_server.url)
@@ -412,7 +420,9 @@ def test_api_error_format_conflict_carries_existing_id(client: Ionworks, spec_id
     assert error.error_code == "CONFLICT" and error.status_code == 409
     assert error.existing_id == spec_id
     assert error.detail["resource_type"] == "cell_specification"
-    assert client.cell_spec.create_or_get({"name": spec.name, "project_id": spec.project_id}) == spec
+    assert (
+        client.cell_spec.create_or_get({"name": spec.name, "project_id": spec.project_id}) == spec
+    )
 
 
 def test_not_found_is_a_typed_error(client: Ionworks) -> None:

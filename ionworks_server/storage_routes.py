@@ -1,0 +1,116 @@
+"""HTTP side of storage: signed GET with byte ranges, signed PUT streamed to disk atomically.
+
+No API key is read here; the URL's signature is the authorisation (see :mod:`.storage`). A PUT
+is only accepted while the upload's reservation is open, so once a measurement is confirmed its
+staged files can no longer be replaced.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import anyio
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response, StreamingResponse
+
+from .context import AppContext
+from .db import read, upload_reservations, utcnow
+from .errors import forbidden, not_found, payload_too_large
+from .jsonio import json_response
+from .storage import SERVED_AREAS, http_date, iter_file, parse_range
+
+__all__ = ["storage_get", "storage_put"]
+
+R = upload_reservations
+
+
+def _target(request: Request) -> tuple[AppContext, str, str, str, str]:
+    """Validated (context, area, object id, filename, signed path) of a storage request."""
+    ctx: AppContext = request.app.state.ctx
+    area = request.path_params["area"]
+    object_id = request.path_params["object_id"]
+    filename = request.path_params["filename"]
+    if area not in SERVED_AREAS:
+        raise not_found("storage_area", area, "Storage area")
+    ctx.storage.object_path(area, object_id, filename)  # 400 on anything but plain names
+    return ctx, area, object_id, filename, f"/storage/{area}/{object_id}/{filename}"
+
+
+async def storage_get(request: Request) -> Response:
+    """``GET /storage/{area}/{id}/{name}``: 200 whole, 206 for one range, 416 outside it."""
+    ctx, area, object_id, filename, path = _target(request)
+    ctx.storage.verify("GET", path, dict(request.query_params))
+    file_path = ctx.storage.object_path(area, object_id, filename)
+    try:
+        stat = file_path.stat()
+    except FileNotFoundError:
+        raise not_found("stored_object", f"{area}/{object_id}/{filename}", "Stored object") from None
+    size = stat.st_size
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Last-Modified": http_date(stat.st_mtime),
+        "ETag": f'"{stat.st_mtime_ns:x}-{size:x}"',
+        "Cache-Control": "private, max-age=0",
+    }
+    byte_range = parse_range(request.headers.get("range"), size)
+    first, length, status = 0, size, 200
+    if byte_range is not None:
+        first, length, status = byte_range.first, byte_range.length, 206
+        headers["Content-Range"] = byte_range.content_range()
+    headers["Content-Length"] = str(length)
+    if request.method == "HEAD":
+        return Response(None, status_code=status, headers=headers, media_type="application/octet-stream")
+    return StreamingResponse(
+        iter_file(file_path, first, length),
+        status_code=status,
+        headers=headers,
+        media_type="application/octet-stream",
+    )
+
+
+def _reservation_open(ctx: AppContext, object_id: str, filename: str) -> bool:
+    with read(ctx.engine) as conn:
+        row = conn.execute(
+            select(R.c.measurement_type, R.c.filenames, R.c.expires_at).where(R.c.id == object_id)
+        ).first()
+    if row is None or row.expires_at < utcnow():
+        return False
+    if row.measurement_type == "file":
+        return filename in row.filenames
+    return filename in ("time_series.parquet", "steps.parquet")
+
+
+async def storage_put(request: Request) -> Response:
+    """``PUT /storage/uploads/{id}/{name}``: stream to a temp file, then rename into place."""
+    ctx, area, object_id, filename, path = _target(request)
+    ctx.storage.verify("PUT", path, dict(request.query_params))
+    if area != "uploads" or not await run_in_threadpool(_reservation_open, ctx, object_id, filename):
+        raise forbidden(
+            "This upload URL is no longer accepted: the upload was already confirmed or its "
+            "reservation expired; call initiate-upload again"
+        )
+    limit = ctx.settings.max_upload_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise payload_too_large(limit)
+    final = ctx.storage.object_path(area, object_id, filename)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = ctx.storage.temp_path(final)
+    size = 0
+    try:
+        async with await anyio.open_file(tmp, "wb") as fh:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise payload_too_large(limit)
+                await fh.write(chunk)
+        os.replace(tmp, final)
+    except ClientDisconnect:
+        return Response(status_code=400)
+    finally:
+        tmp.unlink(missing_ok=True)
+    body: dict[str, Any] = {"path": f"{area}/{object_id}/{filename}", "size": size}
+    return json_response(body)
