@@ -22,6 +22,7 @@ from .errors import forbidden
 
 __all__ = [
     "DEFAULT_ORGANIZATION",
+    "DEFAULT_PROJECT_ID",
     "DEFAULT_USER_EMAIL",
     "Caller",
     "authenticate",
@@ -35,6 +36,7 @@ __all__ = [
 
 DEFAULT_ORGANIZATION = "default"
 DEFAULT_USER_EMAIL = "admin@localhost"
+DEFAULT_PROJECT_ID = "proj-default"
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,8 @@ def ensure_organization(conn: Connection, name: str, default_project_id: str | N
     if found is not None:
         return str(found)
     org_id = f"org-{uuid.uuid4()}"
-    project_id = default_project_id or f"proj-{uuid.uuid4()}"
+    # Project ids are scoped to their organization, so every organization can have this one.
+    project_id = default_project_id or DEFAULT_PROJECT_ID
     now = utcnow()
     conn.execute(
         organizations.insert().values(
@@ -121,9 +124,7 @@ def ensure_organization(conn: Connection, name: str, default_project_id: str | N
 def ensure_user(conn: Connection, organization_id: str, email: str) -> str:
     """Id of the user ``email`` in the organization, created if needed."""
     found = conn.execute(
-        select(users.c.id).where(
-            users.c.organization_id == organization_id, users.c.email == email
-        )
+        select(users.c.id).where(users.c.organization_id == organization_id, users.c.email == email)
     ).scalar()
     if found is not None:
         return str(found)

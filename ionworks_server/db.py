@@ -22,7 +22,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    Boolean,
     Column,
     DateTime,
     Engine,
@@ -100,7 +99,9 @@ users = Table(
     "users",
     metadata,
     Column("id", ID, primary_key=True),
-    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
     Column("email", NAME, nullable=False),
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("organization_id", "email", name="uq_users_org_email"),
@@ -112,7 +113,9 @@ api_keys = Table(
     Column("id", ID, primary_key=True),
     Column("key_hash", String(64), nullable=False, unique=True),  # sha256 hex; never the key
     Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
     Column("created_at", DateTime, nullable=False),
 )
 
@@ -121,7 +124,9 @@ api_keys = Table(
 projects = Table(
     "projects",
     metadata,
-    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    ),
     Column("id", ID, primary_key=True),
     Column("name", NAME, nullable=False),
     Column("created_at", DateTime, nullable=False),
@@ -344,7 +349,9 @@ def init_schema(engine: Engine) -> None:
     if not existing:
         with write(engine) as conn:
             metadata.create_all(conn)
-            conn.execute(schema_info.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+            conn.execute(
+                schema_info.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
+            )
         return
     if "schema_info" not in existing:
         raise IncompatibleDatabase(

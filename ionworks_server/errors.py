@@ -131,7 +131,8 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
     else:
         message = str(exc.detail)
         detail = None
-    return ApiError(exc.status_code, code, message, detail, headers=exc.headers).to_response()
+    headers = dict(exc.headers) if exc.headers else None
+    return ApiError(exc.status_code, code, message, detail, headers=headers).to_response()
 
 
 class CatchAllMiddleware:

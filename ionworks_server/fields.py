@@ -58,11 +58,15 @@ def name_field(body: dict[str, Any], path: str = "name", *, required: bool = Tru
     """A resource name: a string of 1..255 characters that is not only spaces."""
     if "name" not in body or body["name"] is None:
         if required:
-            raise bad_request(f"Field {_where(path)} is required: give the resource a name", field=path)
+            raise bad_request(
+                f"Field {_where(path)} is required: give the resource a name", field=path
+            )
         return None
     value = body["name"]
     if not isinstance(value, str):
-        raise bad_request(f"Field {_where(path)} must be a string, not {json_type(value)}", field=path)
+        raise bad_request(
+            f"Field {_where(path)} must be a string, not {json_type(value)}", field=path
+        )
     if not value.strip():
         raise bad_request(f"Field {_where(path)} must not be empty", field=path)
     if len(value) > 255:
@@ -72,7 +76,9 @@ def name_field(body: dict[str, Any], path: str = "name", *, required: bool = Tru
     return value
 
 
-def optional_str(body: dict[str, Any], key: str, path: str, max_length: int | None = 255) -> str | None:
+def optional_str(
+    body: dict[str, Any], key: str, path: str, max_length: int | None = 255
+) -> str | None:
     """A string or null."""
     value = body.get(key)
     if value is None:

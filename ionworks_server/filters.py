@@ -110,7 +110,8 @@ def _integer(params: QueryParams, name: str, default: int, low: int, high: int |
     if value < low or (high is not None and value > high):
         hint = " (fetch further pages with offset)" if name == "limit" and value > low else ""
         raise bad_parameter(
-            name, f"Invalid value for {name!r}: {value} is out of range; use an integer {bounds}{hint}"
+            name,
+            f"Invalid value for {name!r}: {value} is out of range; use an integer {bounds}{hint}",
         )
     return value
 
@@ -125,7 +126,9 @@ def parse_bool(params: QueryParams, name: str, default: bool = False) -> bool:
         return True
     if lowered in ("false", "0"):
         return False
-    raise bad_parameter(name, f"Invalid value for {name!r}: {raw!r} is not a boolean; use true or false")
+    raise bad_parameter(
+        name, f"Invalid value for {name!r}: {raw!r} is not a boolean; use true or false"
+    )
 
 
 def parse_iso_datetime(value: str) -> datetime:
@@ -169,10 +172,10 @@ def _text_condition(name: str, raw: str, column: Any) -> ColumnElement[bool]:
             problem = f"unknown operator {operator!r}"
         raise bad_parameter(name, f"Invalid filter for {name!r}: {problem}; {hint}")
     if operator == "eq":
-        return column == value  # type: ignore[no-any-return]
+        return column == value
     if operator == "neq":
         return or_(column != value, column.is_(None))
-    return column.ilike(value)  # type: ignore[no-any-return]
+    return column.ilike(value)
 
 
 def _direction(params: QueryParams) -> str:
@@ -258,9 +261,7 @@ def _tag_conditions(params: QueryParams, spec: ListSpec) -> list[ColumnElement[b
         out.append(
             exists(
                 select(table.c.measurement_id).where(
-                    and_(
-                        table.c.measurement_id == spec.id_column, table.c.tag_key.in_(wanted_any)
-                    )
+                    and_(table.c.measurement_id == spec.id_column, table.c.tag_key.in_(wanted_any))
                 )
             )
         )

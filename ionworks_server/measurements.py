@@ -172,7 +172,9 @@ def check_times(start: Any, end: Any, prefix: str = "") -> None:
 
 def set_tags(conn: Connection, measurement_id: str, tags: list[str]) -> None:
     """Replace the tag index rows of one measurement."""
-    conn.execute(delete(measurement_tags).where(measurement_tags.c.measurement_id == measurement_id))
+    conn.execute(
+        delete(measurement_tags).where(measurement_tags.c.measurement_id == measurement_id)
+    )
     keys = sorted({t.lower() for t in tags})
     if keys:
         conn.execute(
@@ -190,7 +192,11 @@ def list_measurements(call: Call) -> Response:
         visible_instance(conn, call.caller.organization_id, instance_id)
         total = conn.execute(select(func.count()).select_from(M).where(*where)).scalar_one()
         rows = conn.execute(
-            select(M).where(*where).order_by(*query.order_by).limit(query.limit).offset(query.offset)
+            select(M)
+            .where(*where)
+            .order_by(*query.order_by)
+            .limit(query.limit)
+            .offset(query.offset)
         ).all()
     return page_response([measurement_out(r) for r in rows], total)
 
@@ -201,7 +207,9 @@ def get_measurement(call: Call) -> Response:
     parse_bool(params, "include_steps")  # accepted for compatibility, validated, ignored
     parse_bool(params, "include_time_series")
     with read(call.ctx.engine) as conn:
-        row = visible_measurement(conn, call.caller.organization_id, call.path("cell_measurement_id"))
+        row = visible_measurement(
+            conn, call.caller.organization_id, call.path("cell_measurement_id")
+        )
     return json_response(measurement_out(row))
 
 
@@ -333,7 +341,9 @@ def get_steps_and_cycles(call: Call) -> Response:
 def list_files(call: Call) -> Response:
     """``GET .../files``: the names of a file measurement's files (empty for other types)."""
     with read(call.ctx.engine) as conn:
-        row = visible_measurement(conn, call.caller.organization_id, call.path("cell_measurement_id"))
+        row = visible_measurement(
+            conn, call.caller.organization_id, call.path("cell_measurement_id")
+        )
     return json_response({"filenames": list(row.filenames or [])})
 
 
@@ -341,7 +351,9 @@ def download_file(call: Call) -> Response:
     """``GET .../files/{filename}`` → 302 to the file's signed URL."""
     filename = call.path("filename")
     with read(call.ctx.engine) as conn:
-        row = visible_measurement(conn, call.caller.organization_id, call.path("cell_measurement_id"))
+        row = visible_measurement(
+            conn, call.caller.organization_id, call.path("cell_measurement_id")
+        )
     if filename not in (row.filenames or []):
         raise ApiError(
             404,

@@ -74,7 +74,9 @@ def _validate_elements(body: dict[str, Any]) -> dict[str, Any]:
     for name, element in elements.items():
         path = f"elements.{name}"
         if not isinstance(element, dict):
-            raise bad_request(f"Field '{path}' must be an object with an 'element_type'", field=path)
+            raise bad_request(
+                f"Field '{path}' must be an object with an 'element_type'", field=path
+            )
         kind = element.get("element_type")
         if kind not in ELEMENT_TYPES:
             raise bad_request(
@@ -135,9 +137,11 @@ def run_pipeline(elements: dict[str, Any]) -> tuple[str, str | None, dict[str, A
                 None,
             )
         values = element.get("values")
-        result[name] = values if isinstance(values, dict) else {
-            k: v for k, v in element.items() if k != "element_type"
-        }
+        result[name] = (
+            values
+            if isinstance(values, dict)
+            else {k: v for k, v in element.items() if k != "element_type"}
+        )
     return "completed", None, result
 
 
@@ -163,7 +167,9 @@ def create_pipeline(call: Call) -> Response:
     elements = _validate_elements(body)
     name = optional_str(body, "name", "name")
     description = optional_str(body, "description", "description", None)
-    project_id = optional_str(body, "project_id", "project_id", 64) or call.caller.default_project_id
+    project_id = (
+        optional_str(body, "project_id", "project_id", 64) or call.caller.default_project_id
+    )
     object_field(body, "options", "options")
     _check_payload(call, body)
     status, error, result = run_pipeline(elements)
@@ -195,7 +201,9 @@ def get_pipeline(call: Call) -> Response:
     pipeline_id = call.path("pipeline_id")
     with read(call.ctx.engine) as conn:
         row = conn.execute(
-            select(P).where(P.c.id == pipeline_id, P.c.organization_id == call.caller.organization_id)
+            select(P).where(
+                P.c.id == pipeline_id, P.c.organization_id == call.caller.organization_id
+            )
         ).first()
     if row is None:
         raise not_found("pipeline", pipeline_id, "Pipeline")

@@ -59,7 +59,9 @@ S = cell_specifications
 I = cell_instances  # noqa: E741 - reads like the table it is
 M = cell_measurements
 COMPONENTS = ("anode", "cathode", "electrolyte", "separator", "case")
-SPEC_FIELDS = frozenset({"name", "project_id", "form_factor", "manufacturer", "chemistry", "ratings", *COMPONENTS})
+SPEC_FIELDS = frozenset(
+    {"name", "project_id", "form_factor", "manufacturer", "chemistry", "ratings", *COMPONENTS}
+)
 INSTANCE_FIELDS = frozenset({"name", "batch_id", "batch_name", "notes"})
 
 
@@ -152,7 +154,9 @@ def _components(body: dict[str, Any]) -> dict[str, Any]:
     return {name: object_field(body, name, name) for name in COMPONENTS if name in body}
 
 
-def _spec_conflict(conn: Connection, organization_id: str, project_id: str, name: str, exclude: str | None = None) -> None:
+def _spec_conflict(
+    conn: Connection, organization_id: str, project_id: str, name: str, exclude: str | None = None
+) -> None:
     query = select(S.c.id).where(
         S.c.organization_id == organization_id, S.c.project_id == project_id, S.c.name == name
     )
@@ -188,7 +192,9 @@ def create_spec(call: Call) -> Response:
     body = call.body
     name = name_field(body)
     assert name is not None
-    project_id = optional_str(body, "project_id", "project_id", 64) or call.caller.default_project_id
+    project_id = (
+        optional_str(body, "project_id", "project_id", 64) or call.caller.default_project_id
+    )
     values: dict[str, Any] = {
         "form_factor": optional_str(body, "form_factor", "form_factor"),
         "manufacturer": optional_str(body, "manufacturer", "manufacturer"),
@@ -257,7 +263,9 @@ def update_spec(call: Call) -> Response:
         if patched:
             components = dict(row.components or {})
             for key, value in patched.items():
-                components[key] = None if value is None else _merge(components.get(key) or {}, value)
+                components[key] = (
+                    None if value is None else _merge(components.get(key) or {}, value)
+                )
             values["components"] = components
         extra = extra_fields(body, SPEC_FIELDS)
         if extra:
@@ -380,7 +388,9 @@ def get_instance(call: Call) -> Response:
     return json_response(instance_out(row))
 
 
-def _instance_conflict(conn: Connection, spec_id: str, name: str, exclude: str | None = None) -> None:
+def _instance_conflict(
+    conn: Connection, spec_id: str, name: str, exclude: str | None = None
+) -> None:
     query = select(I.c.id).where(I.c.cell_specification_id == spec_id, I.c.name == name)
     if exclude is not None:
         query = query.where(I.c.id != exclude)

@@ -70,7 +70,9 @@ def _check_name(kind: str, value: str) -> None:
         or any(ord(ch) < 32 for ch in value)
     )
     if bad:
-        raise bad_parameter(kind, f"Invalid {kind} {value!r}: it must be a plain name without path separators")
+        raise bad_parameter(
+            kind, f"Invalid {kind} {value!r}: it must be a plain name without path separators"
+        )
 
 
 class Storage:
@@ -87,11 +89,15 @@ class Storage:
     def object_dir(self, area: str, object_id: str) -> Path:
         """Directory of one object id in an area (validated, inside the root)."""
         if area not in AREAS:
-            raise bad_parameter("area", f"Invalid area {area!r}; use one of {', '.join(SERVED_AREAS)}")
+            raise bad_parameter(
+                "area", f"Invalid area {area!r}; use one of {', '.join(SERVED_AREAS)}"
+            )
         _check_name("object_id", object_id)
         path = (self.root / area / object_id).resolve()
         if path.parent != self.root / area:
-            raise bad_parameter("object_id", "Invalid object id: it resolves outside the storage root")
+            raise bad_parameter(
+                "object_id", "Invalid object id: it resolves outside the storage root"
+            )
         return path
 
     def object_path(self, area: str, object_id: str, filename: str) -> Path:
@@ -100,7 +106,9 @@ class Storage:
         directory = self.object_dir(area, object_id)
         path = (directory / filename).resolve()
         if path.parent != directory:
-            raise bad_parameter("filename", "Invalid filename: it resolves outside the storage root")
+            raise bad_parameter(
+                "filename", "Invalid filename: it resolves outside the storage root"
+            )
         return path
 
     def remove(self, object_id: str) -> None:
@@ -122,7 +130,11 @@ class Storage:
         path = f"/storage/{area}/{object_id}/{filename}"
         expires = int(time.time()) + ttl_s
         query = urlencode(
-            {"expires": expires, "method": method, "signature": self._signature(method, path, expires)}
+            {
+                "expires": expires,
+                "method": method,
+                "signature": self._signature(method, path, expires),
+            }
         )
         quoted = "/".join(quote(part, safe="") for part in ("storage", area, object_id, filename))
         return f"{base_url.rstrip('/')}/{quoted}?{query}"
@@ -137,10 +149,14 @@ class Storage:
         if not expires_raw.isdigit() or len(expires_raw) > 12:
             raise forbidden("Invalid signed URL: 'expires' is not a Unix time")
         if signed_method != method:
-            raise forbidden(f"This signed URL does not allow {method}; request a new URL from the API")
+            raise forbidden(
+                f"This signed URL does not allow {method}; request a new URL from the API"
+            )
         expected = self._signature(method, path, int(expires_raw))
-        if not hmac.compare_digest(expected, signature.lower()):
-            raise forbidden("Invalid signature: the signed URL was altered; request a new one from the API")
+        if not hmac.compare_digest(expected.encode(), signature.lower().encode("utf-8", "replace")):
+            raise forbidden(
+                "Invalid signature: the signed URL was altered; request a new one from the API"
+            )
         if int(expires_raw) < time.time():
             raise forbidden("This signed URL has expired; request a new one from the API")
 
@@ -201,7 +217,7 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     first_raw, last_raw = first_raw.strip(), last_raw.strip()
     if not dash or not (first_raw.isdigit() or last_raw.isdigit()):
         return None
-    if first_raw and not first_raw.isdigit() or last_raw and not last_raw.isdigit():
+    if (first_raw and not first_raw.isdigit()) or (last_raw and not last_raw.isdigit()):
         return None
     if not first_raw:  # suffix range: the last n bytes
         n = int(last_raw)
@@ -210,7 +226,7 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
         return ByteRange(max(size - n, 0), size - 1, size)
     first = int(first_raw)
     last = int(last_raw) if last_raw else size - 1
-    if last < first:
+    if last_raw and last < first:  # syntactically invalid: ignore the header
         return None
     if first >= size:
         raise _unsatisfiable(header, size)

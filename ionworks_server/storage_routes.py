@@ -18,7 +18,7 @@ from starlette.responses import Response, StreamingResponse
 
 from .context import AppContext
 from .db import read, upload_reservations, utcnow
-from .errors import forbidden, not_found, payload_too_large
+from .errors import bad_parameter, forbidden, not_found, payload_too_large
 from .jsonio import json_response
 from .storage import SERVED_AREAS, http_date, iter_file, parse_range
 
@@ -34,7 +34,7 @@ def _target(request: Request) -> tuple[AppContext, str, str, str, str]:
     object_id = request.path_params["object_id"]
     filename = request.path_params["filename"]
     if area not in SERVED_AREAS:
-        raise not_found("storage_area", area, "Storage area")
+        raise bad_parameter("area", f"Invalid storage area {area!r}; use one of {', '.join(SERVED_AREAS)}")
     ctx.storage.object_path(area, object_id, filename)  # 400 on anything but plain names
     return ctx, area, object_id, filename, f"/storage/{area}/{object_id}/{filename}"
 
@@ -47,7 +47,9 @@ async def storage_get(request: Request) -> Response:
     try:
         stat = file_path.stat()
     except FileNotFoundError:
-        raise not_found("stored_object", f"{area}/{object_id}/{filename}", "Stored object") from None
+        raise not_found(
+            "stored_object", f"{area}/{object_id}/{filename}", "Stored object"
+        ) from None
     size = stat.st_size
     headers = {
         "Accept-Ranges": "bytes",
@@ -62,7 +64,9 @@ async def storage_get(request: Request) -> Response:
         headers["Content-Range"] = byte_range.content_range()
     headers["Content-Length"] = str(length)
     if request.method == "HEAD":
-        return Response(None, status_code=status, headers=headers, media_type="application/octet-stream")
+        return Response(
+            None, status_code=status, headers=headers, media_type="application/octet-stream"
+        )
     return StreamingResponse(
         iter_file(file_path, first, length),
         status_code=status,
@@ -87,7 +91,9 @@ async def storage_put(request: Request) -> Response:
     """``PUT /storage/uploads/{id}/{name}``: stream to a temp file, then rename into place."""
     ctx, area, object_id, filename, path = _target(request)
     ctx.storage.verify("PUT", path, dict(request.query_params))
-    if area != "uploads" or not await run_in_threadpool(_reservation_open, ctx, object_id, filename):
+    if area != "uploads" or not await run_in_threadpool(
+        _reservation_open, ctx, object_id, filename
+    ):
         raise forbidden(
             "This upload URL is no longer accepted: the upload was already confirmed or its "
             "reservation expired; call initiate-upload again"

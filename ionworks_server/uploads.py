@@ -114,7 +114,8 @@ def _filenames(body: dict[str, Any], measurement_type: str) -> list[str]:
         )
     if len(raw) > MAX_FILES:
         raise bad_request(
-            f"Field 'filenames' lists {len(raw)} files; the maximum is {MAX_FILES}", field="filenames"
+            f"Field 'filenames' lists {len(raw)} files; the maximum is {MAX_FILES}",
+            field="filenames",
         )
     names: list[str] = []
     for index, name in enumerate(raw):
@@ -233,7 +234,9 @@ def confirm_upload(call: Call) -> Response:
         instance = visible_instance(conn, org, instance_id)
         check_measurement_name(conn, instance_id, name)
         check_quota(conn, org)
-        expected = list(reservation.filenames) if measurement_type == "file" else ["time_series.parquet"]
+        expected = (
+            list(reservation.filenames) if measurement_type == "file" else ["time_series.parquet"]
+        )
         missing = [f for f in expected if not (staged / f).is_file()]
         if missing:
             raise bad_request(

@@ -20,13 +20,22 @@ import queue
 import shutil
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 from sqlalchemy import Engine, delete, select, update
 
-from .db import cell_instances, cell_measurements, cell_specifications, read, upload_reservations, utcnow, write
+from .db import (
+    cell_instances,
+    cell_measurements,
+    cell_specifications,
+    read,
+    upload_reservations,
+    utcnow,
+    write,
+)
 from .processing import ProcessingError, process
 from .storage import Storage
 
@@ -122,7 +131,7 @@ class Worker:
                 continue
             if item is None:
                 return
-            self._safely(lambda: self.process_one(item))
+            self._safely(partial(self.process_one, item))
 
     @staticmethod
     def _safely(job: Any) -> None:
@@ -178,7 +187,9 @@ class Worker:
             )
         ts = _read_parquet(ts_path, "time_series.parquet")
         steps_path = staged / "steps.parquet"
-        uploaded_steps = _read_parquet(steps_path, "steps.parquet") if steps_path.is_file() else None
+        uploaded_steps = (
+            _read_parquet(steps_path, "steps.parquet") if steps_path.is_file() else None
+        )
         series, steps, cycles = process(ts, uploaded_steps, capacity_ah)
         out = self.storage.object_dir("measurements", measurement_id)
         self.storage.write_parquet(series, out / "time_series.parquet")
@@ -186,7 +197,9 @@ class Worker:
         self.storage.write_parquet(cycles, out / "cycles.parquet")
         return series.height
 
-    def _finish(self, measurement_id: str, status: str, error: str | None, row_count: int | None) -> None:
+    def _finish(
+        self, measurement_id: str, status: str, error: str | None, row_count: int | None
+    ) -> None:
         with write(self.engine) as conn:
             done = conn.execute(
                 update(M)

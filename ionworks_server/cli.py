@@ -1,0 +1,249 @@
+"""Command line: ``serve`` runs the server, ``admin`` manages keys and quotas in a data dir.
+
+The ``ionworks`` command dispatches ``ionworks serve ...`` to :func:`serve_main` and
+``ionworks admin ...`` to :func:`admin_main`; ``python -m ionworks_server`` does the same.
+
+``admin`` talks to the database directly (SQLite in WAL mode with a busy timeout), so it works
+while a server runs on the same data dir, and ``admin create-key`` prints nothing but the key on
+stdout so scripts can capture it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+
+from .auth import (
+    DEFAULT_ORGANIZATION,
+    DEFAULT_USER_EMAIL,
+    create_key,
+    ensure_key,
+    ensure_organization,
+    ensure_user,
+)
+from .config import DATA_DIR_ENV, Settings, resolve_data_dir
+from .db import (
+    IncompatibleDatabase,
+    api_keys,
+    create_db_engine,
+    init_schema,
+    organizations,
+    read,
+    write,
+)
+
+__all__ = ["admin_main", "main", "serve_main"]
+
+
+def _serve_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ionworks serve",
+        description="Run the local Ionworks reference server (the whole API on SQLite + parquet).",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="interface to bind (default: loopback only)"
+    )
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    parser.add_argument(
+        "--data-dir",
+        help=f"where the database and stored files live (default: ${DATA_DIR_ENV} or ~/.ionworks/server)",
+    )
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="make KEY a valid key of the default organization (repeatable)",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="load the demo data set into an empty data dir (no-op if it already holds data)",
+    )
+    parser.add_argument(
+        "--demo-rows",
+        type=int,
+        metavar="N",
+        help="also add one long time-series measurement of N rows (benchmarks)",
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+    return parser
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def serve_main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``ionworks serve``; returns the process exit status."""
+    args = _serve_parser().parse_args(argv)
+    if args.demo_rows is not None and args.demo_rows <= 0:
+        _say("error: --demo-rows must be a positive number of rows")
+        return 2
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    started = time.perf_counter()
+
+    import uvicorn
+
+    from .app import build_context, create_app
+    from .demo import add_long_run, has_data, load_demo
+
+    settings = Settings.from_data_dir(resolve_data_dir(args.data_dir))
+    try:
+        ctx = build_context(settings)
+    except IncompatibleDatabase as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    new_key: str | None = None
+    try:
+        with write(ctx.engine) as conn:
+            org_id = ensure_organization(conn, DEFAULT_ORGANIZATION)
+            user_id = ensure_user(conn, org_id, DEFAULT_USER_EMAIL)
+            for key in args.api_key:
+                ensure_key(conn, org_id, user_id, key)
+            has_key = conn.execute(
+                select(api_keys.c.id).where(api_keys.c.organization_id == org_id).limit(1)
+            ).first()
+            if has_key is None:
+                new_key = create_key(conn, org_id, user_id)
+    except ValueError as exc:
+        print(f"error: --api-key: {exc}", file=sys.stderr)
+        return 2
+
+    if args.demo:
+        if has_data(ctx):
+            _say(
+                "Demo data not loaded: the data dir already holds data (--demo only fills an empty one)."
+            )
+        else:
+            t0 = time.perf_counter()
+            summary = load_demo(ctx, org_id)
+            _say(
+                f"Loaded demo data in {time.perf_counter() - t0:.1f} s: {summary.specifications} "
+                f"specifications, {summary.instances} instances, {summary.measurements} measurements "
+                f"({summary.time_series_rows:,} time-series rows)."
+            )
+    if args.demo_rows:
+        t0 = time.perf_counter()
+        try:
+            measurement_id, created = add_long_run(ctx, org_id, args.demo_rows)
+        except LookupError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        verb = "Added" if created else "Kept existing"
+        _say(
+            f"{verb} long-run-{args.demo_rows} ({args.demo_rows:,} rows) as measurement "
+            f"{measurement_id} in {time.perf_counter() - t0:.1f} s."
+        )
+
+    app = create_app(settings, ctx)
+    url = f"http://{args.host}:{args.port}"
+    _say(f"Ionworks local server on {url} (data dir: {settings.data_dir})")
+    if new_key is not None:
+        _say(f"API key (shown once, stored hashed): {new_key}")
+        _say(f"  export IONWORKS_API_URL={url} IONWORKS_API_KEY={new_key}")
+    elif not args.api_key:
+        _say(
+            "Use an existing API key, or create one with: ionworks admin create-key "
+            f"--data-dir {settings.data_dir} --organization {DEFAULT_ORGANIZATION}"
+        )
+    _say(f"Prepared in {time.perf_counter() - started:.2f} s; serving until interrupted (Ctrl+C).")
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=args.log_level == "debug",
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+def _admin_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ionworks admin",
+        description="Manage API keys and quotas of a local server's data dir.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    key = sub.add_parser("create-key", help="create an API key and print only the key")
+    key.add_argument("--data-dir", help="the server's data dir")
+    key.add_argument("--organization", required=True, help="organization name (created if new)")
+    key.add_argument("--email", default=DEFAULT_USER_EMAIL, help="user the key belongs to")
+
+    quota = sub.add_parser("set-quota", help="limit how many measurements an organization may hold")
+    quota.add_argument("--data-dir", help="the server's data dir")
+    quota.add_argument("--organization", required=True, help="organization name")
+    quota.add_argument(
+        "--max-measurements",
+        required=True,
+        help="the limit, or 'none' to remove it",
+    )
+    return parser
+
+
+def admin_main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``ionworks admin``; returns the process exit status."""
+    args = _admin_parser().parse_args(argv)
+    settings = Settings.from_data_dir(resolve_data_dir(args.data_dir))
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_db_engine(settings.database_url)
+    try:
+        init_schema(engine)
+        if args.command == "create-key":
+            with write(engine) as conn:
+                org_id = ensure_organization(conn, args.organization)
+                user_id = ensure_user(conn, org_id, args.email)
+                key = create_key(conn, org_id, user_id)
+            print(key, flush=True)
+            return 0
+        raw = str(args.max_measurements).strip().lower()
+        if raw == "none":
+            limit: int | None = None
+        elif raw.isdigit():
+            limit = int(raw)
+        else:
+            print("error: --max-measurements must be a whole number or 'none'", file=sys.stderr)
+            return 2
+        with write(engine) as conn:
+            done = conn.execute(
+                update(organizations)
+                .where(organizations.c.name == args.organization)
+                .values(max_measurements=limit)
+            ).rowcount
+        if not done:
+            with read(engine) as conn:
+                names = sorted(conn.execute(select(organizations.c.name)).scalars())
+            print(
+                f"error: no organization named {args.organization!r}; known: {', '.join(names) or 'none'}",
+                file=sys.stderr,
+            )
+            return 1
+        shown = "unlimited" if limit is None else str(limit)
+        print(f"Organization {args.organization!r}: max_measurements = {shown}", flush=True)
+        return 0
+    except IncompatibleDatabase as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m ionworks_server serve|admin ...``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] not in ("serve", "admin"):
+        print("usage: python -m ionworks_server {serve,admin} ...", file=sys.stderr)
+        return 2
+    if args[0] == "serve":
+        return serve_main(args[1:])
+    return admin_main(args[1:])
