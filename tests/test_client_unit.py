@@ -1,0 +1,177 @@
+"""Client behaviour that needs no server: configuration, resource objects, pages, layering."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import ionworks
+from ionworks import CellSpecification, InvalidParameterError, Ionworks, PaginatedList
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_missing_credentials_name_the_variable_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("IONWORKS_API_KEY", raising=False)
+    monkeypatch.delenv("IONWORKS_API_TOKEN", raising=False)
+    with pytest.raises(ValueError, match="IONWORKS_API_KEY"):
+        Ionworks()
+
+
+def test_the_key_never_appears_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = Ionworks(api_key="super-secret-key", api_url="http://127.0.0.1:1/")
+    assert "super-secret-key" not in repr(client)
+    assert client.api_url == "http://127.0.0.1:1"
+
+
+def test_a_token_from_the_environment_wins_over_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IONWORKS_API_KEY", "key")
+    monkeypatch.setenv("IONWORKS_API_TOKEN", "token")
+    client = Ionworks(api_url="http://127.0.0.1:1")
+    assert client._http.headers["Authorization"] == "Bearer token"
+    assert "X-API-Key" not in client._http.headers
+
+
+def test_dataframe_backend_is_per_client() -> None:
+    polars_client = Ionworks(api_key="k", api_url="http://x.invalid")
+    pandas_client = Ionworks(api_key="k", api_url="http://x.invalid", dataframe_backend="pandas")
+    assert (polars_client.dataframe_backend, pandas_client.dataframe_backend) == (
+        "polars",
+        "pandas",
+    )
+    with pytest.raises(ValueError, match="polars"):
+        Ionworks(api_key="k", api_url="http://x.invalid", dataframe_backend="arrow")
+
+
+def test_bad_arguments_fail_before_any_request() -> None:
+    client = Ionworks(api_key="k", api_url="http://127.0.0.1:9")
+    with pytest.raises(InvalidParameterError, match=r"order_by='size'.*'created_at'"):
+        client.cell_spec.list(order_by="size")
+    with pytest.raises(InvalidParameterError, match="created_after='yesterday'"):
+        client.cell_spec.list(created_after="yesterday")
+    with pytest.raises(InvalidParameterError, match="limit=5000"):
+        client.cell_spec.list(limit=5000)
+
+
+def test_resource_objects_give_typed_fields_extras_and_helpful_errors() -> None:
+    spec = CellSpecification(
+        {
+            "id": "s1",
+            "name": "Cell",
+            "ratings": {"capacity": {"value": 5, "unit": "mA.h"}},
+            "colour": "red",
+        }
+    )
+    assert spec.ratings["capacity"]["value"] == 5 and spec.capacity == pytest.approx(0.005)
+    assert spec.colour == "red" and spec["colour"] == "red"  # a field this client does not know
+    assert spec.form_factor is None  # known but absent
+    with pytest.raises(AttributeError, match="fields present: colour, id, name, ratings"):
+        _ = spec.voltage
+    assert repr(spec) == "CellSpecification(id='s1', name='Cell')"
+    assert "<table>" in spec._repr_html_()
+
+
+def test_paginated_list_behaves_like_a_list_and_says_where_the_rest_is() -> None:
+    items = [CellSpecification({"id": str(i), "name": f"n{i}"}) for i in range(3)]
+    page = PaginatedList(items, total=10, limit=3, offset=0)
+    assert len(page) == page.count == 3 and page.total == 10 and page.items == items
+    assert page[0] is items[0] and page[:2] == items[:2] and items[1] in page
+    assert [s.id for s in page] == ["0", "1", "2"] and page == items
+    assert page.has_more
+    with pytest.raises(IndexError, match="3 of 10 records; use auto_paging_iter"):
+        page[5]
+    assert "count=3, total=10" in repr(page) and "<table>" in page._repr_html_()
+
+
+def test_auto_paging_stops_on_the_total_and_keeps_the_page_size() -> None:
+    calls: list[tuple[int, int | None]] = []
+    rows = [CellSpecification({"id": str(i), "name": str(i)}) for i in range(7)]
+
+    def fetch(offset: int, limit: int | None) -> PaginatedList[CellSpecification]:
+        calls.append((offset, limit))
+        return PaginatedList(
+            rows[offset : offset + 3], total=7, limit=limit, offset=offset, fetch_page=fetch
+        )
+
+    first = fetch(0, 3)
+    assert [r.id for r in first.auto_paging_iter()] == [str(i) for i in range(7)]
+    assert calls == [(0, 3), (3, 3), (6, 3)]
+
+
+def test_importing_ionworks_loads_neither_matplotlib_nor_pandas_nor_the_server() -> None:
+    code = (
+        "import sys, ionworks; "
+        "print(sorted(m for m in ('matplotlib', 'pandas', 'ionworks_server') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def _spec_path_prefixes() -> set[str]:
+    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text())
+    return {"/" + path.strip("/").split("/")[0] for path in spec["paths"]}
+
+
+def test_the_hand_written_layer_builds_no_api_urls_of_its_own() -> None:
+    """Every operation goes through generated/: no path of the spec appears in ionworks/."""
+    prefixes = _spec_path_prefixes()
+    offenders = []
+    for module in (ROOT / "ionworks").rglob("*.py"):
+        tree = ast.parse(module.read_text())
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docstrings
+            ):
+                for prefix in prefixes:
+                    if re.search(rf"(^|[^\w]){re.escape(prefix)}(/|$|\?)", node.value):
+                        offenders.append(f"{module.relative_to(ROOT)}: {node.value!r}")
+    assert offenders == []
+
+
+def test_the_library_never_imports_the_server_except_the_cli() -> None:
+    for module in (ROOT / "ionworks").rglob("*.py"):
+        if module.name == "cli.py":
+            continue
+        assert "ionworks_server" not in module.read_text(), module
+
+
+def test_the_server_never_imports_the_client() -> None:
+    for module in (ROOT / "ionworks_server").rglob("*.py"):
+        tree = ast.parse(module.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names: list[Any] = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            assert not any(n == "ionworks" or n.startswith("ionworks.") for n in names), module
+
+
+def test_public_names_are_exported() -> None:
+    for name in (
+        "Ionworks",
+        "DataLoader",
+        "IonworksError",
+        "MeasurementValidationError",
+        "set_cache_ttl",
+        "clear_cache",
+        "PaginatedList",
+    ):
+        assert name in ionworks.__all__ and hasattr(ionworks, name)
