@@ -75,7 +75,9 @@ async def read_json_body(request: Request, max_bytes: int) -> dict[str, Any]:
     if not raw.strip():
         raise bad_request("Request body is required: send a JSON object", field="body")
     try:
-        body = json.loads(raw)
+        # Bare NaN/Infinity tokens (sent by some client paths, wire facts §2.2) become null: JSON
+        # has no such values and a PostgreSQL JSON column would refuse them.
+        body = json.loads(raw, parse_constant=lambda _token: None)
     except UnicodeDecodeError:
         raise bad_request("Request body is not UTF-8 encoded JSON", field="body") from None
     except json.JSONDecodeError as exc:

@@ -55,10 +55,11 @@ def _serve_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--api-key",
-        action="append",
+        action="extend",
+        nargs="+",
         default=[],
         metavar="KEY",
-        help="make KEY a valid key of the default organization (repeatable)",
+        help="make KEY a valid key of the default organization (several keys allowed)",
     )
     parser.add_argument(
         "--demo",

@@ -202,6 +202,9 @@ def confirm_upload(call: Call) -> Response:
         reservation = conn.execute(
             select(R).where(R.c.id == measurement_id, R.c.organization_id == org)
         ).first()
+        if reservation is not None and reservation.expires_at < now:
+            conn.execute(delete(R).where(R.c.id == measurement_id))
+            reservation = None
         if reservation is None:
             exists = conn.execute(
                 select(M.c.id).where(M.c.id == measurement_id, M.c.organization_id == org)

@@ -59,7 +59,12 @@ def main() -> int:
         return subprocess.call(demo, cwd=ROOT)
     port, key = free_port(), f"demo-{secrets.token_urlsafe(16)}"
     url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory(prefix="ionworks-demo-") as data_dir:
+    output = ROOT / os.environ.get("IONWORKS_DEMO_OUTPUT", "demo-output")
+    output.mkdir(parents=True, exist_ok=True)
+    with (
+        tempfile.TemporaryDirectory(prefix="ionworks-demo-") as data_dir,
+        open(output / "server.log", "wb") as log,
+    ):
         started = time.monotonic()
         server = subprocess.Popen(
             [
@@ -76,7 +81,8 @@ def main() -> int:
                 "--demo",
             ],
             cwd=ROOT,
-            stdout=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         try:
