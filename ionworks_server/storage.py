@@ -35,6 +35,7 @@ __all__ = [
     "AREAS",
     "ByteRange",
     "Storage",
+    "check_name",
     "load_or_create_secret",
     "parse_range",
 ]
@@ -60,7 +61,7 @@ def load_or_create_secret(path: Path) -> bytes:
     return bytes.fromhex(path.read_text().strip())
 
 
-def _check_name(kind: str, value: str) -> None:
+def check_name(kind: str, value: str) -> None:
     """Refuse anything that is not a plain file or directory name."""
     bad = (
         not value
@@ -92,7 +93,7 @@ class Storage:
             raise bad_parameter(
                 "area", f"Invalid area {area!r}; use one of {', '.join(SERVED_AREAS)}"
             )
-        _check_name("object_id", object_id)
+        check_name("object_id", object_id)
         path = (self.root / area / object_id).resolve()
         if path.parent != self.root / area:
             raise bad_parameter(
@@ -102,7 +103,7 @@ class Storage:
 
     def object_path(self, area: str, object_id: str, filename: str) -> Path:
         """Path of one object (validated, inside the root)."""
-        _check_name("filename", filename)
+        check_name("filename", filename)
         directory = self.object_dir(area, object_id)
         path = (directory / filename).resolve()
         if path.parent != directory:

@@ -41,7 +41,7 @@ from .measurements import (
     visible_measurement,
 )
 from .resources import visible_instance
-from .storage import _check_name
+from .storage import check_name
 
 __all__ = ["check_quota", "confirm_upload", "create_properties_measurement", "initiate_upload"]
 
@@ -123,7 +123,7 @@ def _filenames(body: dict[str, Any], measurement_type: str) -> list[str]:
         if not isinstance(name, str):
             raise bad_request(f"Field '{path}' must be a string", field=path)
         try:
-            _check_name(path, name)
+            check_name(path, name)
         except ApiError:
             raise bad_request(
                 f"Field '{path}': {name!r} is not a plain file name (no directories)", field=path

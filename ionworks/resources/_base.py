@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._http import call
+from .._http import call, translate_transport_errors
 from .._pagination import PaginatedList
+from ..errors import IonworksError
 from ..models import Resource
 
 if TYPE_CHECKING:
@@ -33,14 +35,20 @@ class ResourceAPI:
 
     def _page(
         self,
-        operation: Callable[..., Any],
+        operation: ModuleType,
         wrap: Callable[[dict[str, Any]], R],
         args: tuple[Any, ...],
         filters: dict[str, Any],
         limit: int | None,
         offset: int,
     ) -> PaginatedList[R]:
-        """Fetch one page; the returned list can fetch the following pages with the same filters."""
+        """Fetch one page; the returned list can fetch the following pages with the same filters.
+
+        The request is encoded by the generated operation (``_get_kwargs``: path, parameter
+        names, enum values), but the page is decoded straight from JSON into our resource
+        objects: building the generated attrs models and converting them back to dicts tripled
+        the client-side cost of a 1,000-item page (13.8 ms against 2.7 ms for ``json.loads``).
+        """
 
         def fetch(next_offset: int, page_limit: int | None) -> PaginatedList[R]:
             return self._page(operation, wrap, args, filters, page_limit, next_offset)
@@ -49,9 +57,22 @@ class ResourceAPI:
         if limit is not None:
             kwargs["limit"] = limit
         kwargs["offset"] = offset
-        body = self._call(operation, *args, **kwargs).parsed
-        items = [wrap(item.to_dict()) for item in body.items]
-        total = body.total if isinstance(body.total, int) else len(items)
+        request = operation._get_kwargs(*args, **kwargs)
+        url = self._client.api_url
+        with translate_transport_errors(url):
+            response = self._client._http.request(**request)
+        try:
+            body = response.json()
+            raw_items = body["items"] if isinstance(body, dict) else body  # legacy: bare array
+            items = [wrap(item) for item in raw_items]
+            total = body.get("total") if isinstance(body, dict) else None
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise IonworksError(
+                f"The server at {url} sent a list response this client could not understand "
+                f"({type(exc).__name__}: {exc}). Is IONWORKS_API_URL pointing at an Ionworks API?"
+            ) from exc
+        if not isinstance(total, int):
+            total = offset + len(items)
         return PaginatedList(items, total=total, limit=limit, offset=offset, fetch_page=fetch)
 
 

@@ -54,9 +54,7 @@ class CellInstances(ResourceAPI):
             filters["order_by"] = choice("order_by", order_by, ResourceOrderBy)
         if order is not None:
             filters["order"] = choice("order", order, SortOrder)
-        return self._page(
-            list_cell_instances.sync_detailed, CellInstance, (cell_spec_id,), filters, limit, start
-        )
+        return self._page(list_cell_instances, CellInstance, (cell_spec_id,), filters, limit, start)
 
     def list_all(
         self, cell_spec_id: str, *, page_size: int = 1000, **filters: Any

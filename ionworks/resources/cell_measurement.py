@@ -101,7 +101,7 @@ class CellMeasurements(ResourceAPI):
         }
         filters.update({key: value for key, value in extra.items() if value is not None})
         return self._page(
-            list_cell_measurements.sync_detailed,
+            list_cell_measurements,
             CellMeasurement,
             (cell_instance_id,),
             filters,

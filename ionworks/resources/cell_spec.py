@@ -65,9 +65,7 @@ class CellSpecifications(ResourceAPI):
             filters["order_by"] = choice("order_by", order_by, ResourceOrderBy)
         if order is not None:
             filters["order"] = choice("order", order, SortOrder)
-        return self._page(
-            list_cell_specifications.sync_detailed, CellSpecification, (), filters, limit, start
-        )
+        return self._page(list_cell_specifications, CellSpecification, (), filters, limit, start)
 
     def list_all(self, *, page_size: int = 1000, **filters: Any) -> Iterator[CellSpecification]:
         """Every matching specification, page by page (same filters as :meth:`list`)."""
