@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _server_command(name: str, argv: list[str]) -> int:
     try:
-        from ionworks_server import cli as server_cli
+        import ionworks_server.cli as server_cli
     except ImportError as exc:
         print(
             f"error: the local server is not installed ({exc}); pip install 'ionworks[server]'",
