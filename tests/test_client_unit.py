@@ -175,3 +175,36 @@ def test_public_names_are_exported() -> None:
         "PaginatedList",
     ):
         assert name in ionworks.__all__ and hasattr(ionworks, name)
+
+
+class _Tty:
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_progress_bars_only_for_large_transfers_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ionworks._progress import progress_bar, progress_enabled
+
+    monkeypatch.delenv("IONWORKS_DISABLE_PROGRESS_BARS", raising=False)
+    monkeypatch.setattr(sys, "stderr", _Tty(False))
+    assert not progress_enabled()
+    monkeypatch.setattr(sys, "stderr", _Tty(True))
+    assert progress_enabled()
+    with progress_bar(50 * 1024 * 1024, "Downloading") as advance:
+        assert advance is not None
+        advance(1024)
+    with progress_bar(1024, "Downloading") as advance:
+        assert advance is None  # small transfers never show a bar
+    monkeypatch.setenv("IONWORKS_DISABLE_PROGRESS_BARS", "1")
+    assert not progress_enabled()
