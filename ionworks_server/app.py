@@ -7,8 +7,7 @@ prove the two match (no declared operation missing, no undeclared public route).
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -34,9 +33,10 @@ from .worker import Worker
 
 __all__ = ["OPERATIONS", "Operation", "build_context", "create_app"]
 
-log = logging.getLogger("ionworks_server")
-
 Handler = Callable[[Call], Response]
+"""A synchronous API handler; :func:`api_route` authenticates and runs it off the event loop."""
+Endpoint = Callable[[Request], Awaitable[Response]]
+"""An ASGI-level endpoint (health and storage do their own checks)."""
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,10 @@ class Operation:
     path: str
     handler: Handler | None = None
     body: bool = False
-    raw: Callable[[Request], object] | None = None  # endpoints that do their own auth
+    raw: Endpoint | None = None
 
 
-def api_route(handler: Handler, *, body: bool) -> Callable[[Request], object]:
+def api_route(handler: Handler, *, body: bool) -> Endpoint:
     """Wrap a synchronous handler: authenticate, read the body, run it in a worker thread."""
 
     async def endpoint(request: Request) -> Response:
@@ -247,7 +247,7 @@ _ROUTE_TEMPLATES = {
 
 def _routes() -> list[Route]:
     """One Starlette route per path, carrying every method the spec declares for it."""
-    by_path: dict[str, dict[str, Callable[[Request], object]]] = {}
+    by_path: dict[str, dict[str, Endpoint]] = {}
     for op in OPERATIONS:
         if op.raw is not None:
             endpoint = op.raw
@@ -262,15 +262,12 @@ def _routes() -> list[Route]:
     return routes
 
 
-def _dispatch(methods: dict[str, Callable[[Request], object]]) -> Callable[[Request], object]:
+def _dispatch(methods: dict[str, Endpoint]) -> Endpoint:
     """Pick the endpoint for the request's method (HEAD is served by GET)."""
 
     async def endpoint(request: Request) -> Response:
         method = "GET" if request.method == "HEAD" else request.method
-        handler = methods[method]
-        response = await handler(request)  # type: ignore[misc]
-        assert isinstance(response, Response)
-        return response
+        return await methods[method](request)
 
     return endpoint
 

@@ -7,9 +7,9 @@ keys on, a busy timeout, and ``BEGIN IMMEDIATE`` for write transactions so two w
 the lock instead of one failing with "database is locked" when it upgrades a read lock.
 
 Timestamps are stored as naive UTC ``DateTime`` values; free-form nested data (ratings,
-components, protocol, extra keys a client sent) as ``JSON``. Every column a list can filter or
-order by has an index that starts with the owning organization (or parent), so a page is an
-index range scan.
+components, protocol, extra keys a client sent) as ``JSON``. Lists are scoped by an index that
+starts with the owning organization (or parent), with the usual order columns after it, so a
+page is an index range scan; substring filters then scan only that organization's rows.
 """
 
 from __future__ import annotations

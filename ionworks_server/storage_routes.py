@@ -34,7 +34,9 @@ def _target(request: Request) -> tuple[AppContext, str, str, str, str]:
     object_id = request.path_params["object_id"]
     filename = request.path_params["filename"]
     if area not in SERVED_AREAS:
-        raise bad_parameter("area", f"Invalid storage area {area!r}; use one of {', '.join(SERVED_AREAS)}")
+        raise bad_parameter(
+            "area", f"Invalid storage area {area!r}; use one of {', '.join(SERVED_AREAS)}"
+        )
     ctx.storage.object_path(area, object_id, filename)  # 400 on anything but plain names
     return ctx, area, object_id, filename, f"/storage/{area}/{object_id}/{filename}"
 

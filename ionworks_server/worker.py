@@ -116,10 +116,6 @@ class Worker:
         """Queue a confirmed upload."""
         self._queue.put(measurement_id)
 
-    def idle(self) -> bool:
-        """True when nothing is queued (jobs in progress are not counted)."""
-        return self._queue.empty()
-
     # -- the loop ---------------------------------------------------------------------------
 
     def _run(self) -> None:
@@ -141,7 +137,7 @@ class Worker:
             log.exception("worker job failed")
 
     def process_one(self, measurement_id: str) -> None:
-        """Process one measurement (also callable directly, e.g. by the demo loader)."""
+        """Process one queued measurement: claim it, build its tables, record the outcome."""
         with write(self.engine) as conn:
             claimed = conn.execute(
                 update(M)
@@ -160,7 +156,7 @@ class Worker:
             ).scalar()
         staged = self.storage.object_dir("processing", measurement_id)
         if not claimed:  # deleted (or already done) meanwhile
-            self._discard(measurement_id, staged)
+            self._discard(measurement_id)
             return
         try:
             row_count = self._build(measurement_id, staged, rated_capacity_ah(capacity))
@@ -214,7 +210,8 @@ class Worker:
         if not done:  # deleted while we worked: drop what we wrote
             self.storage.remove(measurement_id)
 
-    def _discard(self, measurement_id: str, staged: Path) -> None:
+    def _discard(self, measurement_id: str) -> None:
+        """Drop the files of a job whose measurement was deleted before it ran."""
         with read(self.engine) as conn:
             exists = conn.execute(select(M.c.id).where(M.c.id == measurement_id)).scalar()
         if exists is None:

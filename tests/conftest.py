@@ -55,7 +55,7 @@ def make_client(server: ServerProcess, api_key: str | None = None) -> Authentica
         token=api_key or server.api_key,
         prefix="",
         auth_header_name="X-API-Key",
-        timeout=None,
+        timeout=httpx.Timeout(60.0),
     )
 
 

@@ -70,7 +70,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_demo_twice_is_a_no_op_with_a_message(demo_dir: Path) -> None:
-    before = sql(demo_dir, "SELECT COUNT(*) FROM cell_specifications")[0][0]
+    before = int(str(sql(demo_dir, "SELECT COUNT(*) FROM cell_specifications")[0][0]))
     server = start_server(demo_dir, KEY, demo=True, extra_args=["--demo-rows", "5000"])
     try:
         assert "Demo data not loaded: the data dir already holds data" in server.log()

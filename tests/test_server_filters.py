@@ -15,7 +15,7 @@ import httpx
 import pytest
 from conftest import http_client, make_client
 from ionworks_generated.api.cell_specifications import list_cell_specifications
-from ionworks_generated.models import ResourceOrderBy, SortOrder
+from ionworks_generated.models import CellSpecificationPage, ResourceOrderBy, SortOrder
 from server_process import ServerProcess
 
 Row = dict[str, Any]
@@ -241,7 +241,7 @@ def test_filters_through_the_generated_client(live_server: ServerProcess, specs:
         order=SortOrder.DESC,
         limit=10,
     )
-    assert response.parsed is not None
+    assert isinstance(response.parsed, CellSpecificationPage)
     expected = sorted(
         (s for s in specs if like("%coin%")(s["name"])),
         key=lambda s: (s["name"], s["id"]),

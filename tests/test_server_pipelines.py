@@ -8,7 +8,7 @@ import httpx
 import pytest
 from conftest import http_client, make_client
 from ionworks_generated.api.pipelines import create_pipeline
-from ionworks_generated.models import PipelineCreate
+from ionworks_generated.models import Pipeline, PipelineCreate
 from server_process import ServerProcess
 
 
@@ -74,7 +74,7 @@ def test_a_pipeline_with_a_fit_fails_honestly(
     )
     assert response.status_code == 201
     pipeline = response.parsed
-    assert pipeline is not None
+    assert isinstance(pipeline, Pipeline)
     assert pipeline.status == "failed"
     assert pipeline.is_terminal and pipeline.is_failed
     assert "element type 'data_fit' is not supported by the local reference server" in str(

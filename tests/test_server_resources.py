@@ -326,7 +326,7 @@ def test_a_duplicate_measurement_name_is_refused_on_every_creation_route(
         assert response.status_code == 409
         assert response.json()["detail"]["existing_id"] == first["id"]
     # Two uploads initiated under the same free name: the second confirm loses.
-    initiated = [
+    uploads = [
         http.post(
             f"/cell_instances/{cell}/cell_measurements/initiate-upload",
             json={"measurement": {"name": "same"}},
@@ -334,7 +334,7 @@ def test_a_duplicate_measurement_name_is_refused_on_every_creation_route(
         for _ in range(2)
     ]
     confirms = []
-    for upload in initiated:
+    for upload in uploads:
         httpx.put(upload["uploads"][0]["signed_url"], content=parquet_bytes(SERIES))
         confirms.append(
             http.post(

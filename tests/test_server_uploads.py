@@ -36,7 +36,7 @@ SMALL = pl.DataFrame(
 )
 
 # By hand, trapezoidal rule within each step, A.h and W.h:
-EXPECTED_STEPS = {
+EXPECTED_STEPS: dict[str, list[Any]] = {
     "Start index": [0, 3, 6, 9],
     "End index": [2, 5, 8, 11],
     "Start time [s]": [0.0, 30.0, 60.0, 90.0],
@@ -54,7 +54,7 @@ EXPECTED_STEPS = {
     "Cycle count": [0, 0, 1, 1],
     "Step type": ["Constant current discharge", "Constant current charge"] * 2,
 }
-EXPECTED_CYCLES = {
+EXPECTED_CYCLES: dict[str, list[Any]] = {
     "Cycle count": [0, 1],
     "Discharge capacity [A.h]": [20 / H, 20 / H],
     "Charge capacity [A.h]": [10 / H, 10 / H],

@@ -23,12 +23,15 @@ class User:
         email (str):
         authorized_organization (None | Organization | Unset):
         organizations (list[Organization] | Unset):
+        default_project_id (None | str | Unset): Project used when a request names none (spec names are unique per
+            project).
     """
 
     id: str
     email: str
     authorized_organization: None | Organization | Unset = UNSET
     organizations: list[Organization] | Unset = UNSET
+    default_project_id: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -53,6 +56,12 @@ class User:
                 organizations_item = organizations_item_data.to_dict()
                 organizations.append(organizations_item)
 
+        default_project_id: None | str | Unset
+        if isinstance(self.default_project_id, Unset):
+            default_project_id = UNSET
+        else:
+            default_project_id = self.default_project_id
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -65,6 +74,8 @@ class User:
             field_dict["authorized_organization"] = authorized_organization
         if organizations is not UNSET:
             field_dict["organizations"] = organizations
+        if default_project_id is not UNSET:
+            field_dict["default_project_id"] = default_project_id
 
         return field_dict
 
@@ -105,11 +116,21 @@ class User:
 
                 organizations.append(organizations_item)
 
+        def _parse_default_project_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        default_project_id = _parse_default_project_id(d.pop("default_project_id", UNSET))
+
         user = cls(
             id=id,
             email=email,
             authorized_organization=authorized_organization,
             organizations=organizations,
+            default_project_id=default_project_id,
         )
 
         user.additional_properties = d
