@@ -66,7 +66,9 @@ class ScriptedServer:
 
 
 def send(handler: BaseHTTPRequestHandler, status: int, body: Any = None, **headers: str) -> None:
-    payload = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    payload = (
+        b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    )
     handler.send_response(status)
     if not isinstance(body, bytes):
         handler.send_header("Content-Type", "application/json")
