@@ -73,6 +73,12 @@ def _serve_parser() -> argparse.ArgumentParser:
         help="also add one long time-series measurement of N rows (benchmarks)",
     )
     parser.add_argument(
+        "--demo-specs",
+        type=int,
+        metavar="N",
+        help="pad the specifications to N in total with synthetic copies (benchmarks)",
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
     return parser
@@ -94,7 +100,7 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
 
     from .app import build_context, create_app
-    from .demo import add_long_run, has_data, load_demo
+    from .demo import add_long_run, has_data, load_demo, pad_specifications
 
     settings = Settings.from_data_dir(resolve_data_dir(args.data_dir))
     try:
@@ -144,6 +150,11 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
             f"{verb} long-run-{args.demo_rows} ({args.demo_rows:,} rows) as measurement "
             f"{measurement_id} in {time.perf_counter() - t0:.1f} s."
         )
+
+    if args.demo_specs:
+        t0 = time.perf_counter()
+        added = pad_specifications(ctx, org_id, args.demo_specs)
+        _say(f"Added {added:,} synthetic specifications in {time.perf_counter() - t0:.1f} s.")
 
     app = create_app(settings, ctx)
     url = f"http://{args.host}:{args.port}"

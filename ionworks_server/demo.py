@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from .context import AppContext
 from .db import (
@@ -291,3 +291,55 @@ def add_long_run(ctx: AppContext, organization_id: str, n_rows: int) -> tuple[st
         ctx.storage.remove(measurement_id)
         raise
     return measurement_id, True
+
+
+def pad_specifications(ctx: AppContext, organization_id: str, total: int) -> int:
+    """Add synthetic specifications until the organization holds ``total`` (for benchmarks).
+
+    The extra rows copy the demo catalogue's specifications cyclically under new numbered names
+    (``... #001251``), so they filter and sort like real data. Returns how many were added.
+    """
+    with write(ctx.engine) as conn:
+        present = conn.execute(
+            select(func.count())
+            .select_from(cell_specifications)
+            .where(cell_specifications.c.organization_id == organization_id)
+        ).scalar_one()
+        missing = total - int(present)
+        if missing <= 0:
+            return 0
+        templates = demo_catalog().specs
+        project = conn.execute(
+            select(organizations.c.default_project_id).where(organizations.c.id == organization_id)
+        ).scalar_one()
+        project_id = project or templates[0].project_id
+        ensure_project(conn, organization_id, project_id)
+        rows = []
+        for n in range(int(present) + 1, total + 1):
+            spec = templates[n % len(templates)]
+            base = spec.name.rsplit(" #", 1)[0]
+            rows.append(
+                {
+                    "id": str(uuid.uuid4()),
+                    "organization_id": organization_id,
+                    "project_id": project_id,
+                    "name": f"{base} #{n:06d}",
+                    "form_factor": spec.form_factor,
+                    "manufacturer": spec.manufacturer,
+                    "chemistry": spec.chemistry,
+                    "ratings": spec.ratings,
+                    "components": {
+                        "anode": spec.anode,
+                        "cathode": spec.cathode,
+                        "electrolyte": spec.electrolyte,
+                        "separator": spec.separator,
+                        "case": spec.case,
+                    },
+                    "extra": {},
+                    "created_by_email": spec.created_by_email,
+                    "created_at": _ts(spec.created_at),
+                    "updated_at": _ts(spec.updated_at),
+                }
+            )
+        _bulk(conn, cell_specifications, rows)
+    return missing

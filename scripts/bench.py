@@ -44,10 +44,16 @@ class Case:
     target: str
     ok: bool | None
     note: str = ""
+    unit: str = "ms"
 
     @property
     def ratio(self) -> float:
         return self.ours / self.floor if self.floor else float("nan")
+
+
+def show(value: float, unit: str) -> str:
+    """Seconds as milliseconds, bytes as megabytes."""
+    return f"{value * 1000:9.1f} ms" if unit == "ms" else f"{value / 1e6:9.1f} MB"
 
 
 def median_time(
@@ -122,14 +128,20 @@ class Bench:
         return big[1], small[1]
 
     def add(
-        self, name: str, ours: float, floor: float, target: float | None, note: str = ""
+        self,
+        name: str,
+        ours: float,
+        floor: float,
+        target: float | None,
+        note: str = "",
+        unit: str = "ms",
     ) -> None:
         ratio = ours / floor if floor else float("nan")
         ok = None if target is None else ratio <= target
         label = "report" if target is None else f"<= {target}x"
-        self.cases.append(Case(name, ours, floor, label, ok, note))
+        self.cases.append(Case(name, ours, floor, label, ok, note, unit))
         print(
-            f"  {name:<44} ours {ours * 1000:9.1f} ms  floor {floor * 1000:9.1f} ms  {ratio:5.2f}x  {label}"
+            f"  {name:<40} ours {show(ours, unit)}  floor {show(floor, unit)}  {ratio:5.2f}x  {label}"
         )
 
     def signed_url(self, measurement_id: str, what: str) -> str:
@@ -231,14 +243,20 @@ class Bench:
 
     def memory(self) -> None:
         code = textwrap.dedent(f"""
-            import json, resource, sys
+            import json
             import ionworks, polars
             from ionworks import Ionworks
+            # ru_maxrss survives fork+exec on Linux (it would report the parent's peak), so
+            # read this process's own resident set and high-water mark from /proc.
+            def status(field):
+                for line in open("/proc/self/status"):
+                    if line.startswith(field + ":"):
+                        return int(line.split()[1]) * 1024
             client = Ionworks(api_key={self.key!r}, api_url={self.url!r})
             client.health_check()
-            idle = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            idle = status("VmRSS")
             frame = client.cell_measurement.time_series({self.big_id!r}, use_cache=False)
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            peak = status("VmHWM")
             print(json.dumps({{"idle": idle, "peak": peak, "frame": frame.estimated_size()}}))
         """)
         out = subprocess.run(
@@ -246,11 +264,12 @@ class Bench:
         ).stdout
         m = json.loads(out)
         self.add(
-            "peak RSS, cold time_series (bytes, not ms)",
-            m["peak"] / 1000,
-            (m["frame"] + m["idle"]) / 1000,
+            "peak RSS, cold time_series",
+            m["peak"],
+            m["frame"] + m["idle"],
             2.5,
             f"frame {m['frame'] / 1e6:.0f} MB, idle process {m['idle'] / 1e6:.0f} MB",
+            unit="MB",
         )
 
     def upload(self) -> None:
@@ -288,10 +307,7 @@ class Bench:
         )
 
     def server_list_latency(self) -> None:
-        db = self.data_dir / "ionworks.db"
-        if not db.exists():
-            candidates = list(self.data_dir.glob("*.db")) + list(self.data_dir.glob("*.sqlite*"))
-            db = candidates[0] if candidates else db
+        db = self.data_dir / "ionworks.sqlite3"
         total = self.client.cell_spec.list(limit=1).total
         samples_ours = []
         n = 40 if self.smoke else 200
@@ -301,13 +317,15 @@ class Bench:
             samples_ours.append(time.perf_counter() - start)
         connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         table = "cell_specifications"
+        (org,) = connection.execute(f"SELECT organization_id FROM {table} LIMIT 1").fetchone()
         samples_sql = []
         for i in range(n):
             start = time.perf_counter()
             pattern = f"%#{i % 90:02d}%"
             rows = connection.execute(
-                f"SELECT * FROM {table} WHERE lower(name) LIKE lower(?) ORDER BY created_at, id LIMIT 50",
-                (pattern,),
+                f"SELECT * FROM {table} WHERE organization_id = ? AND lower(name) LIKE lower(?) "
+                "ORDER BY created_at, id LIMIT 50",
+                (org, pattern),
             ).fetchall()
             connection.execute(
                 f"SELECT count(*) FROM {table} WHERE lower(name) LIKE lower(?)", (pattern,)
@@ -394,11 +412,12 @@ def main() -> int:
             stop(server)
 
     print()
-    print(f"{'case':<46}{'ours':>12}{'floor':>12}{'ratio':>8}  {'target':<9}{'met':<5} note")
+    print(f"{'case':<42}{'ours':>12}{'floor':>12}{'ratio':>8}  {'target':<9}{'met':<5} note")
     for c in bench.cases:
         met = "-" if c.ok is None else ("yes" if c.ok else "NO")
         print(
-            f"{c.name:<46}{c.ours * 1000:>10.1f}ms{c.floor * 1000:>10.1f}ms{c.ratio:>7.2f}x  {c.target:<9}{met:<5} {c.note}"
+            f"{c.name:<42}{show(c.ours, c.unit):>12}{show(c.floor, c.unit):>12}"
+            f"{c.ratio:>7.2f}x  {c.target:<9}{met:<5} {c.note}"
         )
     results = {
         "smoke": args.smoke,
