@@ -34,6 +34,7 @@ from .demo_data import NAMED_SPEC, DemoCatalog, MeasurementPlan, demo_catalog, l
 from .demo_data import simulate_cycling as simulate
 from .processing import process
 from .resources import ensure_project
+from .tables import write_processed
 from .worker import rated_capacity_ah
 
 __all__ = ["DemoSummary", "add_long_run", "has_data", "load_demo"]
@@ -67,10 +68,7 @@ def _store_time_series(
 ) -> int:
     """Process one series and write its three tables; returns the row count."""
     series, steps, cycles = process(frame, None, capacity_ah)
-    out = ctx.storage.object_dir("measurements", measurement_id)
-    ctx.storage.write_parquet(series, out / "time_series.parquet")
-    ctx.storage.write_parquet(steps, out / "steps.parquet")
-    ctx.storage.write_parquet(cycles, out / "cycles.parquet")
+    write_processed(ctx.storage, measurement_id, series, steps, cycles)
     return series.height
 
 

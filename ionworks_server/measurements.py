@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import polars as pl
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from starlette.responses import RedirectResponse, Response
@@ -27,8 +26,9 @@ from .fields import (
     tags_field,
 )
 from .filters import ListSpec, build_list_query, parse_bool
-from .jsonio import format_ts, json_response
+from .jsonio import JSON_MEDIA_TYPE, format_ts, json_response
 from .resources import page_response, purge_measurements, visible_instance
+from .tables import table_json
 
 __all__ = [
     "MEASUREMENT_FIELDS",
@@ -318,24 +318,25 @@ def download_steps(call: Call) -> Response:
     return _redirect(call, row.id, "steps.parquet")
 
 
-def _table(call: Call, object_id: str, name: str) -> dict[str, list[Any]]:
-    """A stored parquet table as ``{column: [values]}`` (NaN/inf become null on output)."""
-    path = call.ctx.storage.object_path("measurements", object_id, f"{name}.parquet")
-    return pl.read_parquet(path).to_dict(as_series=False)
-
-
 def get_cycles(call: Call) -> Response:
     """``GET .../cycles`` → ``{"cycles": {column: [...]}}``."""
     row = _processed(call)
-    return json_response({"cycles": _table(call, row.id, "cycles")})
+    body = b'{"cycles":' + table_json(call.ctx.storage, row.id, "cycles") + b"}"
+    return Response(body, media_type=JSON_MEDIA_TYPE)
 
 
 def get_steps_and_cycles(call: Call) -> Response:
     """``GET .../steps_and_cycles`` → both tables, column-oriented."""
     row = _processed(call)
-    return json_response(
-        {"steps": _table(call, row.id, "steps"), "cycles": _table(call, row.id, "cycles")}
+    storage = call.ctx.storage
+    body = (
+        b'{"steps":'
+        + table_json(storage, row.id, "steps")
+        + b',"cycles":'
+        + table_json(storage, row.id, "cycles")
+        + b"}"
     )
+    return Response(body, media_type=JSON_MEDIA_TYPE)
 
 
 def list_files(call: Call) -> Response:

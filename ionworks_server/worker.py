@@ -38,6 +38,7 @@ from .db import (
 )
 from .processing import ProcessingError, process
 from .storage import Storage
+from .tables import write_processed
 
 __all__ = ["Worker", "rated_capacity_ah"]
 
@@ -187,10 +188,7 @@ class Worker:
             _read_parquet(steps_path, "steps.parquet") if steps_path.is_file() else None
         )
         series, steps, cycles = process(ts, uploaded_steps, capacity_ah)
-        out = self.storage.object_dir("measurements", measurement_id)
-        self.storage.write_parquet(series, out / "time_series.parquet")
-        self.storage.write_parquet(steps, out / "steps.parquet")
-        self.storage.write_parquet(cycles, out / "cycles.parquet")
+        write_processed(self.storage, measurement_id, series, steps, cycles)
         return series.height
 
     def _finish(
