@@ -30,7 +30,14 @@ from .db import (
     read,
     write,
 )
-from .demo_data import NAMED_SPEC, DemoCatalog, MeasurementPlan, demo_catalog, long_series
+from .demo_data import (
+    NAMED_SPEC,
+    DemoCatalog,
+    MeasurementPlan,
+    SpecPlan,
+    demo_catalog,
+    long_series,
+)
 from .demo_data import simulate_cycling as simulate
 from .processing import process
 from .resources import ensure_project
@@ -101,6 +108,31 @@ def _measurement_row(
     }
 
 
+def _spec_row(spec: SpecPlan, spec_id: str, org: str, project_id: str, name: str) -> dict[str, Any]:
+    """The database row of a catalogue specification (under ``name`` in ``project_id``)."""
+    return {
+        "id": spec_id,
+        "organization_id": org,
+        "project_id": project_id,
+        "name": name,
+        "form_factor": spec.form_factor,
+        "manufacturer": spec.manufacturer,
+        "chemistry": spec.chemistry,
+        "ratings": spec.ratings,
+        "components": {
+            "anode": spec.anode,
+            "cathode": spec.cathode,
+            "electrolyte": spec.electrolyte,
+            "separator": spec.separator,
+            "case": spec.case,
+        },
+        "extra": {},
+        "created_by_email": spec.created_by_email,
+        "created_at": _ts(spec.created_at),
+        "updated_at": _ts(spec.updated_at),
+    }
+
+
 def load_demo(ctx: AppContext, organization_id: str, seed: int = 7) -> DemoSummary:
     """Fill the organization with the demo catalogue (caller checks :func:`has_data` first)."""
     catalog: DemoCatalog = demo_catalog(seed)
@@ -114,29 +146,7 @@ def load_demo(ctx: AppContext, organization_id: str, seed: int = 7) -> DemoSumma
 
     for spec in catalog.specs:
         spec_id = str(uuid.uuid4())
-        specs.append(
-            {
-                "id": spec_id,
-                "organization_id": org,
-                "project_id": spec.project_id,
-                "name": spec.name,
-                "form_factor": spec.form_factor,
-                "manufacturer": spec.manufacturer,
-                "chemistry": spec.chemistry,
-                "ratings": spec.ratings,
-                "components": {
-                    "anode": spec.anode,
-                    "cathode": spec.cathode,
-                    "electrolyte": spec.electrolyte,
-                    "separator": spec.separator,
-                    "case": spec.case,
-                },
-                "extra": {},
-                "created_by_email": spec.created_by_email,
-                "created_at": _ts(spec.created_at),
-                "updated_at": _ts(spec.updated_at),
-            }
-        )
+        specs.append(_spec_row(spec, spec_id, org, spec.project_id, spec.name))
         capacity = rated_capacity_ah(spec.ratings)
         spec_batches: dict[str, str] = {}
         for instance in spec.instances:
@@ -315,29 +325,7 @@ def pad_specifications(ctx: AppContext, organization_id: str, total: int) -> int
         rows = []
         for n in range(int(present) + 1, total + 1):
             spec = templates[n % len(templates)]
-            base = spec.name.rsplit(" #", 1)[0]
-            rows.append(
-                {
-                    "id": str(uuid.uuid4()),
-                    "organization_id": organization_id,
-                    "project_id": project_id,
-                    "name": f"{base} #{n:06d}",
-                    "form_factor": spec.form_factor,
-                    "manufacturer": spec.manufacturer,
-                    "chemistry": spec.chemistry,
-                    "ratings": spec.ratings,
-                    "components": {
-                        "anode": spec.anode,
-                        "cathode": spec.cathode,
-                        "electrolyte": spec.electrolyte,
-                        "separator": spec.separator,
-                        "case": spec.case,
-                    },
-                    "extra": {},
-                    "created_by_email": spec.created_by_email,
-                    "created_at": _ts(spec.created_at),
-                    "updated_at": _ts(spec.updated_at),
-                }
-            )
+            name = f"{spec.name.rsplit(' #', 1)[0]} #{n:06d}"
+            rows.append(_spec_row(spec, str(uuid.uuid4()), organization_id, project_id, name))
         _bulk(conn, cell_specifications, rows)
     return missing

@@ -30,7 +30,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from run_demo import free_port, stop, wait_until_ready  # noqa: E402
+from run_demo import free_port, start_server, stop, wait_until_ready  # noqa: E402
 
 import ionworks  # noqa: E402
 from ionworks import Ionworks  # noqa: E402
@@ -379,27 +379,8 @@ def main() -> int:
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="ionworks-bench-data-") as data_dir:
         started = time.monotonic()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ionworks_server",
-                "serve",
-                "--port",
-                str(port),
-                "--data-dir",
-                data_dir,
-                "--api-key",
-                key,
-                "--demo",
-                "--demo-rows",
-                str(rows),
-                "--demo-specs",
-                str(specs),
-            ],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
+        server = start_server(
+            port, key, data_dir, "--demo", "--demo-rows", str(rows), "--demo-specs", str(specs)
         )
         try:
             wait_until_ready(url, server, timeout=600)

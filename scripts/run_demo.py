@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -39,6 +40,17 @@ def wait_until_ready(url: str, server: subprocess.Popen[bytes], timeout: float) 
             pass
         time.sleep(0.2)
     raise SystemExit(f"the local server did not become ready within {timeout:.0f} s")
+
+
+def start_server(
+    port: int, key: str, data_dir: str, *options: str, log: Any = subprocess.DEVNULL
+) -> subprocess.Popen[bytes]:
+    """``ionworks serve`` on loopback in its own process group (so :func:`stop` gets it all)."""
+    command = [sys.executable, "-m", "ionworks_server", "serve", "--port", str(port)]
+    command += ["--data-dir", data_dir, "--api-key", key, *options]
+    return subprocess.Popen(
+        command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 def stop(server: subprocess.Popen[bytes]) -> None:
@@ -66,25 +78,7 @@ def main() -> int:
         open(output / "server.log", "wb") as log,
     ):
         started = time.monotonic()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ionworks_server",
-                "serve",
-                "--port",
-                str(port),
-                "--data-dir",
-                data_dir,
-                "--api-key",
-                key,
-                "--demo",
-            ],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        server = start_server(port, key, data_dir, "--demo", log=log)
         try:
             wait_until_ready(url, server, timeout=120)
             print(
