@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,7 +29,18 @@ def progress_bar(total: int, description: str) -> Iterator[Callable[[int], None]
         return
     from tqdm.auto import tqdm
 
-    with tqdm(total=total, desc=description, unit="B", unit_scale=True, leave=False) as bar:
+    # A pseudo-terminal with no size (CI runners, `script`) reports 0 rows and columns, and tqdm
+    # then hides its bar entirely; shutil falls back to 80x24 there.
+    size = shutil.get_terminal_size((80, 24))
+    with tqdm(
+        total=total,
+        desc=description,
+        unit="B",
+        unit_scale=True,
+        leave=False,
+        ncols=size.columns or 80,
+        nrows=size.lines or 24,
+    ) as bar:
 
         def advance(n: int) -> None:
             bar.update(n)

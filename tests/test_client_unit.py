@@ -208,3 +208,27 @@ def test_progress_bars_only_for_large_transfers_on_a_terminal(
         assert advance is None  # small transfers never show a bar
     monkeypatch.setenv("IONWORKS_DISABLE_PROGRESS_BARS", "1")
     assert not progress_enabled()
+
+
+def test_the_progress_bar_draws_on_a_pseudo_terminal_without_a_size() -> None:
+    """CI runners and `script` give a pty of 0x0; the bar must still be drawn there."""
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    code = (
+        "from ionworks._progress import progress_bar\n"
+        "with progress_bar(50 * 1024 * 1024, 'Downloading test') as advance:\n"
+        "    advance(25 * 1024 * 1024)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "IONWORKS_DISABLE_PROGRESS_BARS"}
+    subprocess.run([sys.executable, "-c", code], stderr=slave, env=env, check=True, timeout=60)
+    os.close(slave)
+    output = b""
+    try:
+        while chunk := os.read(master, 65536):
+            output += chunk
+    except OSError:
+        pass  # the pty reports EIO once the writer is gone
+    os.close(master)
+    assert b"Downloading test" in output
