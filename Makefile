@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: setup regen check-regen lint typecheck spec-check test test-fast demo bench bench-smoke clean
+.PHONY: setup regen check-regen lint typecheck spec-check test test-fast demo bench bench-smoke compat clean
 
 setup: $(STAMP)
 
@@ -47,6 +47,10 @@ bench: $(STAMP)
 
 bench-smoke: $(STAMP)
 	cd $(ROOT) && $(PY) scripts/bench.py --smoke
+
+# Wire compatibility: the official client (installed in a scratch venv outside the repo) against our server.
+compat: $(STAMP)
+	cd $(ROOT) && IONWORKS_OFFICIAL_VENV=/tmp/ionworks-official $(PY) scripts/check_official_client.py
 
 clean:
 	rm -rf $(VENV) demo-output bench-results.json
