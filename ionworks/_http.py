@@ -127,32 +127,34 @@ def call(url: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 def download(storage: httpx.Client, url: str, *, what: str, attempts: int = 3) -> bytes:
     """GET a signed URL completely, retrying a connection dropped mid-body.
 
-    A progress bar is shown for large transfers when Python runs interactively.
+    The transport already retries failures before the response starts; this loop covers a body
+    cut short (the GET is idempotent, so starting again is safe). A progress bar is shown for
+    large transfers when Python runs interactively.
     """
-    last_error: Exception | None = None
-    for _ in range(max(1, attempts)):
-        with translate_transport_errors(_host_of(url)):
-            try:
-                with storage.stream("GET", url) as response:
-                    if response.status_code >= 400:
-                        response.read()
-                        raise_storage_error(response, what)
-                    size = int(response.headers.get("Content-Length") or 0)
-                    with progress_bar(size, f"Downloading {what}") as advance:
-                        if advance is None:
-                            return response.read()
-                        chunks = []
-                        for chunk in response.iter_bytes(1 << 20):
-                            chunks.append(chunk)
-                            advance(len(chunk))
-                        return b"".join(chunks)
-            except (httpx.ReadError, httpx.RemoteProtocolError, httpx.ReadTimeout) as exc:
-                last_error = exc
-                continue
-    assert last_error is not None
     with translate_transport_errors(_host_of(url)):
-        raise last_error
-    raise AssertionError("unreachable")
+        for attempt in range(1, max(1, attempts) + 1):
+            try:
+                return _download_once(storage, url, what)
+            except (httpx.ReadError, httpx.RemoteProtocolError, httpx.ReadTimeout):
+                if attempt >= attempts:
+                    raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _download_once(storage: httpx.Client, url: str, what: str) -> bytes:
+    with storage.stream("GET", url) as response:
+        if response.status_code >= 400:
+            response.read()
+            raise_storage_error(response, what)
+        size = int(response.headers.get("Content-Length") or 0)
+        with progress_bar(size, f"Downloading {what}") as advance:
+            if advance is None:
+                return response.read()
+            chunks = []
+            for chunk in response.iter_bytes(1 << 20):
+                chunks.append(chunk)
+                advance(len(chunk))
+            return b"".join(chunks)
 
 
 def upload(storage: httpx.Client, url: str, data: bytes, *, what: str) -> None:

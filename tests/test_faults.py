@@ -261,3 +261,21 @@ def test_a_garbage_success_body_raises_ionworks_error_not_a_library_exception(se
     server = serve(lambda h, n: send(h, 200, {"unexpected": True}))
     with pytest.raises(ionworks.IonworksError, match="could not understand"):
         client_for(server.url).cell_spec.list()
+
+
+def test_a_download_cut_short_every_time_raises_api_connection_error(serve: Any) -> None:
+    def script(h: BaseHTTPRequestHandler, n: int) -> None:
+        if h.path.endswith("/time_series/download"):
+            send(h, 302, b"", Location="/storage/measurements/m1/time_series.parquet?sig=x")
+        else:
+            h.send_response(200)
+            h.send_header("Content-Length", "1000")
+            h.end_headers()
+            h.wfile.write(b"PAR1" + b"x" * 100)
+            h.wfile.flush()
+            h.close_connection = True
+
+    server = serve(script)
+    with pytest.raises(APIConnectionError):
+        client_for(server.url).cell_measurement.time_series("m1", use_cache=False)
+    assert len([c for c in server.calls if c[1].startswith("/storage/")]) == 3
