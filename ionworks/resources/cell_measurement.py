@@ -217,10 +217,10 @@ class CellMeasurements(ResourceAPI):
         """
         measurement = self._metadata(measurement_id, use_cache)
         kind = measurement.measurement_type or "time_series"
-        if kind == "properties":
-            return MeasurementDetail(measurement)
         if kind == "file":
             return MeasurementDetail(measurement, files=self.files(measurement_id))
+        if kind != "time_series":  # properties, or a type newer than this client: metadata only
+            return MeasurementDetail(measurement)
         wanted: dict[str, Callable[..., Any]] = {}
         if include_steps:
             wanted["steps"] = self.steps

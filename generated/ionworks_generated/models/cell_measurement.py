@@ -33,7 +33,8 @@ class CellMeasurement:
         name (str):
         cell_instance_id (str):
         specification_id (None | str | Unset):
-        measurement_type (MeasurementType | Unset):
+        measurement_type (MeasurementType | str | Unset): `time_series`, `properties` or `file`; clients must accept
+            types they do not know yet.
         start_time (None | str | Unset):
         end_time (None | str | Unset):
         notes (None | str | Unset):
@@ -55,7 +56,7 @@ class CellMeasurement:
     name: str
     cell_instance_id: str
     specification_id: None | str | Unset = UNSET
-    measurement_type: MeasurementType | Unset = UNSET
+    measurement_type: MeasurementType | str | Unset = UNSET
     start_time: None | str | Unset = UNSET
     end_time: None | str | Unset = UNSET
     notes: None | str | Unset = UNSET
@@ -88,9 +89,13 @@ class CellMeasurement:
         else:
             specification_id = self.specification_id
 
-        measurement_type: str | Unset = UNSET
-        if not isinstance(self.measurement_type, Unset):
+        measurement_type: str | Unset
+        if isinstance(self.measurement_type, Unset):
+            measurement_type = UNSET
+        elif isinstance(self.measurement_type, MeasurementType):
             measurement_type = self.measurement_type.value
+        else:
+            measurement_type = self.measurement_type
 
         start_time: None | str | Unset
         if isinstance(self.start_time, Unset):
@@ -218,12 +223,20 @@ class CellMeasurement:
 
         specification_id = _parse_specification_id(d.pop("specification_id", UNSET))
 
-        _measurement_type = d.pop("measurement_type", UNSET)
-        measurement_type: MeasurementType | Unset
-        if isinstance(_measurement_type, Unset):
-            measurement_type = UNSET
-        else:
-            measurement_type = MeasurementType(_measurement_type)
+        def _parse_measurement_type(data: object) -> MeasurementType | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                measurement_type_type_0 = MeasurementType(data)
+
+                return measurement_type_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(MeasurementType | str | Unset, data)
+
+        measurement_type = _parse_measurement_type(d.pop("measurement_type", UNSET))
 
         def _parse_start_time(data: object) -> None | str | Unset:
             if data is None:
