@@ -9,11 +9,9 @@ import errno
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import threading
-import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -671,37 +669,6 @@ def test_four_processes_writing_and_reading_one_measurement_get_correct_tables(
     for worker, (out, err) in zip(workers, outcomes, strict=True):
         assert worker.returncode == 0, err
         assert out.strip() == "25"
-
-
-# --- performance ------------------------------------------------------------------------------
-
-
-def test_warm_hit_on_a_million_rows_costs_about_what_read_parquet_costs(tmp_path: Path) -> None:
-    """The promise: a hit is an index lookup plus polars reading the file in place."""
-    n = 1_000_000
-    df = pl.select(
-        pl.int_range(0, n).cast(pl.Float64).alias("Time [s]"),
-        (pl.int_range(0, n).hash(1) % 1000 / 1000).alias("Current [A]"),
-        (pl.int_range(0, n).hash(2) % 1000 / 1000 + 3).alias("Voltage [V]"),
-    )
-    data = write_parquet_bytes(df)
-    plain = tmp_path / "plain.parquet"
-    plain.write_bytes(data)
-    cache.store_table(SCOPE, "m1", "time_series", data)
-    assert cache.load_table(SCOPE, "m1", "time_series").equals(df)  # type: ignore[union-attr]
-
-    cached_times: list[float] = []
-    plain_times: list[float] = []
-    for _ in range(9):  # interleaved, so background load hits both alike
-        start = time.perf_counter()
-        cache.load_table(SCOPE, "m1", "time_series")
-        cached_times.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        pl.read_parquet(plain)
-        plain_times.append(time.perf_counter() - start)
-    ratio = statistics.median(cached_times) / statistics.median(plain_times)
-    # Measured ~1.02 on an idle 2-core machine; the bound leaves room for a busy CI runner.
-    assert ratio < 1.3, f"cache hit is {ratio:.2f}x pl.read_parquet"
 
 
 def test_value_layout_is_what_diskcache_documents(cache_dir: Path) -> None:

@@ -7,7 +7,6 @@ to the expected values show the arithmetic.
 from __future__ import annotations
 
 import re
-import time
 from collections import Counter
 
 import polars as pl
@@ -426,12 +425,9 @@ def test_simulated_cycling_follows_the_series_conventions() -> None:
     assert ts["Voltage [V]"].max() <= 4.21  # type: ignore[operator]
 
 
-def test_simulated_cycling_is_deterministic_and_fast() -> None:
-    start = time.perf_counter()
+def test_simulated_cycling_is_deterministic() -> None:
     first = simulate_cycling(capacity_ah=5.0, n_cycles=27, seed=3)
-    elapsed = time.perf_counter() - start
     assert 45_000 < first.height < 55_000
-    assert elapsed < 1.0
     assert first.equals(simulate_cycling(capacity_ah=5.0, n_cycles=27, seed=3))
     assert not first.equals(simulate_cycling(capacity_ah=5.0, n_cycles=27, seed=4))
 
@@ -446,13 +442,11 @@ def test_long_series_has_exactly_the_requested_rows_and_validates() -> None:
     assert ts["Step count"][-1] == ts["Step count"][-2]
 
 
-def test_a_million_rows_are_summarised_in_well_under_two_seconds() -> None:
+def test_a_million_rows_are_summarised_into_steps_and_cycles() -> None:
+    """Speed is measured by `make bench` (upload + processing), not asserted here."""
     ts = long_series(1_000_000, seed=2)
-    start = time.perf_counter()
     steps = derive_steps(ts)
     cycles = cycle_metrics(steps)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 2.0
     assert steps.height > 2_000
     assert steps["End index"][-1] == 999_999
     assert cycles.height == steps["Cycle count"].n_unique()
