@@ -108,3 +108,46 @@ def test_cache_disabled_globally_stores_nothing(live_server: Any, measurement_id
     client_for(live_server).cell_measurement.time_series(measurement_id)
     ionworks.set_cache_enabled(True)
     assert ionworks.cache_info()["entries"] == 0
+
+
+def test_a_server_side_processing_failure_raises_with_the_servers_reason(
+    live_server: Any, measurement_id: str
+) -> None:
+    import polars as pl
+
+    from ionworks import MeasurementProcessingError
+
+    client = client_for(live_server)
+    instance_id = client.cell_measurement.get(measurement_id).cell_instance_id
+    broken = pl.DataFrame(
+        {
+            "Time [s]": [0.0, 2.0, 1.0],
+            "Current [A]": [0.0, 1.0, 1.0],
+            "Voltage [V]": [3.0, 3.1, 3.2],
+        }
+    )
+    with pytest.raises(MeasurementProcessingError) as caught:
+        client.cell_measurement.create(
+            instance_id,
+            {"measurement": {"name": "time-goes-backwards"}, "time_series": broken},
+            validate=False,  # let the server find it
+        )
+    (failed_id,) = caught.value.failures
+    try:
+        assert "decreases" in caught.value.failures[failed_id]
+        assert "time-goes-backwards" in str(caught.value)
+    finally:
+        client.cell_measurement.delete(failed_id)
+
+
+def test_client_side_validation_stops_bad_data_before_any_request(live_server: Any) -> None:
+    import polars as pl
+
+    from ionworks import MeasurementValidationError
+
+    client = Ionworks(api_key="k", api_url="http://127.0.0.1:9")  # unreachable on purpose
+    broken = pl.DataFrame({"Time [s]": [0.0, 2.0, 1.0], "Voltage [V]": [3.0, 3.1, 3.2]})
+    with pytest.raises(MeasurementValidationError) as caught:
+        client.cell_measurement.create("any", {"measurement": {"name": "x"}, "time_series": broken})
+    codes = {error["code"] for error in caught.value.errors}
+    assert {"missing_column", "time_not_monotonic"} <= codes
