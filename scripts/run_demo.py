@@ -64,7 +64,12 @@ def stop(server: subprocess.Popen[bytes]) -> None:
         server.wait()
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds through the `finally` that stops the server
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     demo = [sys.executable, str(ROOT / "scripts" / "demo.py")]
     if os.environ.get("IONWORKS_API_URL") and os.environ.get("IONWORKS_API_KEY"):
         print(f"Using the server at {os.environ['IONWORKS_API_URL']} (from the environment)")
