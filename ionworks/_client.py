@@ -10,7 +10,7 @@ import httpx
 
 from . import _constants as C
 from ._dataframe import Backend, resolve_backend
-from ._http import build_api_client, build_storage_client
+from ._http import build_api_client, build_storage_client, call
 
 if TYPE_CHECKING:
     from ionworks_generated import Client as GeneratedClient
@@ -139,16 +139,12 @@ class Ionworks:
         """``GET /healthz``: the server's status."""
         from ionworks_generated.api.system import health_check
 
-        from ._http import call
-
         response = call(self.api_url, health_check.sync_detailed, client=self._api)
         return response.parsed.to_dict() if response.parsed is not None else {}
 
     def whoami(self) -> dict[str, Any]:
         """``GET /users/me``: the user and organization behind the credential."""
         from ionworks_generated.api.system import get_current_user
-
-        from ._http import call
 
         response = call(self.api_url, get_current_user.sync_detailed, client=self._api)
         return response.parsed.to_dict()  # type: ignore[union-attr]

@@ -85,13 +85,9 @@ def build_storage_client(
     )
 
 
-def translate_transport_errors(url: str) -> Any:
-    """Context manager mapping httpx transport failures to our connection errors."""
-    return _translating(url)
-
-
 @contextmanager
-def _translating(url: str) -> Iterator[None]:
+def translate_transport_errors(url: str) -> Iterator[None]:
+    """Map httpx transport failures inside the block to our connection errors, naming ``url``."""
     try:
         yield
     except IonworksError:

@@ -25,8 +25,7 @@ class ResourceAPI:
 
     def _call(self, operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run ``operation.sync_detailed``; errors were already raised by the response hook."""
-        response = call(self._client.api_url, operation, *args, client=self._client._api, **kwargs)
-        return response
+        return call(self._client.api_url, operation, *args, client=self._client._api, **kwargs)
 
     def _parsed(self, operation: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
         """The JSON body of a successful call, as a plain dict."""
