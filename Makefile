@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: setup regen check-regen lint typecheck spec-check test test-fast demo bench bench-smoke compat clean
+.PHONY: setup regen check-regen lint typecheck spec-check test test-fast demo bench bench-smoke bench-compare compat clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,10 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	cd $(ROOT) && $(PY) scripts/bench.py
+
+# The same cases through the official client (ionworks-api 0.38.0, scratch venv in /tmp), same run.
+bench-compare: $(STAMP)
+	cd $(ROOT) && $(PY) scripts/bench.py --compare
 
 bench-smoke: $(STAMP)
 	cd $(ROOT) && $(PY) scripts/bench.py --smoke

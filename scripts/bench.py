@@ -11,6 +11,7 @@ import argparse
 import gc
 import io
 import json
+import os
 import secrets
 import sqlite3
 import statistics
@@ -107,6 +108,7 @@ class Bench:
         self.raw = httpx.Client(headers={"X-API-Key": key}, timeout=300)
         self.bare = httpx.Client(timeout=300)
         self.cases: list[Case] = []
+        self.comparison: list[dict[str, Any]] | None = None
         self.tmp = Path(tempfile.mkdtemp(prefix="ionworks-bench-"))
         ionworks.set_cache_directory(self.tmp / "cache")
         self.big_id, self.small_id = self._find_measurements()
@@ -342,6 +344,59 @@ class Bench:
             f"p99 {p99 * 1000:.1f} ms",
         )
 
+    def compare_with_official(self) -> None:
+        """The same cases through ionworks-api 0.38.0, same server, same run (make bench-compare)."""
+        python = Path(tempfile.gettempdir()) / "ionworks-official" / "bin" / "python"
+        if not python.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(python.parent.parent)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "ionworks-api==0.38.0"], check=True
+        )
+        env = {**os.environ, "IONWORKS_API_URL": self.url, "IONWORKS_API_KEY": self.key}
+        out = subprocess.run(
+            [
+                str(python),
+                str(ROOT / "scripts" / "bench_official.py"),
+                self.big_id,
+                self.small_id,
+                str(self.repeats),
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=tempfile.gettempdir(),
+        ).stdout
+        theirs = json.loads(out.strip().splitlines()[-1])
+        ours = {c.name: c for c in self.cases}
+        pairs = [
+            ("cold time series (large)", theirs["cold_time_series"]),
+            ("warm time series (cache hit)", theirs["warm_time_series"]),
+            ("warm steps beside the large series", theirs["warm_steps_big"]),
+            ("cold detail()", theirs["cold_detail"]),
+            ("import ionworks", theirs["import"]),
+            ("peak RSS, cold time_series", theirs["peak_rss"]),
+        ]
+        listed = [c for name, c in ours.items() if name.startswith("list ")]
+        if listed:
+            pairs.append((listed[0].name, theirs["list_specs"]))
+        print("\nofficial client (ionworks-api 0.38.0), same server, same run:")
+        print(f"  {'case':<40}{'ours':>12}{'official':>12}  official/ours")
+        self.comparison = []
+        for name, value in pairs:
+            if name not in ours:
+                continue
+            mine = ours[name]
+            print(
+                f"  {name:<40}{show(mine.ours, mine.unit):>12}{show(value, mine.unit):>12}"
+                f"  {value / mine.ours:6.2f}x"
+            )
+            self.comparison.append({"case": name, "ours": mine.ours, "official": value})
+        steps_ratio = theirs["warm_steps_big"] / theirs["warm_steps_small"]
+        print(
+            f"  official warm steps big/small: {steps_ratio:.2f}x (ours {ours['warm steps beside the large series'].ratio:.2f}x)"
+        )
+
     def run(self) -> None:
         for case in (
             self.cold_time_series,
@@ -370,6 +425,11 @@ def main() -> int:
     parser.add_argument("--specs", type=int, default=100_000, help="total specs for the list cases")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--output", default=str(ROOT / "bench-results.json"))
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also run the cases through the official client (scratch venv outside the repo)",
+    )
     args = parser.parse_args()
     rows, specs, repeats = (
         (20_000, 2_000, 2) if args.smoke else (args.rows, args.specs, args.repeats)
@@ -389,6 +449,8 @@ def main() -> int:
             )
             bench = Bench(url, key, Path(data_dir), repeats, args.smoke)
             bench.run()
+            if args.compare:
+                bench.compare_with_official()
         finally:
             stop(server)
 
@@ -401,6 +463,7 @@ def main() -> int:
             f"{c.ratio:>7.2f}x  {c.target:<9}{met:<5} {c.note}"
         )
     results = {
+        "comparison": bench.comparison,
         "smoke": args.smoke,
         "rows": rows,
         "specs": specs,
