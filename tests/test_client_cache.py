@@ -151,3 +151,21 @@ def test_client_side_validation_stops_bad_data_before_any_request(live_server: A
         client.cell_measurement.create("any", {"measurement": {"name": "x"}, "time_series": broken})
     codes = {error["code"] for error in caught.value.errors}
     assert {"missing_column", "time_not_monotonic"} <= codes
+
+
+def test_a_row_window_reads_only_those_rows_from_storage_or_the_cache(
+    live_server: Any, measurement_id: str
+) -> None:
+    client = client_for(live_server)
+    whole = client.cell_measurement.time_series(measurement_id, use_cache=False)
+    assert ionworks.cache_info()["entries"] == 0
+    remote = client.cell_measurement.time_series(
+        measurement_id, row_range=(100, 250), use_cache=False
+    )
+    assert remote.equals(whole.slice(100, 150))
+    client.cell_measurement.time_series(measurement_id)  # now cached
+    ionworks.set_offline(True)
+    cached = client.cell_measurement.time_series(measurement_id, row_range=(100, 250))
+    assert cached.equals(whole.slice(100, 150))
+    with pytest.raises(ionworks.InvalidParameterError, match="row_range"):
+        client.cell_measurement.time_series(measurement_id, row_range=(5, 2))
