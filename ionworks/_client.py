@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -97,6 +98,11 @@ class Ionworks:
         return GeneratedClient(base_url=self.api_url).set_httpx_client(self._http)
 
     @cached_property
+    def _pool(self) -> ThreadPoolExecutor:
+        """Worker threads for concurrent downloads, kept for the client's lifetime."""
+        return ThreadPoolExecutor(max_workers=4, thread_name_prefix="ionworks")
+
+    @cached_property
     def _cache_scope(self) -> CacheScope:
         from ._cache import CacheScope
 
@@ -151,6 +157,8 @@ class Ionworks:
 
     def close(self) -> None:
         """Close pooled connections."""
+        if "_pool" in self.__dict__:
+            self._pool.shutdown(wait=False)
         self._http.close()
         self._storage.close()
 
