@@ -73,7 +73,3 @@ class ResourceAPI:
         if not isinstance(total, int):
             total = offset + len(items)
         return PaginatedList(items, total=total, limit=limit, offset=offset, fetch_page=fetch)
-
-
-def without_none(data: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in data.items() if value is not None}
