@@ -27,7 +27,7 @@ from .fields import (
 )
 from .filters import ListSpec, build_list_query, parse_bool
 from .jsonio import JSON_MEDIA_TYPE, format_ts, json_response
-from .resources import page_response, purge_measurements, visible_instance
+from .resources import ensure_name_free, page_response, purge_measurements, visible_instance
 from .tables import table_json
 
 __all__ = [
@@ -125,17 +125,15 @@ def check_measurement_name(
     conn: Connection, instance_id: str, name: str, exclude: str | None = None
 ) -> None:
     """409 with ``existing_id`` when the instance already has a measurement of that name."""
-    query = select(M.c.id).where(M.c.cell_instance_id == instance_id, M.c.name == name)
-    if exclude is not None:
-        query = query.where(M.c.id != exclude)
-    existing = conn.execute(query).scalar()
-    if existing is not None:
-        raise conflict(
-            f"Cell measurement with this name already exists for this cell instance: {name!r}",
-            resource_type="cell_measurement",
-            resource_name=name,
-            existing_id=existing,
-        )
+    ensure_name_free(
+        conn,
+        M,
+        [M.c.cell_instance_id == instance_id],
+        name,
+        exclude,
+        resource_type="cell_measurement",
+        message=f"Cell measurement with this name already exists for this cell instance: {name!r}",
+    )
 
 
 def common_fields(body: dict[str, Any], prefix: str = "") -> dict[str, Any]:

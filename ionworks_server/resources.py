@@ -154,22 +154,46 @@ def _components(body: dict[str, Any]) -> dict[str, Any]:
     return {name: object_field(body, name, name) for name in COMPONENTS if name in body}
 
 
-def _spec_conflict(
-    conn: Connection, organization_id: str, project_id: str, name: str, exclude: str | None = None
+def ensure_name_free(
+    conn: Connection,
+    table: Any,
+    scope: list[Any],
+    name: str,
+    exclude: str | None,
+    *,
+    resource_type: str,
+    message: str,
 ) -> None:
-    query = select(S.c.id).where(
-        S.c.organization_id == organization_id, S.c.project_id == project_id, S.c.name == name
-    )
+    """409 CONFLICT with ``existing_id`` when a row of ``table`` within ``scope`` has ``name``.
+
+    Names are unique per project (specifications), per specification (instances) and per
+    instance (measurements); ``exclude`` skips the row being renamed.
+    """
+    query = select(table.c.id).where(*scope, table.c.name == name)
     if exclude is not None:
-        query = query.where(S.c.id != exclude)
+        query = query.where(table.c.id != exclude)
     existing = conn.execute(query).scalar()
     if existing is not None:
         raise conflict(
-            f"Cell specification with this name already exists in project {project_id!r}: {name!r}",
-            resource_type="cell_specification",
+            message,
+            resource_type=resource_type,
             resource_name=name,
             existing_id=existing,
         )
+
+
+def _spec_conflict(
+    conn: Connection, organization_id: str, project_id: str, name: str, exclude: str | None = None
+) -> None:
+    ensure_name_free(
+        conn,
+        S,
+        [S.c.organization_id == organization_id, S.c.project_id == project_id],
+        name,
+        exclude,
+        resource_type="cell_specification",
+        message=f"Cell specification with this name already exists in project {project_id!r}: {name!r}",
+    )
 
 
 def ensure_project(conn: Connection, organization_id: str, project_id: str) -> None:
@@ -391,17 +415,15 @@ def get_instance(call: Call) -> Response:
 def _instance_conflict(
     conn: Connection, spec_id: str, name: str, exclude: str | None = None
 ) -> None:
-    query = select(I.c.id).where(I.c.cell_specification_id == spec_id, I.c.name == name)
-    if exclude is not None:
-        query = query.where(I.c.id != exclude)
-    existing = conn.execute(query).scalar()
-    if existing is not None:
-        raise conflict(
-            f"Cell instance with this name already exists for this specification: {name!r}",
-            resource_type="cell_instance",
-            resource_name=name,
-            existing_id=existing,
-        )
+    ensure_name_free(
+        conn,
+        I,
+        [I.c.cell_specification_id == spec_id],
+        name,
+        exclude,
+        resource_type="cell_instance",
+        message=f"Cell instance with this name already exists for this specification: {name!r}",
+    )
 
 
 def _batch_id(conn: Connection, body: dict[str, Any], spec_id: str) -> tuple[bool, str | None]:
