@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: setup regen check-regen lint typecheck spec-check test test-fast demo bench bench-smoke bench-compare compat clean
+.PHONY: setup regen check-regen lint typecheck spec-check test test-fast demo bench bench-smoke bench-compare compat stress clean
 
 setup: $(STAMP)
 
@@ -55,6 +55,10 @@ bench-smoke: $(STAMP)
 # Wire compatibility: the official client (installed in a scratch venv outside the repo) against our server.
 compat: $(STAMP)
 	cd $(ROOT) && IONWORKS_OFFICIAL_VENV=/tmp/ionworks-official $(PY) scripts/check_official_client.py
+
+# 50 cold starts of `ionworks serve --demo` (fresh interpreter, data dir and bytecode cache each).
+stress: $(STAMP)
+	cd $(ROOT) && $(PY) scripts/stress_serve.py --runs 50
 
 clean:
 	rm -rf $(VENV) demo-output bench-results.json

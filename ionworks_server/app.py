@@ -27,6 +27,7 @@ from .context import AppContext, Call
 from .db import create_db_engine, init_schema
 from .errors import ApiError, CatchAllMiddleware, api_error_handler, http_exception_handler
 from .jsonio import json_response
+from .polars_threads import resolve_lazy_numpy
 from .storage import Storage, load_or_create_secret
 from .storage_routes import storage_get, storage_put
 from .worker import Worker
@@ -274,6 +275,7 @@ def _dispatch(methods: dict[str, Endpoint]) -> Endpoint:
 
 def build_context(settings: Settings) -> AppContext:
     """Open (or create) the data dir: database schema, signing secret, storage, worker."""
+    resolve_lazy_numpy()  # before the demo loader's pool, the worker or any request thread
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_db_engine(settings.database_url)
     init_schema(engine)

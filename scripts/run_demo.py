@@ -43,13 +43,18 @@ def wait_until_ready(url: str, server: subprocess.Popen[bytes], timeout: float) 
 
 
 def start_server(
-    port: int, key: str, data_dir: str, *options: str, log: Any = subprocess.DEVNULL
+    port: int,
+    key: str,
+    data_dir: str,
+    *options: str,
+    log: Any = subprocess.DEVNULL,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """``ionworks serve`` on loopback in its own process group (so :func:`stop` gets it all)."""
     command = [sys.executable, "-m", "ionworks_server", "serve", "--port", str(port)]
     command += ["--data-dir", data_dir, "--api-key", key, *options]
     return subprocess.Popen(
-        command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
 
 
