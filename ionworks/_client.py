@@ -145,15 +145,15 @@ class Ionworks:
         """``GET /healthz``: the server's status."""
         from ionworks_generated.api.system import health_check
 
-        response = call(self.api_url, health_check.sync_detailed, client=self._api)
+        response = call(health_check, self._api, self.api_url)
         return response.parsed.to_dict() if response.parsed is not None else {}
 
     def whoami(self) -> dict[str, Any]:
         """``GET /users/me``: the user and organization behind the credential."""
         from ionworks_generated.api.system import get_current_user
 
-        response = call(self.api_url, get_current_user.sync_detailed, client=self._api)
-        return response.parsed.to_dict()  # type: ignore[union-attr]
+        response = call(get_current_user, self._api, self.api_url)
+        return response.parsed.to_dict()
 
     def close(self) -> None:
         """Close pooled connections."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -24,7 +25,8 @@ from .errors import (
     error_from_response,
 )
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from ionworks_generated import Client as GeneratedClient
 
 USER_AGENT = f"ionworks-python/{__version__}"
 
@@ -106,18 +108,30 @@ def translate_transport_errors(url: str) -> Iterator[None]:
         raise APIConnectionError(f"HTTP error talking to {url}: {exc}") from exc
 
 
-def call(url: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run one generated operation, translating transport failures and malformed responses."""
+def send(http: httpx.Client, url: str, request: dict[str, Any]) -> httpx.Response:
+    """Send a request built by a generated ``_get_kwargs``; error statuses raise from the hook."""
     with translate_transport_errors(url):
-        try:
-            return fn(*args, **kwargs)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            if isinstance(exc, IonworksError):
-                raise
-            raise IonworksError(
-                f"The server at {url} sent a response this client could not understand "
-                f"({type(exc).__name__}: {exc}). Is IONWORKS_API_URL pointing at an Ionworks API?"
-            ) from exc
+        return http.request(**request)
+
+
+def parse(operation: ModuleType, api: GeneratedClient, url: str, response: httpx.Response) -> Any:
+    """Decode a response with the generated operation's parser.
+
+    Only this step may blame the server: a bug of ours elsewhere in a call raises as itself.
+    """
+    try:
+        return operation._build_response(client=api, response=response)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise IonworksError(
+            f"The server at {url} sent a response this client could not understand "
+            f"({type(exc).__name__}: {exc}). Is IONWORKS_API_URL pointing at an Ionworks API?"
+        ) from exc
+
+
+def call(operation: ModuleType, api: GeneratedClient, url: str, *args: Any, **kwargs: Any) -> Any:
+    """Run one generated operation (its ``_get_kwargs`` and ``_build_response``) on our client."""
+    request = operation._get_kwargs(*args, **kwargs)
+    return parse(operation, api, url, send(api.get_httpx_client(), url, request))
 
 
 def download(storage: httpx.Client, url: str, *, what: str, attempts: int = 3) -> bytes:

@@ -237,8 +237,8 @@ def test_error_bodies_map_to_typed_exceptions_with_their_fields(serve: Any) -> N
         "detail": {"resource_id": "nope"},
     }
     server = serve(lambda h, n: send(h, 404, body))
-    with pytest.raises(NotFoundError) as caught:
-        client_for(server.url).cell_spec.get("nope")
+    with pytest.raises(NotFoundError) as caught:  # an id-shaped value: no lookup-by-name hint
+        client_for(server.url).cell_spec.get("0b7f3a52-94c1-4e0e-8a57-2f1d6c9e4b13")
     error = caught.value
     assert (error.status_code, error.error_code) == (404, "NOT_FOUND")
     assert error.detail == {"resource_id": "nope"}

@@ -6,10 +6,13 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._http import call, translate_transport_errors
+import httpx
+
+from .._http import parse, send
 from .._pagination import PaginatedList
-from ..errors import IonworksError
+from ..errors import IonworksError, NotFoundError
 from ..models import Resource
+from ._ids import add_name_hint, check_path_parameters, keep_dot_segments, path_parameters
 
 if TYPE_CHECKING:
     from .._client import Ionworks
@@ -23,14 +26,36 @@ class ResourceAPI:
     def __init__(self, client: Ionworks) -> None:
         self._client = client
 
-    def _call(self, operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run ``operation.sync_detailed``; errors were already raised by the response hook."""
-        return call(self._client.api_url, operation, *args, client=self._client._api, **kwargs)
+    def _call(self, operation: ModuleType, *args: Any, **kwargs: Any) -> Any:
+        """Run a generated operation; positional arguments are its path parameters (ids).
 
-    def _parsed(self, operation: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+        Error statuses were already raised by the response hook; a 404 for an id that looks
+        like a name says how to look it up by name.
+        """
+        request = self._request(operation, args, kwargs)
+        response = self._send(request, path_parameters(operation, args))
+        return parse(operation, self._client._api, self._client.api_url, response)
+
+    def _parsed(self, operation: ModuleType, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """The JSON body of a successful call, as a plain dict."""
         parsed = self._call(operation, *args, **kwargs).parsed
         return parsed.to_dict() if parsed is not None else {}
+
+    def _request(
+        self, operation: ModuleType, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The generated operation's request, with its ids checked and kept one path segment."""
+        check_path_parameters(path_parameters(operation, args))
+        request: dict[str, Any] = operation._get_kwargs(*args, **kwargs)
+        request["url"] = keep_dot_segments(request["url"])
+        return request
+
+    def _send(self, request: dict[str, Any], ids: dict[str, Any]) -> httpx.Response:
+        try:
+            return send(self._client._http, self._client.api_url, request)
+        except NotFoundError as error:
+            add_name_hint(error, ids)
+            raise
 
     def _page(
         self,
@@ -56,10 +81,10 @@ class ResourceAPI:
         if limit is not None:
             kwargs["limit"] = limit
         kwargs["offset"] = offset
-        request = operation._get_kwargs(*args, **kwargs)
+        response = self._send(
+            self._request(operation, args, kwargs), path_parameters(operation, args)
+        )
         url = self._client.api_url
-        with translate_transport_errors(url):
-            response = self._client._http.request(**request)
         try:
             body = response.json()
             raw_items = body["items"] if isinstance(body, dict) else body  # legacy: bare array

@@ -70,7 +70,7 @@ class CellInstances(ResourceAPI):
         from ionworks_generated.api.cell_instances import get_cell_instance
 
         instance_id = cell_instance_id or spec_or_instance_id
-        instance = CellInstance(self._parsed(get_cell_instance.sync_detailed, instance_id))
+        instance = CellInstance(self._parsed(get_cell_instance, instance_id))
         if cell_instance_id is not None and instance.cell_specification_id != spec_or_instance_id:
             raise NotFoundError(
                 f"Cell instance {instance_id!r} does not belong to cell specification "
@@ -90,9 +90,7 @@ class CellInstances(ResourceAPI):
         if not data.get("name"):
             raise IonworksError("A cell instance needs a non-empty 'name'")
         body = CellInstanceCreate.from_dict(dict(data))
-        return CellInstance(
-            self._parsed(create_cell_instance.sync_detailed, cell_spec_id, body=body)
-        )
+        return CellInstance(self._parsed(create_cell_instance, cell_spec_id, body=body))
 
     def update(self, cell_instance_id: str, data: Mapping[str, Any]) -> CellInstance:
         """Update fields of an instance (``batch_id: None`` removes it from its lot)."""
@@ -100,15 +98,13 @@ class CellInstances(ResourceAPI):
         from ionworks_generated.models.cell_instance_update import CellInstanceUpdate
 
         body = CellInstanceUpdate.from_dict(dict(data))
-        return CellInstance(
-            self._parsed(update_cell_instance.sync_detailed, cell_instance_id, body=body)
-        )
+        return CellInstance(self._parsed(update_cell_instance, cell_instance_id, body=body))
 
     def delete(self, cell_instance_id: str) -> None:
         """Delete an instance with its measurements and stored data."""
         from ionworks_generated.api.cell_instances import delete_cell_instance
 
-        self._call(delete_cell_instance.sync_detailed, cell_instance_id)
+        self._call(delete_cell_instance, cell_instance_id)
 
     def create_or_get(self, cell_spec_id: str, data: Mapping[str, Any]) -> CellInstance:
         """Create the instance, or return the existing one with the same name."""

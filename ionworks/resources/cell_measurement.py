@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from types import ModuleType
 from typing import Any
 from urllib.parse import urljoin
 
@@ -118,7 +119,7 @@ class CellMeasurements(ResourceAPI):
         """One measurement's metadata, including its ``processing_status``."""
         from ionworks_generated.api.cell_measurements import get_cell_measurement
 
-        return CellMeasurement(self._parsed(get_cell_measurement.sync_detailed, measurement_id))
+        return CellMeasurement(self._parsed(get_cell_measurement, measurement_id))
 
     def update(self, measurement_id: str, data: Mapping[str, Any]) -> CellMeasurement:
         """Update metadata (``tags`` replaces the tag set); drops this measurement's cache entries."""
@@ -127,9 +128,7 @@ class CellMeasurements(ResourceAPI):
 
         body = CellMeasurementUpdate.from_dict(_jsonable(dict(data)))
         try:
-            return CellMeasurement(
-                self._parsed(update_cell_measurement.sync_detailed, measurement_id, body=body)
-            )
+            return CellMeasurement(self._parsed(update_cell_measurement, measurement_id, body=body))
         finally:
             cache.invalidate(self._client._cache_scope, measurement_id)
 
@@ -138,7 +137,7 @@ class CellMeasurements(ResourceAPI):
         from ionworks_generated.api.cell_measurements import delete_cell_measurement
 
         try:
-            self._call(delete_cell_measurement.sync_detailed, measurement_id)
+            self._call(delete_cell_measurement, measurement_id)
         finally:
             cache.invalidate(self._client._cache_scope, measurement_id)
 
@@ -164,9 +163,7 @@ class CellMeasurements(ResourceAPI):
         return self._table(
             measurement_id,
             "time_series",
-            lambda: self._download(
-                download_time_series.sync_detailed, measurement_id, "time series"
-            ),
+            lambda: self._download(download_time_series, measurement_id, "time series"),
             use_cache,
         )
 
@@ -181,7 +178,7 @@ class CellMeasurements(ResourceAPI):
             if hit is not None:
                 return self._frame(hit.slice(start, stop - start))
         cache.require_online("time series", measurement_id)
-        response = self._call(download_time_series.sync_detailed, measurement_id)
+        response = self._call(download_time_series, measurement_id)
         location = response.headers.get("Location")
         if not (300 <= response.status_code < 400 and location):
             # The server sent the bytes inline: slice what we already have.
@@ -204,7 +201,7 @@ class CellMeasurements(ResourceAPI):
         return self._table(
             measurement_id,
             "steps",
-            lambda: self._download(download_steps.sync_detailed, measurement_id, "steps"),
+            lambda: self._download(download_steps, measurement_id, "steps"),
             use_cache,
         )
 
@@ -213,7 +210,7 @@ class CellMeasurements(ResourceAPI):
         from ionworks_generated.api.cell_measurements import get_cycles
 
         def fetch() -> pl.DataFrame:
-            body = self._parsed(get_cycles.sync_detailed, measurement_id)
+            body = self._parsed(get_cycles, measurement_id)
             return columns_to_frame(body.get("cycles") or {})
 
         return self._table(measurement_id, "cycles", fetch, use_cache)
@@ -229,7 +226,7 @@ class CellMeasurements(ResourceAPI):
             if steps is not None and cycles is not None:
                 return StepsAndCycles(self._frame(steps), self._frame(cycles))
         cache.require_online("steps and cycles", measurement_id)
-        body = self._parsed(get_steps_and_cycles.sync_detailed, measurement_id)
+        body = self._parsed(get_steps_and_cycles, measurement_id)
         steps = columns_to_frame(body.get("steps") or {})
         cycles = columns_to_frame(body.get("cycles") or {})
         if use_cache:
@@ -288,11 +285,9 @@ class CellMeasurements(ResourceAPI):
         )
 
         cache.require_online("files", measurement_id)
-        names = self._parsed(list_measurement_files.sync_detailed, measurement_id)["filenames"]
+        names = self._parsed(list_measurement_files, measurement_id)["filenames"]
         return {
-            name: self._download(
-                download_measurement_file.sync_detailed, measurement_id, f"file {name}", name
-            )
+            name: self._download(download_measurement_file, measurement_id, f"file {name}", name)
             for name in names
         }
 
@@ -325,7 +320,7 @@ class CellMeasurements(ResourceAPI):
             validate_measurement_upload(time_series, steps)
         announce = {key: fields[key] for key in ("name", "notes") if fields.get(key) is not None}
         reserved = self._parsed(
-            initiate_upload.sync_detailed,
+            initiate_upload,
             cell_instance_id,
             body=InitiateUploadRequest.from_dict({"measurement": announce}),
         )
@@ -343,7 +338,7 @@ class CellMeasurements(ResourceAPI):
             url = urljoin(self._client.api_url + "/", targets[filename])
             upload(self._client._storage, url, write_parquet_bytes(frame), what=filename)
         confirmed = self._parsed(
-            confirm_upload.sync_detailed,
+            confirm_upload,
             measurement_id,
             body=ConfirmUploadRequest.from_dict(
                 {
@@ -381,7 +376,7 @@ class CellMeasurements(ResourceAPI):
         body.update({key: value for key, value in fields.items() if value is not None})
         return CellMeasurement(
             self._parsed(
-                create_properties_measurement.sync_detailed,
+                create_properties_measurement,
                 cell_instance_id,
                 body=PropertiesMeasurementCreate.from_dict(_jsonable(body)),
             )
@@ -398,7 +393,7 @@ class CellMeasurements(ResourceAPI):
         while True:
             measurement = CellMeasurement(
                 self._parsed(
-                    get_cell_measurement.sync_detailed,
+                    get_cell_measurement,
                     measurement_id,
                     include_steps=False,
                     include_time_series=False,
@@ -451,9 +446,7 @@ class CellMeasurements(ResourceAPI):
             cache.store_table(scope, measurement_id, artifact, fetched)
         return self._frame(frame)
 
-    def _download(
-        self, operation: Callable[..., Any], measurement_id: str, what: str, *args: Any
-    ) -> bytes:
+    def _download(self, operation: ModuleType, measurement_id: str, what: str, *args: Any) -> bytes:
         """Bytes of a download endpoint: inline (200) or through its storage redirect (3xx)."""
         response = self._call(operation, measurement_id, *args)
         if 300 <= response.status_code < 400:

@@ -75,7 +75,7 @@ class CellSpecifications(ResourceAPI):
         """One specification with its full nested data (ratings and components)."""
         from ionworks_generated.api.cell_specifications import get_cell_specification
 
-        return CellSpecification(self._parsed(get_cell_specification.sync_detailed, cell_spec_id))
+        return CellSpecification(self._parsed(get_cell_specification, cell_spec_id))
 
     def create(self, data: Mapping[str, Any]) -> CellSpecification:
         """Create a specification; ``project_id`` defaults to the client's project.
@@ -91,7 +91,7 @@ class CellSpecifications(ResourceAPI):
         if not payload.get("name"):
             raise IonworksError("A cell specification needs a non-empty 'name'")
         body = CellSpecificationCreate.from_dict(payload)
-        return CellSpecification(self._parsed(create_cell_specification.sync_detailed, body=body))
+        return CellSpecification(self._parsed(create_cell_specification, body=body))
 
     def update(self, cell_spec_id: str, data: Mapping[str, Any]) -> CellSpecification:
         """Update fields of a specification (nested components are merged by the server)."""
@@ -99,15 +99,13 @@ class CellSpecifications(ResourceAPI):
         from ionworks_generated.models.cell_specification_update import CellSpecificationUpdate
 
         body = CellSpecificationUpdate.from_dict(dict(data))
-        return CellSpecification(
-            self._parsed(update_cell_specification.sync_detailed, cell_spec_id, body=body)
-        )
+        return CellSpecification(self._parsed(update_cell_specification, cell_spec_id, body=body))
 
     def delete(self, cell_spec_id: str) -> None:
         """Delete a specification, with its instances, measurements and stored data."""
         from ionworks_generated.api.cell_specifications import delete_cell_specification
 
-        self._call(delete_cell_specification.sync_detailed, cell_spec_id)
+        self._call(delete_cell_specification, cell_spec_id)
 
     def create_or_get(self, data: Mapping[str, Any]) -> CellSpecification:
         """Create the specification, or return the existing one with the same name."""

@@ -53,9 +53,7 @@ class Pipelines(ResourceAPI):
             else payload.get("options") or {},
         }
         payload.update({key: value for key, value in explicit.items() if value is not None})
-        created = Pipeline(
-            self._parsed(create_pipeline.sync_detailed, body=PipelineCreate.from_dict(payload))
-        )
+        created = Pipeline(self._parsed(create_pipeline, body=PipelineCreate.from_dict(payload)))
         return self.wait(created.id, timeout=timeout) if wait else created
 
     create = run
@@ -64,7 +62,7 @@ class Pipelines(ResourceAPI):
         """A pipeline's status, and its result once finished."""
         from ionworks_generated.api.pipelines import get_pipeline
 
-        return Pipeline(self._parsed(get_pipeline.sync_detailed, pipeline_id))
+        return Pipeline(self._parsed(get_pipeline, pipeline_id))
 
     def wait(self, pipeline_id: str, *, timeout: float = 600.0, poll: float = 1.0) -> Pipeline:
         """Poll until the pipeline is terminal (completed or failed) and return it."""

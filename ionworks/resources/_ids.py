@@ -1,0 +1,74 @@
+"""Ids in request paths: refuse empty ones, keep them one path segment, and explain a 404 for a
+value that is a name rather than an id.
+
+The generated operations already percent-encode each path parameter (``quote(value, safe="")``),
+so a ``/`` or a space in an id never splits the path. Two gaps remain, closed here: an id of
+``.`` or ``..`` survives ``quote`` unchanged and httpx then removes it as a dot segment (``get("..")``
+requested ``/``), and an empty id turns ``/cell_specifications/{id}`` into the list route.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from types import ModuleType
+from typing import Any
+
+from .._filters import InvalidParameterError
+from ..errors import NotFoundError
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_DOT_SEGMENTS = {".": "%2E", "..": "%2E%2E"}
+
+# Path parameter name -> how to find that resource by name instead.
+_LOOKUP_BY_NAME = {
+    "cell_specification_id": ("cell specification", "client.cell_spec.list(name_exact={name!r})"),
+    "cell_instance_id": (
+        "cell instance",
+        "client.cell_instance.list(<cell_spec_id>, name_exact={name!r})",
+    ),
+    "cell_measurement_id": (
+        "measurement",
+        "client.cell_measurement.list(<cell_instance_id>, name_exact={name!r})",
+    ),
+}
+
+
+def path_parameters(operation: ModuleType, args: tuple[Any, ...]) -> dict[str, Any]:
+    """Name each positional argument of a generated operation (they are its path parameters)."""
+    names = list(inspect.signature(operation._get_kwargs).parameters)
+    return dict(zip(names, args, strict=False))
+
+
+def check_path_parameters(params: dict[str, Any]) -> None:
+    """An empty or missing id would change which route the request reaches: refuse it."""
+    for name, value in params.items():
+        if value is None or not str(value).strip():
+            raise InvalidParameterError(
+                f"{name}={value!r}: an id must be a non-empty string (for example the .id of an "
+                "object returned by a list() call)"
+            )
+
+
+def keep_dot_segments(path: str) -> str:
+    """Encode ``.``/``..`` segments so httpx does not resolve them away (the spec's own path
+    templates have none, so every such segment is a parameter value)."""
+    return "/".join(_DOT_SEGMENTS.get(segment, segment) for segment in path.split("/"))
+
+
+def looks_like_a_name(value: Any) -> bool:
+    """True for values that are not shaped like the API's ids (UUIDs): names, typos, paths."""
+    return isinstance(value, str) and _UUID.fullmatch(value.strip()) is None
+
+
+def add_name_hint(error: NotFoundError, params: dict[str, Any]) -> None:
+    """Append to a 404 how to look the resource up by name, when an id looks like a name."""
+    for param, value in params.items():
+        if param in _LOOKUP_BY_NAME and looks_like_a_name(value):
+            kind, lookup = _LOOKUP_BY_NAME[param]
+            error.message = (
+                f"{error.message} ({value!r} is not shaped like a {kind} id; if it is a name, "
+                f"find the id with {lookup.format(name=value)} and use its .id)"
+            )
+            error.args = (error.message,)
+            return

@@ -1,0 +1,200 @@
+"""Client hardening (issue 10): ids in paths, honest errors, bounded calls, a cache that survives
+kills and read-only directories, and a truthful parquet error.
+
+Wire-level checks use a tiny loopback server that records the raw request line, so what is
+asserted is what really left the client; user-facing messages are checked against the real local
+server where it can produce the situation.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+import ionworks
+from ionworks import InvalidParameterError, Ionworks, IonworksError, NotFoundError
+
+ID = "3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b"
+
+
+class RecordingServer:
+    """Answers every request with a fixed status and body; records raw request targets."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        self.status, self.body = status, json.dumps(body).encode()
+        self.targets: list[str] = []
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as reader:
+            while True:
+                line = reader.readline()
+                if not line:
+                    return
+                self.targets.append(line.split(b" ")[1].decode("ascii"))
+                length = 0
+                while (header := reader.readline()) not in (b"\r\n", b""):
+                    if header.lower().startswith(b"content-length:"):
+                        length = int(header.split(b":")[1])
+                reader.read(length)
+                head = (
+                    f"HTTP/1.1 {self.status} X\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(self.body)}\r\n\r\n"
+                )
+                conn.sendall(head.encode() + self.body)
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+@pytest.fixture
+def recording() -> Iterator[Callable[[int, Any], RecordingServer]]:
+    servers: list[RecordingServer] = []
+
+    def start(status: int, body: Any) -> RecordingServer:
+        servers.append(RecordingServer(status, body))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path: Any) -> Iterator[None]:
+    ionworks.set_cache_directory(tmp_path / "cache")
+    yield
+    ionworks.set_cache_directory(None)
+
+
+NOT_FOUND = {"error_code": "NOT_FOUND", "message": "Not found"}
+
+
+def client_for(url: str, **kwargs: Any) -> Ionworks:
+    kwargs.setdefault("max_retries", 0)
+    return Ionworks(api_key="k-0123456789", api_url=url, **kwargs)
+
+
+# --- 1. ids in request paths ------------------------------------------------------------------
+
+
+def test_a_name_passed_as_an_id_is_encoded_on_the_wire_and_the_404_says_how_to_find_it(
+    recording: Any,
+) -> None:
+    server = recording(404, NOT_FOUND)
+    client = client_for(server.url)
+    with pytest.raises(NotFoundError) as caught:
+        client.cell_instance.list("NCM622/Graphite Coin Cell")
+    assert server.targets[0].split("?")[0] == (
+        "/cell_specifications/NCM622%2FGraphite%20Coin%20Cell/cell_instances"
+    )
+    message = str(caught.value)
+    assert "client.cell_spec.list(name_exact='NCM622/Graphite Coin Cell')" in message
+    assert caught.value.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("call", "hint"),
+    [
+        (lambda c: c.cell_spec.get("Coin cell"), "client.cell_spec.list(name_exact='Coin cell')"),
+        (
+            lambda c: c.cell_instance.get("batch A"),
+            "client.cell_instance.list(<cell_spec_id>, name_exact='batch A')",
+        ),
+        (
+            lambda c: c.cell_measurement.steps("Formation 1"),
+            "client.cell_measurement.list(<cell_instance_id>, name_exact='Formation 1')",
+        ),
+    ],
+    ids=["spec", "instance", "measurement"],
+)
+def test_each_resource_names_its_own_lookup_by_name(
+    recording: Any, call: Callable[[Ionworks], Any], hint: str
+) -> None:
+    server = recording(404, NOT_FOUND)
+    with pytest.raises(NotFoundError) as caught:
+        call(client_for(server.url))
+    assert hint in str(caught.value)
+
+
+def test_a_404_for_an_id_shaped_value_gets_no_name_hint(recording: Any) -> None:
+    server = recording(404, NOT_FOUND)
+    with pytest.raises(NotFoundError) as caught:
+        client_for(server.url).cell_spec.get(ID)
+    assert "name_exact" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("value", "wire"), [("..", "%2E%2E"), (".", "%2E")])
+def test_dot_segment_ids_are_sent_as_ids_not_resolved_away(
+    recording: Any, value: str, wire: str
+) -> None:
+    """httpx removes '.' and '..' path segments, so get('..') used to request '/'."""
+    server = recording(404, NOT_FOUND)
+    with pytest.raises(NotFoundError):
+        client_for(server.url).cell_spec.get(value)
+    assert server.targets == [f"/cell_specifications/{wire}"]
+
+
+@pytest.mark.parametrize("value", ["", "   ", None])
+def test_an_empty_id_is_refused_before_anything_is_sent(recording: Any, value: Any) -> None:
+    server = recording(200, {})
+    with pytest.raises(InvalidParameterError, match="cell_specification_id"):
+        client_for(server.url).cell_spec.get(value)
+    assert server.targets == []
+
+
+def test_the_real_server_404_for_a_name_used_as_an_id_carries_the_hint(live_server: Any) -> None:
+    client = Ionworks(api_key=live_server.api_key, api_url=live_server.url)
+    with pytest.raises(NotFoundError) as caught:
+        client.cell_instance.list("NCM622/Graphite Coin Cell")
+    assert "client.cell_spec.list(name_exact='NCM622/Graphite Coin Cell')" in str(caught.value)
+
+
+# --- 2. only an unparseable response is blamed on the server ----------------------------------
+
+
+def test_a_bug_of_ours_during_a_call_is_not_blamed_on_the_server(recording: Any) -> None:
+    server = recording(200, {"id": ID, "name": "Cell"})
+    client = client_for(server.url)
+
+    def buggy_hook(response: httpx.Response) -> None:
+        raise KeyError("our own bug")
+
+    client._http.event_hooks["response"].append(buggy_hook)
+    with pytest.raises(KeyError, match="our own bug"):
+        client.cell_spec.get(ID)
+
+
+def test_a_wrong_argument_of_ours_is_a_type_error_and_nothing_is_sent(recording: Any) -> None:
+    from ionworks_generated.api.cell_specifications import get_cell_specification
+
+    server = recording(200, {"id": ID, "name": "Cell"})
+    client = client_for(server.url)
+    with pytest.raises(TypeError):
+        client.cell_spec._call(get_cell_specification, ID, no_such_argument=1)
+    assert server.targets == []
+
+
+def test_a_success_body_that_does_not_parse_is_still_blamed_on_the_server(
+    recording: Any,
+) -> None:
+    server = recording(200, {"items": []})  # a list answer where one object was expected
+    with pytest.raises(IonworksError, match="could not understand") as caught:
+        client_for(server.url).cell_spec.get(ID)
+    assert isinstance(caught.value.__cause__, KeyError)
