@@ -12,10 +12,16 @@ authorisation, and the official client never sends credentials here on purpose (
 
 Every path segment must be a plain name (no ``/``, ``\\``, NUL, ``.`` or ``..``) and the resolved
 path must stay inside the storage root; anything else is a 400 before the disk is touched.
+
+Every write goes to a temp file ``.<name>.<hex>.part`` next to its target and is renamed into
+place. A PUT holds an exclusive ``flock`` on its temp file while it streams, so any thread or
+process can tell an upload in flight (locked) from the leftover of a killed one (unlocked, safe
+to delete); the kernel drops the lock when the writer dies, so no marker can go stale.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -23,24 +29,36 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import quote, urlencode
 
 import polars as pl
 
 from .errors import ApiError, bad_parameter, forbidden
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no flock, every temp file counts as in use
+    fcntl = None  # type: ignore[assignment]
+
 __all__ = [
     "AREAS",
     "ByteRange",
+    "PartFile",
     "Storage",
     "check_name",
     "load_or_create_secret",
     "parse_range",
+    "part_target",
+    "parts_in_flight",
+    "sweep_parts",
 ]
 
 AREAS = ("measurements", "uploads", "processing")
+PART_SUFFIX = ".part"
 SERVED_AREAS = ("measurements", "uploads")
 CHUNK = 256 * 1024
 
@@ -166,7 +184,22 @@ class Storage:
     @staticmethod
     def temp_path(final: Path) -> Path:
         """A unique temp file next to ``final``, so the rename into place is atomic."""
-        return final.with_name(f".{final.name}.{uuid.uuid4().hex}.part")
+        return final.with_name(f".{final.name}.{uuid.uuid4().hex}{PART_SUFFIX}")
+
+    def open_part(self, final: Path) -> PartFile:
+        """A new temp file for ``final``, created and locked before anyone can see it unlocked
+        for long: the lock is what tells confirm and the sweep that a PUT is still streaming."""
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.temp_path(final)
+        fh = tmp.open("xb")
+        try:
+            if fcntl is not None:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        except BaseException:
+            fh.close()
+            tmp.unlink(missing_ok=True)
+            raise
+        return PartFile(tmp, final, fh)
 
     def write_parquet(self, frame: pl.DataFrame, final: Path) -> None:
         """Write a frame atomically (temp file + rename), zstd like the official client."""
@@ -187,6 +220,80 @@ class Storage:
             os.replace(tmp, final)
         finally:
             tmp.unlink(missing_ok=True)
+
+
+@dataclass
+class PartFile:
+    """A locked temp file being streamed into; ``commit`` renames it into place."""
+
+    tmp: Path
+    final: Path
+    file: BinaryIO
+
+    def commit(self) -> None:
+        """Atomically put the bytes in place, still under the lock (FileNotFoundError when the
+        staged directory was removed or moved meanwhile)."""
+        self.file.flush()
+        os.replace(self.tmp, self.final)
+
+    def close(self) -> None:
+        """Drop the temp file (a no-op after commit), then release the lock."""
+        self.tmp.unlink(missing_ok=True)
+        self.file.close()
+
+
+def part_target(path: Path) -> str | None:
+    """The file a temp file ``.<name>.<hex>.part`` was going to become; None if not a temp file."""
+    name = path.name
+    if not (name.startswith(".") and name.endswith(PART_SUFFIX)):
+        return None
+    target, _, _ = name[1 : -len(PART_SUFFIX)].rpartition(".")
+    return target or None
+
+
+def _in_use(path: Path) -> bool:
+    """True while another thread or process holds the temp file's lock (a PUT is streaming)."""
+    if fcntl is None:  # pragma: no cover - no way to tell: assume a writer is alive
+        return True
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def parts_in_flight(directory: Path) -> list[str]:
+    """The files of ``directory`` a PUT is still streaming (their temp files are locked)."""
+    return sweep_parts(directory, delete=False)
+
+
+def sweep_parts(directory: Path, min_age_s: float = 0.0, *, delete: bool = True) -> list[str]:
+    """Delete the abandoned temp files in ``directory``; return the targets still being written.
+
+    A temp file is abandoned when no one holds its lock (its writer finished, failed or was
+    killed) and it is at least ``min_age_s`` old (the worker's own atomic writes are unlocked,
+    so a periodic sweep must leave recent ones alone).
+    """
+    cutoff = time.time() - min_age_s
+    busy: set[str] = set()
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for path in directory.iterdir():
+            target = part_target(path)
+            if target is None:
+                continue
+            if _in_use(path):
+                busy.add(target)
+            elif delete:
+                with contextlib.suppress(FileNotFoundError):
+                    if min_age_s <= 0 or path.stat().st_mtime < cutoff:
+                        path.unlink()
+    return sorted(busy)
 
 
 class ByteRange:

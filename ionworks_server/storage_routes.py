@@ -3,11 +3,18 @@
 No API key is read here; the URL's signature is the authorisation (see :mod:`.storage`). A PUT
 is only accepted while the upload's reservation is open, so once a measurement is confirmed its
 staged files can no longer be replaced.
+
+A PUT and ``confirm-upload`` are ordered through the database's write lock: the PUT creates and
+locks its temp file first, then checks the reservation in a write transaction. Either that check
+runs first, and confirm (whose check, move and commit are one write transaction) sees the locked
+temp file and answers 409 ``UPLOAD_IN_PROGRESS``; or confirm committed first, and the PUT is
+refused before it reads the body. No bytes are ever accepted and then dropped.
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -17,10 +24,10 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
 from .context import AppContext
-from .db import read, upload_reservations, utcnow
-from .errors import bad_parameter, forbidden, not_found, payload_too_large
+from .db import read, upload_reservations, utcnow, write
+from .errors import ApiError, bad_parameter, forbidden, not_found, payload_too_large
 from .jsonio import json_response
-from .storage import SERVED_AREAS, http_date, iter_file, parse_range
+from .storage import SERVED_AREAS, PartFile, http_date, iter_file, parse_range
 
 __all__ = ["storage_get", "storage_put"]
 
@@ -77,8 +84,12 @@ async def storage_get(request: Request) -> Response:
     )
 
 
-def _reservation_open(ctx: AppContext, object_id: str, filename: str) -> bool:
-    with read(ctx.engine) as conn:
+def _reservation_open(
+    ctx: AppContext, object_id: str, filename: str, *, lock: bool = False
+) -> bool:
+    """Whether a PUT of ``filename`` is accepted; ``lock`` reads under the write lock, so the
+    answer is ordered against a confirm that is moving the staged files right now."""
+    with (write if lock else read)(ctx.engine) as conn:
         row = conn.execute(
             select(R.c.measurement_type, R.c.filenames, R.c.expires_at).where(R.c.id == object_id)
         ).first()
@@ -89,36 +100,62 @@ def _reservation_open(ctx: AppContext, object_id: str, filename: str) -> bool:
     return filename in ("time_series.parquet", "steps.parquet")
 
 
+def _no_longer_accepted() -> ApiError:
+    return forbidden(
+        "This upload URL is no longer accepted: the upload was already confirmed, deleted or its "
+        "reservation expired; call initiate-upload again"
+    )
+
+
+def _discard(part: PartFile, refused: bool) -> None:
+    """Release the temp file; after a refusal also drop the staged directory the PUT created
+    (only if empty: files of a live reservation are never touched here)."""
+    part.close()
+    if refused:
+        with contextlib.suppress(OSError):
+            part.final.parent.rmdir()
+
+
+async def _receive(request: Request, part: PartFile, limit: int) -> int:
+    """Stream the body into the temp file; 413 as soon as it passes ``limit``."""
+    size = 0
+    fh = anyio.wrap_file(part.file)
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise payload_too_large(limit)
+        await fh.write(chunk)
+    return size
+
+
 async def storage_put(request: Request) -> Response:
-    """``PUT /storage/uploads/{id}/{name}``: stream to a temp file, then rename into place."""
+    """``PUT /storage/uploads/{id}/{name}``: stream to a locked temp file, then rename into place."""
     ctx, area, object_id, filename, path = _target(request)
     ctx.storage.verify("PUT", path, dict(request.query_params))
     if area != "uploads" or not await run_in_threadpool(
         _reservation_open, ctx, object_id, filename
     ):
-        raise forbidden(
-            "This upload URL is no longer accepted: the upload was already confirmed or its "
-            "reservation expired; call initiate-upload again"
-        )
+        raise _no_longer_accepted()
     limit = ctx.settings.max_upload_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise payload_too_large(limit)
-    final = ctx.storage.object_path(area, object_id, filename)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = ctx.storage.temp_path(final)
-    size = 0
+    final: Path = ctx.storage.object_path(area, object_id, filename)
+    part = await run_in_threadpool(ctx.storage.open_part, final)
+    refused = True
     try:
-        async with await anyio.open_file(tmp, "wb") as fh:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise payload_too_large(limit)
-                await fh.write(chunk)
-        os.replace(tmp, final)
+        if not await run_in_threadpool(_reservation_open, ctx, object_id, filename, lock=True):
+            raise _no_longer_accepted()
+        refused = False
+        size = await _receive(request, part, limit)
+        try:
+            await run_in_threadpool(part.commit)
+        except FileNotFoundError:  # the upload was deleted or expired while the body streamed
+            refused = True
+            raise _no_longer_accepted() from None
     except ClientDisconnect:
         return Response(status_code=400)
     finally:
-        tmp.unlink(missing_ok=True)
+        await run_in_threadpool(_discard, part, refused)
     body: dict[str, Any] = {"path": f"{area}/{object_id}/{filename}", "size": size}
     return json_response(body)

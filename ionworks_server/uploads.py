@@ -9,6 +9,11 @@
   them. File measurements are ``ready`` at once.
 * ``.../cell_measurements/create`` makes a properties measurement (no files), ``ready`` at once.
 
+Confirm refuses with 409 ``UPLOAD_IN_PROGRESS`` while a PUT to one of the upload's URLs is still
+streaming (see :mod:`.storage_routes` for the ordering). A confirm refused because the name was
+taken meanwhile (two uploads raced for one name) or because the reservation expired ends the
+reservation and deletes its staged files at once: that upload can never be confirmed.
+
 Creating a measurement by any of these routes counts against the organization's
 ``max_measurements`` quota (429 ``USAGE_LIMIT_REACHED`` once it is reached).
 """
@@ -41,7 +46,7 @@ from .measurements import (
     visible_measurement,
 )
 from .resources import visible_instance
-from .storage import check_name
+from .storage import check_name, parts_in_flight, sweep_parts
 
 __all__ = ["check_quota", "confirm_upload", "create_properties_measurement", "initiate_upload"]
 
@@ -179,10 +184,47 @@ def initiate_upload(call: Call) -> Response:
     return json_response({"measurement_id": measurement_id, "uploads": uploads})
 
 
+class _ReservationEnded(Exception):
+    """A confirm refusal after which the reservation is useless: drop it, then raise ``error``."""
+
+    def __init__(self, error: ApiError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _drop_reservation(call: Call, measurement_id: str) -> None:
+    """Delete a reservation and its staged files now, not when it would have expired."""
+    with write(call.ctx.engine) as conn:
+        conn.execute(
+            delete(R).where(
+                R.c.id == measurement_id, R.c.organization_id == call.caller.organization_id
+            )
+        )
+    shutil.rmtree(call.ctx.storage.object_dir("uploads", measurement_id), ignore_errors=True)
+
+
+def _in_progress(measurement_id: str, busy: list[str]) -> ApiError:
+    return ApiError(
+        409,
+        "UPLOAD_IN_PROGRESS",
+        f"{', '.join(busy)} of upload {measurement_id!r} is still being uploaded (its PUT has not "
+        "finished); wait for the PUT to finish, then confirm again",
+        {"uploading": busy},
+    )
+
+
 def confirm_upload(call: Call) -> Response:
     """``POST /cell_measurements/{id}/confirm-upload``: create the row, queue processing."""
-    org = call.caller.organization_id
     measurement_id = call.path("cell_measurement_id")
+    try:
+        return _confirm(call, measurement_id)
+    except _ReservationEnded as ended:
+        _drop_reservation(call, measurement_id)
+        raise ended.error from None
+
+
+def _confirm(call: Call, measurement_id: str) -> Response:
+    org = call.caller.organization_id
     body = call.body
     instance_id = body.get("cell_instance_id")
     if not isinstance(instance_id, str) or not instance_id:
@@ -202,9 +244,6 @@ def confirm_upload(call: Call) -> Response:
         reservation = conn.execute(
             select(R).where(R.c.id == measurement_id, R.c.organization_id == org)
         ).first()
-        if reservation is not None and reservation.expires_at < now:
-            conn.execute(delete(R).where(R.c.id == measurement_id))
-            reservation = None
         if reservation is None:
             exists = conn.execute(
                 select(M.c.id).where(M.c.id == measurement_id, M.c.organization_id == org)
@@ -216,11 +255,13 @@ def confirm_upload(call: Call) -> Response:
                     resource_name=name,
                     existing_id=measurement_id,
                 )
-            raise not_found(
+        if reservation is None or reservation.expires_at < now:
+            error = not_found(
                 "upload",
                 measurement_id,
                 "Upload reservation (call initiate-upload first; reservations expire after an hour)",
             )
+            raise error if reservation is None else _ReservationEnded(error)
         if instance_id != reservation.cell_instance_id:
             raise bad_request(
                 f"Field 'cell_instance_id': upload {measurement_id!r} was initiated for instance "
@@ -235,8 +276,14 @@ def confirm_upload(call: Call) -> Response:
                 field="measurement_type",
             )
         instance = visible_instance(conn, org, instance_id)
-        check_measurement_name(conn, instance_id, name)
+        try:
+            check_measurement_name(conn, instance_id, name)
+        except ApiError as taken:  # lost a name race: this reservation can never be confirmed
+            raise _ReservationEnded(taken) from None
         check_quota(conn, org)
+        busy = parts_in_flight(staged)
+        if busy:
+            raise _in_progress(measurement_id, busy)
         expected = (
             list(reservation.filenames) if measurement_type == "file" else ["time_series.parquet"]
         )
@@ -270,7 +317,9 @@ def confirm_upload(call: Call) -> Response:
         )
         set_tags(conn, measurement_id, tags)
         conn.execute(delete(R).where(R.c.id == measurement_id))
-        # Move the staged files before commit: if the move fails, nothing was created.
+        # Move the staged files before commit: if the move fails, nothing was created. Temp
+        # files left by PUTs that died go first; a PUT starting now is refused (we hold the lock).
+        sweep_parts(staged)
         target = storage.object_dir("measurements" if is_file else "processing", measurement_id)
         shutil.rmtree(target, ignore_errors=True)
         os.replace(staged, target)

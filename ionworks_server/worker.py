@@ -37,7 +37,7 @@ from .db import (
     write,
 )
 from .processing import ProcessingError, process
-from .storage import Storage
+from .storage import AREAS, Storage, part_target, sweep_parts
 from .tables import write_processed
 
 __all__ = ["Worker", "rated_capacity_ah"]
@@ -46,6 +46,10 @@ log = logging.getLogger("ionworks_server.worker")
 M = cell_measurements
 SWEEP_INTERVAL_S = 600.0
 PERIODIC_SWEEP_MIN_AGE_S = 3 * 3600.0
+TIME_SERIES_UPLOADS = frozenset(("time_series.parquet", "steps.parquet"))
+PROCESSED_FILES = frozenset(
+    ("time_series.parquet", "steps.parquet", "cycles.parquet", "steps.json", "cycles.json")
+)
 
 _UNIT_TO_AH = {"a.h": 1.0, "ah": 1.0, "ma.h": 1e-3, "mah": 1e-3, "ua.h": 1e-6, "uah": 1e-6}
 
@@ -218,26 +222,81 @@ class Worker:
     # -- housekeeping ----------------------------------------------------------------------------
 
     def sweep(self, min_age_s: float = 0.0) -> None:
-        """Drop expired reservations and any stored files no row or reservation owns.
+        """Make the files on disk exactly the files the database references.
 
-        Periodic sweeps run while requests are served, so they only touch directories untouched
-        for ``min_age_s`` (longer than an upload URL lives): a row or reservation created after
-        the snapshot below can only own recently modified directories.
+        Drops expired reservations, then every stored directory no row or reservation owns, every
+        file inside an owned directory that its owner does not reference, and abandoned temp
+        files (``.part``: unlocked, so no PUT is writing them). ``min_age_s=0`` is the start-up
+        sweep: nothing is being written, so an interrupted job's partial output goes too (the
+        job is queued again). Periodic sweeps run while requests are served, so they only touch
+        entries untouched for ``min_age_s`` (longer than an upload URL lives): a row or
+        reservation created after the snapshot below can only own recently modified entries.
         """
         now = utcnow()
-        cutoff = time.time() - min_age_s
         with write(self.engine) as conn:
             conn.execute(delete(upload_reservations).where(upload_reservations.c.expires_at < now))
-            reserved = set(conn.execute(select(upload_reservations.c.id)).scalars())
-            rows = dict(conn.execute(select(M.c.id, M.c.processing_status)).all())
-        for area in ("uploads", "processing", "measurements"):
-            base = self.storage.root / area
-            for entry in base.iterdir():
-                owner = entry.name
-                keep = (
-                    (area == "uploads" and owner in reserved)
-                    or (area == "processing" and rows.get(owner) in ("pending", "running"))
-                    or (area == "measurements" and owner in rows)
+            reservations = conn.execute(
+                select(
+                    upload_reservations.c.id,
+                    upload_reservations.c.measurement_type,
+                    upload_reservations.c.filenames,
                 )
-                if not keep and (min_age_s <= 0 or entry.stat().st_mtime < cutoff):
-                    shutil.rmtree(entry, ignore_errors=True)
+            ).all()
+            rows = conn.execute(
+                select(M.c.id, M.c.measurement_type, M.c.processing_status, M.c.filenames)
+            ).all()
+        owned = _owned_files(reservations, rows, startup=min_age_s <= 0)
+        cutoff = time.time() - min_age_s
+        for area in AREAS:
+            for entry in (self.storage.root / area).iterdir():
+                keep = owned.get((area, entry.name))
+                if keep is not None and entry.is_dir():
+                    _prune(entry, keep, min_age_s)
+                elif min_age_s <= 0 or _mtime(entry) < cutoff:
+                    _remove(entry)
+
+
+def _owned_files(
+    reservations: Any, rows: Any, *, startup: bool
+) -> dict[tuple[str, str], frozenset[str]]:
+    """``(area, id) -> file names`` the database references (for reservations: may hold)."""
+    owned: dict[tuple[str, str], frozenset[str]] = {}
+    for reservation in reservations:
+        is_file = reservation.measurement_type == "file"
+        names = reservation.filenames if is_file else TIME_SERIES_UPLOADS
+        owned["uploads", reservation.id] = frozenset(names)
+    for row in rows:
+        if row.measurement_type == "file":
+            owned["measurements", row.id] = frozenset(row.filenames)
+        elif row.processing_status in ("pending", "running"):
+            owned["processing", row.id] = TIME_SERIES_UPLOADS
+            if not startup:  # the worker may be writing them right now
+                owned["measurements", row.id] = PROCESSED_FILES
+        elif row.processing_status == "ready" and row.measurement_type == "time_series":
+            owned["measurements", row.id] = PROCESSED_FILES
+    return owned
+
+
+def _prune(directory: Path, keep: frozenset[str], min_age_s: float) -> None:
+    """Drop abandoned temp files and files the owner does not reference, old enough."""
+    busy = set(sweep_parts(directory, min_age_s))
+    cutoff = time.time() - min_age_s
+    for path in directory.iterdir():
+        if path.name in keep or part_target(path) in busy:
+            continue
+        if min_age_s <= 0 or _mtime(path) < cutoff:
+            _remove(path)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return time.time()
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
