@@ -119,21 +119,33 @@ def _chemistry(name: str) -> _Chemistry:
 
 @dataclass(frozen=True)
 class _Cell:
-    """Lumped parameters of one cycle (capacity and resistances age between cycles)."""
+    """Lumped parameters of one cycle (capacity, resistances and diffusion age between cycles).
+
+    ``tau_diffusion`` is the time constant of solid-state diffusion: the particle surface lags
+    the bulk state of charge by ``I * tau_diffusion / (3600 * capacity)`` under load, and the
+    gap closes exponentially at rest. Near empty or full, where the OCV curve is steep, that lag
+    is what makes a real cell's voltage relax by hundreds of millivolts over minutes after a
+    step ends. ``charge_efficiency`` is the share of charging current stored as recoverable
+    charge; the rest goes to side reactions (SEI growth), which is why coulombic efficiency is
+    below 100 %, far below in the formation cycle.
+    """
 
     chem: _Chemistry
     capacity_ah: float
     r0: float
     r1: float
     tau1: float
+    tau_diffusion: float  # s
+    charge_efficiency: float
     heat_capacity: float  # J/K
     tau_thermal: float  # s
 
 
 @dataclass
 class _State:
-    soc: float
+    soc: float  # bulk state of charge
     v1: float  # RC-pair overpotential [V]
+    lag: float  # bulk minus particle-surface state of charge
     theta: float  # temperature above ambient [K]
 
 
@@ -149,31 +161,55 @@ class _Step:
     cycle: int
 
 
-def _response(
-    cell: _Cell, state: _State, t: FloatArray, i0: float, lam: float
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+@dataclass
+class _Response:
+    """The cell's signals on a step's time grid (see :func:`_response`)."""
+
+    current: FloatArray
+    soc: FloatArray
+    v1: FloatArray
+    lag: FloatArray
+    theta: FloatArray
+
+    def voltage(self, cell: _Cell) -> FloatArray:
+        """Terminal voltage: OCV at the particle surface minus the ohmic and RC drops."""
+        return cell.chem.ocv(self.soc - self.lag) - self.current * cell.r0 - self.v1
+
+    def save(self, state: _State) -> None:
+        """Carry the end of this step over as the start of the next."""
+        state.soc, state.v1 = float(self.soc[-1]), float(self.v1[-1])
+        state.lag, state.theta = float(self.lag[-1]), float(self.theta[-1])
+
+
+def _first_order(x0: float, gain: float, rate: float, lam: float, t: FloatArray) -> FloatArray:
+    """Solution of ``x' = gain * exp(-lam t) - rate * x`` with ``x(0) = x0`` (``rate != lam``)."""
+    e_rate = np.exp(-rate * t)
+    out: FloatArray = x0 * e_rate + gain * (np.exp(-lam * t) - e_rate) / (rate - lam)
+    return out
+
+
+def _response(cell: _Cell, state: _State, t: FloatArray, i0: float, lam: float) -> _Response:
     """Closed-form solution for a current ``i0 * exp(-lam t)`` (``lam = 0``: constant current).
 
-    Returns current, SOC, RC overpotential and temperature rise on the grid ``t``.
+    Positive current discharges. While charging only ``charge_efficiency`` of the current is
+    stored; the RC pair and the heat see all of it.
     """
-    mu = 1.0 / cell.tau1
-    nu = 1.0 / cell.tau_thermal
+    rates = (1.0 / cell.tau1, 1.0 / cell.tau_diffusion, 1.0 / cell.tau_thermal / 2)
     # Keep the closed forms away from their removable singularities.
-    if abs(mu - lam) < 1e-9:
-        lam *= 1.001
-    if abs(nu - 2 * lam) < 1e-9:
-        lam *= 1.001
+    for rate in rates:
+        if abs(rate - lam) < 1e-9:
+            lam *= 1.001
+    stored = i0 * (cell.charge_efficiency if i0 < 0 else 1.0)
     decay = np.exp(-lam * t)
     current = i0 * decay
-    moved = i0 * t if lam == 0 else i0 * (1.0 - decay) / lam  # A.s passed since step start
-    soc = state.soc - moved / (3600.0 * cell.capacity_ah)
-    e_mu = np.exp(-mu * t)
-    c1 = cell.tau1 / cell.r1
-    v1 = state.v1 * e_mu + (i0 / c1) * (decay - e_mu) / (mu - lam)
-    e_nu = np.exp(-nu * t)
+    moved = stored * t if lam == 0 else stored * (1.0 - decay) / lam  # A.s since step start
+    coulombs = 3600.0 * cell.capacity_ah
+    soc = state.soc - moved / coulombs
+    v1 = _first_order(state.v1, i0 * cell.r1 / cell.tau1, 1.0 / cell.tau1, lam, t)
+    lag = _first_order(state.lag, stored / coulombs, 1.0 / cell.tau_diffusion, lam, t)
     heat = (cell.r0 + cell.r1) * i0 * i0 / cell.heat_capacity
-    theta = state.theta * e_nu + heat * (decay * decay - e_nu) / (nu - 2 * lam)
-    return current, soc, v1, theta
+    theta = _first_order(state.theta, heat, 1.0 / cell.tau_thermal, 2 * lam, t)
+    return _Response(current, soc, v1, lag, theta)
 
 
 def _grid(duration: float, dt: float) -> FloatArray:
@@ -186,11 +222,11 @@ def _grid(duration: float, dt: float) -> FloatArray:
 
 
 def _rest(cell: _Cell, state: _State, duration: float, dt: float, step: int, cycle: int) -> _Step:
+    """Open circuit: the RC pair discharges and the surface catches up with the bulk."""
     t = _grid(duration, dt)
-    current, soc, v1, theta = _response(cell, state, t, 0.0, 0.0)
-    voltage = cell.chem.ocv(soc) - v1
-    state.soc, state.v1, state.theta = float(soc[-1]), float(v1[-1]), float(theta[-1])
-    return _Step(t, current, voltage, theta, step, cycle)
+    r = _response(cell, state, t, 0.0, 0.0)
+    r.save(state)
+    return _Step(t, r.current, r.voltage(cell), r.theta, step, cycle)
 
 
 def _constant_current(
@@ -199,14 +235,10 @@ def _constant_current(
     """Constant current (positive = discharge) until the chemistry's cut-off voltage."""
     charging = current_a < 0
     soc_span = (1.08 - state.soc) if charging else (state.soc + 0.08)
-    t_max = max(soc_span, 0.02) * 3600.0 * cell.capacity_ah / abs(current_a)
+    efficiency = cell.charge_efficiency if charging else 1.0
+    t_max = max(soc_span, 0.02) * 3600.0 * cell.capacity_ah / abs(current_a * efficiency)
     t = _grid(t_max, dt)
-
-    def voltage_at(times: FloatArray) -> tuple[FloatArray, ...]:
-        current, soc, v1, theta = _response(cell, state, times, current_a, 0.0)
-        return current, cell.chem.ocv(soc) - current * cell.r0 - v1, soc, v1, theta
-
-    _, v, *_ = voltage_at(t)
+    v = _response(cell, state, t, current_a, 0.0).voltage(cell)
     limit = cell.chem.v_max if charging else cell.chem.v_min
     crossed = v >= limit if charging else v <= limit
     hits = np.flatnonzero(crossed)
@@ -219,9 +251,9 @@ def _constant_current(
         frac = (limit - v[k - 1]) / (v[k] - v[k - 1])
         end = float(t[k - 1] + frac * (t[k] - t[k - 1]))
     t = _grid(end, dt)
-    current, v, soc, v1, theta = voltage_at(t)
-    state.soc, state.v1, state.theta = float(soc[-1]), float(v1[-1]), float(theta[-1])
-    return _Step(t, current, v, theta, step, cycle)
+    r = _response(cell, state, t, current_a, 0.0)
+    r.save(state)
+    return _Step(t, r.current, r.voltage(cell), r.theta, step, cycle)
 
 
 def _constant_voltage(
@@ -229,22 +261,31 @@ def _constant_voltage(
 ) -> _Step:
     """CV hold at ``v_max``; the current decays exponentially from ``i_start`` to ``i_cutoff``.
 
-    The decay time is chosen so that the charge passed brings the cell to the SOC where
-    ``OCV = v_max - |i_cutoff| (R0 + R1)``, i.e. where the real CV hold would end.
+    The decay time is solved for (bisection) so that the model's own terminal voltage is exactly
+    ``v_max`` when the current reaches the cut-off: the hold ends where a real one would, and
+    the rest that follows starts just below ``v_max`` and relaxes downwards, never upwards.
     """
-    target = cell.chem.v_max - abs(i_cutoff) * (cell.r0 + cell.r1)
-    socs = np.linspace(state.soc, state.soc + 0.3, 3001)
-    reached = np.flatnonzero(cell.chem.ocv(socs) >= target)
-    soc_end = float(socs[reached[0]]) if reached.size else float(socs[-1])
-    soc_end = max(soc_end, state.soc + 0.002)
     i0, i1 = abs(i_start), min(abs(i_cutoff), 0.5 * abs(i_start))
-    tau = 3600.0 * cell.capacity_ah * (soc_end - state.soc) / (i0 - i1)
-    duration = tau * math.log(i0 / i1)
-    t = _grid(max(duration, dt), dt)
-    current, soc, v1, theta = _response(cell, state, t, i_start, 1.0 / tau)
-    voltage = np.full_like(t, cell.chem.v_max)
-    state.soc, state.v1, state.theta = float(soc[-1]), float(v1[-1]), float(theta[-1])
-    return _Step(t, current, voltage, theta, step, cycle)
+    sign = math.copysign(1.0, i_start)
+    log_ratio = math.log(i0 / i1)
+
+    def end_voltage(tau: float) -> float:
+        r = _response(cell, state, np.array([tau * log_ratio]), i_start, 1.0 / tau)
+        return float(r.voltage(cell)[0])
+
+    # The charge passed is tau * (i0 - i1): from nothing up to the whole capacity.
+    low, high = 1e-3, 3600.0 * cell.capacity_ah / (i0 - i1)
+    if end_voltage(high) < cell.chem.v_max:
+        tau = high
+    else:
+        for _ in range(60):
+            middle = math.sqrt(low * high)
+            low, high = (middle, high) if end_voltage(middle) < cell.chem.v_max else (low, middle)
+        tau = high
+    t = _grid(max(tau * log_ratio, dt), dt)
+    r = _response(cell, state, t, sign * i0, 1.0 / tau)
+    r.save(state)
+    return _Step(t, r.current, np.full_like(t, cell.chem.v_max), r.theta, step, cycle)
 
 
 def _cumulative_per_step(
@@ -270,37 +311,68 @@ def _simulate(
     with_temperature: bool,
     chemistry: str,
     initial_rest_s: float,
+    coulombic_efficiency: float = 0.998,
+    first_cycle_efficiency: float | None = None,
+    prior_cycles: int = 0,
+    cell_seed: int | None = None,
     max_rows: int | None = None,
 ) -> pl.DataFrame:
-    if capacity_ah <= 0 or sample_period_s <= 0 or c_rate <= 0 or n_cycles < 0:
+    if capacity_ah <= 0 or sample_period_s <= 0 or c_rate <= 0 or n_cycles < 0 or prior_cycles < 0:
         raise ValueError(
-            "capacity_ah, sample_period_s and c_rate must be positive and n_cycles >= 0"
+            "capacity_ah, sample_period_s and c_rate must be positive, n_cycles and prior_cycles"
+            " >= 0"
         )
+    for name, value in (
+        ("coulombic_efficiency", coulombic_efficiency),
+        ("first_cycle_efficiency", first_cycle_efficiency),
+    ):
+        if value is not None and not 0.5 <= value <= 1.0:
+            raise ValueError(f"{name} is a ratio between 0.5 and 1, got {value}")
     chem = _chemistry(chemistry)
     rng = np.random.default_rng(seed)
-    # Per-cell variation, so two seeds give visibly different cells.
-    r0 = 0.08 / capacity_ah * rng.uniform(0.9, 1.1)
-    r1 = 0.04 / capacity_ah * rng.uniform(0.9, 1.1)
-    tau1 = 60.0 * rng.uniform(0.8, 1.2)
-    state = _State(soc=0.02 + 0.04 * rng.uniform(), v1=0.0, theta=0.0)
+    # Per-cell variation, so two seeds give visibly different cells (and tests of one cell,
+    # sharing a cell_seed, the same cell).
+    cell_rng = rng if cell_seed is None else np.random.default_rng(cell_seed)
+    r0 = 0.08 / capacity_ah * cell_rng.uniform(0.9, 1.1)
+    r1 = 0.04 / capacity_ah * cell_rng.uniform(0.9, 1.1)
+    tau1 = 60.0 * cell_rng.uniform(0.8, 1.2)
+    state = _State(soc=0.95 + 0.05 * cell_rng.uniform(), v1=0.0, lag=0.0, theta=0.0)
+    tau_diffusion = 420.0 * cell_rng.uniform(0.8, 1.2)
     dt = sample_period_s
+
+    def aged(n: int) -> _Cell:
+        """The cell in cycle ``n`` of this test: less capacity, more resistance."""
+        age = prior_cycles + n
+        growth = 1.0 + 2.5 * fade_per_cycle * age
+        efficiency = coulombic_efficiency
+        if n == 0 and first_cycle_efficiency is not None:
+            efficiency = first_cycle_efficiency
+        return _Cell(
+            chem,
+            capacity_ah * (1.0 - fade_per_cycle) ** age,
+            r0 * growth,
+            r1 * growth,
+            tau1,
+            tau_diffusion,
+            efficiency,
+            15.0 * capacity_ah,
+            900.0,
+        )
+
+    # The cell arrives discharged from full at this test's rate and rested, as a cycler leaves
+    # it at the end of a test: so the first charge starts where every later discharge ends, and
+    # cycle 0's efficiency is not skewed by where it started.
+    base = aged(0)
+    _constant_current(base, state, c_rate * capacity_ah, dt, 0, 0)
+    _rest(base, state, 4 * 3600.0, 60.0, 0, 0)
 
     steps: list[_Step] = []
     rows = 0
-    base = _Cell(chem, capacity_ah, r0, r1, tau1, 15.0 * capacity_ah, 900.0)
     steps.append(_rest(base, state, initial_rest_s, dt, _INITIAL_REST, 1))
     for n in range(n_cycles):
         if max_rows is not None and rows >= max_rows:
             break
-        cell = _Cell(
-            chem,
-            capacity_ah * (1.0 - fade_per_cycle) ** n,
-            r0 * (1.0 + 2.5 * fade_per_cycle * n),
-            r1 * (1.0 + 2.5 * fade_per_cycle * n),
-            tau1,
-            base.heat_capacity,
-            base.tau_thermal,
-        )
+        cell = aged(n)
         rate_a = c_rate * capacity_ah
         cycle = n + 1
         cycle_steps = [
@@ -370,15 +442,31 @@ def simulate_cycling(
     c_rate: float = 0.5,
     with_temperature: bool = True,
     chemistry: str = "NMC",
+    coulombic_efficiency: float = 0.998,
+    first_cycle_efficiency: float | None = None,
+    prior_cycles: int = 0,
+    cell_seed: int | None = None,
 ) -> pl.DataFrame:
     """Simulate a CC-CV cycling test and return it as a cycler-style time series.
 
     Protocol: 10 min rest, then per cycle CC charge at ``c_rate`` to the chemistry's maximum
     voltage, CV hold until |I| < C/20, 30 min rest, CC discharge to the minimum voltage, 30 min
-    rest. Capacity shrinks by ``fade_per_cycle`` (relative) each cycle and resistance grows with
-    it. Current is positive on discharge. Capacity/energy columns are cumulative within each
-    step; ``Cycle count`` is 0-based and ``Cycle from cycler`` 1-based (the initial rest belongs
-    to the first cycle). Chemistries: NMC (also NCM622/NCM811/...), NCA, LCO, LMO, LFP.
+    rest. The cell starts discharged (at this rate) and rested. Current is positive on
+    discharge.
+
+    What a real cell does and the model reproduces: capacity shrinks by ``fade_per_cycle``
+    (relative) each cycle, counting ``prior_cycles`` done in earlier tests, and resistance grows
+    with it; only ``coulombic_efficiency`` of the charge is given back on discharge, and
+    ``first_cycle_efficiency`` (a formation cycle, typically 0.85-0.92) in cycle 0; after each
+    step the voltage relaxes towards the OCV over minutes (solid diffusion), by hundreds of mV
+    after a discharge to the cut-off. Deliverable capacity drops with the rate.
+
+    ``seed`` draws the cell's parameters and the measurement noise; with ``cell_seed`` the
+    parameters come from that instead, so several tests of one cell describe the same cell.
+
+    Capacity/energy columns are cumulative within each step; ``Cycle count`` is 0-based and
+    ``Cycle from cycler`` 1-based (the initial rest belongs to the first cycle). Chemistries:
+    NMC (also NCM622/NCM811/...), NCA, LCO, LMO, LFP.
     """
     return _simulate(
         capacity_ah=capacity_ah,
@@ -390,6 +478,10 @@ def simulate_cycling(
         with_temperature=with_temperature,
         chemistry=chemistry,
         initial_rest_s=600.0,
+        coulombic_efficiency=coulombic_efficiency,
+        first_cycle_efficiency=first_cycle_efficiency,
+        prior_cycles=prior_cycles,
+        cell_seed=cell_seed,
     )
 
 
@@ -690,8 +782,14 @@ def _time_series_plan(
     c_rate: float,
     sample_period_s: float,
     tags: list[str],
+    formation: bool = False,
 ) -> MeasurementPlan:
-    """A cycling measurement sized to roughly ``target_rows`` rows."""
+    """A cycling measurement sized to roughly ``target_rows`` rows.
+
+    ``formation``: cycle 0 is the cell's first charge ever, which loses 8-14 % of the charge to
+    SEI growth (its coulombic efficiency is drawn from a generator of its own, so the catalog's
+    other draws stay as they were).
+    """
     capacity = float(spec.ratings["capacity"]["value"])
     chemistry = spec.chemistry.split("/")[0]
     # Rows per cycle: charge + CV (~1/c_rate h + ~0.3 h), two 30 min rests, discharge (~0.9/c_rate h).
@@ -700,6 +798,12 @@ def _time_series_plan(
     duration = timedelta(seconds=600 + n_cycles * seconds_per_cycle)
     model = _chemistry(chemistry)
     created = start + duration + timedelta(hours=rnd.randint(1, 30))
+    fade = round(rnd.uniform(0.001, 0.004), 4)
+    notes = f"{n_cycles} CC-CV cycles at C/{1 / c_rate:g}, 25 degC chamber."
+    first_cycle: dict[str, float] = {}
+    if formation:
+        first_cycle["first_cycle_efficiency"] = round(0.86 + 0.05 * random.Random(seed).random(), 4)
+        notes = f"Cycle 0 is the formation cycle (first charge). {notes}"
     return MeasurementPlan(
         name=name,
         measurement_type="time_series",
@@ -707,7 +811,7 @@ def _time_series_plan(
         end_time=_iso(start + duration),
         created_at=_iso(min(created, _CATALOG_END)),
         created_by_email=creator,
-        notes=f"{n_cycles} CC-CV cycles at C/{1 / c_rate:g}, 25 degC chamber.",
+        notes=notes,
         protocol={
             "name": f"CCCV {c_rate:g}C cycling",
             "charge": f"CC {c_rate:g}C to {model.v_max} V, CV until C/20",
@@ -727,12 +831,36 @@ def _time_series_plan(
             "n_cycles": n_cycles,
             "seed": seed,
             "sample_period_s": sample_period_s,
-            "fade_per_cycle": round(rnd.uniform(0.001, 0.004), 4),
+            "fade_per_cycle": fade,
             "c_rate": c_rate,
             "with_temperature": True,
             "chemistry": chemistry,
+            # Lithium lost per cycle is most of the fade, so efficiency follows from it.
+            "coulombic_efficiency": round(1.0 - 0.8 * fade, 5),
+            **first_cycle,
         },
     )
+
+
+def _one_cell_history(plans: list[MeasurementPlan]) -> list[MeasurementPlan]:
+    """The tests of one cell in start order: one cell (parameters, ageing rate), each test
+    starting as aged as the previous one left it, so capacity fades across the tests too."""
+    ordered = sorted(plans, key=lambda m: m.start_time or "")
+    first = ordered[0].sim_params if ordered else None
+    done = 0
+    out = []
+    for plan in ordered:
+        assert plan.sim_params is not None and first is not None
+        params = {
+            **plan.sim_params,
+            "cell_seed": first["seed"],
+            "fade_per_cycle": first["fade_per_cycle"],
+            "coulombic_efficiency": first["coulombic_efficiency"],
+            "prior_cycles": done,
+        }
+        out.append(replace(plan, sim_params=params))
+        done += int(plan.sim_params["n_cycles"])
+    return out
 
 
 def _named_spec_instances(rnd: random.Random, spec: SpecPlan, seed: int) -> list[InstancePlan]:
@@ -759,9 +887,11 @@ def _named_spec_instances(rnd: random.Random, spec: SpecPlan, seed: int) -> list
             c_rate=c_rate,
             sample_period_s=dt,
             tags=["cycling", f"{c_rate:g}C", "coin-cell"],
+            formation=name.startswith("Formation"),
         )
         for k, (name, start, c_rate, dt, rows) in enumerate(campaign)
     ]
+    cell_01 = _one_cell_history(cell_01)
     cell_01 += [
         MeasurementPlan(
             name="Beginning-of-life properties",
@@ -859,7 +989,7 @@ def _named_spec_instances(rnd: random.Random, spec: SpecPlan, seed: int) -> list
             created_at="2026-02-12T15:05:00Z",
             updated_at="2026-04-22T08:00:00Z",
             created_by_email=raj,
-            measurements=cell_02,
+            measurements=_one_cell_history(cell_02),
         ),
         InstancePlan(
             name="batch-B-cell-01",
@@ -867,7 +997,7 @@ def _named_spec_instances(rnd: random.Random, spec: SpecPlan, seed: int) -> list
             created_at="2026-03-28T11:00:00Z",
             updated_at="2026-05-10T12:00:00Z",
             created_by_email=raj,
-            measurements=batch_b,
+            measurements=_one_cell_history(batch_b),
         ),
     ]
 

@@ -405,9 +405,10 @@ def test_simulated_cycling_yields_the_cc_cv_protocol_steps_in_order(chemistry: s
     assert steps["Step type"].to_list() == ["Rest", *cycle * 3]
     assert steps["Cycle count"].to_list() == [0, *[c for c in range(3) for _ in range(5)]]
     cycles = cycle_metrics(steps)
-    # After the first cycle charge in equals charge out (no side reactions in the model).
-    assert cycles["Coulombic efficiency"][1:].to_list() == pytest.approx([1.0, 1.0], abs=1e-3)
-    assert 0.95 < cycles["Discharge capacity [A.h]"][1] / 3.0 < 1.05
+    # Side reactions keep 0.2 % of the charge (default coulombic_efficiency=0.998); at C/2 a
+    # real cell delivers a little less than its rated capacity.
+    assert cycles["Coulombic efficiency"].to_list() == pytest.approx([0.998] * 3, abs=1e-3)
+    assert 0.85 < cycles["Discharge capacity [A.h]"][1] / 3.0 < 1.0
     assert 0.0 < cycles["Capacity fade"][2] < 0.01
 
 
