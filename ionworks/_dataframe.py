@@ -254,11 +254,10 @@ def read_parquet(
         view = memoryview(source)
         if view.format != "B":
             view = view.cast("B")
-        if len(view) < 12 or view[:4] != _PARQUET_MAGIC or view[-4:] != _PARQUET_MAGIC:
-            head = bytes(view[:16])
+        problem = _not_parquet_reason(view)
+        if problem is not None:
             raise IonworksError(
-                f"{what} ({len(view)} bytes) is not a valid parquet file: "
-                f"missing the PAR1 magic bytes (starts with {head!r})"
+                f"{what} ({len(view)} bytes) is not a valid parquet file: {problem}"
             )
         target: Any = io.BytesIO(source)
     else:
@@ -272,7 +271,34 @@ def read_parquet(
         return pl.read_parquet(target)
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise IonworksError(f"{what} is not a valid parquet file: {reason}") from exc
+        raise IonworksError(
+            f"{what} is not a valid parquet file: it has the PAR1 magic bytes at both ends but "
+            f"could not be decoded ({reason}), so its contents are damaged"
+        ) from exc
+
+
+def _not_parquet_reason(view: memoryview) -> str | None:
+    """Why a buffer cannot be parquet (which needs PAR1 at both ends), or None if it may be.
+
+    Says what the bytes really are at the failing end, since that tells a truncated or damaged
+    file (right start, wrong end) from something that was never parquet (an error page).
+    """
+    magic = _PARQUET_MAGIC
+    if len(view) < 12:
+        return f"too short for parquet, which needs at least 12 bytes (got {bytes(view)!r})"
+    head, tail = bytes(view[:16]), bytes(view[-16:])
+    if head[:4] != magic:
+        return (
+            f"it does not start with the PAR1 magic bytes (it starts with {head!r}), so it is "
+            "not parquet at all: perhaps an error page or another format"
+        )
+    if tail[-4:] != magic:
+        return (
+            f"it starts with PAR1 but does not end with it (it ends with {tail!r}): the parquet "
+            "footer is missing or damaged, so the file was cut short or corrupted in transit or "
+            "in storage; fetch it again"
+        )
+    return None
 
 
 def write_parquet_bytes(df: pl.DataFrame) -> bytes:

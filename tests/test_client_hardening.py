@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
+import polars as pl
 import pytest
 
 import ionworks
@@ -27,7 +28,8 @@ class RecordingServer:
     """Answers every request with a fixed status and body; records raw request targets."""
 
     def __init__(self, status: int, body: Any) -> None:
-        self.status, self.body = status, json.dumps(body).encode()
+        self.status = status
+        self.body = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.targets: list[str] = []
         self._sock = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
@@ -198,3 +200,45 @@ def test_a_success_body_that_does_not_parse_is_still_blamed_on_the_server(
     with pytest.raises(IonworksError, match="could not understand") as caught:
         client_for(server.url).cell_spec.get(ID)
     assert isinstance(caught.value.__cause__, KeyError)
+
+
+# --- 5. a corrupt parquet body is described truthfully ----------------------------------------
+
+
+def _parquet() -> bytes:
+    from ionworks._dataframe import write_parquet_bytes
+
+    return write_parquet_bytes(pl.DataFrame({"Time [s]": list(range(1000))}))
+
+
+def test_a_parquet_body_damaged_at_the_end_says_what_it_ends_with(recording: Any) -> None:
+    good = _parquet()
+    damaged = good[:-8] + b"\x00" * 8  # same length, footer destroyed
+    server = recording(200, damaged)
+    with pytest.raises(IonworksError) as caught:
+        client_for(server.url).cell_measurement.time_series(ID, use_cache=False)
+    message = str(caught.value)
+    assert f"({len(good)} bytes)" in message
+    assert "starts with PAR1 but does not end with it" in message
+    assert repr(damaged[-16:]) in message
+    assert "missing the PAR1 magic bytes (starts with b'PAR1" not in message
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        (b"<html>502 Bad Gateway</html>", "it starts with b'<html>502 Bad Ga'"),
+        (b"PAR1", "too short"),
+        (
+            b"PAR1" + b"\x00" * 32 + b"PAR1",
+            "PAR1 magic bytes at both ends but could not be decoded",
+        ),
+    ],
+    ids=["not-parquet", "too-short", "damaged-inside"],
+)
+def test_each_kind_of_bad_parquet_gets_its_own_true_reason(payload: bytes, expected: str) -> None:
+    from ionworks._dataframe import read_parquet
+
+    with pytest.raises(IonworksError, match="is not a valid parquet file") as caught:
+        read_parquet(payload, description="time series of m1")
+    assert expected in str(caught.value)
