@@ -1,0 +1,160 @@
+"""The demo cells behave like real cells, checked on the data the server serves.
+
+Each demo measurement is simulated from its catalogue plan and run through the server's own
+processing (``ionworks_server.processing.process``), exactly as ``serve --demo`` does; the
+assertions are on the processed cycles/steps tables a user reads back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+import pytest
+
+from ionworks_server.demo_data import NAMED_SPEC, demo_catalog, simulate_cycling
+from ionworks_server.processing import process
+from ionworks_server.worker import rated_capacity_ah
+
+FORMATION = "Formation + 0.5C cycling"
+
+
+@dataclass(frozen=True)
+class Processed:
+    name: str
+    start_time: str
+    c_rate: float
+    series: pl.DataFrame
+    steps: pl.DataFrame
+    cycles: pl.DataFrame
+
+
+def _process(spec: object, plan: object) -> Processed:
+    params = plan.sim_params  # type: ignore[attr-defined]
+    series, steps, cycles = process(
+        simulate_cycling(**params), None, rated_capacity_ah(spec.ratings)  # type: ignore[attr-defined]
+    )
+    return Processed(
+        plan.name,  # type: ignore[attr-defined]
+        plan.start_time,  # type: ignore[attr-defined]
+        params["c_rate"],
+        series,
+        steps,
+        cycles,
+    )
+
+
+@pytest.fixture(scope="module")
+def coin_cell() -> list[Processed]:
+    """Every cycling test of the documented coin cell's batch-A-cell-01, in start order."""
+    spec = demo_catalog().spec(NAMED_SPEC)
+    instance = next(i for i in spec.instances if i.name == "batch-A-cell-01")
+    plans = [m for m in instance.measurements if m.sim_params is not None]
+    return sorted((_process(spec, m) for m in plans), key=lambda p: p.start_time)
+
+
+@pytest.fixture(scope="module")
+def every_test() -> list[Processed]:
+    catalog = demo_catalog()
+    return [_process(spec, m) for spec, _, m in catalog.measurements if m.sim_params is not None]
+
+
+def _efficiency(p: Processed) -> np.ndarray:
+    return p.cycles["Coulombic efficiency"].to_numpy()
+
+
+def test_the_formation_cycle_loses_charge_then_efficiency_is_high(
+    coin_cell: list[Processed],
+) -> None:
+    formation = next(p for p in coin_cell if p.name == FORMATION)
+    efficiency = _efficiency(formation)
+    assert 0.85 <= efficiency[0] <= 0.92, efficiency  # SEI growth in the first charge
+    assert np.all((efficiency[1:] >= 0.995) & (efficiency[1:] <= 0.999)), efficiency
+
+
+def test_no_demo_cycle_gives_back_more_charge_than_it_took(every_test: list[Processed]) -> None:
+    for p in every_test:
+        efficiency = _efficiency(p)
+        assert np.all(efficiency < 1.0), (p.name, efficiency)
+        if p.name != FORMATION:
+            assert np.all(efficiency >= 0.995), (p.name, efficiency)
+
+
+def _rests_after(p: Processed, step_type: str) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """(time since rest start, voltage, last voltage under load) of every rest after a step."""
+    steps = p.steps.sort("Step count")
+    types = steps["Step type"].to_list()
+    time = p.series["Time [s]"].to_numpy()
+    voltage = p.series["Voltage [V]"].to_numpy()
+    out = []
+    for k in range(1, len(types)):
+        if types[k] == "Rest" and types[k - 1] == step_type:
+            first, last = steps["Start index"][k], steps["End index"][k]
+            out.append(
+                (
+                    time[first : last + 1] - time[first],
+                    voltage[first : last + 1],
+                    float(voltage[first - 1]),
+                )
+            )
+    return out
+
+
+def _at(t: np.ndarray, v: np.ndarray, seconds: float) -> float:
+    return float(np.interp(seconds, t, v))
+
+
+def test_voltage_relaxes_by_over_100_mv_within_minutes_after_a_discharge(
+    coin_cell: list[Processed],
+) -> None:
+    formation = next(p for p in coin_cell if p.name == FORMATION)
+    rests = _rests_after(formation, "Constant current discharge")
+    assert len(rests) == formation.cycles.height
+    for t, v, under_load in rests:
+        assert under_load == pytest.approx(2.7, abs=0.005)  # NMC discharge cut-off
+        # Noise is 0.2 mV: a relaxing voltage never drops by more than a few of those.
+        assert np.diff(v).min() > -0.002
+        assert _at(t, v, 300) - under_load > 0.1  # five minutes
+        assert v[-1] - under_load > 0.3  # thirty minutes
+        # Exponential, not a step: a time constant of minutes (63 % of the rise after the
+        # instant ohmic jump), and still rising after five minutes.
+        rise = v[-1] - v[0]
+        tau = float(t[np.argmax(v - v[0] >= 0.63 * rise)])
+        assert 60 <= tau <= 900, tau
+        assert v[-1] - _at(t, v, 300) > 0.05
+
+
+def test_voltage_relaxes_downwards_after_a_charge(coin_cell: list[Processed]) -> None:
+    for p in coin_cell:
+        for t, v, under_load in _rests_after(p, "Constant voltage charge"):
+            assert v[0] < under_load + 0.001  # never jumps above the CV voltage
+            assert np.diff(v).max() < 0.002
+            assert 0.01 < under_load - v[-1] < 0.2
+
+
+def test_capacity_fades_gradually_within_and_across_the_tests_of_one_cell(
+    coin_cell: list[Processed],
+) -> None:
+    by_rate: dict[float, list[float]] = {}
+    for p in coin_cell:
+        capacity = p.cycles["Discharge capacity [A.h]"].to_numpy()
+        steps = np.diff(capacity) / capacity[:-1]
+        assert np.all(steps < 0) and np.all(steps > -0.01), (p.name, capacity)
+        by_rate.setdefault(p.c_rate, []).extend(capacity.tolist())
+    for rate, capacity in by_rate.items():
+        # Later tests at the same rate start where earlier ones ended (a little tolerance for
+        # the formation cycle's bigger step).
+        assert np.all(np.diff(capacity) < 0.0005 * capacity[0]), (rate, capacity)
+    # Faster discharges deliver less, as in a real cell.
+    assert max(by_rate[1.0]) < min(by_rate[0.5][:1]) < max(by_rate[0.2])
+
+
+def test_the_demo_stays_deterministic() -> None:
+    plan = next(
+        m for *_, m in demo_catalog().measurements if m.name == FORMATION and m.sim_params
+    )
+    assert plan.sim_params is not None
+    first = simulate_cycling(**plan.sim_params)
+    assert first.equals(simulate_cycling(**plan.sim_params))
+    assert demo_catalog() == demo_catalog()
