@@ -1,23 +1,43 @@
 """API keys and the caller they identify: organizations, users, key generation and lookup.
 
 A key arrives as ``X-API-Key: <key>`` or ``Authorization: Bearer <key>`` (wire facts §2.1) and
-maps to one user of one organization. Keys are stored as SHA-256 hex digests only, so a copied
-database file does not leak usable keys. A missing or unknown key is a 403 ``FORBIDDEN``: this API
+maps to one user of one organization. A missing or unknown key is a 403 ``FORBIDDEN``: this API
 never answers 401 (wire facts §4.3).
+
+Keys are stored as salted scrypt hashes (``scrypt$n$r$p$salt$hash``: the parameters travel with
+the hash, so they can be raised later), never in clear, so a copied data dir does not give away
+keys chosen by hand (``--api-key k1``) to a dictionary attack. A salted hash cannot be looked up,
+so rows are found by a public key id instead: a generated key ``iwk_<43 chars>`` is stored under
+the id ``iwk_`` + its first 16 random characters (96 bits; the other 162 stay secret). Keys chosen
+by hand have no id; they are few, and found by trying each such row's hash.
+
+scrypt costs ~50-100 ms by design, so a verified key is remembered in memory (:class:`_KeyCache`)
+as "this key is row R". The row is still read on every request (one primary-key lookup, as cheap as
+the old hash lookup), so a revoked key (``ionworks admin revoke-key``, or a deleted user or
+organization) fails at once, in every process. Recently refused keys are remembered for a few
+seconds, so a client retrying with a wrong key does not cost a hash per request.
+
+Data dirs written before this stored unsalted SHA-256 hex digests: such a row is found by its
+digest and rewritten as scrypt (under its key id, if it has one) the first time its key is used.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
+import threading
+import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.engine import Connection
 
-from .db import api_keys, organizations, projects, read, users, utcnow
+from .db import api_keys, organizations, projects, read, users, utcnow, write
 from .errors import forbidden
 
 __all__ = [
@@ -32,11 +52,26 @@ __all__ = [
     "ensure_user",
     "generate_key",
     "hash_key",
+    "key_id",
+    "revoke_key",
+    "verify_key",
 ]
 
 DEFAULT_ORGANIZATION = "default"
 DEFAULT_USER_EMAIL = "admin@localhost"
 DEFAULT_PROJECT_ID = "proj-default"
+
+KEY_PREFIX = "iwk_"
+_KEY_ID_CHARS = 16
+_GENERATED_KEY_LEN = len(KEY_PREFIX) + 43  # token_urlsafe(32)
+
+SCRYPT_N = 2**14
+SCRYPT_R = 8
+SCRYPT_P = 1
+"""scrypt cost (16 MiB, ~50-100 ms per hash): the interactive-login parameters of the scrypt paper."""
+_SCRYPT_MAXMEM = 256 * 1024 * 1024
+_SCRYPT_SLOTS = threading.BoundedSemaphore(2)
+"""At most two hashes at once: bounds the CPU and memory a flood of unknown keys can take."""
 
 
 @dataclass(frozen=True)
@@ -52,12 +87,121 @@ class Caller:
 
 def generate_key() -> str:
     """A new random key (256 bits), with a prefix that makes leaked keys easy to grep for."""
-    return "iwk_" + secrets.token_urlsafe(32)
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def key_id(key: str) -> str | None:
+    """The public id a key is stored under: ``iwk_`` + 16 characters, for generated-style keys."""
+    if key.startswith(KEY_PREFIX) and len(key) >= _GENERATED_KEY_LEN:
+        return key[: len(KEY_PREFIX) + _KEY_ID_CHARS]
+    return None
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text + "=" * (-len(text) % 4))
+
+
+def _scrypt(key: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    with _SCRYPT_SLOTS:
+        return hashlib.scrypt(
+            key.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=_SCRYPT_MAXMEM, dklen=32
+        )
 
 
 def hash_key(key: str) -> str:
-    """The stored form of a key."""
+    """The stored form of a key: ``scrypt$n$r$p$salt$hash`` with a fresh random salt."""
+    salt = secrets.token_bytes(16)
+    digest = _scrypt(key, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def _legacy_hash(key: str) -> str:
+    """How keys were stored before scrypt: unsalted SHA-256 hex (still found, then upgraded)."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def verify_key(key: str, stored: str) -> bool:
+    """Whether ``key`` matches a stored hash (scrypt, or a legacy SHA-256 digest)."""
+    if not stored.startswith("scrypt$"):
+        return hmac.compare_digest(_legacy_hash(key).encode(), stored.encode("ascii", "replace"))
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        actual = _scrypt(key, _unb64(salt), int(n), int(r), int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(actual, _unb64(digest))
+
+
+def _is_current(stored: str) -> bool:
+    """Whether a stored hash uses today's scheme and parameters (else rehash it on use)."""
+    return stored.startswith(f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}$")
+
+
+class _KeyCache:
+    """Verified keys (key digest → row id) and recently refused ones, per database, bounded."""
+
+    VERIFIED_TTL_S = 600.0
+    REFUSED_TTL_S = 5.0
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._verified: OrderedDict[tuple[str, bytes], tuple[str, float]] = OrderedDict()
+        self._refused: OrderedDict[tuple[str, bytes], float] = OrderedDict()
+
+    @staticmethod
+    def _slot(engine: Engine, key: str) -> tuple[str, bytes]:
+        return str(engine.url), hashlib.sha256(key.encode("utf-8")).digest()
+
+    def row_id(self, engine: Engine, key: str) -> str | None:
+        slot = self._slot(engine, key)
+        with self._lock:
+            found = self._verified.get(slot)
+            if found is None or found[1] < time.monotonic():
+                return None
+            return found[0]
+
+    def refused(self, engine: Engine, key: str) -> bool:
+        slot = self._slot(engine, key)
+        with self._lock:
+            until = self._refused.get(slot)
+            return until is not None and until >= time.monotonic()
+
+    def remember(self, engine: Engine, key: str, row_id: str) -> None:
+        slot = self._slot(engine, key)
+        with self._lock:
+            self._refused.pop(slot, None)
+            self._verified[slot] = (row_id, time.monotonic() + self.VERIFIED_TTL_S)
+            self._verified.move_to_end(slot)
+            while len(self._verified) > self.MAX_ENTRIES:
+                self._verified.popitem(last=False)
+
+    def refuse(self, engine: Engine, key: str) -> None:
+        slot = self._slot(engine, key)
+        with self._lock:
+            self._verified.pop(slot, None)
+            self._refused[slot] = time.monotonic() + self.REFUSED_TTL_S
+            self._refused.move_to_end(slot)
+            while len(self._refused) > self.MAX_ENTRIES:
+                self._refused.popitem(last=False)
+
+    def forget(self, engine: Engine, key: str) -> None:
+        slot = self._slot(engine, key)
+        with self._lock:
+            self._verified.pop(slot, None)
+            self._refused.pop(slot, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._verified.clear()
+            self._refused.clear()
+
+
+_CACHE = _KeyCache()
 
 
 def _presented_key(headers: Any) -> str | None:
@@ -73,13 +217,64 @@ def _presented_key(headers: Any) -> str | None:
     return None
 
 
-def authenticate(engine: Engine, headers: Any) -> Caller:
-    """Resolve the request's key to a :class:`Caller`, or raise 403."""
-    key = _presented_key(headers)
-    if key is None:
-        raise forbidden(
-            "Missing API key: send it in the X-API-Key header (or as Authorization: Bearer <key>)"
+def _find_key(conn: Connection, key: str) -> tuple[str, str] | None:
+    """``(row id, stored hash)`` of the row that ``key`` matches, or None (hashes as needed)."""
+    legacy = conn.execute(
+        select(api_keys.c.id, api_keys.c.key_hash).where(api_keys.c.key_hash == _legacy_hash(key))
+    ).first()
+    if legacy is not None:
+        return str(legacy.id), str(legacy.key_hash)
+    kid = key_id(key)
+    if kid is not None:
+        row = conn.execute(
+            select(api_keys.c.id, api_keys.c.key_hash).where(api_keys.c.id == kid)
+        ).first()
+        if row is not None and verify_key(key, row.key_hash):
+            return str(row.id), str(row.key_hash)
+        return None
+    # A key chosen by hand has no id: try each such row (there are few: one per --api-key).
+    candidates = conn.execute(
+        select(api_keys.c.id, api_keys.c.key_hash).where(
+            ~api_keys.c.id.startswith(KEY_PREFIX), api_keys.c.key_hash.startswith("scrypt$")
         )
+    ).all()
+    for row in candidates:
+        if verify_key(key, row.key_hash):
+            return str(row.id), str(row.key_hash)
+    return None
+
+
+def _upgrade(conn: Connection, row_id: str, stored: str, new_hash: str, key: str) -> str:
+    """Rewrite a legacy or outdated hash (and move it under its key id); the row's id after."""
+    kid = key_id(key)
+    new_id = kid if kid is not None and not stored.startswith("scrypt$") else row_id
+    conn.execute(
+        update(api_keys)
+        .where(api_keys.c.id == row_id, api_keys.c.key_hash == stored)
+        .values(id=new_id, key_hash=new_hash)
+    )
+    return new_id
+
+
+def _resolve(engine: Engine, key: str) -> str | None:
+    """The row id ``key`` belongs to (slow: hashes), upgrading a legacy hash on the way."""
+    with read(engine) as conn:
+        found = _find_key(conn, key)
+    if found is None:
+        return None
+    row_id, stored = found
+    if _is_current(stored):
+        return row_id
+    new_hash = hash_key(key)  # before taking the write lock: hashing is slow
+    with write(engine) as conn:
+        current = conn.execute(select(api_keys.c.key_hash).where(api_keys.c.id == row_id)).scalar()
+        if current != stored:  # another thread or process upgraded it meanwhile
+            again = _find_key(conn, key)
+            return None if again is None else again[0]
+        return _upgrade(conn, row_id, stored, new_hash, key)
+
+
+def _load_caller(engine: Engine, row_id: str) -> Caller | None:
     query = (
         select(
             users.c.id,
@@ -90,13 +285,37 @@ def authenticate(engine: Engine, headers: Any) -> Caller:
         )
         .select_from(api_keys.join(users, users.c.id == api_keys.c.user_id))
         .join(organizations, organizations.c.id == api_keys.c.organization_id)
-        .where(api_keys.c.key_hash == hash_key(key))
+        .where(api_keys.c.id == row_id)
     )
     with read(engine) as conn:
         row = conn.execute(query).first()
     if row is None:
-        raise forbidden("Invalid API key: it is unknown to this server")
+        return None
     return Caller(row.id, row.email, row.org_id, row.org_name, row.default_project_id)
+
+
+def authenticate(engine: Engine, headers: Any) -> Caller:
+    """Resolve the request's key to a :class:`Caller`, or raise 403."""
+    key = _presented_key(headers)
+    if key is None:
+        raise forbidden(
+            "Missing API key: send it in the X-API-Key header (or as Authorization: Bearer <key>)"
+        )
+    invalid = "Invalid API key: it is unknown to this server"
+    row_id = _CACHE.row_id(engine, key)
+    if row_id is None:
+        if _CACHE.refused(engine, key):
+            raise forbidden(invalid)
+        row_id = _resolve(engine, key)
+        if row_id is None:
+            _CACHE.refuse(engine, key)
+            raise forbidden(invalid)
+        _CACHE.remember(engine, key, row_id)
+    caller = _load_caller(engine, row_id)
+    if caller is None:  # revoked, or its user or organization deleted
+        _CACHE.forget(engine, key)
+        raise forbidden(invalid)
+    return caller
 
 
 def ensure_organization(conn: Connection, name: str, default_project_id: str | None = None) -> str:
@@ -141,23 +360,35 @@ def ensure_key(conn: Connection, organization_id: str, user_id: str, key: str) -
     """Make ``key`` valid for the user; False if it already was. A key of another org is refused."""
     if not key or any(ch.isspace() for ch in key):
         raise ValueError("an API key must be a non-empty string without whitespace")
-    digest = hash_key(key)
-    owner = conn.execute(
-        select(api_keys.c.organization_id).where(api_keys.c.key_hash == digest)
-    ).scalar()
-    if owner is not None:
+    found = _find_key(conn, key)
+    if found is not None:
+        row_id, stored = found
+        owner = conn.execute(
+            select(api_keys.c.organization_id).where(api_keys.c.id == row_id)
+        ).scalar()
         if owner != organization_id:
             raise ValueError("this API key already belongs to another organization")
+        if not _is_current(stored):
+            row_id = _upgrade(conn, row_id, stored, hash_key(key), key)
+        _CACHE.remember(conn.engine, key, row_id)
         return False
+    row_id = key_id(key) or f"key-{uuid.uuid4()}"
+    taken = conn.execute(select(api_keys.c.id).where(api_keys.c.id == row_id)).first()
+    if taken is not None:
+        raise ValueError(
+            f"another key starts with {row_id!r} (the first {len(row_id)} characters are a "
+            "public key id); choose another key"
+        )
     conn.execute(
         api_keys.insert().values(
-            id=f"key-{uuid.uuid4()}",
-            key_hash=digest,
+            id=row_id,
+            key_hash=hash_key(key),
             user_id=user_id,
             organization_id=organization_id,
             created_at=utcnow(),
         )
     )
+    _CACHE.remember(conn.engine, key, row_id)
     return True
 
 
@@ -166,3 +397,13 @@ def create_key(conn: Connection, organization_id: str, user_id: str) -> str:
     key = generate_key()
     ensure_key(conn, organization_id, user_id, key)
     return key
+
+
+def revoke_key(conn: Connection, key: str) -> bool:
+    """Delete the row ``key`` matches; False if none does. Every process refuses it at once."""
+    found = _find_key(conn, key)
+    if found is None:
+        return False
+    conn.execute(delete(api_keys).where(api_keys.c.id == found[0]))
+    _CACHE.forget(conn.engine, key)
+    return True

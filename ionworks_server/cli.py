@@ -3,6 +3,10 @@
 The ``ionworks`` command dispatches ``ionworks serve ...`` to :func:`serve_main` and
 ``ionworks admin ...`` to :func:`admin_main`; ``python -m ionworks_server`` does the same.
 
+``serve`` binds its port before it touches anything else, so a port in use is one line of error and
+an untouched data dir. Both commands run with umask 0o077: the data dir and everything in it are
+readable by its owner only.
+
 ``admin`` talks to the database directly (SQLite in WAL mode with a busy timeout), so it works
 while a server runs on the same data dir, and ``admin create-key`` prints nothing but the key on
 stdout so scripts can capture it.
@@ -11,10 +15,15 @@ stdout so scripts can capture it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import errno
 import logging
+import os
+import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from sqlalchemy import select, update
 
@@ -25,8 +34,16 @@ from .auth import (
     ensure_key,
     ensure_organization,
     ensure_user,
+    revoke_key,
 )
-from .config import DATA_DIR_ENV, Settings, resolve_data_dir
+from .config import (
+    DATA_DIR_ENV,
+    PUBLIC_URL_ENV,
+    Settings,
+    check_public_url,
+    resolve_data_dir,
+    secure_data_dir,
+)
 from .db import (
     IncompatibleDatabase,
     api_keys,
@@ -79,6 +96,33 @@ def _serve_parser() -> argparse.ArgumentParser:
         help="pad the specifications to N in total with synthetic copies (benchmarks)",
     )
     parser.add_argument(
+        "--public-url",
+        metavar="URL",
+        help=f"base of the signed upload/download links the server hands out, as clients reach it "
+        f"(default: ${PUBLIC_URL_ENV}, else the address each client connected to)",
+    )
+    parser.add_argument(
+        "--trust-proxy",
+        action="store_true",
+        help="behind a reverse proxy: believe its X-Forwarded-* headers (from the addresses in "
+        "$FORWARDED_ALLOW_IPS, default loopback) and, without --public-url, its Host header",
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=float,
+        default=Settings.header_timeout_s,
+        metavar="SECONDS",
+        help="close a connection whose request head is not complete within this time "
+        f"(default: {Settings.header_timeout_s:g})",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=Settings.max_connections,
+        metavar="N",
+        help=f"connections open at once; more are closed at once (default: {Settings.max_connections})",
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
     return parser
@@ -88,21 +132,105 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
+def _error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def _private_files() -> Iterator[None]:
+    """Run with umask 0o077 (files 0600, directories 0700), restoring the caller's afterwards."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, made before anything else (as uvicorn would: SO_REUSEADDR).
+
+    Raises OSError with a one-line message naming the flag to change.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            reason = f"port {port} on {host} is in use; pass --port with a free port"
+        elif exc.errno == errno.EACCES:
+            reason = f"no permission to listen on port {port}; pass --port 1024 or above"
+        elif exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+            reason = f"{host} is not an address of this machine; pass --host (e.g. 127.0.0.1)"
+        else:
+            reason = f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+        raise OSError(exc.errno, reason) from exc
+    return sock
+
+
+def _check_serve_args(args: argparse.Namespace) -> str | None:
+    """The first problem with the serve options, as an error message, or None."""
+    if args.demo_rows is not None and args.demo_rows <= 0:
+        return "--demo-rows must be a positive number of rows"
+    if not args.header_timeout > 0:
+        return "--header-timeout must be a positive number of seconds"
+    if args.max_connections < 1:
+        return "--max-connections must be at least 1"
+    if not 0 <= args.port <= 65535:
+        return "--port must be between 0 and 65535"
+    return None
+
+
 def serve_main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``ionworks serve``; returns the process exit status."""
     args = _serve_parser().parse_args(argv)
-    if args.demo_rows is not None and args.demo_rows <= 0:
-        _say("error: --demo-rows must be a positive number of rows")
+    problem = _check_serve_args(args)
+    raw_url = args.public_url or os.environ.get(PUBLIC_URL_ENV)
+    try:
+        public_url = check_public_url(raw_url) if raw_url else None
+    except ValueError as exc:
+        problem = problem or f"--public-url (or ${PUBLIC_URL_ENV}): {exc}"
+    if problem:
+        _error(problem)
         return 2
+    try:
+        sock = _bind(args.host, args.port)
+    except OSError as exc:
+        _error(exc.strerror or str(exc))
+        return 1
+    try:
+        with _private_files():
+            return _serve(args, sock, public_url)
+    finally:
+        sock.close()
+
+
+def _serve(args: argparse.Namespace, sock: socket.socket, public_url: str | None) -> int:
+    """Everything after the port is ours: data dir, keys, demo, then uvicorn on ``sock``."""
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     started = time.perf_counter()
 
     import uvicorn
 
     from .app import build_context, create_app
+    from .connections import guarded_protocol
     from .demo import add_long_run, has_data, load_demo, pad_specifications
 
-    settings = Settings.from_data_dir(resolve_data_dir(args.data_dir))
+    settings = dataclasses.replace(
+        Settings.from_data_dir(resolve_data_dir(args.data_dir)),
+        public_url=public_url,
+        trust_proxy=args.trust_proxy,
+        header_timeout_s=args.header_timeout,
+        max_connections=args.max_connections,
+    )
+    try:
+        secure_data_dir(settings.data_dir)
+    except OSError as exc:
+        _error(f"cannot create or protect the data dir {settings.data_dir}: {exc}")
+        return 2
     try:
         ctx = build_context(settings)
     except IncompatibleDatabase as exc:
@@ -157,7 +285,8 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
         _say(f"Added {added:,} synthetic specifications in {time.perf_counter() - t0:.1f} s.")
 
     app = create_app(settings, ctx)
-    url = f"http://{args.host}:{args.port}"
+    port = sock.getsockname()[1]
+    url = f"http://[{args.host}]:{port}" if ":" in args.host else f"http://{args.host}:{port}"
     _say(f"Ionworks local server on {url} (data dir: {settings.data_dir})")
     if new_key is not None:
         _say(f"API key (shown once, stored hashed): {new_key}")
@@ -168,15 +297,19 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
             f"--data-dir {settings.data_dir} --organization {DEFAULT_ORGANIZATION}"
         )
     _say(f"Prepared in {time.perf_counter() - started:.2f} s; serving until interrupted (Ctrl+C).")
+    if public_url:
+        _say(f"Signed links point at {public_url}.")
     config = uvicorn.Config(
         app,
         host=args.host,
-        port=args.port,
+        port=port,
+        http=guarded_protocol(settings.header_timeout_s, settings.max_connections),
+        proxy_headers=settings.trust_proxy,
         log_level=args.log_level,
         access_log=args.log_level == "debug",
         lifespan="on",
     )
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[sock])
     return 0
 
 
@@ -192,6 +325,10 @@ def _admin_parser() -> argparse.ArgumentParser:
     key.add_argument("--organization", required=True, help="organization name (created if new)")
     key.add_argument("--email", default=DEFAULT_USER_EMAIL, help="user the key belongs to")
 
+    revoke = sub.add_parser("revoke-key", help="revoke an API key (refused at once, everywhere)")
+    revoke.add_argument("--data-dir", help="the server's data dir")
+    revoke.add_argument("--key", required=True, help="the key to revoke")
+
     quota = sub.add_parser("set-quota", help="limit how many measurements an organization may hold")
     quota.add_argument("--data-dir", help="the server's data dir")
     quota.add_argument("--organization", required=True, help="organization name")
@@ -206,8 +343,13 @@ def _admin_parser() -> argparse.ArgumentParser:
 def admin_main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``ionworks admin``; returns the process exit status."""
     args = _admin_parser().parse_args(argv)
+    with _private_files():
+        return _admin(args)
+
+
+def _admin(args: argparse.Namespace) -> int:
     settings = Settings.from_data_dir(resolve_data_dir(args.data_dir))
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(settings.data_dir)
     engine = create_db_engine(settings.database_url)
     try:
         init_schema(engine)
@@ -217,6 +359,14 @@ def admin_main(argv: Sequence[str] | None = None) -> int:
                 user_id = ensure_user(conn, org_id, args.email)
                 key = create_key(conn, org_id, user_id)
             print(key, flush=True)
+            return 0
+        if args.command == "revoke-key":
+            with write(engine) as conn:
+                revoked = revoke_key(conn, args.key.strip())
+            if not revoked:
+                _error("no such key in this data dir (already revoked, or another data dir?)")
+                return 1
+            print("Key revoked; servers on this data dir refuse it from now on.", flush=True)
             return 0
         raw = str(args.max_measurements).strip().lower()
         if raw == "none":

@@ -11,17 +11,22 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 __all__ = [
     "DATABASE_URL_ENV",
     "DATA_DIR_ENV",
     "DEFAULT_DATA_DIR",
+    "PUBLIC_URL_ENV",
     "Settings",
+    "check_public_url",
     "resolve_data_dir",
+    "secure_data_dir",
 ]
 
 DATA_DIR_ENV = "IONWORKS_SERVER_DATA_DIR"
 DATABASE_URL_ENV = "IONWORKS_SERVER_DATABASE_URL"
+PUBLIC_URL_ENV = "IONWORKS_SERVER_PUBLIC_URL"
 DEFAULT_DATA_DIR = Path("~/.ionworks/server")
 
 MiB = 1024 * 1024
@@ -31,6 +36,32 @@ def resolve_data_dir(cli_value: str | os.PathLike[str] | None) -> Path:
     """Apply the data-dir precedence (flag, environment, default) and make the path absolute."""
     raw = cli_value if cli_value else os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
     return Path(raw).expanduser().resolve()
+
+
+def secure_data_dir(data_dir: Path) -> None:
+    """Create the data dir owner-only (0700), or make an existing one so.
+
+    Run with the process umask at 0o077 (``cli.py`` sets it), so everything created inside is
+    0600/0700 too; closing the root also hides files an older release left world-readable.
+    """
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+
+
+def check_public_url(raw: str) -> str:
+    """``raw`` as a base URL for signed links (``http(s)://host[:port][/prefix]``, no slash at the end).
+
+    Raises ValueError naming what is wrong.
+    """
+    text = raw.strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"{raw!r} is not an http(s) URL with a host; use e.g. https://ionworks.example.com"
+        )
+    if parts.query or parts.fragment:
+        raise ValueError(f"{raw!r} must not have a query or fragment")
+    return text.rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -49,6 +80,19 @@ class Settings:
     """Lifetime of signed upload URLs and of the reservation made by initiate-upload."""
     worker_threads: int = 1
     """Processing threads. One keeps a 2-core machine responsive while a big upload is processed."""
+    public_url: str | None = None
+    """Base of the absolute URLs the server hands out (signed upload/download links).
+
+    None: the address the client's connection reached (the bound interface and port), never the
+    ``Host`` header; with ``trust_proxy``, the ``Host`` and ``X-Forwarded-Proto`` a proxy sent.
+    """
+    trust_proxy: bool = False
+    """Believe ``X-Forwarded-*`` (and ``Host`` for links) from the proxies in ``FORWARDED_ALLOW_IPS``."""
+    header_timeout_s: float = 10.0
+    """A connection whose request head is not complete this long after it opened (or after the
+    previous response) is closed: stalled clients cannot hold connections open."""
+    max_connections: int = 1000
+    """Connections open at once; more are closed as soon as they are accepted."""
 
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> Settings:

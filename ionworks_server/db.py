@@ -111,7 +111,9 @@ api_keys = Table(
     "api_keys",
     metadata,
     Column("id", ID, primary_key=True),
-    Column("key_hash", String(64), nullable=False, unique=True),  # sha256 hex; never the key
+    # "scrypt$n$r$p$salt$hash" (auth.py; older data dirs: sha256 hex until first use); never the
+    # key. The id of a generated key is its public prefix "iwk_" + 16 characters.
+    Column("key_hash", String(255), nullable=False, unique=True),
     Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column(
         "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
