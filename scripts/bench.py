@@ -100,14 +100,246 @@ def subprocess_median(code: str, repeats: int, env: dict[str, str] | None = None
     return statistics.median(samples)
 
 
-class Bench:
+class Recorder:
+    """Collects cases and prints each as it is measured."""
+
+    def __init__(self, smoke: bool) -> None:
+        self.smoke = smoke
+        self.cases: list[Case] = []
+
+    def add(
+        self,
+        name: str,
+        ours: float,
+        floor: float,
+        target: float | None,
+        note: str = "",
+        unit: str = "ms",
+    ) -> None:
+        ratio = ours / floor if floor else float("nan")
+        ok = None if target is None else ratio <= target
+        label = "report" if target is None else f"<= {target}x"
+        self.cases.append(Case(name, ours, floor, label, ok, note, unit))
+        print(
+            f"  {name:<40} ours {show(ours, unit)}  floor {show(floor, unit)}  {ratio:5.2f}x  {label}"
+        )
+
+    def attempt(self, case: Callable[[], None]) -> None:
+        try:
+            case()
+        except Exception as exc:  # one broken case must not hide the others
+            self.cases.append(
+                Case(case.__name__, float("nan"), float("nan"), "error", False, repr(exc))
+            )
+            print(f"  {case.__name__}: FAILED {exc!r}")
+
+
+# Server-side processing cases run on a fresh server without demo data, so its VmHWM is the
+# high-water mark of that case alone.
+
+
+def proc_status(pid: int, field: str) -> int:
+    """A memory field of /proc/<pid>/status (VmRSS, VmHWM) in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise KeyError(field)
+
+
+def parquet_of(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer, compression="zstd")
+    return buffer.getvalue()
+
+
+def bomb_parquet(rows: int) -> bytes:
+    """``rows`` rows of constant columns: about 13 KB per million rows on disk."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    group = 1_000_000
+    table = pa.table(
+        {
+            "Time [s]": np.zeros(group),
+            "Current [A]": np.zeros(group),
+            "Voltage [V]": np.full(group, 3.7),
+        }
+    )
+    buffer = io.BytesIO()
+    with pq.ParquetWriter(buffer, table.schema, compression="zstd") as writer:
+        for start in range(0, rows, group):
+            writer.write_table(table.slice(0, min(group, rows - start)))
+    return buffer.getvalue()
+
+
+def series(rows: int, seed: int) -> pl.DataFrame:
+    from ionworks_server.demo_data import long_series
+
+    return long_series(rows, seed=seed)
+
+
+class FreshServer:
+    """A server with an empty data dir, one specification and one instance to upload to."""
+
+    def __init__(self) -> None:
+        self.dir = tempfile.TemporaryDirectory(prefix="ionworks-bench-proc-")
+        port, key = free_port(), f"bench-{secrets.token_urlsafe(12)}"
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = Path(self.dir.name) / "server.log"
+        with self.log.open("wb") as log:
+            self.process = start_server(port, key, str(Path(self.dir.name) / "data"), log=log)
+        self.http = httpx.Client(base_url=self.url, headers={"X-API-Key": key}, timeout=300)
+        try:
+            wait_until_ready(self.url, self.process, timeout=120)
+        except SystemExit as exc:
+            raise RuntimeError(f"{exc}: {self.log.read_text()[-2000:]}") from None
+        spec = self.http.post("/cell_specifications", json={"name": "bench-spec"}).json()
+        instance = self.http.post(
+            f"/cell_specifications/{spec['id']}/cell_instances", json={"name": "bench-cell"}
+        ).json()
+        self.instance_id = instance["id"]
+        self.names = iter(range(10**6))
+
+    def __enter__(self) -> FreshServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.close()
+        stop(self.process)
+        self.dir.cleanup()
+
+    def memory(self, field: str) -> int:
+        return proc_status(self.process.pid, field)
+
+    def upload(self, data: bytes) -> tuple[str, float]:
+        """initiate, PUT, confirm; the measurement id and the time confirm returned."""
+        body = {"measurement": {"name": f"bench-{next(self.names)}"}}
+        initiated = self.http.post(
+            f"/cell_instances/{self.instance_id}/cell_measurements/initiate-upload", json=body
+        ).json()
+        target = initiated["uploads"][0]["signed_url"]
+        put = httpx.put(target, content=data, timeout=300)
+        assert put.status_code == 200, put.text
+        mid = initiated["measurement_id"]
+        confirm = self.http.post(
+            f"/cell_measurements/{mid}/confirm-upload",
+            json={"cell_instance_id": self.instance_id, **body, "measurement_type": "time_series"},
+        )
+        assert confirm.status_code == 201, confirm.text
+        return mid, time.perf_counter()
+
+    def wait(self, mid: str, timeout: float = 600) -> tuple[dict[str, Any], float]:
+        """Poll until processed; the final body and when it was first seen so."""
+        return self.wait_all([mid], timeout)[mid]
+
+    def wait_all(
+        self, ids: list[str], timeout: float = 600
+    ) -> dict[str, tuple[dict[str, Any], float]]:
+        """Poll all of ``ids`` in turn until each is processed (so the order they end is seen)."""
+        deadline = time.monotonic() + timeout
+        done: dict[str, tuple[dict[str, Any], float]] = {}
+        while len(done) < len(ids):
+            for mid in ids:
+                if mid in done:
+                    continue
+                body: dict[str, Any] = self.http.get(
+                    f"/cell_measurements/{mid}",
+                    params={"include_steps": "false", "include_time_series": "false"},
+                ).json()
+                if body["processing_status"] not in ("pending", "running"):
+                    done[mid] = (body, time.perf_counter())
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"still processing after {timeout:.0f} s: {set(ids) - set(done)}"
+                )
+            time.sleep(0.01)
+        return done
+
+
+class ProcessingBench(Recorder):
+    """Server-side processing, each case on a fresh server: memory, bombs, small behind big."""
+
+    def processing_memory(self) -> None:
+        """Server peak RSS while processing a large upload, against its decoded frame."""
+        rows = 20_000 if self.smoke else 2_000_000
+        frame = series(rows, seed=7)
+        data = parquet_of(frame)
+        with FreshServer() as server:
+            idle = server.memory("VmRSS")
+            mid, _ = server.upload(data)
+            body, _ = server.wait(mid)
+            peak = server.memory("VmHWM")
+        assert body["processing_status"] == "ready", body
+        decoded = frame.estimated_size()
+        self.add(
+            f"server peak RSS, processing {rows:,} rows",
+            peak,
+            decoded,
+            2.5,
+            f"floor: the decoded frame ({len(data) / 1e6:.0f} MB as parquet); idle server "
+            f"{idle / 1e6:.0f} MB; peak above idle {(peak - idle) / decoded:.2f}x the frame",
+            unit="MB",
+        )
+
+    def bomb_refused(self) -> None:
+        """A tiny file that decodes to 100 million rows is refused fast, in little memory."""
+        rows = 100_000_000
+        data = bomb_parquet(rows)
+        small = parquet_of(series(1_000, seed=9))
+        with FreshServer() as server:
+            mid, confirmed = server.upload(data)
+            body, done = server.wait(mid)
+            peak = server.memory("VmHWM")
+            small_id, small_confirmed = server.upload(small)
+            _, small_done = server.wait(small_id)
+        refused = done - confirmed
+        self.add(
+            f"{len(data) / 1e6:.1f} MB file of {rows / 1e6:.0f}M rows refused",
+            refused,
+            small_done - small_confirmed,
+            None,
+            f"{body['processing_status']}, server peak RSS {peak / 1e6:.0f} MB (targets: < 1 s, "
+            "< 500 MB); floor: a 1,000-row upload processed",
+        )
+        self.cases[-1].ok = body["processing_status"] == "failed" and refused < 1 and peak < 5e8
+
+    def small_behind_big(self) -> None:
+        """A small upload confirmed just after a big one is not queued behind it."""
+        big_rows = 100_000 if self.smoke else 4_000_000
+        big = parquet_of(series(big_rows, seed=8))
+        small = parquet_of(series(1_000, seed=9))
+        with FreshServer() as server:
+            alone_id, alone_confirmed = server.upload(small)
+            _, alone_done = server.wait(alone_id)
+            big_id, big_confirmed = server.upload(big)
+            small_id, small_confirmed = server.upload(small)
+            finished = server.wait_all([small_id, big_id])
+        (_, small_done), (big_body, big_done) = finished[small_id], finished[big_id]
+        assert big_body["processing_status"] == "ready", big_body
+        first = "the small one" if small_done < big_done else "the big one"
+        self.add(
+            "1k-row upload confirmed behind a big one",
+            small_done - small_confirmed,
+            alone_done - alone_confirmed,
+            None,
+            f"floor: the same upload on an idle server; the {big_rows:,}-row one took "
+            f"{big_done - big_confirmed:.2f} s; {first} finished first",
+        )
+
+    def run(self) -> None:
+        for case in (self.processing_memory, self.bomb_refused, self.small_behind_big):
+            self.attempt(case)
+
+
+class Bench(Recorder):
     def __init__(self, url: str, key: str, data_dir: Path, repeats: int, smoke: bool) -> None:
+        super().__init__(smoke)
         self.url, self.key, self.data_dir = url, key, data_dir
-        self.repeats, self.smoke = repeats, smoke
+        self.repeats = repeats
         self.client = Ionworks(api_key=key, api_url=url)
         self.raw = httpx.Client(headers={"X-API-Key": key}, timeout=300)
         self.bare = httpx.Client(timeout=300)
-        self.cases: list[Case] = []
         self.comparison: list[dict[str, Any]] | None = None
         self.tmp = Path(tempfile.mkdtemp(prefix="ionworks-bench-"))
         ionworks.set_cache_directory(self.tmp / "cache")
@@ -128,23 +360,6 @@ class Bench:
             f"large measurement: {big[2]} ({big[0]:,} rows); small: {small[2]} ({small[0]:,} rows)"
         )
         return big[1], small[1]
-
-    def add(
-        self,
-        name: str,
-        ours: float,
-        floor: float,
-        target: float | None,
-        note: str = "",
-        unit: str = "ms",
-    ) -> None:
-        ratio = ours / floor if floor else float("nan")
-        ok = None if target is None else ratio <= target
-        label = "report" if target is None else f"<= {target}x"
-        self.cases.append(Case(name, ours, floor, label, ok, note, unit))
-        print(
-            f"  {name:<40} ours {show(ours, unit)}  floor {show(floor, unit)}  {ratio:5.2f}x  {label}"
-        )
 
     def signed_url(self, measurement_id: str, what: str) -> str:
         response = self.raw.get(f"{self.url}/cell_measurements/{measurement_id}/{what}/download")
@@ -419,13 +634,36 @@ class Bench:
             self.upload,
             self.server_list_latency,
         ):
-            try:
-                case()
-            except Exception as exc:  # one broken case must not hide the others
-                self.cases.append(
-                    Case(case.__name__, float("nan"), float("nan"), "error", False, repr(exc))
-                )
-                print(f"  {case.__name__}: FAILED {exc!r}")
+            self.attempt(case)
+        processing = ProcessingBench(self.smoke)
+        processing.run()
+        self.cases += processing.cases
+
+
+def run_all(
+    rows: int, specs: int, repeats: int, smoke: bool, compare: bool
+) -> tuple[Recorder, list[dict[str, Any]] | None]:
+    """Every case: the client cases against one demo server, then the processing cases."""
+    port, key = free_port(), f"bench-{secrets.token_urlsafe(12)}"
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="ionworks-bench-data-") as data_dir:
+        started = time.monotonic()
+        server = start_server(
+            port, key, data_dir, "--demo", "--demo-rows", str(rows), "--demo-specs", str(specs)
+        )
+        try:
+            wait_until_ready(url, server, timeout=600)
+            print(
+                f"server ready in {time.monotonic() - started:.1f} s ({rows:,}-row measurement, {specs:,} specs)"
+            )
+            bench = Bench(url, key, Path(data_dir), repeats, smoke)
+            bench.run()
+            if compare:
+                bench.compare_with_official()
+        finally:
+            stop(server)
+
+    return bench, bench.comparison
 
 
 def main() -> int:
@@ -440,29 +678,23 @@ def main() -> int:
         action="store_true",
         help="also run the cases through the official client (scratch venv outside the repo)",
     )
+    parser.add_argument(
+        "--processing-only",
+        action="store_true",
+        help="only the server-side processing cases (each on its own fresh server)",
+    )
     args = parser.parse_args()
     rows, specs, repeats = (
         (20_000, 2_000, 2) if args.smoke else (args.rows, args.specs, args.repeats)
     )
 
-    port, key = free_port(), f"bench-{secrets.token_urlsafe(12)}"
-    url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory(prefix="ionworks-bench-data-") as data_dir:
-        started = time.monotonic()
-        server = start_server(
-            port, key, data_dir, "--demo", "--demo-rows", str(rows), "--demo-specs", str(specs)
-        )
-        try:
-            wait_until_ready(url, server, timeout=600)
-            print(
-                f"server ready in {time.monotonic() - started:.1f} s ({rows:,}-row measurement, {specs:,} specs)"
-            )
-            bench = Bench(url, key, Path(data_dir), repeats, args.smoke)
-            bench.run()
-            if args.compare:
-                bench.compare_with_official()
-        finally:
-            stop(server)
+    bench: Recorder
+    comparison = None
+    if args.processing_only:
+        bench = ProcessingBench(args.smoke)
+        bench.run()
+    else:
+        bench, comparison = run_all(rows, specs, repeats, args.smoke, args.compare)
 
     print()
     print(f"{'case':<42}{'ours':>12}{'floor':>12}{'ratio':>8}  {'target':<9}{'met':<5} note")
@@ -473,7 +705,7 @@ def main() -> int:
             f"{c.ratio:>7.2f}x  {c.target:<9}{met:<5} {c.note}"
         )
     results = {
-        "comparison": bench.comparison,
+        "comparison": comparison,
         "smoke": args.smoke,
         "rows": rows,
         "specs": specs,
