@@ -386,15 +386,19 @@ class DataLoader:
 
     # -- plotting ----------------------------------------------------------------------------
 
-    def plot_data(self, show: bool = False, *, ax: Any = None) -> tuple[Figure, np.ndarray]:
+    def plot_data(
+        self, show: bool = False, *, ax: Any = None, title: str | None = None
+    ) -> tuple[Figure, np.ndarray]:
         """Plot voltage and current over time (and temperature when present).
 
         Loads the time series first if needed. See :func:`ionworks.plotting.plot_time_series`
-        for ``ax`` and the returned axes array.
+        for ``ax`` and the returned axes array. ``title``: e.g. the measurement's name (the
+        loader knows only its id, the default title).
         """
         from ionworks.plotting import plot_time_series
 
-        title = f"Measurement {self._measurement_id}" if self._measurement_id else None
+        if title is None and self._measurement_id:
+            title = f"Measurement {self._measurement_id}"
         return plot_time_series(self.data, show=show, title=title, ax=ax)
 
     # -- dunder ------------------------------------------------------------------------------

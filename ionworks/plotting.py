@@ -7,6 +7,11 @@ is shown unless ``show=True``.
 Long series are reduced with :func:`decimate_minmax` before plotting: a million points take
 seconds to draw and are indistinguishable on screen from a few thousand, but naive striding can
 drop the voltage spikes and current pulses users look for, so each bucket keeps its extremes.
+
+Conventions on screen: currents and capacities are in mA / mA.h when every value is below 1 A /
+1 A.h (a coin cell's 0.0025 A reads 2.5 mA), else in A / A.h; current is positive on discharge
+(the ionworks convention), which the current axis says. Coulombic efficiency is a ratio in the
+cycles table (0.998) and a percentage in plots (99.8 %), labelled so.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "decimate_minmax",
+    "efficiency_outliers",
     "plot_capacity",
     "plot_time_series",
     "plot_voltage_vs_capacity",
@@ -46,6 +52,15 @@ HOURS_THRESHOLD_S = 2 * 3600
 DEFAULT_MAX_POINTS = 20_000
 
 _COLORS = {VOLTAGE: "tab:blue", CURRENT: "tab:orange", TEMPERATURE: "tab:red"}
+
+CURRENT_SIGN = "+ discharge, - charge"
+"""How the current axis says which sign is which (positive current discharges the cell)."""
+
+MILLI_BELOW = 1.0
+"""Currents and capacities whose largest magnitude is below this are shown in milli-units."""
+
+OUTLIER_MIN_SPREAD_PCT = 0.5
+"""Efficiencies within this many percentage points of the median are never outliers."""
 
 
 def decimate_minmax(x: Any, y: Any, max_points: int) -> tuple[np.ndarray, np.ndarray]:
@@ -98,6 +113,30 @@ def _numpy(df: pl.DataFrame, column: str) -> np.ndarray:
     return df[column].cast(pl.Float64).to_numpy()
 
 
+def _milli_scale(*arrays: np.ndarray) -> tuple[float, str]:
+    """(factor, prefix): 1000 and "m" when every finite magnitude is below :data:`MILLI_BELOW`.
+
+    Chosen once for everything drawn on one axis, so the lines stay comparable.
+    """
+    finite = [np.abs(a[np.isfinite(a)]) for a in arrays]
+    largest = max((float(a.max()) for a in finite if a.size), default=0.0)
+    return (1000.0, "m") if 0.0 < largest < MILLI_BELOW else (1.0, "")
+
+
+def _panel(column: str, values: np.ndarray) -> tuple[np.ndarray, str]:
+    """The values to draw for a time-series panel and the axis label (unit and sign)."""
+    if column != CURRENT:
+        return values, column
+    factor, prefix = _milli_scale(values)
+    return values * factor, f"Current [{prefix}A]\n({CURRENT_SIGN})"
+
+
+def _default_title(panels: Sequence[str]) -> str:
+    names = [name.split(" [")[0].lower() for name in panels]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"{listed[0].upper()}{listed[1:]} over time"
+
+
 def plot_time_series(
     time_series: Any,
     *,
@@ -108,16 +147,17 @@ def plot_time_series(
 ) -> tuple[Figure, np.ndarray]:
     """Plot voltage and current against time, plus temperature when the data has it.
 
-    Draws one panel per quantity, stacked and sharing the time axis: ``Voltage [V]``,
-    ``Current [A]`` and, only if the column exists, ``Temperature [degC]``. Time is shown in
-    hours when the series is longer than two hours. Each line is reduced to ``max_points`` with
-    :func:`decimate_minmax`.
+    Draws one panel per quantity, stacked and sharing the time axis: ``Voltage [V]``, current
+    (in mA when below 1 A, labelled with its sign convention: positive is discharge) and, only
+    if the column exists, ``Temperature [degC]``. Time is shown in hours when the series is
+    longer than two hours. Each line is reduced to ``max_points`` with :func:`decimate_minmax`.
 
     Args:
         time_series: polars/pandas DataFrame or column dict with ``Time [s]``, ``Voltage [V]``,
             ``Current [A]``.
         show: call ``matplotlib.pyplot.show()`` before returning.
-        title: title above the top panel (default "Voltage and current over time").
+        title: title above the top panel, e.g. the measurement's name (default: what is
+            drawn, "Voltage, current and temperature over time").
         max_points: most points drawn per line.
         ax: draw into existing axes instead of a new figure: one Axes per panel (2, or 3 with
             temperature), or a single Axes, which then gets voltage on the left and current on a
@@ -163,14 +203,15 @@ def plot_time_series(
         fig = axes[0].get_figure()
 
     for panel_ax, column in zip(axes, panels, strict=True):
-        xs, ys = decimate_minmax(x, _numpy(df, column), max_points)
-        panel_ax.plot(xs, ys, color=_COLORS[column], linewidth=1.0, label=column)
-        panel_ax.set_ylabel(column)
+        values, label = _panel(column, _numpy(df, column))
+        xs, ys = decimate_minmax(x, values, max_points)
+        panel_ax.plot(xs, ys, color=_COLORS[column], linewidth=1.0, label=label)
+        panel_ax.set_ylabel(label)
         panel_ax.grid(True, alpha=0.3)
     if twin:
         axes[0].tick_params(axis="y", colors=_COLORS[VOLTAGE])
         axes[1].tick_params(axis="y", colors=_COLORS[CURRENT])
-    axes[0].set_title(title if title is not None else "Voltage and current over time")
+    axes[0].set_title(title if title is not None else _default_title(panels))
     # A twin shares the x axis of the first Axes, whose label is the visible one.
     (axes[0] if twin else axes[-1]).set_xlabel("Time [h]" if in_hours else "Time [s]")
 
@@ -179,8 +220,15 @@ def plot_time_series(
     return fig, np.array(axes, dtype=object)
 
 
-def plot_capacity(cycles: Any, *, show: bool = False) -> tuple[Figure, np.ndarray]:
+def plot_capacity(
+    cycles: Any, *, show: bool = False, title: str | None = None
+) -> tuple[Figure, np.ndarray]:
     """Plot discharge (and charge) capacity per cycle, with coulombic efficiency below.
+
+    Capacities are in mA.h when all are below 1 A.h. The efficiency panel is in percent and its
+    axis is scaled to the bulk of the cycles: a cycle far from the others (a formation cycle at
+    88 % among cycles at 99.9 %) would squash them into a flat line, so it is marked at the
+    axis edge with its cycle and value instead.
 
     Args:
         cycles: cycle metrics (``client.cell_measurement.cycles(id)``) with ``Cycle count`` and
@@ -188,6 +236,8 @@ def plot_capacity(cycles: Any, *, show: bool = False) -> tuple[Figure, np.ndarra
             (a ratio) are used when present, the efficiency being computed from the two
             capacities when only they are given.
         show: call ``matplotlib.pyplot.show()`` before returning.
+        title: title above the top panel, e.g. the measurement's name (default
+            "Capacity per cycle").
 
     Returns:
         ``(fig, axes)`` with ``axes = [capacity_axes, efficiency_axes]`` (efficiency in percent).
@@ -202,23 +252,27 @@ def plot_capacity(cycles: Any, *, show: bool = False) -> tuple[Figure, np.ndarra
     fig, (ax_cap, ax_ce) = plt.subplots(
         2, 1, sharex=True, figsize=(9, 6), height_ratios=(2, 1), layout="constrained"
     )
-    ax_cap.plot(cycle, _numpy(df, DISCHARGE_CAPACITY), "o-", markersize=3, label="Discharge")
-    if CHARGE_CAPACITY in df.columns:
-        ax_cap.plot(cycle, _numpy(df, CHARGE_CAPACITY), "s--", markersize=3, label="Charge")
-    ax_cap.set_ylabel("Capacity [A.h]")
-    ax_cap.set_title("Capacity per cycle")
+    discharge = _numpy(df, DISCHARGE_CAPACITY)
+    charge = _numpy(df, CHARGE_CAPACITY) if CHARGE_CAPACITY in df.columns else None
+    factor, prefix = _milli_scale(discharge, *([] if charge is None else [charge]))
+    ax_cap.plot(cycle, discharge * factor, "o-", markersize=3, label="Discharge")
+    if charge is not None:
+        ax_cap.plot(cycle, charge * factor, "s--", markersize=3, label="Charge")
+    ax_cap.set_ylabel(f"Capacity [{prefix}A.h]")
+    ax_cap.set_title(title if title is not None else "Capacity per cycle")
     ax_cap.legend()
     ax_cap.grid(True, alpha=0.3)
 
     efficiency: np.ndarray | None = None
     if COULOMBIC_EFFICIENCY in df.columns:
         efficiency = _numpy(df, COULOMBIC_EFFICIENCY)
-    elif CHARGE_CAPACITY in df.columns:
-        charge = _numpy(df, CHARGE_CAPACITY)
+    elif charge is not None:
         with np.errstate(divide="ignore", invalid="ignore"):
-            efficiency = np.where(charge > 0, _numpy(df, DISCHARGE_CAPACITY) / charge, np.nan)
+            efficiency = np.where(charge > 0, discharge / charge, np.nan)
     if efficiency is not None:
-        ax_ce.plot(cycle, efficiency * 100, "o-", color="tab:green", markersize=3)
+        percent = efficiency * 100
+        ax_ce.plot(cycle, percent, "o-", color="tab:green", markersize=3)
+        _scale_to_bulk(ax_ce, cycle, percent)
     else:
         ax_ce.text(
             0.5,
@@ -236,6 +290,48 @@ def plot_capacity(cycles: Any, *, show: bool = False) -> tuple[Figure, np.ndarra
     if show:
         plt.show()
     return fig, np.array([ax_cap, ax_ce], dtype=object)
+
+
+def efficiency_outliers(percent: Any) -> np.ndarray:
+    """Mask of the efficiencies (in %) far from the bulk of the cycles.
+
+    Far means more than five robust standard deviations (1.4826 x the median absolute
+    deviation) from the median, and never within :data:`OUTLIER_MIN_SPREAD_PCT` points of it,
+    so steady cycling with tiny scatter has no outliers. NaN is never an outlier.
+    """
+    values = np.asarray(percent, dtype=float)
+    finite = values[np.isfinite(values)]
+    if finite.size < 3:
+        return np.zeros(values.shape, dtype=bool)
+    median = float(np.median(finite))
+    spread = max(5 * 1.4826 * float(np.median(np.abs(finite - median))), OUTLIER_MIN_SPREAD_PCT)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(values) & (np.abs(values - median) > spread)
+
+
+def _scale_to_bulk(ax: Axes, cycle: np.ndarray, percent: np.ndarray) -> None:
+    """Limit the efficiency axis to the bulk of the cycles; mark each outlier at the edge."""
+    outliers = efficiency_outliers(percent)
+    bulk = percent[np.isfinite(percent) & ~outliers]
+    if bulk.size == 0:
+        return
+    low, high = float(bulk.min()), float(bulk.max())
+    pad = max(0.15 * (high - low), 0.05)
+    low, high = low - pad, high + pad
+    ax.set_ylim(low, high)
+    for x, value in zip(cycle[outliers], percent[outliers], strict=True):
+        below = value < low
+        edge = low if below else high
+        ax.plot(x, edge, "v" if below else "^", color="tab:red", markersize=7, clip_on=False)
+        ax.annotate(
+            f"cycle {x:g}: {value:.1f} % (off scale)",
+            xy=(x, edge),
+            xytext=(6, 6 if below else -12),
+            textcoords="offset points",
+            color="tab:red",
+            fontsize=8,
+            annotation_clip=False,
+        )
 
 
 def _cycle_column(df: pl.DataFrame, steps: Any) -> pl.Series:
@@ -288,7 +384,8 @@ def plot_voltage_vs_capacity(
     Capacity is accumulated within each cycle from ``Discharge capacity [A.h]`` /
     ``Charge capacity [A.h]`` (which restart every step), or by integrating ``Current [A]``
     over ``Time [s]`` when those columns are missing. Rows with positive current form the
-    discharge branch, negative current the charge branch; rests are skipped. Cycles come from
+    discharge branch, negative current the charge branch; rests are skipped. Capacity is in
+    mA.h when every drawn value is below 1 A.h. Cycles come from
     the time series' ``Cycle count``, else from ``steps`` (``Start index`` + ``Cycle count``),
     else the whole series is cycle 0.
 
@@ -328,17 +425,21 @@ def plot_voltage_vs_capacity(
 
     fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
     colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, max(len(chosen), 1)))
+    branches: list[tuple[Any, int, str, np.ndarray, np.ndarray]] = []
     for color, cycle in zip(colors, chosen, strict=False):
         rows = df.filter(pl.col("__cycle") == cycle)
-        label: str | None = f"Cycle {cycle}"
         for branch, sign, style in (("__discharge", 1.0, "-"), ("__charge", -1.0, "--")):
             part = rows.filter(pl.col(CURRENT).cast(pl.Float64) * sign > 0)
-            if part.is_empty():
-                continue
-            xs, ys = decimate_minmax(_numpy(part, branch), _numpy(part, VOLTAGE), max_points)
-            ax.plot(xs, ys, linestyle=style, color=color, linewidth=1.2, label=label)
-            label = None  # one legend entry per cycle
-    ax.set_xlabel("Capacity [A.h]")
+            if not part.is_empty():
+                xs, ys = decimate_minmax(_numpy(part, branch), _numpy(part, VOLTAGE), max_points)
+                branches.append((color, cycle, style, xs, ys))
+    factor, prefix = _milli_scale(*(xs for *_, xs, _ in branches))
+    labelled: set[int] = set()
+    for color, cycle, style, xs, ys in branches:
+        label = None if cycle in labelled else f"Cycle {cycle}"  # one legend entry per cycle
+        labelled.add(cycle)
+        ax.plot(xs * factor, ys, linestyle=style, color=color, linewidth=1.2, label=label)
+    ax.set_xlabel(f"Capacity [{prefix}A.h]")
     ax.set_ylabel(VOLTAGE)
     ax.set_title("Voltage vs capacity (solid: discharge, dashed: charge)")
     ax.grid(True, alpha=0.3)

@@ -13,7 +13,13 @@ import numpy as np
 import polars as pl
 import pytest
 
-from ionworks_server.demo_data import NAMED_SPEC, demo_catalog, simulate_cycling
+from ionworks_server.demo_data import (
+    NAMED_SPEC,
+    MeasurementPlan,
+    SpecPlan,
+    demo_catalog,
+    simulate_cycling,
+)
 from ionworks_server.processing import process
 from ionworks_server.worker import rated_capacity_ah
 
@@ -30,19 +36,12 @@ class Processed:
     cycles: pl.DataFrame
 
 
-def _process(spec: object, plan: object) -> Processed:
-    params = plan.sim_params  # type: ignore[attr-defined]
+def _process(spec: SpecPlan, plan: MeasurementPlan) -> Processed:
+    assert plan.sim_params is not None and plan.start_time is not None
     series, steps, cycles = process(
-        simulate_cycling(**params), None, rated_capacity_ah(spec.ratings)  # type: ignore[attr-defined]
+        simulate_cycling(**plan.sim_params), None, rated_capacity_ah(spec.ratings)
     )
-    return Processed(
-        plan.name,  # type: ignore[attr-defined]
-        plan.start_time,  # type: ignore[attr-defined]
-        params["c_rate"],
-        series,
-        steps,
-        cycles,
-    )
+    return Processed(plan.name, plan.start_time, plan.sim_params["c_rate"], series, steps, cycles)
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +126,7 @@ def test_voltage_relaxes_by_over_100_mv_within_minutes_after_a_discharge(
 
 def test_voltage_relaxes_downwards_after_a_charge(coin_cell: list[Processed]) -> None:
     for p in coin_cell:
-        for t, v, under_load in _rests_after(p, "Constant voltage charge"):
+        for _, v, under_load in _rests_after(p, "Constant voltage charge"):
             assert v[0] < under_load + 0.001  # never jumps above the CV voltage
             assert np.diff(v).max() < 0.002
             assert 0.01 < under_load - v[-1] < 0.2
@@ -151,9 +150,7 @@ def test_capacity_fades_gradually_within_and_across_the_tests_of_one_cell(
 
 
 def test_the_demo_stays_deterministic() -> None:
-    plan = next(
-        m for *_, m in demo_catalog().measurements if m.name == FORMATION and m.sim_params
-    )
+    plan = next(m for *_, m in demo_catalog().measurements if m.name == FORMATION and m.sim_params)
     assert plan.sim_params is not None
     first = simulate_cycling(**plan.sim_params)
     assert first.equals(simulate_cycling(**plan.sim_params))

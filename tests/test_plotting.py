@@ -13,6 +13,7 @@ import pytest
 from ionworks.errors import IonworksError
 from ionworks.plotting import (
     decimate_minmax,
+    efficiency_outliers,
     plot_capacity,
     plot_time_series,
     plot_voltage_vs_capacity,
@@ -130,17 +131,21 @@ def test_decimate_rejects_mismatched_lengths_and_tiny_budgets() -> None:
 # --------------------------------------------------------------------------------------------
 
 
+CURRENT_MA = "Current [mA]\n(+ discharge, - charge)"
+CURRENT_A = "Current [A]\n(+ discharge, - charge)"
+
+
 def test_time_series_plot_has_voltage_and_current_panels_sharing_time(tmp_path: Path) -> None:
     df = short_series()
     fig, axes = plot_time_series(df)
     assert len(axes) == 2 and len(fig.axes) == 2
-    assert [ax.get_ylabel() for ax in axes] == ["Voltage [V]", "Current [A]"]
+    assert [ax.get_ylabel() for ax in axes] == ["Voltage [V]", CURRENT_MA]  # |I| < 1 A
     assert axes[-1].get_xlabel() == "Time [s]"
     assert axes[0].get_title() == "Voltage and current over time"
     line = axes[0].lines[0]
     assert np.array_equal(line_x(line), df["Time [s]"].to_numpy())
     assert np.array_equal(line_y(line), df["Voltage [V]"].to_numpy())
-    assert np.array_equal(line_y(axes[1].lines[0]), df["Current [A]"].to_numpy())
+    assert line_y(axes[1].lines[0]) == pytest.approx(df["Current [A]"].to_numpy() * 1000)
     assert axes[1].get_shared_x_axes().joined(axes[0], axes[1])
     fig.savefig(tmp_path / "ts.png")
     assert (tmp_path / "ts.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -153,6 +158,22 @@ def test_time_series_plot_adds_a_temperature_panel_only_when_the_column_exists()
     assert len(with_temperature) == 3
     assert with_temperature[2].get_ylabel() == "Temperature [degC]"
     assert with_temperature[0].get_title() == "Cell 7"
+
+
+def test_time_series_default_title_names_every_panel_drawn() -> None:
+    _, axes = plot_time_series(short_series(temperature=True))
+    assert axes[0].get_title() == "Voltage, current and temperature over time"
+
+
+def test_a_coin_cells_current_is_in_milliamps_and_a_big_cells_in_amps() -> None:
+    coin = short_series().with_columns(pl.Series("Current [A]", [0.0025, -0.0025] * 50))
+    _, axes = plot_time_series(coin)
+    assert axes[1].get_ylabel() == CURRENT_MA
+    assert set(line_y(axes[1].lines[0]).round(9)) == {2.5, -2.5}
+    big = coin.with_columns(pl.col("Current [A]") * 2000)  # 5 A
+    _, axes = plot_time_series(big)
+    assert axes[1].get_ylabel() == CURRENT_A
+    assert set(line_y(axes[1].lines[0]).round(9)) == {5.0, -5.0}
 
 
 def test_time_series_longer_than_two_hours_is_plotted_in_hours() -> None:
@@ -182,7 +203,7 @@ def test_time_series_plot_draws_into_one_given_axes_with_a_current_twin() -> Non
     fig, ax = plt.subplots()
     out_fig, axes = plot_time_series(short_series(temperature=True), ax=ax)
     assert out_fig is fig and axes[0] is ax
-    assert [a.get_ylabel() for a in axes] == ["Voltage [V]", "Current [A]"]
+    assert [a.get_ylabel() for a in axes] == ["Voltage [V]", CURRENT_MA]
 
 
 def test_time_series_plot_rejects_a_wrong_number_of_axes() -> None:
@@ -249,6 +270,62 @@ def test_capacity_plot_prefers_the_coulombic_efficiency_column() -> None:
     assert line_y(axes[1].lines[0]) == pytest.approx([99.0, 98.0])
 
 
+def test_a_coin_cells_capacity_is_in_milliamp_hours() -> None:
+    cycles = pl.DataFrame(
+        {
+            "Cycle count": [0, 1, 2],
+            "Discharge capacity [A.h]": [0.00475, 0.00474, 0.00473],
+            "Charge capacity [A.h]": [0.00476, 0.00475, 0.00474],
+        }
+    )
+    _, (ax_cap, _) = plot_capacity(cycles, title="Formation + 0.5C cycling")
+    assert ax_cap.get_ylabel() == "Capacity [mA.h]"
+    assert line_y(ax_cap.lines[0]) == pytest.approx([4.75, 4.74, 4.73])
+    assert ax_cap.get_title() == "Formation + 0.5C cycling"
+
+
+def formation_cycles(n: int = 20) -> pl.DataFrame:
+    """A formation cycle at 87.6 % and then cycles at 99.85-99.9 %."""
+    rng = np.random.default_rng(0)
+    efficiency = np.concatenate(([0.876], 0.9985 + 0.0005 * rng.uniform(size=n - 1)))
+    discharge = 0.0046 * (1 - 0.001 * np.arange(n))
+    return pl.DataFrame(
+        {
+            "Cycle count": np.arange(n),
+            "Discharge capacity [A.h]": discharge,
+            "Charge capacity [A.h]": discharge / efficiency,
+            "Coulombic efficiency": efficiency,
+        }
+    )
+
+
+def test_an_outlier_cycle_does_not_flatten_the_efficiency_axis_and_is_marked() -> None:
+    cycles = formation_cycles()
+    _, (_, ax_ce) = plot_capacity(cycles)
+    low, high = ax_ce.get_ylim()
+    bulk = cycles["Coulombic efficiency"][1:].to_numpy() * 100
+    assert low <= bulk.min() and high >= bulk.max()
+    assert high - low < 1.0  # the bulk fills the axis: its 0.05-point scatter is visible
+    assert low > 87.6  # the outlier is off scale ...
+    notes = [t.get_text() for t in ax_ce.texts]
+    assert notes == ["cycle 0: 87.6 % (off scale)"]  # ... and says so, at the bottom edge
+    edge_marker = ax_ce.lines[-1]
+    assert line_x(edge_marker).tolist() == [0.0] and line_y(edge_marker).tolist() == [low]
+    assert ax_ce.get_ylabel() == "Coulombic efficiency [%]"
+
+
+def test_efficiency_outliers_ignores_steady_scatter_and_nan() -> None:
+    assert not efficiency_outliers([99.8, 99.9, 99.7, 99.85, np.nan]).any()
+    assert efficiency_outliers([87.6, 99.9, 99.8, 99.85, np.nan]).tolist() == [
+        True,
+        False,
+        False,
+        False,
+        False,
+    ]
+    assert not efficiency_outliers([87.6, 99.9]).any()  # two cycles: no bulk to judge by
+
+
 def test_capacity_plot_without_charge_capacity_explains_the_missing_efficiency() -> None:
     _, axes = plot_capacity(pl.DataFrame({"Cycle count": [0], "Discharge capacity [A.h]": [1.0]}))
     assert len(axes[0].lines) == 1 and len(axes[1].lines) == 0
@@ -265,7 +342,8 @@ def test_voltage_vs_capacity_defaults_to_first_middle_and_last_cycle(tmp_path: P
     labels = legend_labels(ax)
     assert labels == ["Cycle 0", "Cycle 2", "Cycle 4"]
     assert len(ax.lines) == 6  # a discharge and a charge branch per cycle
-    assert ax.get_xlabel() == "Capacity [A.h]" and ax.get_ylabel() == "Voltage [V]"
+    # 0.48 A.h per branch: shown in mA.h
+    assert ax.get_xlabel() == "Capacity [mA.h]" and ax.get_ylabel() == "Voltage [V]"
     fig.savefig(tmp_path / "vq.png")
 
 
@@ -274,18 +352,29 @@ def test_voltage_vs_capacity_branches_follow_cumulative_capacity() -> None:
     discharge, charge = ax.lines
     assert discharge.get_linestyle() == "-" and charge.get_linestyle() == "--"
     assert np.array_equal(discharge.get_color(), charge.get_color())
-    # 29 steps of 60 s at 1 A after the step's first sample
-    assert line_x(discharge)[-1] == pytest.approx(29 * 60 / 3600)
+    # 29 steps of 60 s at 1 A after the step's first sample, in mA.h
+    assert line_x(discharge)[-1] == pytest.approx(29 * 60 / 3.6)
     assert line_y(discharge).tolist() == pytest.approx([3.6 - 0.01 * j for j in range(30)])
-    assert line_x(charge)[-1] == pytest.approx(29 * 60 / 3600)
+    assert line_x(charge)[-1] == pytest.approx(29 * 60 / 3.6)
 
 
 def test_voltage_vs_capacity_integrates_current_without_capacity_columns() -> None:
     df = cycling(n_cycles=2).drop("Discharge capacity [A.h]", "Charge capacity [A.h]")
     _, ax = plot_voltage_vs_capacity(df, cycles=[0])
     discharge, charge = ax.lines
-    assert line_x(discharge)[-1] == pytest.approx(29 * 60 / 3600)
-    assert line_x(charge)[-1] == pytest.approx(29 * 60 / 3600)
+    assert line_x(discharge)[-1] == pytest.approx(29 * 60 / 3.6)
+    assert line_x(charge)[-1] == pytest.approx(29 * 60 / 3.6)
+
+
+def test_voltage_vs_capacity_of_a_big_cell_stays_in_amp_hours() -> None:
+    df = cycling(n_cycles=2).with_columns(
+        pl.col("Current [A]") * 10,
+        pl.col("Discharge capacity [A.h]") * 10,
+        pl.col("Charge capacity [A.h]") * 10,
+    )
+    _, ax = plot_voltage_vs_capacity(df, cycles=[0])
+    assert ax.get_xlabel() == "Capacity [A.h]"
+    assert line_x(ax.lines[0])[-1] == pytest.approx(10 * 29 * 60 / 3600)
 
 
 def test_voltage_vs_capacity_takes_cycles_from_the_steps_table() -> None:
