@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: setup regen check-regen lint typecheck spec-check test test-fast demo bench bench-smoke bench-compare compat stress clean
+.PHONY: setup regen check-regen lint typecheck spec-check test test-fast demo bench bench-smoke bench-compare compat stress fuzz clean
 
 setup: $(STAMP)
 
@@ -59,6 +59,10 @@ compat: $(STAMP)
 # 50 cold starts of `ionworks serve --demo` (fresh interpreter, data dir and bytecode cache each).
 stress: $(STAMP)
 	cd $(ROOT) && $(PY) scripts/stress_serve.py --runs 50
+
+# The schemathesis contract run of make test, longer and randomised (about 10-15 minutes on 2 cores).
+fuzz: $(STAMP)
+	cd $(ROOT) && IONWORKS_FUZZ_EXAMPLES=300 IONWORKS_FUZZ_RANDOM=1 $(BIN)/pytest -p no:xdist -q tests/test_server_schemathesis.py
 
 clean:
 	rm -rf $(VENV) demo-output bench-results.json

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -17,7 +19,8 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from . import __version__, measurements, pipelines, resources, uploads
 from .auth import authenticate
@@ -26,8 +29,10 @@ from .config import Settings
 from .context import AppContext, Call
 from .db import create_db_engine, init_schema
 from .errors import ApiError, CatchAllMiddleware, api_error_handler, http_exception_handler
+from .filters import check_query_values
 from .jsonio import json_response
 from .polars_threads import resolve_lazy_numpy
+from .schema import BodySchemas, body_schemas
 from .storage import Storage, load_or_create_secret
 from .storage_routes import storage_get, storage_put
 from .worker import Worker
@@ -52,13 +57,20 @@ class Operation:
     raw: Endpoint | None = None
 
 
-def api_route(handler: Handler, *, body: bool) -> Endpoint:
-    """Wrap a synchronous handler: authenticate, read the body, run it in a worker thread."""
+def api_route(op: Operation, schemas: BodySchemas) -> Endpoint:
+    """Wrap a synchronous handler: authenticate, check the query, read and validate the body
+    against the operation's schema in openapi.yaml, then run the handler in a worker thread."""
+    handler = op.handler
+    assert handler is not None
 
     async def endpoint(request: Request) -> Response:
         ctx: AppContext = request.app.state.ctx
         caller = await run_in_threadpool(authenticate, ctx.engine, request.headers)
-        data = await read_json_body(request, ctx.settings.max_json_body_bytes) if body else {}
+        check_query_values(request.query_params)
+        data: dict[str, Any] = {}
+        if op.body:
+            data = await read_json_body(request, ctx.settings.max_json_body_bytes)
+            schemas.validate(op.operation_id, data)
         call = Call(ctx, caller, request, data)
         return await run_in_threadpool(handler, call)
 
@@ -239,28 +251,51 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 
-# Starlette path templates that differ from the spec's: ``:path`` lets a storage name holding an
-# (encoded) slash reach the handler and get its 400, instead of falling through as a 404.
-_ROUTE_TEMPLATES = {
-    "/storage/{area}/{object_id}/{filename}": "/storage/{area}/{object_id}/{filename:path}",
-}
+class RawPathRoute(Route):
+    """A route matched on the raw request path, one percent-decoded segment per parameter.
+
+    Starlette matches the decoded ``scope["path"]``, where ``a%2Fb`` has become two segments; an
+    id holding an encoded slash would then reach another route. Here the raw path is split on
+    ``/`` first and each segment decoded afterwards, so ``%2F`` stays inside its parameter.
+    """
+
+    def __init__(self, path: str, endpoint: Endpoint, methods: list[str]) -> None:
+        super().__init__(path, endpoint, methods=methods)
+        self.segments = path.split("/")
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        raw_path = scope.get("raw_path")
+        if scope["type"] != "http" or raw_path is None:
+            return super().matches(scope)
+        segments = raw_path.decode("latin-1").split("/")
+        if len(segments) != len(self.segments):
+            return Match.NONE, {}
+        params: dict[str, str] = {}
+        for template, raw in zip(self.segments, segments, strict=True):
+            value = unquote(raw, errors="replace")
+            if template.startswith("{") and template.endswith("}"):
+                if not value:
+                    return Match.NONE, {}
+                params[template[1:-1]] = value
+            elif value != template:
+                return Match.NONE, {}
+        path_params = {**scope.get("path_params", {}), **params}
+        child_scope = {"endpoint": self.endpoint, "path_params": path_params}
+        if self.methods and scope["method"] not in self.methods:
+            return Match.PARTIAL, child_scope
+        return Match.FULL, child_scope
 
 
-def _routes() -> list[Route]:
-    """One Starlette route per path, carrying every method the spec declares for it."""
+def _routes(schemas: BodySchemas) -> list[Route]:
+    """One route per path, carrying every method the spec declares for it."""
     by_path: dict[str, dict[str, Endpoint]] = {}
     for op in OPERATIONS:
-        if op.raw is not None:
-            endpoint = op.raw
-        else:
-            assert op.handler is not None
-            endpoint = api_route(op.handler, body=op.body)
+        endpoint = op.raw if op.raw is not None else api_route(op, schemas)
         by_path.setdefault(op.path, {})[op.method] = endpoint
-    routes = []
-    for path, methods in by_path.items():
-        template = _ROUTE_TEMPLATES.get(path, path)
-        routes.append(Route(template, _dispatch(methods), methods=list(methods)))
-    return routes
+    return [
+        RawPathRoute(path, _dispatch(methods), methods=list(methods))
+        for path, methods in by_path.items()
+    ]
 
 
 def _dispatch(methods: dict[str, Endpoint]) -> Endpoint:
@@ -287,6 +322,7 @@ def build_context(settings: Settings) -> AppContext:
 def create_app(settings: Settings, context: AppContext | None = None) -> Starlette:
     """The ASGI app. The worker starts with the app's lifespan and stops with it."""
     ctx = context or build_context(settings)
+    schemas = body_schemas()  # compiled once, before the first request
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -297,7 +333,7 @@ def create_app(settings: Settings, context: AppContext | None = None) -> Starlet
             ctx.worker.stop()
 
     app = Starlette(
-        routes=_routes(),
+        routes=_routes(schemas),
         middleware=[Middleware(CatchAllMiddleware)],
         exception_handlers={ApiError: api_error_handler, HTTPException: http_exception_handler},
         lifespan=lifespan,

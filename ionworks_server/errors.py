@@ -28,6 +28,7 @@ __all__ = [
     "http_exception_handler",
     "not_found",
     "payload_too_large",
+    "unsupported_media_type",
 ]
 
 log = logging.getLogger("ionworks_server")
@@ -99,6 +100,11 @@ def payload_too_large(max_bytes: int) -> ApiError:
     )
 
 
+def unsupported_media_type(message: str) -> ApiError:
+    """415 for a body that is not labelled ``application/json``."""
+    return ApiError(415, "UNSUPPORTED_MEDIA_TYPE", message, {"header": "Content-Type"})
+
+
 _STATUS_CODES = {
     400: "BAD_REQUEST",
     403: "FORBIDDEN",
@@ -106,6 +112,7 @@ _STATUS_CODES = {
     405: "METHOD_NOT_ALLOWED",
     409: "CONFLICT",
     413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
     416: "RANGE_NOT_SATISFIABLE",
     429: "RATE_LIMITED",
 }

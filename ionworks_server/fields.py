@@ -1,4 +1,7 @@
-"""Validation of JSON body fields, each failure a 400 naming the field and the expected type.
+"""Body fields after schema validation: what ``openapi.yaml`` cannot express, each a 400 naming the field.
+
+Types and lengths are checked against the spec before a handler runs (:mod:`.schema`); what is
+left here is meaning: names that are not only spaces, ISO 8601 dates, tag normalisation.
 
 Resources accept keys beyond the documented ones (``additionalProperties: true``): those are kept
 in an ``extra`` mapping and returned as sent. Server-owned keys (ids, timestamps, creator,
@@ -13,7 +16,6 @@ from typing import Any
 
 from .errors import bad_request
 from .filters import parse_iso_datetime
-from .jsonio import json_type
 
 __all__ = [
     "MAX_TAGS",
@@ -50,77 +52,44 @@ SERVER_OWNED = frozenset(
 )
 
 
-def _where(path: str) -> str:
-    return f"'{path}'"
-
-
 def name_field(body: dict[str, Any], path: str = "name", *, required: bool = True) -> str | None:
-    """A resource name: a string of 1..255 characters that is not only spaces."""
-    if "name" not in body or body["name"] is None:
+    """A resource name that is not only spaces (the schema bounds its type and length)."""
+    value = body.get("name")
+    if value is None:
         if required:
-            raise bad_request(
-                f"Field {_where(path)} is required: give the resource a name", field=path
-            )
+            raise bad_request(f"{path}: is required; give the resource a name", field=path)
         return None
-    value = body["name"]
-    if not isinstance(value, str):
-        raise bad_request(
-            f"Field {_where(path)} must be a string, not {json_type(value)}", field=path
-        )
     if not value.strip():
-        raise bad_request(f"Field {_where(path)} must not be empty", field=path)
-    if len(value) > 255:
-        raise bad_request(
-            f"Field {_where(path)} is {len(value)} characters long; the maximum is 255", field=path
-        )
-    return value
+        raise bad_request(f"{path}: must not be only spaces", field=path)
+    return str(value)
 
 
 def optional_str(
-    body: dict[str, Any], key: str, path: str, max_length: int | None = 255
+    body: dict[str, Any], key: str, path: str | None = None, max_length: int | None = None
 ) -> str | None:
-    """A string or null."""
+    """A string or null, as the body's schema (types and lengths) already guaranteed it.
+
+    ``path`` and ``max_length`` are accepted for existing callers; the limits live in openapi.yaml.
+    """
     value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise bad_request(
-            f"Field {_where(path)} must be a string or null, not {json_type(value)}", field=path
-        )
-    if max_length is not None and len(value) > max_length:
-        raise bad_request(
-            f"Field {_where(path)} is {len(value)} characters long; the maximum is {max_length}",
-            field=path,
-        )
-    return value
+    return None if value is None else str(value)
 
 
-def object_field(body: dict[str, Any], key: str, path: str) -> dict[str, Any] | None:
-    """A JSON object or null."""
+def object_field(body: dict[str, Any], key: str, path: str | None = None) -> dict[str, Any] | None:
+    """A JSON object or null, as the body's schema already guaranteed it."""
     value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise bad_request(
-            f"Field {_where(path)} must be an object or null, not {json_type(value)}", field=path
-        )
-    return value
+    return value if isinstance(value, dict) else None
 
 
 def optional_datetime(body: dict[str, Any], key: str, path: str) -> datetime | None:
-    """An ISO 8601 date-time or null, as naive UTC."""
+    """An ISO 8601 date-time or null, as naive UTC (a schema cannot check the calendar)."""
     value = body.get(key)
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise bad_request(
-            f"Field {_where(path)} must be an ISO 8601 string or null, not {json_type(value)}",
-            field=path,
-        )
     try:
-        return parse_iso_datetime(value)
+        return parse_iso_datetime(str(value))
     except ValueError as exc:
-        raise bad_request(f"Invalid value for {_where(path)}: {exc}", field=path) from None
+        raise bad_request(f"{path}: {exc}", field=path) from None
 
 
 def tags_field(body: dict[str, Any], path: str = "tags") -> list[str] | None:
@@ -135,29 +104,21 @@ def tags_field(body: dict[str, Any], path: str = "tags") -> list[str] | None:
         return []
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list):
-        raise bad_request(
-            f"Field {_where(path)} must be an array of strings, not {json_type(value)}", field=path
-        )
     seen: dict[str, str] = {}
-    for index, tag in enumerate(value):
-        if not isinstance(tag, str):
-            raise bad_request(
-                f"Field {_where(f'{path}[{index}]')} must be a string, not {json_type(tag)}",
-                field=f"{path}[{index}]",
-            )
-        tag = tag.strip()
+    for index, raw in enumerate(value):
+        tag = str(raw).strip()
         if not tag:
             continue
         if len(tag) > MAX_TAG_LENGTH:
             raise bad_request(
-                f"Tag {tag[:20]!r}... is {len(tag)} characters long; the maximum is {MAX_TAG_LENGTH}",
+                f"{path}[{index}]: tag {tag[:20]!r}... is {len(tag)} characters long; the maximum "
+                f"is {MAX_TAG_LENGTH}",
                 field=f"{path}[{index}]",
             )
         seen.setdefault(tag.lower(), tag)
     if len(seen) > MAX_TAGS:
         raise bad_request(
-            f"Field {_where(path)} has {len(seen)} tags; the maximum is {MAX_TAGS}", field=path
+            f"{path}: {len(seen)} distinct tags; the maximum is {MAX_TAGS}", field=path
         )
     return sorted(seen.values(), key=str.lower)
 

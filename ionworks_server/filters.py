@@ -33,6 +33,7 @@ __all__ = [
     "ListQuery",
     "ListSpec",
     "build_list_query",
+    "check_query_values",
     "parse_bool",
     "parse_iso_datetime",
     "single",
@@ -86,6 +87,26 @@ class ListQuery:
     offset: int
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_query_values(params: QueryParams) -> None:
+    """400 for a control character in any query parameter name or value.
+
+    SQLite ends a bound text at a NUL, so ``name=ilike.%\0%`` would otherwise match everything;
+    no filter, id or flag of this API has a use for control characters.
+    """
+    for name, value in params.multi_items():
+        found = _CONTROL.search(name) or _CONTROL.search(value)
+        if found:
+            code = f"U+{ord(found.group()):04X}"
+            raise bad_parameter(
+                name,
+                f"Invalid value for {name!r}: it contains the control character {code}; "
+                "percent-encode only printable text in query parameters",
+            )
+
+
 def single(params: QueryParams, name: str) -> str | None:
     """The one value of a scalar parameter; giving it twice is ambiguous, so it is a 400."""
     values = params.getlist(name)
@@ -102,9 +123,9 @@ def _integer(params: QueryParams, name: str, default: int, low: int, high: int |
     raw = single(params, name)
     if raw is None:
         return default
-    text = raw.strip()
+    text = raw.strip(" ")
     bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-    if not re.fullmatch(r"[+-]?\d{1,18}", text):
+    if not re.fullmatch(r"[+-]?[0-9]{1,18}", text):
         raise bad_parameter(name, f"Invalid value for {name!r}: {raw!r} is not an integer {bounds}")
     value = int(text)
     if value < low or (high is not None and value > high):

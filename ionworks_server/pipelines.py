@@ -26,7 +26,7 @@ from starlette.responses import Response
 from .context import Call
 from .db import cell_measurements, pipelines, read, utcnow, write
 from .errors import bad_request, not_found
-from .fields import object_field, optional_str
+from .fields import optional_str
 from .jsonio import format_ts, json_response
 
 __all__ = ["ELEMENT_TYPES", "MAX_INLINE_ROWS", "create_pipeline", "get_pipeline", "run_pipeline"]
@@ -170,7 +170,6 @@ def create_pipeline(call: Call) -> Response:
     project_id = (
         optional_str(body, "project_id", "project_id", 64) or call.caller.default_project_id
     )
-    object_field(body, "options", "options")
     _check_payload(call, body)
     status, error, result = run_pipeline(elements)
     pipeline_id = str(uuid.uuid4())

@@ -1,8 +1,9 @@
 """Property-based contract test: schemathesis drives every operation of openapi.yaml.
 
 A bounded run (15 examples per operation, derandomised) against a dedicated server with the demo
-data must find no 5xx, no undeclared status code, no response that breaks its schema and no wrong
-content type. Random ids only reach the 404 paths, so every other example has its ids (and, for
+data must find no 5xx, no undeclared status code, no response that breaks its schema, no wrong
+content type and no operation that ignores missing or invalid credentials. ``make fuzz`` runs the
+same test longer and randomised (``IONWORKS_FUZZ_EXAMPLES``, ``IONWORKS_FUZZ_RANDOM=1``). Random ids only reach the 404 paths, so every other example has its ids (and, for
 storage, a whole signed URL) replaced by real ones: the success paths are checked too.
 
 The server is not shared with other tests: schemathesis creates, changes and deletes resources.
@@ -11,6 +12,7 @@ The server is not shared with other tests: schemathesis creates, changes and del
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -23,6 +25,7 @@ from schemathesis import Case
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    ignored_auth,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -34,7 +37,10 @@ CHECKS = [
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
+    ignored_auth,
 ]
+EXAMPLES = int(os.environ.get("IONWORKS_FUZZ_EXAMPLES", "15"))
+RANDOM = os.environ.get("IONWORKS_FUZZ_RANDOM") == "1"
 
 schema = schemathesis.openapi.from_path(SPEC)
 _alternate = itertools.count()
@@ -97,10 +103,11 @@ def use_real_ids(case: Case, real: dict[str, object]) -> None:
 
 @schema.parametrize()
 @settings(
-    max_examples=15,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=list(HealthCheck),
-    derandomize=True,
+    derandomize=not RANDOM,
+    database=None,
 )
 def test_every_operation_conforms_to_the_contract(
     case: Case, contract_server: ServerProcess, real: dict[str, object]

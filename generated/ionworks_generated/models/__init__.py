@@ -28,6 +28,7 @@ from .initiate_upload_request import InitiateUploadRequest
 from .initiate_upload_response import InitiateUploadResponse
 from .known_error_code import KnownErrorCode
 from .measurement_fields import MeasurementFields
+from .measurement_fields_properties_type_0 import MeasurementFieldsPropertiesType0
 from .measurement_order_by import MeasurementOrderBy
 from .measurement_type import MeasurementType
 from .organization import Organization
@@ -84,6 +85,7 @@ __all__ = (
     "InitiateUploadResponse",
     "KnownErrorCode",
     "MeasurementFields",
+    "MeasurementFieldsPropertiesType0",
     "MeasurementOrderBy",
     "MeasurementType",
     "Organization",

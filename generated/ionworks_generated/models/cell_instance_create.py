@@ -17,11 +17,14 @@ class CellInstanceCreate:
     Attributes:
         name (str):
         batch_id (None | str | Unset):
+        batch_name (None | str | Unset): Local reference server: the lot of this name (created if needed); ignored when
+            `batch_id` is given.
         notes (None | str | Unset):
     """
 
     name: str
     batch_id: None | str | Unset = UNSET
+    batch_name: None | str | Unset = UNSET
     notes: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -33,6 +36,12 @@ class CellInstanceCreate:
             batch_id = UNSET
         else:
             batch_id = self.batch_id
+
+        batch_name: None | str | Unset
+        if isinstance(self.batch_name, Unset):
+            batch_name = UNSET
+        else:
+            batch_name = self.batch_name
 
         notes: None | str | Unset
         if isinstance(self.notes, Unset):
@@ -49,6 +58,8 @@ class CellInstanceCreate:
         )
         if batch_id is not UNSET:
             field_dict["batch_id"] = batch_id
+        if batch_name is not UNSET:
+            field_dict["batch_name"] = batch_name
         if notes is not UNSET:
             field_dict["notes"] = notes
 
@@ -68,6 +79,15 @@ class CellInstanceCreate:
 
         batch_id = _parse_batch_id(d.pop("batch_id", UNSET))
 
+        def _parse_batch_name(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        batch_name = _parse_batch_name(d.pop("batch_name", UNSET))
+
         def _parse_notes(data: object) -> None | str | Unset:
             if data is None:
                 return data
@@ -80,6 +100,7 @@ class CellInstanceCreate:
         cell_instance_create = cls(
             name=name,
             batch_id=batch_id,
+            batch_name=batch_name,
             notes=notes,
         )
 

@@ -17,11 +17,14 @@ class CellInstanceUpdate:
     Attributes:
         name (str | Unset):
         batch_id (None | str | Unset):
+        batch_name (None | str | Unset): Local reference server: the lot of this name (created if needed); ignored when
+            `batch_id` is given.
         notes (None | str | Unset):
     """
 
     name: str | Unset = UNSET
     batch_id: None | str | Unset = UNSET
+    batch_name: None | str | Unset = UNSET
     notes: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -33,6 +36,12 @@ class CellInstanceUpdate:
             batch_id = UNSET
         else:
             batch_id = self.batch_id
+
+        batch_name: None | str | Unset
+        if isinstance(self.batch_name, Unset):
+            batch_name = UNSET
+        else:
+            batch_name = self.batch_name
 
         notes: None | str | Unset
         if isinstance(self.notes, Unset):
@@ -47,6 +56,8 @@ class CellInstanceUpdate:
             field_dict["name"] = name
         if batch_id is not UNSET:
             field_dict["batch_id"] = batch_id
+        if batch_name is not UNSET:
+            field_dict["batch_name"] = batch_name
         if notes is not UNSET:
             field_dict["notes"] = notes
 
@@ -66,6 +77,15 @@ class CellInstanceUpdate:
 
         batch_id = _parse_batch_id(d.pop("batch_id", UNSET))
 
+        def _parse_batch_name(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        batch_name = _parse_batch_name(d.pop("batch_name", UNSET))
+
         def _parse_notes(data: object) -> None | str | Unset:
             if data is None:
                 return data
@@ -78,6 +98,7 @@ class CellInstanceUpdate:
         cell_instance_update = cls(
             name=name,
             batch_id=batch_id,
+            batch_name=batch_name,
             notes=notes,
         )
 

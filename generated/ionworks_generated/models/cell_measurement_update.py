@@ -28,7 +28,8 @@ class CellMeasurementUpdate:
         protocol (Any | Unset): Free-form protocol description.
         test_setup (Any | Unset): Free-form test setup description.
         properties (CellMeasurementUpdatePropertiesType0 | None | Unset):
-        tags (list[str] | Unset):
+        tags (list[str] | None | str | Unset): The tag set (each tag trimmed, at most 50 tags of 50 characters). A bare
+            string is one tag; null clears.
     """
 
     name: str | Unset = UNSET
@@ -38,7 +39,7 @@ class CellMeasurementUpdate:
     protocol: Any | Unset = UNSET
     test_setup: Any | Unset = UNSET
     properties: CellMeasurementUpdatePropertiesType0 | None | Unset = UNSET
-    tags: list[str] | Unset = UNSET
+    tags: list[str] | None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -78,8 +79,13 @@ class CellMeasurementUpdate:
         else:
             properties = self.properties
 
-        tags: list[str] | Unset = UNSET
-        if not isinstance(self.tags, Unset):
+        tags: list[str] | None | str | Unset
+        if isinstance(self.tags, Unset):
+            tags = UNSET
+        elif isinstance(self.tags, list):
+            tags = self.tags
+
+        else:
             tags = self.tags
 
         field_dict: dict[str, Any] = {}
@@ -161,7 +167,22 @@ class CellMeasurementUpdate:
 
         properties = _parse_properties(d.pop("properties", UNSET))
 
-        tags = cast(list[str], d.pop("tags", UNSET))
+        def _parse_tags(data: object) -> list[str] | None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                tags_type_0 = cast(list[str], data)
+
+                return tags_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | None | str | Unset, data)
+
+        tags = _parse_tags(d.pop("tags", UNSET))
 
         cell_measurement_update = cls(
             name=name,

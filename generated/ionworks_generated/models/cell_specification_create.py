@@ -25,8 +25,8 @@ class CellSpecificationCreate:
         form_factor (None | str | Unset):
         manufacturer (None | str | Unset):
         chemistry (None | str | Unset):
-        ratings (Ratings | Unset): Rated quantities by name (`capacity`, `nominal_voltage`, ...), each a Quantity.
-            Example: {'capacity': {'value': 0.005, 'unit': 'A.h'}, 'nominal_voltage': {'value': 3.7, 'unit': 'V'}}.
+        ratings (None | Ratings | Unset): Rated quantities; on update, merged key by key (a key set to null is removed).
+            Null changes nothing.
         anode (Component | None | Unset):
         cathode (Component | None | Unset):
         electrolyte (Component | None | Unset):
@@ -39,7 +39,7 @@ class CellSpecificationCreate:
     form_factor: None | str | Unset = UNSET
     manufacturer: None | str | Unset = UNSET
     chemistry: None | str | Unset = UNSET
-    ratings: Ratings | Unset = UNSET
+    ratings: None | Ratings | Unset = UNSET
     anode: Component | None | Unset = UNSET
     cathode: Component | None | Unset = UNSET
     electrolyte: Component | None | Unset = UNSET
@@ -49,6 +49,7 @@ class CellSpecificationCreate:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.component import Component  # noqa: PLC0415
+        from ..models.ratings import Ratings  # noqa: PLC0415
 
         name = self.name
 
@@ -76,9 +77,13 @@ class CellSpecificationCreate:
         else:
             chemistry = self.chemistry
 
-        ratings: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.ratings, Unset):
+        ratings: dict[str, Any] | None | Unset
+        if isinstance(self.ratings, Unset):
+            ratings = UNSET
+        elif isinstance(self.ratings, Ratings):
             ratings = self.ratings.to_dict()
+        else:
+            ratings = self.ratings
 
         anode: dict[str, Any] | None | Unset
         if isinstance(self.anode, Unset):
@@ -194,12 +199,22 @@ class CellSpecificationCreate:
 
         chemistry = _parse_chemistry(d.pop("chemistry", UNSET))
 
-        _ratings = d.pop("ratings", UNSET)
-        ratings: Ratings | Unset
-        if isinstance(_ratings, Unset):
-            ratings = UNSET
-        else:
-            ratings = Ratings.from_dict(_ratings)
+        def _parse_ratings(data: object) -> None | Ratings | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                ratings_type_0 = Ratings.from_dict(data)
+
+                return ratings_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Ratings | Unset, data)
+
+        ratings = _parse_ratings(d.pop("ratings", UNSET))
 
         def _parse_anode(data: object) -> Component | None | Unset:
             if data is None:

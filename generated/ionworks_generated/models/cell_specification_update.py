@@ -21,11 +21,12 @@ class CellSpecificationUpdate:
     """
     Attributes:
         name (str | Unset):
+        project_id (None | str | Unset): Cannot change: equal to the current project, or null.
         form_factor (None | str | Unset):
         manufacturer (None | str | Unset):
         chemistry (None | str | Unset):
-        ratings (Ratings | Unset): Rated quantities by name (`capacity`, `nominal_voltage`, ...), each a Quantity.
-            Example: {'capacity': {'value': 0.005, 'unit': 'A.h'}, 'nominal_voltage': {'value': 3.7, 'unit': 'V'}}.
+        ratings (None | Ratings | Unset): Rated quantities; on update, merged key by key (a key set to null is removed).
+            Null changes nothing.
         anode (Component | None | Unset):
         cathode (Component | None | Unset):
         electrolyte (Component | None | Unset):
@@ -34,10 +35,11 @@ class CellSpecificationUpdate:
     """
 
     name: str | Unset = UNSET
+    project_id: None | str | Unset = UNSET
     form_factor: None | str | Unset = UNSET
     manufacturer: None | str | Unset = UNSET
     chemistry: None | str | Unset = UNSET
-    ratings: Ratings | Unset = UNSET
+    ratings: None | Ratings | Unset = UNSET
     anode: Component | None | Unset = UNSET
     cathode: Component | None | Unset = UNSET
     electrolyte: Component | None | Unset = UNSET
@@ -47,8 +49,15 @@ class CellSpecificationUpdate:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.component import Component  # noqa: PLC0415
+        from ..models.ratings import Ratings  # noqa: PLC0415
 
         name = self.name
+
+        project_id: None | str | Unset
+        if isinstance(self.project_id, Unset):
+            project_id = UNSET
+        else:
+            project_id = self.project_id
 
         form_factor: None | str | Unset
         if isinstance(self.form_factor, Unset):
@@ -68,9 +77,13 @@ class CellSpecificationUpdate:
         else:
             chemistry = self.chemistry
 
-        ratings: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.ratings, Unset):
+        ratings: dict[str, Any] | None | Unset
+        if isinstance(self.ratings, Unset):
+            ratings = UNSET
+        elif isinstance(self.ratings, Ratings):
             ratings = self.ratings.to_dict()
+        else:
+            ratings = self.ratings
 
         anode: dict[str, Any] | None | Unset
         if isinstance(self.anode, Unset):
@@ -117,6 +130,8 @@ class CellSpecificationUpdate:
         field_dict.update({})
         if name is not UNSET:
             field_dict["name"] = name
+        if project_id is not UNSET:
+            field_dict["project_id"] = project_id
         if form_factor is not UNSET:
             field_dict["form_factor"] = form_factor
         if manufacturer is not UNSET:
@@ -146,6 +161,15 @@ class CellSpecificationUpdate:
         d = dict(src_dict)
         name = d.pop("name", UNSET)
 
+        def _parse_project_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        project_id = _parse_project_id(d.pop("project_id", UNSET))
+
         def _parse_form_factor(data: object) -> None | str | Unset:
             if data is None:
                 return data
@@ -173,12 +197,22 @@ class CellSpecificationUpdate:
 
         chemistry = _parse_chemistry(d.pop("chemistry", UNSET))
 
-        _ratings = d.pop("ratings", UNSET)
-        ratings: Ratings | Unset
-        if isinstance(_ratings, Unset):
-            ratings = UNSET
-        else:
-            ratings = Ratings.from_dict(_ratings)
+        def _parse_ratings(data: object) -> None | Ratings | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                ratings_type_0 = Ratings.from_dict(data)
+
+                return ratings_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Ratings | Unset, data)
+
+        ratings = _parse_ratings(d.pop("ratings", UNSET))
 
         def _parse_anode(data: object) -> Component | None | Unset:
             if data is None:
@@ -267,6 +301,7 @@ class CellSpecificationUpdate:
 
         cell_specification_update = cls(
             name=name,
+            project_id=project_id,
             form_factor=form_factor,
             manufacturer=manufacturer,
             chemistry=chemistry,

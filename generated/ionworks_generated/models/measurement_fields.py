@@ -1,12 +1,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.measurement_fields_properties_type_0 import (
+        MeasurementFieldsPropertiesType0,
+    )
+
 
 T = TypeVar("T", bound="MeasurementFields")
 
@@ -20,17 +26,28 @@ class MeasurementFields:
         notes (None | str | Unset):
         start_time (None | str | Unset):
         end_time (None | str | Unset):
-        tags (list[str] | Unset):
+        protocol (Any | Unset): Free-form protocol description.
+        test_setup (Any | Unset): Free-form test setup description.
+        properties (MeasurementFieldsPropertiesType0 | None | Unset):
+        tags (list[str] | None | str | Unset): The tag set (each tag trimmed, at most 50 tags of 50 characters). A bare
+            string is one tag; null clears.
     """
 
     name: str
     notes: None | str | Unset = UNSET
     start_time: None | str | Unset = UNSET
     end_time: None | str | Unset = UNSET
-    tags: list[str] | Unset = UNSET
+    protocol: Any | Unset = UNSET
+    test_setup: Any | Unset = UNSET
+    properties: MeasurementFieldsPropertiesType0 | None | Unset = UNSET
+    tags: list[str] | None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.measurement_fields_properties_type_0 import (
+            MeasurementFieldsPropertiesType0,  # noqa: PLC0415
+        )
+
         name = self.name
 
         notes: None | str | Unset
@@ -51,8 +68,25 @@ class MeasurementFields:
         else:
             end_time = self.end_time
 
-        tags: list[str] | Unset = UNSET
-        if not isinstance(self.tags, Unset):
+        protocol = self.protocol
+
+        test_setup = self.test_setup
+
+        properties: dict[str, Any] | None | Unset
+        if isinstance(self.properties, Unset):
+            properties = UNSET
+        elif isinstance(self.properties, MeasurementFieldsPropertiesType0):
+            properties = self.properties.to_dict()
+        else:
+            properties = self.properties
+
+        tags: list[str] | None | str | Unset
+        if isinstance(self.tags, Unset):
+            tags = UNSET
+        elif isinstance(self.tags, list):
+            tags = self.tags
+
+        else:
             tags = self.tags
 
         field_dict: dict[str, Any] = {}
@@ -68,6 +102,12 @@ class MeasurementFields:
             field_dict["start_time"] = start_time
         if end_time is not UNSET:
             field_dict["end_time"] = end_time
+        if protocol is not UNSET:
+            field_dict["protocol"] = protocol
+        if test_setup is not UNSET:
+            field_dict["test_setup"] = test_setup
+        if properties is not UNSET:
+            field_dict["properties"] = properties
         if tags is not UNSET:
             field_dict["tags"] = tags
 
@@ -75,6 +115,10 @@ class MeasurementFields:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.measurement_fields_properties_type_0 import (
+            MeasurementFieldsPropertiesType0,  # noqa: PLC0415
+        )
+
         d = dict(src_dict)
         name = d.pop("name")
 
@@ -105,13 +149,52 @@ class MeasurementFields:
 
         end_time = _parse_end_time(d.pop("end_time", UNSET))
 
-        tags = cast(list[str], d.pop("tags", UNSET))
+        protocol = d.pop("protocol", UNSET)
+
+        test_setup = d.pop("test_setup", UNSET)
+
+        def _parse_properties(data: object) -> MeasurementFieldsPropertiesType0 | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                properties_type_0 = MeasurementFieldsPropertiesType0.from_dict(data)
+
+                return properties_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(MeasurementFieldsPropertiesType0 | None | Unset, data)
+
+        properties = _parse_properties(d.pop("properties", UNSET))
+
+        def _parse_tags(data: object) -> list[str] | None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                tags_type_0 = cast(list[str], data)
+
+                return tags_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | None | str | Unset, data)
+
+        tags = _parse_tags(d.pop("tags", UNSET))
 
         measurement_fields = cls(
             name=name,
             notes=notes,
             start_time=start_time,
             end_time=end_time,
+            protocol=protocol,
+            test_setup=test_setup,
+            properties=properties,
             tags=tags,
         )
 

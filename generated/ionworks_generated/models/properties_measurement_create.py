@@ -38,7 +38,8 @@ class PropertiesMeasurementCreate:
         test_setup (Any | Unset): Free-form test setup description.
         start_time (None | str | Unset):
         end_time (None | str | Unset):
-        tags (list[str] | Unset):
+        tags (list[str] | None | str | Unset): The tag set (each tag trimmed, at most 50 tags of 50 characters). A bare
+            string is one tag; null clears.
     """
 
     name: str
@@ -51,7 +52,7 @@ class PropertiesMeasurementCreate:
     test_setup: Any | Unset = UNSET
     start_time: None | str | Unset = UNSET
     end_time: None | str | Unset = UNSET
-    tags: list[str] | Unset = UNSET
+    tags: list[str] | None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -85,8 +86,13 @@ class PropertiesMeasurementCreate:
         else:
             end_time = self.end_time
 
-        tags: list[str] | Unset = UNSET
-        if not isinstance(self.tags, Unset):
+        tags: list[str] | None | str | Unset
+        if isinstance(self.tags, Unset):
+            tags = UNSET
+        elif isinstance(self.tags, list):
+            tags = self.tags
+
+        else:
             tags = self.tags
 
         field_dict: dict[str, Any] = {}
@@ -163,7 +169,22 @@ class PropertiesMeasurementCreate:
 
         end_time = _parse_end_time(d.pop("end_time", UNSET))
 
-        tags = cast(list[str], d.pop("tags", UNSET))
+        def _parse_tags(data: object) -> list[str] | None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                tags_type_0 = cast(list[str], data)
+
+                return tags_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | None | str | Unset, data)
+
+        tags = _parse_tags(d.pop("tags", UNSET))
 
         properties_measurement_create = cls(
             name=name,
