@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
@@ -30,6 +31,11 @@ class Ionworks:
     ``IONWORKS_API_TOKEN`` / ``IONWORKS_API_KEY`` (a token wins). ``api_url`` defaults to
     ``IONWORKS_API_URL`` or the hosted API. ``dataframe_backend`` ("polars" or "pandas") defaults
     to ``IONWORKS_DATAFRAME_BACKEND`` or polars, and applies to this client only.
+
+    ``timeout`` (seconds) bounds each API call as a whole: connecting, every byte of the answer
+    and any retries. ``transfer_timeout`` bounds each read of a storage transfer (downloads of
+    large tables may take longer in total). A refused connection is retried for one second at
+    most; a busy server (503, 429 with ``Retry-After``) is retried within ``retry_budget``.
 
     Use it as a context manager, or call :meth:`close`, to release connections::
 
@@ -61,6 +67,9 @@ class Ionworks:
                 "No Ionworks credentials: pass Ionworks(api_key=...) or set the "
                 f"{C.ENV_API_KEY} environment variable (or {C.ENV_API_TOKEN} for a bearer token)."
             )
+        for name, value in (("timeout", timeout), ("transfer_timeout", transfer_timeout)):
+            if not (isinstance(value, int | float) and 0 < value < math.inf):
+                raise ValueError(f"{name}={value!r} must be a positive number of seconds")
         url = (api_url or os.environ.get(C.ENV_API_URL) or C.DEFAULT_API_URL).rstrip("/")
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"api_url={url!r} must start with http:// or https://")

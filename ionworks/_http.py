@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ._deadline import deadline_transport
 from ._progress import progress_bar
 from ._retry import RetryTransport
 from ._version import __version__
@@ -56,13 +57,19 @@ def build_api_client(
     retry_budget: float,
     transport: httpx.BaseTransport | None = None,
 ) -> httpx.Client:
-    """The API client: auth headers, retry policy, errors raised from a response hook."""
+    """The API client: auth headers, retry policy, errors raised from a response hook.
+
+    ``timeout`` bounds each call as a whole (connect, every byte of the answer, retries).
+    """
     return httpx.Client(
         base_url=base_url,
         headers={"User-Agent": USER_AGENT, "Accept": "application/json", **headers},
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
         transport=RetryTransport(
-            transport or httpx.HTTPTransport(), max_retries=max_retries, budget=retry_budget
+            transport or deadline_transport(),
+            max_retries=max_retries,
+            budget=retry_budget,
+            deadline=timeout,
         ),
         follow_redirects=False,
         event_hooks={"response": [raise_for_api_error]},

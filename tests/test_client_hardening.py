@@ -9,8 +9,10 @@ server where it can produce the situation.
 from __future__ import annotations
 
 import json
+import random
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,11 +27,11 @@ ID = "3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b"
 
 
 class RecordingServer:
-    """Answers every request with a fixed status and body; records raw request targets."""
+    """Answers request n (from 1) with ``respond(n)``: status, extra headers and body; records
+    the raw request targets."""
 
-    def __init__(self, status: int, body: Any) -> None:
-        self.status = status
-        self.body = body if isinstance(body, bytes) else json.dumps(body).encode()
+    def __init__(self, respond: Callable[[int], tuple[int, dict[str, str], bytes]]) -> None:
+        self.respond = respond
         self.targets: list[str] = []
         self._sock = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
@@ -55,14 +57,17 @@ class RecordingServer:
                     if header.lower().startswith(b"content-length:"):
                         length = int(header.split(b":")[1])
                 reader.read(length)
-                head = (
-                    f"HTTP/1.1 {self.status} X\r\nContent-Type: application/json\r\n"
-                    f"Content-Length: {len(self.body)}\r\n\r\n"
-                )
-                conn.sendall(head.encode() + self.body)
+                status, headers, body = self.respond(len(self.targets))
+                head = f"HTTP/1.1 {status} X\r\nContent-Length: {len(body)}\r\n"
+                head += "".join(f"{key}: {value}\r\n" for key, value in headers.items())
+                conn.sendall(head.encode() + b"\r\n" + body)
 
     def close(self) -> None:
         self._sock.close()
+
+
+def _body(body: Any) -> bytes:
+    return body if isinstance(body, bytes) else json.dumps(body).encode()
 
 
 @pytest.fixture
@@ -70,7 +75,8 @@ def recording() -> Iterator[Callable[[int, Any], RecordingServer]]:
     servers: list[RecordingServer] = []
 
     def start(status: int, body: Any) -> RecordingServer:
-        servers.append(RecordingServer(status, body))
+        answer = (status, {"Content-Type": "application/json"}, _body(body))
+        servers.append(RecordingServer(lambda n: answer))
         return servers[-1]
 
     yield start
@@ -242,3 +248,158 @@ def test_each_kind_of_bad_parquet_gets_its_own_true_reason(payload: bytes, expec
     with pytest.raises(IonworksError, match="is not a valid parquet file") as caught:
         read_parquet(payload, description="time series of m1")
     assert expected in str(caught.value)
+
+
+# --- 4. retries and deadlines ----------------------------------------------------------------
+
+PAGE = {"items": [{"id": ID, "name": "Cell"}], "count": 1, "total": 1}
+JSON = {"Content-Type": "application/json"}
+
+
+class FakeTime:
+    """Replaces the retry transport's clock and sleep: waits are recorded, not slept."""
+
+    def __init__(self, client: Ionworks) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+        transport = client._http._transport
+        transport._clock = lambda: self.now
+        transport._sleep = self.sleep
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("value", ["-5", "nan", "-inf"])
+def test_a_meaningless_retry_after_backs_off_instead_of_retrying_at_once(value: str) -> None:
+    def respond(n: int) -> tuple[int, dict[str, str], bytes]:
+        if n <= 2:
+            return 503, {**JSON, "Retry-After": value}, _body({"message": "busy"})
+        return 200, JSON, _body(PAGE)
+
+    server = RecordingServer(respond)
+    try:
+        client = client_for(server.url, max_retries=5)
+        fake = FakeTime(client)
+        assert client.cell_spec.list()[0].id == ID
+    finally:
+        server.close()
+    assert len(fake.sleeps) == 2
+    assert all(seconds > 0 for seconds in fake.sleeps), fake.sleeps
+
+
+def test_a_refused_connection_is_reported_after_a_short_retry_window() -> None:
+    """Issue 10 asks for a refused connection to be reported within 1.5 s with the defaults."""
+    random.seed(20261130)
+    client = client_for(f"http://127.0.0.1:{_closed_port()}", max_retries=5)  # default budget
+    fake = FakeTime(client)
+    with pytest.raises(ionworks.APIConnectionError):
+        client.cell_spec.list()
+    assert fake.now < 1.5, fake.sleeps
+
+
+def test_a_503_burst_is_still_ridden_out_past_the_refused_connection_window() -> None:
+    def respond(n: int) -> tuple[int, dict[str, str], bytes]:
+        if n <= 3:
+            return 503, {**JSON, "Retry-After": "1"}, _body({"message": "busy"})
+        return 200, JSON, _body(PAGE)
+
+    server = RecordingServer(respond)
+    try:
+        client = client_for(server.url, max_retries=5)
+        fake = FakeTime(client)
+        assert client.cell_spec.list()[0].id == ID
+    finally:
+        server.close()
+    assert fake.sleeps == [1.0, 1.0, 1.0]
+    assert fake.now > 1.5
+
+
+def test_the_timeout_bounds_the_retries_of_a_call_too() -> None:
+    server = RecordingServer(lambda n: (503, JSON, _body({"message": "busy"})))
+    try:
+        client = client_for(server.url, timeout=2.0, max_retries=1000, retry_budget=600)
+        fake = FakeTime(client)
+        with pytest.raises(ionworks.ServerError):
+            client.cell_spec.list()
+    finally:
+        server.close()
+    assert fake.now < 2.0
+    assert len(server.targets) > 1  # it did retry, within the deadline
+
+
+class DrippingServer:
+    """Sends its answer one byte every ``interval`` seconds, for at most ``limit`` seconds.
+
+    ``phase="headers"`` drips from the status line on; ``phase="body"`` sends the headers at
+    once and drips the body.
+    """
+
+    def __init__(self, phase: str, interval: float, limit: float) -> None:
+        self.phase, self.interval, self.limit = phase, interval, limit
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self._stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn: socket.socket) -> None:
+        body = b" " * 10_000
+        head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nX-Pad: {'x' * 10_000}\r\n\r\n"
+        answer = head.encode() + body
+        with conn:
+            conn.recv(65536)
+            if self.phase == "body":
+                conn.sendall(answer[: len(head)])
+                answer = answer[len(head) :]
+            deadline = time.monotonic() + self.limit
+            for i in range(len(answer)):
+                if self._stop.wait(self.interval) or time.monotonic() > deadline:
+                    return
+                try:
+                    conn.sendall(answer[i : i + 1])
+                except OSError:
+                    return
+
+    def close(self) -> None:
+        self._stop.set()
+        self._sock.close()
+
+
+@pytest.mark.parametrize("phase", ["headers", "body"])
+def test_a_server_dripping_one_byte_at_a_time_cannot_hold_a_call_past_its_timeout(
+    phase: str,
+) -> None:
+    timeout = 1.5
+    server = DrippingServer(phase, interval=0.3, limit=20)
+    try:
+        client = client_for(server.url, timeout=timeout, max_retries=5, retry_budget=20)
+        started = time.monotonic()
+        with pytest.raises(ionworks.APITimeoutError):
+            client.health_check()
+        elapsed = time.monotonic() - started
+    finally:
+        server.close()
+    assert elapsed < 3 * timeout, f"held for {elapsed:.1f} s with timeout={timeout}"
+
+
+def test_the_api_transport_enforces_the_deadline_on_its_sockets() -> None:
+    """Guards the one private attribute deadline_transport sets (httpx has no argument for it)."""
+    from ionworks._deadline import DeadlineBackend
+
+    client = client_for("http://127.0.0.1:9")
+    assert isinstance(client._http._transport._wrapped._pool._network_backend, DeadlineBackend)
