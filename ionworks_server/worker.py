@@ -245,6 +245,8 @@ class Worker:
             rows = conn.execute(
                 select(M.c.id, M.c.measurement_type, M.c.processing_status, M.c.filenames)
             ).all()
+        if min_age_s <= 0:
+            self._restore_unconfirmed(reservations, {row.id for row in rows})
         owned = _owned_files(reservations, rows, startup=min_age_s <= 0)
         cutoff = time.time() - min_age_s
         for area in AREAS:
@@ -254,6 +256,20 @@ class Worker:
                     _prune(entry, keep, min_age_s)
                 elif min_age_s <= 0 or _mtime(entry) < cutoff:
                     _remove(entry)
+
+    def _restore_unconfirmed(self, reservations: Any, row_ids: set[str]) -> None:
+        """Put back staged files a confirm moved but never committed (killed in between), so
+        the upload can still be confirmed. Start-up only: a live confirm does exactly this move."""
+        root = self.storage.root
+        for reservation in reservations:
+            staged = root / "uploads" / reservation.id
+            if reservation.id in row_ids or staged.exists():
+                continue
+            for area in ("processing", "measurements"):
+                moved = root / area / reservation.id
+                if moved.is_dir():
+                    moved.replace(staged)
+                    break
 
 
 def _owned_files(

@@ -222,6 +222,32 @@ class Campaign:
             json={"cell_instance_id": self.instance_id, "measurement": {"name": name}},
         )
 
+    def staged_upload(self, name: str) -> tuple[str, str]:
+        """Initiate and PUT a small upload, then stop the server (not confirmed)."""
+        self._start()
+        try:
+            self._ensure_instance()
+            with self._http() as http:
+                mid, urls = self._initiate(http, name)
+            assert httpx.put(urls["time_series.parquet"], content=self.small).status_code == 200
+        finally:
+            assert self.server is not None
+            self.server.stop()
+        return mid, name
+
+    def confirm_and_settle(self, mid: str, name: str) -> str:
+        """Start the server, confirm ``mid``, wait for processing; its final status."""
+        self._start()
+        try:
+            with self._http() as http:
+                confirmed = self._confirm(http, mid, name)
+                assert confirmed.status_code == 201, confirmed.text
+                self._wait_settled()
+                return str(http.get(f"/cell_measurements/{mid}").json()["processing_status"])
+        finally:
+            assert self.server is not None
+            self.server.stop()
+
     def mid_put(self, name: str) -> bool:
         """Kill while a PUT is streaming (its body is held after the first chunk)."""
         with self._http() as http:

@@ -57,3 +57,18 @@ def test_the_start_up_sweep_removes_leftovers_of_older_crashes(campaign: Campaig
     assert f"measurements/{kept.name}/.cycles.parquet.0123abcd.part" in before.orphans
     assert after.orphans == [] and after.missing == [] and after.stuck == []
     assert after.referenced == before.referenced > 0
+
+
+def test_a_confirm_killed_before_its_commit_gives_the_staged_files_back(
+    campaign: Campaign,
+) -> None:
+    """A kill between confirm's move of the staged files and its commit leaves them in
+    processing/ with no row; the restart puts them back, so confirming again just works."""
+    mid, name = campaign.staged_upload("confirm-killed")
+    storage = campaign.data_dir / "storage"
+    (storage / "uploads" / mid).rename(storage / "processing" / mid)  # the move, uncommitted
+    before, after = campaign.restart()
+    assert f"processing/{mid}" in before.orphans
+    assert after.orphans == []
+    assert (storage / "uploads" / mid / "time_series.parquet").is_file()
+    assert campaign.confirm_and_settle(mid, name) == "ready"
