@@ -2,7 +2,10 @@
 
 Every command goes through :class:`ionworks.Ionworks` (no second HTTP path). ``--json`` prints
 machine-readable output; errors print one line and exit 1 (``--debug`` shows the traceback).
-``serve`` and ``admin`` hand over to the local reference server, imported only then.
+The common options (``--api-url``, ``--api-key``, ``--json``, ``--debug``) work before or after
+the command. Files written (downloads, plots) appear atomically with the permissions any new
+file gets (``0666`` less the umask). ``serve`` and ``admin`` hand over to the local reference
+server, imported only then.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -17,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _cache
+from . import _constants as C
 from .errors import IonworksError
 
 
@@ -58,22 +63,44 @@ def _server_command(name: str, argv: list[str]) -> int:
 # ---------------------------------------------------------------- argument parsing
 
 
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--api-url", help="API base URL (default: $IONWORKS_API_URL)")
-    common.add_argument("--api-key", help="API key (default: $IONWORKS_API_KEY)")
-    common.add_argument("--json", action="store_true", help="print JSON for scripts")
-    common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+def _common_options(defaults: bool) -> argparse.ArgumentParser:
+    """The options every command takes, as an argparse parent.
 
+    The top-level parser sets the defaults; every sub-parser's copy has no default at all
+    (``SUPPRESS``), so a value given before the command is not overwritten by the sub-parser's
+    default, and one given after it wins.
+    """
+
+    def default(value: Any) -> Any:
+        return value if defaults else argparse.SUPPRESS
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--api-url", default=default(None), help=f"API base URL (default: ${C.ENV_API_URL})"
+    )
+    common.add_argument(
+        "--api-key", default=default(None), help=f"API key (default: ${C.ENV_API_KEY})"
+    )
+    common.add_argument(
+        "--json", action="store_true", default=default(False), help="print JSON for scripts"
+    )
+    common.add_argument(
+        "--debug", action="store_true", default=default(False), help="show tracebacks on errors"
+    )
+    return common
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _common_options(defaults=False)
     parser = argparse.ArgumentParser(
         prog="ionworks",
         description="Read and write Ionworks battery data from the command line.",
-        parents=[common],
+        parents=[_common_options(defaults=True)],
     )
     parser.set_defaults(handler=None)
     groups = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    specs = groups.add_parser("specs", help="cell specifications").add_subparsers(metavar="ACTION")
+    specs = _command_group(groups, "specs", "cell specifications", common)
     p = specs.add_parser("list", help="list cell specifications", parents=[common])
     _list_options(p)
     p.add_argument("--form-factor", help="exact form factor, e.g. R2032")
@@ -82,17 +109,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.set_defaults(handler=_specs_get)
 
-    instances = groups.add_parser("instances", help="cell instances").add_subparsers(
-        metavar="ACTION"
-    )
+    instances = _command_group(groups, "instances", "cell instances", common)
     p = instances.add_parser("list", help="list the instances of a specification", parents=[common])
     p.add_argument("spec_id")
     _list_options(p)
     p.set_defaults(handler=_instances_list)
 
-    measurements = groups.add_parser("measurements", help="cell measurements").add_subparsers(
-        metavar="ACTION"
-    )
+    measurements = _command_group(groups, "measurements", "cell measurements", common)
     p = measurements.add_parser(
         "list", help="list the measurements of an instance", parents=[common]
     )
@@ -128,11 +151,10 @@ def _parser() -> argparse.ArgumentParser:
         default="time_series",
         help="voltage/current vs time (default), capacity vs cycle, or voltage vs capacity",
     )
+    p.add_argument("--title", help="plot title (default: the measurement's name)")
     p.set_defaults(handler=_measurements_plot)
 
-    cache = groups.add_parser("cache", help="the local measurement cache").add_subparsers(
-        metavar="ACTION"
-    )
+    cache = _command_group(groups, "cache", "the local measurement cache", common)
     p = cache.add_parser("info", help="location, entries and size", parents=[common])
     p.set_defaults(handler=_cache_info)
     p = cache.add_parser("clear", help="delete every cached entry", parents=[common])
@@ -141,6 +163,13 @@ def _parser() -> argparse.ArgumentParser:
     groups.add_parser("serve", help="run the local reference server (see `ionworks serve -h`)")
     groups.add_parser("admin", help="manage the local server's keys (see `ionworks admin -h`)")
     return parser
+
+
+def _command_group(groups: Any, name: str, help_text: str, common: argparse.ArgumentParser) -> Any:
+    """A command with actions (``specs list``); the common options work at its level too."""
+    return groups.add_parser(name, help=help_text, parents=[common]).add_subparsers(
+        metavar="ACTION"
+    )
 
 
 def _list_options(p: argparse.ArgumentParser) -> None:
@@ -157,9 +186,26 @@ def _list_options(p: argparse.ArgumentParser) -> None:
 
 
 def _client(args: argparse.Namespace) -> Any:
+    """The client for these options; configuration errors name the CLI's options, not Python's."""
     from ._client import Ionworks
 
-    return Ionworks(api_key=args.api_key, api_url=args.api_url)
+    api_key = args.api_key or None
+    if api_key is None and not (os.environ.get(C.ENV_API_TOKEN) or os.environ.get(C.ENV_API_KEY)):
+        raise ValueError(
+            f"No Ionworks credentials: pass --api-key KEY or set {C.ENV_API_KEY} "
+            f"(or {C.ENV_API_TOKEN} for a bearer token)."
+        )
+    try:
+        return Ionworks(api_key=api_key, api_url=args.api_url or None)
+    except ValueError as exc:
+        if str(exc).startswith("api_url="):
+            url = args.api_url or os.environ.get(C.ENV_API_URL)
+            where = "--api-url" if args.api_url else C.ENV_API_URL
+            raise ValueError(
+                f"{where} {url!r} must start with http:// or https://, e.g. "
+                "--api-url http://127.0.0.1:8000"
+            ) from exc
+        raise
 
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:
@@ -268,28 +314,73 @@ def _measurements_plot(args: argparse.Namespace) -> None:
 
     client = _client(args)
     measurements = client.cell_measurement
+    title = args.title if args.title is not None else measurements.get(args.id).name
     if args.kind == "capacity":
-        fig, _ = plotting.plot_capacity(measurements.cycles(args.id))
+        fig, _ = plotting.plot_capacity(measurements.cycles(args.id), title=title)
     elif args.kind == "voltage_capacity":
-        fig, _ = plotting.plot_voltage_vs_capacity(
+        fig, ax = plotting.plot_voltage_vs_capacity(
             measurements.time_series(args.id), measurements.steps(args.id)
         )
+        ax.set_title(f"{title}: {ax.get_title()}")
     else:
-        fig, _ = plotting.plot_time_series(measurements.time_series(args.id))
+        fig, _ = plotting.plot_time_series(measurements.time_series(args.id), title=title)
     output = Path(args.output)
-    _write_atomically(
-        output, lambda path: fig.savefig(path, format=output.suffix[1:] or "png", dpi=120)
-    )
-    print(f"wrote {args.kind} plot of {args.id} to {output}")
+    try:
+        _write_atomically(
+            output, lambda path: fig.savefig(path, format=output.suffix[1:] or "png", dpi=120)
+        )
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    if args.json:
+        summary = {"path": str(output), "measurement_id": args.id, "kind": args.kind}
+        _emit_object(args, {**summary, "title": title})
+    else:
+        print(f"wrote {args.kind} plot of {args.id} ({title}) to {output}")
 
 
 def _cache_info(args: argparse.Namespace) -> None:
     info = _cache.cache_info()
     if args.json:
-        _emit_object(args, info)
+        _emit_object(args, info)  # raw numbers (bytes, seconds) for scripts
         return
     for key, value in info.items():
-        print(f"{key:>12}: {value}")
+        label, text = _cache_field(key, value)
+        print(f"{label:>12}: {text}")
+
+
+def _cache_field(key: str, value: Any) -> tuple[str, str]:
+    """A ``cache_info()`` entry as a human reads it: sizes in bytes units, the TTL in time units."""
+    if key == "ttl":
+        return "ttl", "none (entries never expire)" if value is None else human_duration(value)
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number and (key.endswith("_bytes") or key == "size_limit"):
+        return key.removesuffix("_bytes").replace("_", " "), human_bytes(value)
+    return key.replace("_", " "), _text(value, 100)
+
+
+_BYTE_UNITS = ("KiB", "MiB", "GiB", "TiB")
+_TIME_UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+
+
+def human_bytes(size: float) -> str:
+    """``1288490188`` -> ``"1.2 GiB"``: binary units, as ``IONWORKS_CACHE_SIZE_LIMIT`` documents."""
+    if abs(size) < 1024:
+        return f"{int(size)} B"
+    value, unit = float(size), "B"
+    for unit in _BYTE_UNITS:  # noqa: B007  (the last unit tried is the one shown)
+        value /= 1024
+        if abs(value) < 1024:
+            break
+    return f"{value:.1f} {unit}".replace(".0 ", " ")
+
+
+def human_duration(seconds: float) -> str:
+    """``604800`` -> ``"7 days"``, ``5400`` -> ``"1.5 hours"``, ``45`` -> ``"45 seconds"``."""
+    unit, length = next(((u, n) for u, n in _TIME_UNITS if abs(seconds) >= n), _TIME_UNITS[-1])
+    text = f"{round(seconds / length, 1):g}"
+    return f"{text} {unit}" + ("" if text == "1" else "s")
 
 
 def _cache_clear(args: argparse.Namespace) -> None:
@@ -326,17 +417,31 @@ def _print_table(rows: Iterable[Sequence[str]], header: Sequence[str]) -> None:
 
 
 def _write_atomically(target: Path, write: Any) -> None:
-    """Write through a temp file in the same directory, then rename: never a half-written file."""
+    """Write through a temp file in the same directory, then rename: never a half-written file.
+
+    ``mkstemp`` makes the temp file private (0600); before the rename it gets the mode a plain
+    ``open(target, "w")`` would give: the existing file's, else ``0666`` less the umask.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, _new_file_mode(target))
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _new_file_mode(target: Path) -> int:
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +20,12 @@ DOC_SPEC = "NCM622/Graphite Coin Cell"
 
 
 def run(
-    server: Any, *args: str, tmp_path: Path, check: bool = True
+    server: Any,
+    *args: str,
+    tmp_path: Path,
+    check: bool = True,
+    credentials_in_env: bool = True,
+    umask: int = -1,
 ) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
@@ -27,8 +34,15 @@ def run(
         "IONWORKS_CACHE_DIR": str(tmp_path / "cache"),
         "MPLBACKEND": "Agg",
     }
+    if not credentials_in_env:
+        for name in ("IONWORKS_API_URL", "IONWORKS_API_KEY", "IONWORKS_API_TOKEN"):
+            env.pop(name, None)
     result = subprocess.run(
-        [sys.executable, "-m", "ionworks.cli", *args], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "ionworks.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        umask=umask,
     )
     if check:
         assert result.returncode == 0, result.stderr
@@ -211,3 +225,228 @@ def test_every_command_has_help(tmp_path: Path) -> None:
             [sys.executable, "-m", "ionworks.cli", *args], capture_output=True, text=True
         )
         assert result.returncode == 0 and "usage:" in result.stdout
+
+
+# ------------------------------------------------------------------ common options, anywhere
+
+
+def test_options_before_the_command_are_used(live_server: Any, tmp_path: Path) -> None:
+    out = run(
+        live_server,
+        "--api-key",
+        live_server.api_key,
+        "--api-url",
+        live_server.url,
+        "--json",
+        "specs",
+        "list",
+        "--limit",
+        "2",
+        tmp_path=tmp_path,
+        credentials_in_env=False,
+    )
+    assert len(json.loads(out.stdout)["items"]) == 2
+
+
+def test_options_between_command_and_action_are_used(live_server: Any, tmp_path: Path) -> None:
+    out = run(live_server, "specs", "--json", "list", "--limit", "1", tmp_path=tmp_path)
+    assert len(json.loads(out.stdout)["items"]) == 1
+
+
+def test_an_option_after_the_action_wins_over_one_before(live_server: Any, tmp_path: Path) -> None:
+    out = run(
+        live_server,
+        "--api-key",
+        "wrong-key",
+        "--api-url",
+        live_server.url,
+        "specs",
+        "list",
+        "--limit",
+        "1",
+        "--api-key",
+        live_server.api_key,
+        "--json",
+        tmp_path=tmp_path,
+        credentials_in_env=False,
+    )
+    assert len(json.loads(out.stdout)["items"]) == 1
+
+
+def test_missing_credentials_name_the_cli_option_and_the_variable(
+    live_server: Any, tmp_path: Path
+) -> None:
+    result = run(
+        live_server, "specs", "list", tmp_path=tmp_path, check=False, credentials_in_env=False
+    )
+    assert result.returncode == 1
+    assert "--api-key" in result.stderr and "IONWORKS_API_KEY" in result.stderr
+    assert "Ionworks(" not in result.stderr
+
+
+def test_a_bad_api_url_names_the_cli_option(live_server: Any, tmp_path: Path) -> None:
+    result = run(
+        live_server, "--api-url", "localhost:8000", "specs", "list", tmp_path=tmp_path, check=False
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: --api-url 'localhost:8000' must start with http://")
+
+
+# ------------------------------------------------------------------ plot, files, cache info
+
+
+def test_measurements_plot_json_prints_json_and_titles_with_the_name(
+    live_server: Any, ids: dict[str, str], tmp_path: Path
+) -> None:
+    target = tmp_path / "ts.png"
+    out = run(
+        live_server,
+        "measurements",
+        "plot",
+        ids["measurement"],
+        "-o",
+        str(target),
+        "--json",
+        tmp_path=tmp_path,
+    )
+    client = Ionworks(api_key=live_server.api_key, api_url=live_server.url)
+    name = client.cell_measurement.get(ids["measurement"]).name
+    assert json.loads(out.stdout) == {
+        "path": str(target),
+        "measurement_id": ids["measurement"],
+        "kind": "time_series",
+        "title": name,
+    }
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_plotted_figure_has_the_name_units_and_sign_convention(
+    live_server: Any, ids: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process, with a spy on savefig, so the figure object itself can be inspected."""
+    from matplotlib.figure import Figure
+
+    from ionworks import cli
+
+    saved: list[Figure] = []
+    original = Figure.savefig
+
+    def spy(self: Figure, *args: Any, **kwargs: Any) -> None:
+        saved.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", spy)
+    monkeypatch.setenv("IONWORKS_CACHE_DIR", str(tmp_path / "cache"))
+    options = ["--api-key", live_server.api_key, "--api-url", live_server.url]
+    plot = [*options, "measurements", "plot", ids["measurement"]]
+    assert cli.main([*plot, "-o", str(tmp_path / "p.png")]) == 0
+    client = Ionworks(api_key=live_server.api_key, api_url=live_server.url)
+    name = client.cell_measurement.get(ids["measurement"]).name
+    voltage, current, temperature = saved[0].axes
+    assert voltage.get_title() == name
+    assert current.get_ylabel() == "Current [mA]\n(+ discharge, - charge)"  # a coin cell
+    assert temperature.get_ylabel() == "Temperature [degC]"
+
+    assert cli.main([*plot, "--kind", "capacity", "-o", str(tmp_path / "c.png")]) == 0
+    capacity, efficiency = saved[1].axes
+    assert capacity.get_title() == name and capacity.get_ylabel() == "Capacity [mA.h]"
+    assert efficiency.get_ylabel() == "Coulombic efficiency [%]"
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_written_files_get_the_permissions_of_any_new_file(
+    live_server: Any, ids: dict[str, str], tmp_path: Path, umask: int
+) -> None:
+    download, plot = tmp_path / "c.parquet", tmp_path / "c.png"
+    run(
+        live_server,
+        "measurements",
+        "download",
+        ids["measurement"],
+        "--what",
+        "cycles",
+        "-o",
+        str(download),
+        tmp_path=tmp_path,
+        umask=umask,
+    )
+    run(
+        live_server,
+        "measurements",
+        "plot",
+        ids["measurement"],
+        "--kind",
+        "capacity",
+        "-o",
+        str(plot),
+        tmp_path=tmp_path,
+        umask=umask,
+    )
+    for path in (download, plot):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_rewriting_a_file_keeps_its_permissions(
+    live_server: Any, ids: dict[str, str], tmp_path: Path
+) -> None:
+    target = tmp_path / "c.csv"
+    target.write_text("old")
+    target.chmod(0o640)
+    run(
+        live_server,
+        "measurements",
+        "download",
+        ids["measurement"],
+        "--what",
+        "cycles",
+        "-o",
+        str(target),
+        tmp_path=tmp_path,
+    )
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640 and target.read_text() != "old"
+
+
+def test_cache_info_text_has_units_and_json_has_raw_numbers(
+    live_server: Any, ids: dict[str, str], tmp_path: Path
+) -> None:
+    run(
+        live_server,
+        "measurements",
+        "download",
+        ids["measurement"],
+        "--what",
+        "cycles",
+        "-o",
+        str(tmp_path / "c.parquet"),
+        tmp_path=tmp_path,
+    )
+    info = json.loads(run(live_server, "cache", "info", "--json", tmp_path=tmp_path).stdout)
+    assert isinstance(info["size_bytes"], int) and info["size_bytes"] > 0
+    assert info["ttl"] == 3600
+    text = run(live_server, "cache", "info", tmp_path=tmp_path).stdout
+    fields = dict(line.strip().split(": ", 1) for line in text.splitlines())
+    assert re.fullmatch(r"\d+(\.\d)? (B|KiB|MiB)", fields["size"]), fields
+    assert fields["ttl"] == "1 hour"
+    assert fields["size limit"] == "10 GiB"
+
+
+def test_human_units() -> None:
+    from ionworks.cli import human_bytes, human_duration
+
+    assert [human_bytes(n) for n in (0, 1023, 1024, 1536, 1288490188, 10 * 1024**3)] == [
+        "0 B",
+        "1023 B",
+        "1 KiB",
+        "1.5 KiB",
+        "1.2 GiB",
+        "10 GiB",
+    ]
+    assert [human_duration(s) for s in (45, 60, 5400, 7200, 86400, 604800)] == [
+        "45 seconds",
+        "1 minute",
+        "1.5 hours",
+        "2 hours",
+        "1 day",
+        "7 days",
+    ]
