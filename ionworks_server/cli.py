@@ -160,7 +160,11 @@ def _bind(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            reason = f"port {port} on {host} is in use; pass --port with a free port"
+            # "address already in use" is also what tests/server_process.py retries on.
+            reason = (
+                f"port {port} on {host} is in use (address already in use); "
+                "pass --port with a free port"
+            )
         elif exc.errno == errno.EACCES:
             reason = f"no permission to listen on port {port}; pass --port 1024 or above"
         elif exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
