@@ -161,9 +161,9 @@ def main() -> int:
 
     section("Plotting from Python")
     loader = DataLoader.from_db(measurement_id, client=client)
-    fig, _axes = loader.plot_data()
+    fig, _axes = loader.plot_data(title=detail.name)
     saved = [save(fig, "time_series.png")]
-    fig, _ = plot_capacity(client.cell_measurement.cycles(measurement_id))
+    fig, _ = plot_capacity(client.cell_measurement.cycles(measurement_id), title=detail.name)
     saved.append(save(fig, "capacity.png"))
     fig, _ = plot_voltage_vs_capacity(loader.data, loader.steps)
     saved.append(save(fig, "voltage_vs_capacity.png"))
