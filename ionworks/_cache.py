@@ -30,12 +30,14 @@ import json
 import math
 import os
 import re
+import sqlite3
 import sys
 import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final, Literal, get_args
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -68,6 +70,10 @@ _TAG_VERSION: Final = "iw1"
 _TRUE_STRINGS: Final = frozenset({"1", "true", "yes"})
 # diskcache's own file layout: <2 hex>/<2 hex>/<28 hex>.val (see diskcache.Disk.filename).
 _VALUE_FILE = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{28}\.val")
+ORPHAN_GRACE_SECONDS: Final = 600.0
+"""A value file no entry references is swept once it has not been written for this long: a
+write killed mid-way stops touching its file, while one still in progress (in any process)
+writes to it continuously and is left alone."""
 
 _now: Callable[[], float] = time.time
 """Clock used for write times and TTL checks; tests replace it instead of sleeping."""
@@ -264,8 +270,12 @@ def _make_private_directory(directory: str) -> None:
     os.chmod(directory, 0o700)  # makedirs' mode is filtered by the umask
 
 
-def _open_cache(*, create: bool) -> diskcache.Cache | None:
-    """Return the Cache for the current directory; ``None`` if it does not exist and not create."""
+def _open_cache(*, create: bool) -> diskcache.Cache | _ReadOnlyCache | None:
+    """Return the cache of the current directory; ``None`` if it does not exist and not create.
+
+    A directory this process may not write to (a team's pre-filled cache on a read-only mount)
+    is opened read-only: hits are served from it, and one warning says new data is not cached.
+    """
     directory = get_cache_directory()
     with _caches_lock:
         cache = _caches.get(directory)
@@ -277,17 +287,176 @@ def _open_cache(*, create: bool) -> diskcache.Cache | None:
         if cache is not None:  # the directory was removed behind our back: start afresh
             cache.close()
         _make_private_directory(directory)
-        cache = diskcache.Cache(
-            directory,
-            disk=_Disk,
-            eviction_policy="least-recently-used",
-            size_limit=_size_limit(),
-            # diskcache evicts up to cull_limit LRU entries per write once over the limit; its
-            # default of 10 can wipe most of a cache of a few large time series. See _put.
-            cull_limit=1,
-        )
+        try:
+            cache = diskcache.Cache(
+                directory,
+                disk=_Disk,
+                eviction_policy="least-recently-used",
+                size_limit=_size_limit(),
+                # diskcache evicts up to cull_limit LRU entries per write once over the limit;
+                # its default of 10 can wipe most of a cache of a few large time series. See _put.
+                cull_limit=1,
+            )
+        except (sqlite3.OperationalError, PermissionError) as exc:
+            cache = _open_read_only(directory, exc)
+        else:
+            _sweep_orphans(directory)
         _caches[directory] = cache
         return cache
+
+
+def _open_read_only(directory: str, cause: Exception) -> _ReadOnlyCache:
+    """Fall back to reading a cache we cannot write to; re-raise ``cause`` if it is not that."""
+    if os.access(directory, os.W_OK) and _db_writable(directory):
+        raise cause
+    try:
+        reader = _ReadOnlyCache(directory)
+    except sqlite3.Error:
+        raise cause from None
+    _warn(
+        f"The cache at {directory} is read-only ({cause}): cached data is served from it, but "
+        "new data will not be cached. Point IONWORKS_CACHE_DIR (or ionworks.set_cache_directory) "
+        "at a writable directory to cache new data."
+    )
+    return reader
+
+
+def _db_writable(directory: str) -> bool:
+    return os.access(os.path.join(directory, diskcache.core.DBNAME), os.W_OK)
+
+
+class ReadOnlyCacheError(IonworksError):
+    """The cache directory is read-only: nothing can be stored in or removed from it."""
+
+
+class _ReadOnlyCache:
+    """The reads this module makes of a diskcache directory, through a read-only SQLite handle.
+
+    diskcache itself cannot open such a directory: it writes its settings on open and, with
+    least-recently-used eviction, the access time on every read. Values are never unpickled
+    (a shared directory is not trusted to hold pickles; this module never writes any).
+    """
+
+    _READABLE_MODES = frozenset(
+        {diskcache.core.MODE_RAW, diskcache.core.MODE_BINARY, diskcache.core.MODE_TEXT}
+    )
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        self._disk = diskcache.Disk(directory)
+        self._con = _connect_read_only(os.path.join(directory, diskcache.core.DBNAME))
+        self._lock = threading.Lock()
+
+    def get(self, key: str, *, read: bool = False, tag: bool = False) -> Any:
+        """Like ``diskcache.Cache.get`` for this module's string keys (a miss is None)."""
+        with self._lock:
+            row = self._con.execute(
+                "SELECT mode, filename, value, tag FROM Cache WHERE key = ? AND raw = 1"
+                " AND (expire_time IS NULL OR expire_time > ?)",
+                (key, time.time()),
+            ).fetchone()
+        result, stored_tag = None, None
+        if row is not None and row[0] in self._READABLE_MODES:
+            mode, filename, value, stored_tag = row
+            try:
+                result = self._disk.fetch(mode, filename, value, read)
+            except OSError:  # the file went away: a miss, as diskcache reports it
+                result, stored_tag = None, None
+        return (result, stored_tag) if tag else result
+
+    def iterkeys(self) -> Iterator[Any]:
+        with self._lock:
+            rows = self._con.execute(
+                "SELECT key FROM Cache WHERE raw = 1 ORDER BY rowid"
+            ).fetchall()
+        return iter(key for (key,) in rows)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._con.execute("SELECT COUNT(*) FROM Cache").fetchone()[0])
+
+    def volume(self) -> int:
+        """Bytes used: the database pages plus the values, as diskcache counts them."""
+        with self._lock:
+            pages = self._con.execute("PRAGMA page_count").fetchone()[0]
+            page_size = self._con.execute("PRAGMA page_size").fetchone()[0]
+            row = self._con.execute("SELECT value FROM Settings WHERE key = 'size'").fetchone()
+        return int(pages) * int(page_size) + int(row[0] if row else 0)
+
+    def delete(self, key: str) -> bool:
+        raise ReadOnlyCacheError(f"The cache at {self.directory} is read-only: cannot delete")
+
+    def close(self) -> None:
+        self._con.close()
+
+
+def _connect_read_only(path: str) -> sqlite3.Connection:
+    """Open the index read-only; ``immutable`` when SQLite cannot even create its WAL index
+    (a read-only directory), which is exactly when no one can be writing to it."""
+    uri = Path(path).resolve().as_uri()
+    error: sqlite3.Error | None = None
+    for options in ("mode=ro", "mode=ro&immutable=1"):
+        con = sqlite3.connect(f"{uri}?{options}", uri=True, check_same_thread=False)
+        try:
+            con.execute("SELECT COUNT(*) FROM Cache").fetchone()
+            return con
+        except sqlite3.Error as exc:
+            con.close()
+            error = exc
+    assert error is not None
+    raise error
+
+
+# --------------------------------------------------------------------------------------------
+# Value files no entry references (writes killed before their commit)
+# --------------------------------------------------------------------------------------------
+
+
+def _value_files(directory: str) -> Iterator[tuple[str, str]]:
+    """(relative path, full path) of every file in diskcache's value layout; nothing else."""
+    for sub in os.listdir(directory):
+        sub_path = os.path.join(directory, sub)
+        if len(sub) != 2 or not os.path.isdir(sub_path):
+            continue
+        for root, _dirs, files in os.walk(sub_path):
+            for name in files:
+                full = os.path.join(root, name)
+                rel = os.path.relpath(full, directory).replace(os.sep, "/")
+                if _VALUE_FILE.fullmatch(rel):
+                    yield rel, full
+
+
+def _unreferenced_value_files(directory: str) -> list[tuple[str, os.stat_result]]:
+    """Value files no entry points to, with their stat (read before listing: see the grace)."""
+    con = _connect_read_only(os.path.join(directory, diskcache.core.DBNAME))
+    try:
+        referenced = {
+            name for (name,) in con.execute("SELECT filename FROM Cache WHERE filename IS NOT NULL")
+        }
+    finally:
+        con.close()
+    found = []
+    for rel, full in _value_files(directory):
+        if rel not in referenced:
+            with contextlib.suppress(OSError):
+                found.append((full, os.stat(full)))
+    return found
+
+
+def _sweep_orphans(directory: str, grace: float = ORPHAN_GRACE_SECONDS) -> None:
+    """Delete unreferenced value files not written for ``grace`` seconds (killed writes).
+
+    A file written after the index was read is recent, so it is never taken for an orphan.
+    """
+    try:
+        orphans = _unreferenced_value_files(directory)
+    except (OSError, sqlite3.Error):
+        return  # sweeping is housekeeping: never let it break a read or a write
+    cutoff = time.time() - grace
+    for full, stat in orphans:
+        if stat.st_mtime < cutoff:
+            with contextlib.suppress(OSError):
+                os.remove(full)
 
 
 def _put(cache: diskcache.Cache, key: str, value: Any, *, read: bool, tag: str) -> None:
@@ -469,9 +638,10 @@ def store_table(
         return False
     directory = get_cache_directory()
     try:
-        payload = write_parquet_bytes(data) if isinstance(data, pl.DataFrame) else data
         cache = _open_cache(create=True)
-        assert cache is not None
+        if not isinstance(cache, diskcache.Cache):
+            return False  # read-only: said once when it was opened
+        payload = write_parquet_bytes(data) if isinstance(data, pl.DataFrame) else data
         # read=True always makes a value file (whatever the size), which a hit reads in place.
         stamp = _Stamp.new(memoryview(payload).nbytes)
         _put(cache, key, io.BytesIO(payload), read=True, tag=stamp.encode())
@@ -522,7 +692,8 @@ def store_json(scope: CacheScope, measurement_id: str, name: str, value: Any) ->
     text = json.dumps(value, separators=(",", ":"))  # a non-JSON value is a bug: let it raise
     try:
         cache = _open_cache(create=True)
-        assert cache is not None
+        if not isinstance(cache, diskcache.Cache):
+            return False  # read-only: said once when it was opened
         _put(cache, key, text, read=False, tag=_Stamp.new(len(text)).encode())
         return True
     except Exception as exc:
@@ -584,36 +755,49 @@ def clear_cache() -> int:
 def _remove_orphan_value_files(directory: str) -> None:
     """Remove value files left by writes killed before their commit (only when the index is
     empty, so none of them can belong to a live entry); only diskcache's own layout is touched."""
+    for _rel, full in list(_value_files(directory)):
+        with contextlib.suppress(OSError):
+            os.remove(full)
     for sub in os.listdir(directory):
-        sub_path = os.path.join(directory, sub)
-        if len(sub) != 2 or not os.path.isdir(sub_path):
-            continue
-        for root, _dirs, files in os.walk(sub_path, topdown=False):
-            for name in files:
-                full = os.path.join(root, name)
-                rel = os.path.relpath(full, directory).replace(os.sep, "/")
-                if _VALUE_FILE.fullmatch(rel):
-                    with contextlib.suppress(OSError):
-                        os.remove(full)
-            with contextlib.suppress(OSError):
-                os.rmdir(root)  # only succeeds when empty
+        if len(sub) == 2 and os.path.isdir(os.path.join(directory, sub)):
+            for root, _dirs, _files in os.walk(os.path.join(directory, sub), topdown=False):
+                with contextlib.suppress(OSError):
+                    os.rmdir(root)  # only succeeds when empty
 
 
 def cache_info() -> dict[str, Any]:
-    """Settings and usage of the cache, for ``ionworks cache info``."""
+    """Settings and usage of the cache, for ``ionworks cache info``.
+
+    ``orphaned_bytes``/``orphaned_files`` count value files no entry references: writes still in
+    progress, or killed before their commit (swept once idle for ``ORPHAN_GRACE_SECONDS``).
+    Cache trouble is reported as an :class:`IonworksError` naming the directory.
+    """
     info: dict[str, Any] = {
         "directory": get_cache_directory(),
         "entries": 0,
         "size_bytes": 0,
+        "orphaned_files": 0,
+        "orphaned_bytes": 0,
+        "read_only": False,
         "ttl": _ttl,
         "enabled": _enabled,
         "offline": get_offline(),
         "size_limit": _size_limit(),
     }
-    cache = _open_cache(create=False)
-    if cache is not None:
+    try:
+        cache = _open_cache(create=False)
+        if cache is None:
+            return info
         info["entries"] = sum(1 for _ in _our_keys(cache))
         info["size_bytes"] = int(cache.volume())
+        info["read_only"] = not isinstance(cache, diskcache.Cache)
+        if not info["read_only"]:
+            _sweep_orphans(cache.directory)
+        orphans = _unreferenced_value_files(cache.directory)
+    except (OSError, sqlite3.Error) as exc:
+        raise IonworksError(f"Could not read the cache at {info['directory']}: {exc!r}") from exc
+    info["orphaned_files"] = len(orphans)
+    info["orphaned_bytes"] = sum(stat.st_size for _, stat in orphans)
     return info
 
 
@@ -649,6 +833,7 @@ __all__ = [
     "TABLE_ARTIFACTS",
     "CacheScope",
     "IonworksCacheWarning",
+    "ReadOnlyCacheError",
     "TableArtifact",
     "cache_info",
     "clear_cache",

@@ -8,10 +8,13 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -582,12 +585,8 @@ print(json.dumps(None if df is None else df["h"].to_list()))
 """
 
 
-@pytest.mark.parametrize("old_entry", [True, False], ids=["old-entry", "no-entry"])
-def test_kill_during_write_leaves_no_partial_entry(cache_dir: Path, old_entry: bool) -> None:
-    old = pl.DataFrame({"h": [1, 2, 3]})
-    if old_entry:
-        cache.store_table(SCOPE, "m1", "time_series", old)
-    cache._close_caches()
+def _kill_a_writer_mid_write(cache_dir: Path) -> Path:
+    """Start a process caching an ~8 MB table, SIGKILL it mid-write; the partial file's path."""
     writer = subprocess.Popen(
         [sys.executable, "-c", _KILLED_WRITER, str(cache_dir)],
         stdin=subprocess.PIPE,
@@ -607,6 +606,16 @@ def test_kill_during_write_leaves_no_partial_entry(cache_dir: Path, old_entry: b
     finally:
         watchdog.cancel()
         writer.kill()
+    return partial
+
+
+@pytest.mark.parametrize("old_entry", [True, False], ids=["old-entry", "no-entry"])
+def test_kill_during_write_leaves_no_partial_entry(cache_dir: Path, old_entry: bool) -> None:
+    old = pl.DataFrame({"h": [1, 2, 3]})
+    if old_entry:
+        cache.store_table(SCOPE, "m1", "time_series", old)
+    cache._close_caches()
+    _kill_a_writer_mid_write(cache_dir)
 
     reader = subprocess.run(
         [sys.executable, "-c", _FRESH_READER, str(cache_dir)],
@@ -617,6 +626,108 @@ def test_kill_during_write_leaves_no_partial_entry(cache_dir: Path, old_entry: b
         check=True,
     )
     assert json.loads(reader.stdout) == ([1, 2, 3] if old_entry else None)
+
+
+def test_a_write_killed_mid_way_is_counted_by_cache_info_and_swept_once_idle(
+    cache_dir: Path,
+) -> None:
+    cache.store_table(SCOPE, "m0", "steps", frame())
+    cache._close_caches()
+    partial = _kill_a_writer_mid_write(cache_dir)
+
+    info = cache.cache_info()
+    assert (info["orphaned_files"], info["orphaned_bytes"]) == (1, partial.stat().st_size)
+    assert partial.exists(), "a recent file may be another process's write in progress"
+
+    idle_since = time.time() - cache.ORPHAN_GRACE_SECONDS - 60  # as if killed a while ago
+    os.utime(partial, (idle_since, idle_since))
+    cache._close_caches()
+    assert cache.load_table(SCOPE, "m0", "steps") is not None  # opening the cache sweeps
+    assert not partial.exists()
+    info = cache.cache_info()
+    assert (info["orphaned_files"], info["orphaned_bytes"], info["entries"]) == (0, 0, 1)
+
+
+_READ_ONLY_CHECK = """
+import json, os, sys, warnings
+import polars as pl
+from ionworks import _cache as cache
+from ionworks.errors import CacheMissError
+
+if os.geteuid() == 0:  # root writes through any file mode: become nobody for a real refusal
+    os.setuid(65534)
+directory = sys.argv[1]
+try:
+    open(os.path.join(directory, "cache.db"), "r+b").close()
+    writable = True
+except OSError:
+    writable = False
+cache.set_cache_directory(directory)
+scope = cache.CacheScope.for_client("https://api.ionworks.com", "sk-test-credential")
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    online = cache.load_table(scope, "m1", "steps")
+    meta = cache.load_json(scope, "m1", "measurement")
+    info = cache.cache_info()
+    stored = [cache.store_table(scope, "m2", "steps", pl.DataFrame({"a": [1]})),
+              cache.store_json(scope, "m2", "measurement", {"id": "m2"})]
+    cache.set_offline(True)
+    offline = cache.load_table(scope, "m1", "steps")
+    try:
+        cache.load_table(scope, "m2", "steps")
+        cache.require_online("steps", "m2")
+        miss = "no error"
+    except CacheMissError:
+        miss = "CacheMissError"
+print(json.dumps({
+    "writable": writable,
+    "online": None if online is None else online["Voltage [V]"].to_list(),
+    "offline": None if offline is None else offline["Voltage [V]"].to_list(),
+    "meta": meta,
+    "entries": info["entries"],
+    "read_only": info["read_only"],
+    "stored": stored,
+    "miss": miss,
+    "warnings": [str(w.message) for w in caught],
+}))
+"""
+
+
+def test_a_read_only_cache_serves_hits_and_warns_once_that_new_data_is_not_cached(
+    cache_dir: Path,
+) -> None:
+    """A team's pre-filled cache on a read-only mount. Root writes through file modes, so the
+    check runs in a child that drops to an unprivileged user when started as root."""
+    shared = Path(tempfile.mkdtemp(prefix="ionworks-ro-cache-"))
+    try:
+        cache.set_cache_directory(shared)
+        cache.store_table(SCOPE, "m1", "steps", frame())
+        cache.store_json(SCOPE, "m1", "measurement", {"id": "m1"})
+        cache._close_caches()
+        for path in [shared, *shared.rglob("*")]:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        checked = subprocess.run(
+            [sys.executable, "-c", _READ_ONLY_CHECK, str(shared)],
+            capture_output=True,
+            text=True,
+            env=_CHILD_ENV,
+            timeout=120,
+        )
+        assert checked.returncode == 0, checked.stderr
+        result = json.loads(checked.stdout)
+    finally:
+        for path in [shared, *shared.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        shutil.rmtree(shared)
+    assert result["writable"] is False, "the check must really be denied writes"
+    expected = frame()["Voltage [V]"].to_list()
+    assert result["online"] == expected and result["offline"] == expected
+    assert result["meta"] == {"id": "m1"}
+    assert (result["entries"], result["read_only"]) == (2, True)
+    assert result["stored"] == [False, False]
+    assert result["miss"] == "CacheMissError"
+    assert len(result["warnings"]) == 1, result["warnings"]
+    assert "read-only" in result["warnings"][0] and "will not be cached" in result["warnings"][0]
 
 
 _WORKER = """
