@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import http_client, new_organization_key
-from server_process import REPO_ROOT, ServerProcess, admin, start_server
+from server_process import REPO_ROOT, ServerProcess, admin, free_port, start_server
 
 KEY = "cli-key-0123456789"
 
@@ -138,7 +138,7 @@ def test_a_data_dir_of_another_schema_version_is_refused_with_instructions(tmp_p
             "ionworks_server",
             "serve",
             "--port",
-            "1",
+            str(free_port()),
             "--data-dir",
             str(data_dir),
         ],
