@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -261,7 +262,7 @@ def _constant_voltage(
 ) -> _Step:
     """CV hold at ``v_max``; the current decays exponentially from ``i_start`` to ``i_cutoff``.
 
-    The decay time is solved for (bisection) so that the model's own terminal voltage is exactly
+    The decay time is solved for (:func:`_increasing_root`) so that the model's own terminal voltage is exactly
     ``v_max`` when the current reaches the cut-off: the hold ends where a real one would, and
     the rest that follows starts just below ``v_max`` and relaxes downwards, never upwards.
     """
@@ -269,23 +270,55 @@ def _constant_voltage(
     sign = math.copysign(1.0, i_start)
     log_ratio = math.log(i0 / i1)
 
-    def end_voltage(tau: float) -> float:
-        r = _response(cell, state, np.array([tau * log_ratio]), i_start, 1.0 / tau)
-        return float(r.voltage(cell)[0])
+    def excess(log_tau: float) -> float:
+        tau = math.exp(log_tau)
+        # A numpy scalar broadcasts like a one-sample grid at a quarter of the cost.
+        end = cast(FloatArray, np.float64(tau * log_ratio))
+        return (
+            float(_response(cell, state, end, i_start, 1.0 / tau).voltage(cell)) - cell.chem.v_max
+        )
 
-    # The charge passed is tau * (i0 - i1): from nothing up to the whole capacity.
-    low, high = 1e-3, 3600.0 * cell.capacity_ah / (i0 - i1)
-    if end_voltage(high) < cell.chem.v_max:
-        tau = high
-    else:
-        for _ in range(60):
-            middle = math.sqrt(low * high)
-            low, high = (middle, high) if end_voltage(middle) < cell.chem.v_max else (low, middle)
-        tau = high
+    # The charge passed is tau * (i0 - i1): from next to nothing up to the whole capacity.
+    high = math.log(3600.0 * cell.capacity_ah / (i0 - i1))
+    tau = math.exp(_increasing_root(excess, math.log(1e-3), high))
     t = _grid(max(tau * log_ratio, dt), dt)
     r = _response(cell, state, t, sign * i0, 1.0 / tau)
     r.save(state)
     return _Step(t, r.current, np.full_like(t, cell.chem.v_max), r.theta, step, cycle)
+
+
+def _increasing_root(f: Callable[[float], float], low: float, high: float) -> float:
+    """Where ``f`` turns from negative to positive in ``[low, high]`` (an end if it never does).
+
+    Bisection while the bracket is wide (``f`` may be wildly curved there: the OCV's steep tail),
+    then regula falsi with the Illinois step, which needs a handful of evaluations where
+    bisection would need dozens; every simulated cycle solves one of these.
+    """
+    f_low, f_high = f(low), f(high)
+    if f_low >= 0 or f_high <= 0:
+        return low if f_low >= 0 else high
+    while high - low > 0.05:
+        middle = 0.5 * (low + high)
+        f_middle = f(middle)
+        if f_middle > 0:
+            high, f_high = middle, f_middle
+        else:
+            low, f_low = middle, f_middle
+    x, side = low, 0
+    for _ in range(50):
+        x = high - f_high * (high - low) / (f_high - f_low)
+        fx = f(x)
+        if abs(fx) < 1e-7:
+            break
+        if fx > 0:
+            high, f_high = x, fx
+            f_low = f_low / 2 if side == -1 else f_low
+            side = -1
+        else:
+            low, f_low = x, fx
+            f_high = f_high / 2 if side == 1 else f_high
+            side = 1
+    return x
 
 
 def _cumulative_per_step(
