@@ -4,9 +4,11 @@ Two kinds of things live here:
 
 * :func:`simulate_cycling` / :func:`long_series` produce time series that look like a cycler
   export (wire facts §11.2 column names) from a small physical model: an OCV(SOC) curve per
-  chemistry, a series resistance plus one RC pair, capacity fade per cycle and a lumped thermal
-  model. Every step is solved in closed form over its whole time grid with numpy, so a
-  1,000,000-row series takes about half a second.
+  chemistry, a series resistance plus one RC pair, a particle surface that lags the bulk state
+  of charge (so the voltage relaxes over minutes after each step), charge lost to side
+  reactions (coulombic efficiency below 1, far below in a formation cycle), capacity fade per
+  cycle and a lumped thermal model. Every step is solved in closed form over its whole time
+  grid with numpy, so a 1,000,000-row series takes a few seconds.
 * :func:`demo_catalog` is the plan of what the demo database holds (specs, instances and
   measurements with their metadata). Measurements carry generator parameters rather than frames,
   so building the catalog is cheap and the seeding code simulates only what it stores.

@@ -143,6 +143,7 @@ def main() -> int:
                 "Capacity retention",
             ).head()
         )
+    print("(efficiency and retention are ratios here; plot_capacity shows efficiency in %)")
 
     section("Local caching")
     ionworks.clear_cache()
