@@ -303,18 +303,21 @@ def authenticate(engine: Engine, headers: Any) -> Caller:
         )
     invalid = "Invalid API key: it is unknown to this server"
     row_id = _CACHE.row_id(engine, key)
-    if row_id is None:
-        if _CACHE.refused(engine, key):
-            raise forbidden(invalid)
-        row_id = _resolve(engine, key)
-        if row_id is None:
-            _CACHE.refuse(engine, key)
-            raise forbidden(invalid)
-        _CACHE.remember(engine, key, row_id)
-    caller = _load_caller(engine, row_id)
-    if caller is None:  # revoked, or its user or organization deleted
+    if row_id is not None:
+        caller = _load_caller(engine, row_id)
+        if caller is not None:
+            return caller
+        # Revoked, its user or organization deleted, or its row moved by a legacy upgrade in
+        # another process: forget it and decide afresh.
         _CACHE.forget(engine, key)
+    if _CACHE.refused(engine, key):
         raise forbidden(invalid)
+    row_id = _resolve(engine, key)
+    caller = None if row_id is None else _load_caller(engine, row_id)
+    if row_id is None or caller is None:
+        _CACHE.refuse(engine, key)
+        raise forbidden(invalid)
+    _CACHE.remember(engine, key, row_id)
     return caller
 
 

@@ -251,6 +251,24 @@ def test_a_verified_key_is_cached_but_a_revoked_one_is_refused_at_once(engine: E
     assert refused.value.status == 403
 
 
+def test_a_cached_key_whose_row_moved_is_still_accepted(engine: Engine) -> None:
+    """Another process may upgrade a legacy row (moving it under its key id) after this one
+    cached the old id: the key is looked up afresh, not refused."""
+    org, user = _org_user(engine)
+    with write(engine) as conn:
+        key = create_key(conn, org, user)
+    assert authenticate(engine, {"x-api-key": key}).email == "a@lab"
+    with write(engine) as conn:
+        conn.exec_driver_sql(
+            "UPDATE api_keys SET id = 'key-moved', key_hash = ?",
+            (hashlib.sha256(key.encode()).hexdigest(),),
+        )
+    assert authenticate(engine, {"x-api-key": key}).email == "a@lab"
+    with engine.connect() as conn:
+        ((row_id, stored),) = conn.exec_driver_sql("SELECT id, key_hash FROM api_keys").all()
+    assert row_id == key_id(key) and stored.startswith("scrypt$")
+
+
 def _make_legacy(data_dir: Path, keys: list[str]) -> None:
     """Rewrite the key rows as the release before scrypt stored them: sha256 hex, id key-<uuid>."""
     for key in keys:
