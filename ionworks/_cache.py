@@ -74,6 +74,8 @@ ORPHAN_GRACE_SECONDS: Final = 600.0
 """A value file no entry references is swept once it has not been written for this long: a
 write killed mid-way stops touching its file, while one still in progress (in any process)
 writes to it continuously and is left alone."""
+_SWEEP_MARKER: Final = ".ionworks-orphan-sweep"
+"""Its modification time is when a process last started sweeping this directory."""
 
 _now: Callable[[], float] = time.time
 """Clock used for write times and TTL checks; tests replace it instead of sleeping."""
@@ -300,7 +302,7 @@ def _open_cache(*, create: bool) -> diskcache.Cache | _ReadOnlyCache | None:
         except (sqlite3.OperationalError, PermissionError) as exc:
             cache = _open_read_only(directory, exc)
         else:
-            _sweep_orphans(directory)
+            _sweep_in_background(directory)
         _caches[directory] = cache
         return cache
 
@@ -413,17 +415,22 @@ def _connect_read_only(path: str) -> sqlite3.Connection:
 
 
 def _value_files(directory: str) -> Iterator[tuple[str, str]]:
-    """(relative path, full path) of every file in diskcache's value layout; nothing else."""
-    for sub in os.listdir(directory):
-        sub_path = os.path.join(directory, sub)
-        if len(sub) != 2 or not os.path.isdir(sub_path):
-            continue
-        for root, _dirs, files in os.walk(sub_path):
-            for name in files:
-                full = os.path.join(root, name)
-                rel = os.path.relpath(full, directory).replace(os.sep, "/")
-                if _VALUE_FILE.fullmatch(rel):
-                    yield rel, full
+    """(relative path, full path) of every file in diskcache's value layout
+    (``<2 hex>/<2 hex>/<28 hex>.val``); nothing else in the directory is looked at."""
+    for top in _subdirectories(directory):
+        for mid in _subdirectories(top.path):
+            with contextlib.suppress(OSError), os.scandir(mid.path) as leaves:
+                for leaf in leaves:
+                    rel = f"{top.name}/{mid.name}/{leaf.name}"
+                    if _VALUE_FILE.fullmatch(rel):
+                        yield rel, leaf.path
+
+
+def _subdirectories(path: str) -> list[os.DirEntry[str]]:
+    """The two-character subdirectories of ``path`` (diskcache's fan-out levels)."""
+    with contextlib.suppress(OSError), os.scandir(path) as entries:
+        return [e for e in entries if len(e.name) == 2 and e.is_dir(follow_symlinks=False)]
+    return []
 
 
 def _unreferenced_value_files(directory: str) -> list[tuple[str, os.stat_result]]:
@@ -443,20 +450,46 @@ def _unreferenced_value_files(directory: str) -> list[tuple[str, os.stat_result]
     return found
 
 
-def _sweep_orphans(directory: str, grace: float = ORPHAN_GRACE_SECONDS) -> None:
-    """Delete unreferenced value files not written for ``grace`` seconds (killed writes).
+def _sweep_orphans(directory: str, grace: float = ORPHAN_GRACE_SECONDS) -> list[os.stat_result]:
+    """Delete unreferenced value files not written for ``grace`` seconds (killed writes) and
+    return the stat of those left (writes that may still be in progress).
 
-    A file written after the index was read is recent, so it is never taken for an orphan.
+    The index is read before the files are listed, so a file committed meanwhile is recent and
+    never taken for an orphan.
     """
-    try:
-        orphans = _unreferenced_value_files(directory)
-    except (OSError, sqlite3.Error):
-        return  # sweeping is housekeeping: never let it break a read or a write
+    left = []
     cutoff = time.time() - grace
-    for full, stat in orphans:
+    for full, stat in _unreferenced_value_files(directory):
         if stat.st_mtime < cutoff:
             with contextlib.suppress(OSError):
                 os.remove(full)
+                continue
+        left.append(stat)
+    return left
+
+
+def _sweep_in_background(directory: str) -> None:
+    """Start a sweep on a daemon thread, at most once per grace period per directory (shared
+    by every process through a marker file), so opening a large cache costs nothing extra."""
+    marker = os.path.join(directory, _SWEEP_MARKER)
+    try:
+        if time.time() - os.stat(marker).st_mtime < ORPHAN_GRACE_SECONDS:
+            return
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return
+    try:
+        with open(marker, "a"):
+            os.utime(marker)
+    except OSError:
+        return
+
+    def sweep() -> None:
+        with contextlib.suppress(OSError, sqlite3.Error):  # housekeeping never breaks anything
+            _sweep_orphans(directory)
+
+    threading.Thread(target=sweep, name="ionworks-cache-sweep", daemon=True).start()
 
 
 def _put(cache: diskcache.Cache, key: str, value: Any, *, read: bool, tag: str) -> None:
@@ -791,13 +824,14 @@ def cache_info() -> dict[str, Any]:
         info["entries"] = sum(1 for _ in _our_keys(cache))
         info["size_bytes"] = int(cache.volume())
         info["read_only"] = not isinstance(cache, diskcache.Cache)
-        if not info["read_only"]:
-            _sweep_orphans(cache.directory)
-        orphans = _unreferenced_value_files(cache.directory)
+        if info["read_only"]:
+            orphans = [stat for _, stat in _unreferenced_value_files(cache.directory)]
+        else:
+            orphans = _sweep_orphans(cache.directory)
     except (OSError, sqlite3.Error) as exc:
         raise IonworksError(f"Could not read the cache at {info['directory']}: {exc!r}") from exc
     info["orphaned_files"] = len(orphans)
-    info["orphaned_bytes"] = sum(stat.st_size for _, stat in orphans)
+    info["orphaned_bytes"] = sum(stat.st_size for stat in orphans)
     return info
 
 

@@ -640,12 +640,30 @@ def test_a_write_killed_mid_way_is_counted_by_cache_info_and_swept_once_idle(
     assert partial.exists(), "a recent file may be another process's write in progress"
 
     idle_since = time.time() - cache.ORPHAN_GRACE_SECONDS - 60  # as if killed a while ago
-    os.utime(partial, (idle_since, idle_since))
+    for path in (partial, cache_dir / cache._SWEEP_MARKER):  # ... and last swept before that
+        os.utime(path, (idle_since, idle_since))
     cache._close_caches()
-    assert cache.load_table(SCOPE, "m0", "steps") is not None  # opening the cache sweeps
+    assert cache.load_table(SCOPE, "m0", "steps") is not None  # opening starts a sweep
+    for thread in threading.enumerate():
+        if thread.name == "ionworks-cache-sweep":
+            thread.join(60)
     assert not partial.exists()
     info = cache.cache_info()
     assert (info["orphaned_files"], info["orphaned_bytes"], info["entries"]) == (0, 0, 1)
+
+
+def test_cache_info_sweeps_idle_orphans_and_leaves_recent_ones(cache_dir: Path) -> None:
+    cache.store_table(SCOPE, "m1", "steps", frame())
+    idle, recent = (cache_dir / "ab" / "cd" / (c * 28 + ".val") for c in "01")
+    for orphan in (idle, recent):
+        orphan.parent.mkdir(parents=True, exist_ok=True)
+        orphan.write_bytes(b"PAR1 half a table")
+    long_ago = time.time() - cache.ORPHAN_GRACE_SECONDS - 60
+    os.utime(idle, (long_ago, long_ago))
+    info = cache.cache_info()
+    assert (info["orphaned_files"], info["orphaned_bytes"]) == (1, len(b"PAR1 half a table"))
+    assert not idle.exists() and recent.exists()
+    assert cache.load_table(SCOPE, "m1", "steps") is not None
 
 
 _READ_ONLY_CHECK = """
