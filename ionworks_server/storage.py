@@ -41,7 +41,7 @@ from .errors import ApiError, bad_parameter, forbidden
 
 try:
     import fcntl
-except ImportError:  # pragma: no cover - Windows: no flock, every temp file counts as in use
+except ImportError:  # pragma: no cover - Windows: no flock, see _in_use
     fcntl = None  # type: ignore[assignment]
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
 
 AREAS = ("measurements", "uploads", "processing")
 PART_SUFFIX = ".part"
+UNLOCKED_PART_ALIVE_S = 120.0  # without flock (Windows): how long a silent PUT counts as alive
 SERVED_AREAS = ("measurements", "uploads")
 CHUNK = 256 * 1024
 
@@ -191,13 +192,17 @@ class Storage:
         for long: the lock is what tells confirm and the sweep that a PUT is still streaming."""
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.temp_path(final)
-        fh = tmp.open("xb")
+        # Created under another name and renamed once locked (the lock follows the inode), so
+        # a ``.part`` file is never seen unlocked while its PUT is alive.
+        unlocked = tmp.with_name(tmp.name + ".new")
+        fh = unlocked.open("xb")
         try:
             if fcntl is not None:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            os.replace(unlocked, tmp)
         except BaseException:
             fh.close()
-            tmp.unlink(missing_ok=True)
+            unlocked.unlink(missing_ok=True)
             raise
         return PartFile(tmp, final, fh)
 
@@ -253,8 +258,11 @@ def part_target(path: Path) -> str | None:
 
 def _in_use(path: Path) -> bool:
     """True while another thread or process holds the temp file's lock (a PUT is streaming)."""
-    if fcntl is None:  # pragma: no cover - no way to tell: assume a writer is alive
-        return True
+    if fcntl is None:  # pragma: no cover - no locks: a PUT writing lately counts as alive
+        try:
+            return time.time() - path.stat().st_mtime < UNLOCKED_PART_ALIVE_S
+        except FileNotFoundError:
+            return False
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:

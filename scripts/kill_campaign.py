@@ -41,7 +41,7 @@ def _print_totals(results: list[KillResult]) -> None:
         f"\nkills: {len(results)} ({landed} landed inside their window); orphans left by the "
         f"kills: {before}; orphans after restart: {after}; missing/torn: {missing}; "
         f"stuck: {stuck}; final data dir: {last.files_on_disk} files on disk, "
-        f"{last.referenced} referenced by the database"
+        f"{last.referenced} referenced by measurements, {last.staged} staged by open uploads"
     )
 
 

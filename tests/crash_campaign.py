@@ -39,7 +39,8 @@ class Audit:
     """What is on disk under ``storage/`` against what the database references."""
 
     files_on_disk: int = 0
-    referenced: int = 0
+    referenced: int = 0  # files of measurements
+    staged: int = 0  # files of open uploads (reservations), not yet confirmed
     missing: list[str] = field(default_factory=list)  # referenced, absent or not whole
     orphans: list[str] = field(default_factory=list)  # on disk, referenced by nothing
     stuck: list[str] = field(default_factory=list)  # measurements still pending/running
@@ -112,6 +113,8 @@ def audit(data_dir: Path) -> Audit:
                 result.files_on_disk += 1
                 if path.name not in names:
                     result.orphans.append(f"{area}/{entry.name}/{path.name}")
+                elif area == "uploads":
+                    result.staged += 1
     return result
 
 
@@ -332,6 +335,7 @@ def summary_row(result: KillResult) -> dict[str, Any]:
         "orphans before restart": len(before.orphans),
         "files after restart": after.files_on_disk,
         "referenced after restart": after.referenced,
+        "staged uploads": after.staged,
         "orphans after restart": len(after.orphans),
         "missing": len(after.missing),
         "stuck": len(after.stuck),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -14,7 +15,12 @@ import pytest
 from conftest import http_client
 from server_process import ServerProcess
 
-from ionworks_server.storage import Storage, load_or_create_secret
+from ionworks_server.storage import (
+    Storage,
+    load_or_create_secret,
+    parts_in_flight,
+    sweep_parts,
+)
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +235,26 @@ def test_a_put_larger_than_the_limit_is_a_413_and_stores_nothing(
     assert reply.startswith(b"HTTP/1.1 413")
     staged = Path(empty_server.data_dir / "storage" / "uploads" / initiated["measurement_id"])
     assert not staged.exists() or not any(staged.iterdir())
+
+
+def test_a_streaming_temp_file_is_in_flight_until_closed_and_a_dead_one_is_swept(
+    tmp_path: Path,
+) -> None:
+    """Another thread's open PUT counts as in flight (flock, not process memory); a temp file
+    nobody holds (its writer was killed) is swept, and a committed file is kept."""
+    storage = Storage(tmp_path / "storage", b"k" * 32)
+    final = storage.object_path("uploads", "u1", "steps.parquet")
+    staged = final.parent
+    with ThreadPoolExecutor(1) as pool:
+        part = pool.submit(storage.open_part, final).result()
+        assert parts_in_flight(staged) == ["steps.parquet"]
+        dead = staged / ".time_series.parquet.0123abcd.part"
+        dead.write_bytes(b"half")  # what a killed PUT leaves: unlocked
+        assert sweep_parts(staged) == ["steps.parquet"]
+        assert not dead.exists() and part.tmp.exists()
+        part.file.write(b"whole")
+        pool.submit(part.commit).result()
+        pool.submit(part.close).result()
+    assert parts_in_flight(staged) == []
+    assert final.read_bytes() == b"whole"
+    assert sorted(p.name for p in staged.iterdir()) == ["steps.parquet"]
