@@ -801,7 +801,7 @@ def _remove_orphan_value_files(directory: str) -> None:
 def cache_info() -> dict[str, Any]:
     """Settings and usage of the cache, for ``ionworks cache info``.
 
-    ``orphaned_bytes``/``orphaned_files`` count value files no entry references: writes still in
+    ``orphan_bytes``/``orphan_files`` count value files no entry references: writes still in
     progress, or killed before their commit (swept once idle for ``ORPHAN_GRACE_SECONDS``).
     Cache trouble is reported as an :class:`IonworksError` naming the directory.
     """
@@ -809,8 +809,8 @@ def cache_info() -> dict[str, Any]:
         "directory": get_cache_directory(),
         "entries": 0,
         "size_bytes": 0,
-        "orphaned_files": 0,
-        "orphaned_bytes": 0,
+        "orphan_files": 0,
+        "orphan_bytes": 0,
         "read_only": False,
         "ttl": _ttl,
         "enabled": _enabled,
@@ -830,8 +830,8 @@ def cache_info() -> dict[str, Any]:
             orphans = _sweep_orphans(cache.directory)
     except (OSError, sqlite3.Error) as exc:
         raise IonworksError(f"Could not read the cache at {info['directory']}: {exc!r}") from exc
-    info["orphaned_files"] = len(orphans)
-    info["orphaned_bytes"] = sum(stat.st_size for stat in orphans)
+    info["orphan_files"] = len(orphans)
+    info["orphan_bytes"] = sum(stat.st_size for stat in orphans)
     return info
 
 

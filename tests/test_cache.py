@@ -636,7 +636,7 @@ def test_a_write_killed_mid_way_is_counted_by_cache_info_and_swept_once_idle(
     partial = _kill_a_writer_mid_write(cache_dir)
 
     info = cache.cache_info()
-    assert (info["orphaned_files"], info["orphaned_bytes"]) == (1, partial.stat().st_size)
+    assert (info["orphan_files"], info["orphan_bytes"]) == (1, partial.stat().st_size)
     assert partial.exists(), "a recent file may be another process's write in progress"
 
     idle_since = time.time() - cache.ORPHAN_GRACE_SECONDS - 60  # as if killed a while ago
@@ -649,7 +649,7 @@ def test_a_write_killed_mid_way_is_counted_by_cache_info_and_swept_once_idle(
             thread.join(60)
     assert not partial.exists()
     info = cache.cache_info()
-    assert (info["orphaned_files"], info["orphaned_bytes"], info["entries"]) == (0, 0, 1)
+    assert (info["orphan_files"], info["orphan_bytes"], info["entries"]) == (0, 0, 1)
 
 
 def test_cache_info_sweeps_idle_orphans_and_leaves_recent_ones(cache_dir: Path) -> None:
@@ -661,7 +661,7 @@ def test_cache_info_sweeps_idle_orphans_and_leaves_recent_ones(cache_dir: Path) 
     long_ago = time.time() - cache.ORPHAN_GRACE_SECONDS - 60
     os.utime(idle, (long_ago, long_ago))
     info = cache.cache_info()
-    assert (info["orphaned_files"], info["orphaned_bytes"]) == (1, len(b"PAR1 half a table"))
+    assert (info["orphan_files"], info["orphan_bytes"]) == (1, len(b"PAR1 half a table"))
     assert not idle.exists() and recent.exists()
     assert cache.load_table(SCOPE, "m1", "steps") is not None
 
