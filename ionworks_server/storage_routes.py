@@ -141,7 +141,10 @@ async def storage_put(request: Request) -> Response:
     if declared and declared.isdigit() and int(declared) > limit:
         raise payload_too_large(limit)
     final: Path = ctx.storage.object_path(area, object_id, filename)
-    part = await run_in_threadpool(ctx.storage.open_part, final)
+    try:
+        part = await run_in_threadpool(ctx.storage.open_part, final)
+    except FileNotFoundError:  # the staged dir went (confirm, delete) while we created it
+        raise _no_longer_accepted() from None
     refused = True
     try:
         if not await run_in_threadpool(_reservation_open, ctx, object_id, filename, lock=True):
