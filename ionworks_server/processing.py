@@ -16,7 +16,7 @@ Errors are raised as :class:`ProcessingError`, whose message ends up in the meas
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 
 import polars as pl
 
@@ -24,9 +24,12 @@ __all__ = [
     "CYCLE_METRIC_COLUMNS",
     "STEP_COLUMNS",
     "ProcessingError",
+    "SeriesValidator",
+    "StepSummariser",
     "cycle_metrics",
     "derive_steps",
     "process",
+    "process_chunks",
     "validate_time_series",
 ]
 
@@ -178,42 +181,101 @@ def validate_time_series(ts: pl.DataFrame) -> pl.DataFrame:
     changes between EIS rows, rest (|I| < 1 mA), discharge (I > 0) and charge (I < 0); cycles from
     ``Cycle from cycler`` changes, else all 0. Other columns are kept as uploaded.
     """
-    missing = [c for c in REQUIRED_COLUMNS if c not in ts.columns]
+    validator = SeriesValidator(ts.columns)
+    out = validator.chunk(ts)
+    validator.finish()
+    return out
+
+
+def check_required_columns(columns: Sequence[str]) -> None:
+    """Refuse a series without the three required columns, listing what it has instead."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
         names = ", ".join(repr(c) for c in missing)
-        found = ", ".join(repr(c) for c in ts.columns) or "none"
+        found = ", ".join(repr(c) for c in columns) or "none"
         noun = "column" if len(missing) == 1 else "columns"
         raise ProcessingError(
             f"time series is missing required {noun} {names}; found columns: {found}. "
             "Rename your columns to the Ionworks names ('Time [s]', 'Current [A]', 'Voltage [V]') "
             "before uploading."
         )
-    if ts.height == 0:
-        raise ProcessingError(
-            "time series is empty (0 rows); upload at least one row of "
-            "'Time [s]', 'Current [A]' and 'Voltage [V]' values."
+
+
+class SeriesValidator:
+    """:func:`validate_time_series` over a series that arrives in consecutive chunks.
+
+    Each chunk is checked and normalised as it comes, so a large upload never has to be in memory
+    whole. What spans chunks is carried: the row offset (messages name rows of the whole series),
+    the last present time (time must not go backwards across a chunk boundary), and the last row
+    of the values whose changes open a new step or cycle, with the counts reached so far. The
+    output of the chunks, concatenated, equals that of one call on the whole series.
+    """
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        check_required_columns(columns)
+        self.rows = 0
+        self._last_time: float | None = None
+        self._keys_tail: pl.DataFrame | None = None
+        self._counts = {STEP_COUNT: 0, CYCLE_COUNT: 0}
+
+    def chunk(self, ts: pl.DataFrame) -> pl.DataFrame:
+        """Validate and normalise the next ``ts.height`` rows of the series."""
+        if ts.height == 0:
+            return ts
+        offset = self.rows
+        casts = [
+            _float_column(ts, name, offset)
+            for name in (*REQUIRED_COLUMNS, *OPTIONAL_FLOAT_COLUMNS)
+            if name in ts.columns
+        ]
+        ts = ts.with_columns(casts)
+        self._last_time = _check_time(ts, offset, self._last_time)
+
+        for name in (STEP_COUNT, CYCLE_COUNT):
+            if name in ts.columns:
+                ts = ts.with_columns(_int_column(ts, name, offset))
+        derived = [name for name in (STEP_COUNT, CYCLE_COUNT) if name not in ts.columns]
+        if derived:
+            ts = ts.with_columns(self._derived_counts(ts, derived))
+        self.rows += ts.height
+        return ts
+
+    def finish(self) -> None:
+        """Refuse a series that had no rows at all."""
+        if self.rows == 0:
+            raise ProcessingError(
+                "time series is empty (0 rows); upload at least one row of "
+                "'Time [s]', 'Current [A]' and 'Voltage [V]' values."
+            )
+
+    def _derived_counts(self, ts: pl.DataFrame, names: list[str]) -> list[pl.Series]:
+        """Step/cycle counts for this chunk, continuing from the previous one."""
+        keys = ts.select(_change_keys(ts.columns))
+        if self._keys_tail is not None:
+            keys = pl.concat([self._keys_tail, keys])
+        if _MODE in keys.columns:
+            # Rows without a current stay in the step they appear in.
+            keys = keys.with_columns(pl.col(_MODE).forward_fill().backward_fill())
+        starts = keys.select(
+            _step_change(keys.columns).alias(STEP_COUNT),
+            _cycle_change(keys.columns).alias(CYCLE_COUNT),
         )
-
-    casts = [
-        _float_column(ts, name)
-        for name in (*REQUIRED_COLUMNS, *OPTIONAL_FLOAT_COLUMNS)
-        if name in ts.columns
-    ]
-    ts = ts.with_columns(casts)
-    _check_time(ts)
-
-    for name in (STEP_COUNT, CYCLE_COUNT):
-        if name in ts.columns:
-            ts = ts.with_columns(_int_column(ts, name))
-    if STEP_COUNT not in ts.columns:
-        ts = ts.with_columns(_derived_step_count(ts).alias(STEP_COUNT))
-    if CYCLE_COUNT not in ts.columns:
-        ts = ts.with_columns(_derived_cycle_count(ts).alias(CYCLE_COUNT))
-    return ts
+        if self._keys_tail is not None:
+            starts = starts.slice(1)
+        self._keys_tail = keys.tail(1)
+        out = []
+        for name in names:
+            counts = starts.get_column(name).cast(pl.Int64).cum_sum() + self._counts[name]
+            self._counts[name] = int(counts[-1])
+            out.append(counts.alias(name))
+        return out
 
 
-def _float_column(ts: pl.DataFrame, name: str) -> pl.Series:
-    """Return column ``name`` as Float64 (NaN -> null), or explain why it is not numeric."""
+def _float_column(ts: pl.DataFrame, name: str, offset: int = 0) -> pl.Series:
+    """Return column ``name`` as Float64 (NaN -> null), or explain why it is not numeric.
+
+    ``offset`` is the series row of ``ts``'s first row, so messages name rows of the whole file.
+    """
     s = ts.get_column(name)
     if s.dtype == pl.Null or s.dtype.is_numeric():
         out = s.cast(pl.Float64)
@@ -223,7 +285,7 @@ def _float_column(ts: pl.DataFrame, name: str) -> pl.Series:
         if bad.any():
             row = int(bad.arg_true()[0])
             raise ProcessingError(
-                f"column {name!r} must hold numbers, but row {row} holds {s[row]!r}; "
+                f"column {name!r} must hold numbers, but row {row + offset} holds {s[row]!r}; "
                 "remove units, thousands separators or text from the values and upload again."
             )
     else:
@@ -234,8 +296,8 @@ def _float_column(ts: pl.DataFrame, name: str) -> pl.Series:
     return out.fill_nan(None).alias(name)
 
 
-def _int_column(ts: pl.DataFrame, name: str) -> pl.Series:
-    """Return a count column as Int64, or explain why it cannot be one."""
+def _int_column(ts: pl.DataFrame, name: str, offset: int = 0) -> pl.Series:
+    """Return a count column as Int64, or explain why it cannot be one (rows from ``offset``)."""
     s = ts.get_column(name)
     if s.dtype.is_integer():
         out = s.cast(pl.Int64)
@@ -245,7 +307,7 @@ def _int_column(ts: pl.DataFrame, name: str) -> pl.Series:
         if bad.any():
             row = int(bad.arg_true()[0])
             raise ProcessingError(
-                f"column {name!r} must hold whole numbers (0, 1, 2, ...), but row {row} holds "
+                f"column {name!r} must hold whole numbers (0, 1, 2, ...), but row {row + offset} holds "
                 f"{s[row]!r}; fix the value or drop the column to let the server derive it."
             )
         out = as_float.cast(pl.Int64)
@@ -257,14 +319,18 @@ def _int_column(ts: pl.DataFrame, name: str) -> pl.Series:
     if out.null_count():
         row = int(out.is_null().arg_true()[0])
         raise ProcessingError(
-            f"column {name!r} is empty at row {row}; every row needs a value "
+            f"column {name!r} is empty at row {row + offset}; every row needs a value "
             "(or drop the column to let the server derive it)."
         )
     return out.alias(name)
 
 
-def _check_time(ts: pl.DataFrame) -> None:
-    """Time may be missing only on EIS rows and must never go backwards."""
+def _check_time(ts: pl.DataFrame, offset: int = 0, previous: float | None = None) -> float | None:
+    """Time may be missing only on EIS rows and must never go backwards.
+
+    ``previous`` is the last present time before this chunk; returns the last present time
+    after it.
+    """
     time = ts.get_column(TIME)
     if time.null_count():
         missing = time.is_null()
@@ -273,31 +339,34 @@ def _check_time(ts: pl.DataFrame) -> None:
         if missing.any():
             row = int(missing.arg_true()[0])
             raise ProcessingError(
-                f"'Time [s]' is empty at row {row}; time may only be missing on EIS rows "
-                "(rows with a 'Frequency [Hz]' value). Fill in the time or remove the row."
+                f"'Time [s]' is empty at row {row + offset}; time may only be missing on EIS "
+                "rows (rows with a 'Frequency [Hz]' value). Fill in the time or remove the row."
             )
     infinite = time.is_infinite()
     if infinite.any():
         row = int(infinite.arg_true()[0])
         raise ProcessingError(
-            f"'Time [s]' is not finite at row {row} ({time[row]}); fix or remove that row."
+            f"'Time [s]' is not finite at row {row + offset} ({time[row]}); fix or remove that row."
         )
     # Compare each present time with the previous present one, so EIS rows without a time do
     # not hide a backwards jump around them.
-    present = (
-        pl.DataFrame({"t": time})
-        .with_row_index("row")
-        .filter(pl.col("t").is_not_null())
-        .with_columns(pl.col("t").shift().alias("prev"))
-        .filter(pl.col("t") < pl.col("prev"))
+    times = pl.DataFrame({"t": time}).with_columns(
+        pl.int_range(offset, offset + pl.len(), dtype=pl.Int64).alias("row")
     )
-    if present.height:
-        row, now, before = present.row(0)
+    if previous is not None:
+        times = pl.concat([pl.DataFrame({"t": [previous], "row": [offset - 1]}), times])
+    present = times.filter(pl.col("t").is_not_null())
+    backwards = present.with_columns(pl.col("t").shift().alias("prev")).filter(
+        pl.col("t") < pl.col("prev")
+    )
+    if backwards.height:
+        now, row, before = backwards.row(0)
         raise ProcessingError(
             f"'Time [s]' decreases at row {row} (from {before} to {now}); time must be "
             "non-decreasing. Sort the rows by time, or make time cumulative over the whole "
             "test if your cycler restarts it at each step."
         )
+    return float(present.get_column("t")[-1]) if present.height else previous
 
 
 def _changes(expr: pl.Expr) -> pl.Expr:
@@ -305,17 +374,21 @@ def _changes(expr: pl.Expr) -> pl.Expr:
     return expr.ne_missing(expr.shift()) & (pl.int_range(pl.len()) > 0)
 
 
-def _derived_step_count(ts: pl.DataFrame) -> pl.Expr:
-    """Step count from cycler step/cycle changes, else from rest/charge/discharge changes."""
-    if STEP_FROM_CYCLER in ts.columns:
-        change = _changes(pl.col(STEP_FROM_CYCLER))
-        if CYCLE_FROM_CYCLER in ts.columns:
-            # A new cycle always opens a new step, even if the cycler reuses the step number.
-            change = change | _changes(pl.col(CYCLE_FROM_CYCLER))
-    else:
+_MODE = "_mode"
+
+
+def _change_keys(columns: Sequence[str]) -> list[pl.Expr]:
+    """The per-row values whose changes open a new step or cycle when counts are derived.
+
+    Steps follow the cycler's step and cycle numbers when present, else the row's mode: EIS
+    (rows with a frequency form steps of their own, whatever current they log), rest (|I| < 1 mA),
+    discharge (I > 0) or charge (I < 0). The mode is null where the current is, and filled from
+    its neighbours by the caller. Cycles follow the cycler's cycle number.
+    """
+    keys = [pl.col(c) for c in (STEP_FROM_CYCLER, CYCLE_FROM_CYCLER) if c in columns]
+    if STEP_FROM_CYCLER not in columns:
         current = pl.col(CURRENT)
-        # EIS rows form steps of their own, whatever current they log.
-        eis = pl.col(FREQUENCY).is_not_null() if FREQUENCY in ts.columns else pl.lit(False)
+        eis = pl.col(FREQUENCY).is_not_null() if FREQUENCY in columns else pl.lit(False)
         mode = (
             pl.when(eis)
             .then(pl.lit(2, pl.Int8))
@@ -326,19 +399,27 @@ def _derived_step_count(ts: pl.DataFrame) -> pl.Expr:
             .when(current < 0)
             .then(pl.lit(-1, pl.Int8))
             .otherwise(pl.lit(None, pl.Int8))
-            # Rows without a current stay in the step they appear in.
-            .forward_fill()
-            .backward_fill()
         )
-        change = _changes(mode)
-    return change.cast(pl.Int64).cum_sum()
+        keys.append(mode.alias(_MODE))
+    return keys
 
 
-def _derived_cycle_count(ts: pl.DataFrame) -> pl.Expr:
-    """Cycle count from ``Cycle from cycler`` changes; all 0 without cycler cycle info."""
-    if CYCLE_FROM_CYCLER in ts.columns:
-        return _changes(pl.col(CYCLE_FROM_CYCLER)).cast(pl.Int64).cum_sum()
-    return pl.repeat(0, pl.len(), dtype=pl.Int64)
+def _step_change(keys: Sequence[str]) -> pl.Expr:
+    """True where a new step opens: the cycler's step changes (a new cycle always opens a new
+    step, even if the cycler reuses the step number), or else the mode changes."""
+    if STEP_FROM_CYCLER in keys:
+        change = _changes(pl.col(STEP_FROM_CYCLER))
+        if CYCLE_FROM_CYCLER in keys:
+            change = change | _changes(pl.col(CYCLE_FROM_CYCLER))
+        return change
+    return _changes(pl.col(_MODE))
+
+
+def _cycle_change(keys: Sequence[str]) -> pl.Expr:
+    """True where the cycler's cycle number changes; never without cycler cycle info."""
+    if CYCLE_FROM_CYCLER in keys:
+        return _changes(pl.col(CYCLE_FROM_CYCLER))
+    return pl.repeat(False, pl.len(), dtype=pl.Boolean)
 
 
 # --------------------------------------------------------------------------------------------
@@ -371,6 +452,16 @@ def _tolerances(max_abs_current: float, rated_capacity_ah: float | None) -> tupl
 
 def _summarise_steps(ts: pl.DataFrame, rated_capacity_ah: float | None) -> pl.DataFrame:
     """Build the step table from a series that already passed :func:`validate_time_series`."""
+    summary = StepSummariser(rated_capacity_ah)
+    summary.add(ts)
+    return summary.finish()
+
+
+def _aggregate_steps(ts: pl.DataFrame, row_offset: int) -> pl.DataFrame:
+    """One row per step of ``ts`` (whole steps only), before classification.
+
+    ``row_offset`` is the series row of ``ts``'s first row (for the start and end indices).
+    """
     cols = set(ts.columns)
     t, i, v = pl.col(TIME), pl.col(CURRENT), pl.col(VOLTAGE)
     power = pl.col(POWER) if POWER in cols else v * i
@@ -378,7 +469,7 @@ def _summarise_steps(ts: pl.DataFrame, rated_capacity_ah: float | None) -> pl.Da
 
     group_start = _changes(pl.col(STEP_COUNT)) | (pl.int_range(pl.len()) == 0)
     frame = ts.lazy().select(
-        pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
+        pl.int_range(row_offset, row_offset + pl.len(), dtype=pl.Int64).alias("_row"),
         group_start.alias("_start"),
         t,
         i,
@@ -464,10 +555,21 @@ def _summarise_steps(ts: pl.DataFrame, rated_capacity_ah: float | None) -> pl.Da
         first_or_null(CYCLE_FROM_CYCLER),
         *([pl.col("Frame").first()] if "Frame" in cols else []),
     ]
-    steps = frame.group_by("_grp").agg(aggs).sort("_grp").drop("_grp")
+    return frame.group_by("_grp").agg(aggs).sort("_grp").drop("_grp").collect()
 
-    abs_current = ts.get_column(CURRENT).abs().max()
-    max_abs_current = float(abs_current) if isinstance(abs_current, int | float) else 0.0
+
+def _finish_steps(
+    aggregated: pl.DataFrame,
+    schema: pl.Schema,
+    max_abs_current: float,
+    rated_capacity_ah: float | None,
+) -> pl.DataFrame:
+    """Classify the aggregated steps, add per-cycle sums, order and type the columns.
+
+    ``schema`` is the validated series' schema; ``max_abs_current`` its largest |current|.
+    """
+    cols = set(schema.names())
+    steps = aggregated.lazy()
     rest_tol, current_tol = _tolerances(max_abs_current, rated_capacity_ah)
     mean_i = pl.col("Mean current [A]")
 
@@ -513,15 +615,76 @@ def _summarise_steps(ts: pl.DataFrame, rated_capacity_ah: float | None) -> pl.Da
         .with_columns(
             pl.col("Start index", "End index", STEP_COUNT, CYCLE_COUNT).cast(pl.Int64),
             pl.col(float_cols).cast(pl.Float64),
-            *[_cycler_cast(c, ts) for c in (STEP_FROM_CYCLER, CYCLE_FROM_CYCLER)],
+            *[_cycler_cast(c, schema) for c in (STEP_FROM_CYCLER, CYCLE_FROM_CYCLER)],
         )
         .collect()
     )
 
 
-def _cycler_cast(name: str, ts: pl.DataFrame) -> pl.Expr:
+class StepSummariser:
+    """The step table of a validated series that arrives in consecutive chunks.
+
+    Steps are aggregated whole: the rows of the step still open at the end of a chunk are held
+    back and aggregated with the rest of that step, so every number equals what one pass over
+    the whole series gives. Only the columns the summary reads are held, so memory follows the
+    chunk size and the longest step, not the series.
+    """
+
+    def __init__(self, rated_capacity_ah: float | None) -> None:
+        self._rated = rated_capacity_ah
+        self._schema: pl.Schema | None = None
+        self._open: list[pl.DataFrame] = []  # the rows of the step still open
+        self._open_start = 0  # its first row in the series
+        self._rows = 0
+        self._parts: list[pl.DataFrame] = []
+        self._max_abs_current: float | None = None
+
+    def add(self, chunk: pl.DataFrame) -> None:
+        """Take the next validated chunk; aggregate every step it closes."""
+        if chunk.height == 0:
+            return
+        if self._schema is None:
+            self._schema = chunk.schema
+        peak = chunk.get_column(CURRENT).abs().max()
+        if isinstance(peak, int | float) and (
+            self._max_abs_current is None or peak > self._max_abs_current
+        ):
+            self._max_abs_current = float(peak)
+        needed = [TIME, CURRENT, VOLTAGE, POWER, *_CARRIED, *_CUMULATIVE]
+        chunk = chunk.select(c for c in chunk.columns if c in needed)
+        counts = chunk.get_column(STEP_COUNT)
+        previous = self._open[-1].get_column(STEP_COUNT)[-1] if self._open else None
+        # First row of the last run of equal step counts in this chunk.
+        changes = (counts != counts.shift()).arg_true()
+        last_start = int(changes[-1]) if changes.len() else 0
+        if last_start == 0 and counts[0] == previous:  # the open step goes on
+            self._open.append(chunk)
+            self._rows += chunk.height
+            return
+        closed = [*self._open, chunk.slice(0, last_start)]
+        self._close(pl.concat(closed) if len(closed) > 1 else closed[0])
+        self._open = [chunk.slice(last_start)]
+        self._open_start = self._rows + last_start
+        self._rows += chunk.height
+
+    def _close(self, rows: pl.DataFrame) -> None:
+        if rows.height:
+            self._parts.append(_aggregate_steps(rows, self._open_start))
+
+    def finish(self) -> pl.DataFrame:
+        """The step table of everything added (the series must have had rows)."""
+        if self._open:
+            self._close(pl.concat(self._open) if len(self._open) > 1 else self._open[0])
+            self._open = []
+        assert self._schema is not None, "a step table needs at least one row"
+        aggregated = pl.concat(self._parts) if len(self._parts) > 1 else self._parts[0]
+        peak = self._max_abs_current if self._max_abs_current is not None else 0.0
+        return _finish_steps(aggregated, self._schema, peak, self._rated)
+
+
+def _cycler_cast(name: str, schema: pl.Schema) -> pl.Expr:
     """Cycler step/cycle numbers become Int64 when they are integers, else stay as uploaded."""
-    if name not in ts.columns or ts.schema[name].is_integer():
+    if name not in schema or schema[name].is_integer():
         return pl.col(name).cast(pl.Int64)
     return pl.col(name)
 
@@ -660,16 +823,57 @@ def process(
     (a ``Cycle count`` column is added from the series when it lacks one); an absent or empty
     one means the server derives the steps itself.
     """
-    series = validate_time_series(ts)
-    if uploaded_steps is not None and uploaded_steps.height > 0:
-        steps = _check_uploaded_steps(uploaded_steps, series)
+    parts: list[pl.DataFrame] = []
+    _, steps, cycles = process_chunks(
+        [ts], ts.columns, uploaded_steps, rated_capacity_ah, parts.append
+    )
+    return (parts[0] if len(parts) == 1 else pl.concat(parts)), steps, cycles
+
+
+def process_chunks(
+    chunks: Iterable[pl.DataFrame],
+    columns: Sequence[str],
+    uploaded_steps: pl.DataFrame | None,
+    rated_capacity_ah: float | None,
+    write: Callable[[pl.DataFrame], None],
+) -> tuple[int, pl.DataFrame, pl.DataFrame]:
+    """:func:`process` for a series read in consecutive chunks (all with ``columns``).
+
+    Each normalised chunk is handed to ``write`` as soon as it is validated, and only what spans
+    chunks is kept (see :class:`SeriesValidator` and :class:`StepSummariser`), so memory follows
+    the chunk size, not the file. Returns (rows, steps, cycles), equal to what :func:`process`
+    gives for the whole series at once.
+    """
+    validator = SeriesValidator(columns)
+    uploaded = uploaded_steps if uploaded_steps is not None and uploaded_steps.height else None
+    summary = StepSummariser(rated_capacity_ah) if uploaded is None else None
+    needs_cycles = uploaded is not None and CYCLE_COUNT not in uploaded.columns
+    cycle_counts: list[pl.Series] = []
+    for chunk in chunks:
+        series = validator.chunk(chunk)
+        if series.height == 0:
+            continue
+        write(series)
+        if summary is not None:
+            summary.add(series)
+        elif needs_cycles:
+            cycle_counts.append(series.get_column(CYCLE_COUNT))
+    validator.finish()
+    if uploaded is None:
+        assert summary is not None
+        steps = summary.finish()
     else:
-        steps = _summarise_steps(series, rated_capacity_ah)
-    return series, steps, cycle_metrics(steps)
+        steps = _check_uploaded_steps(uploaded, validator.rows, cycle_counts)
+    return validator.rows, steps, cycle_metrics(steps)
 
 
-def _check_uploaded_steps(steps: pl.DataFrame, series: pl.DataFrame) -> pl.DataFrame:
-    """Make sure a client-supplied step table fits the time series it came with."""
+def _check_uploaded_steps(
+    steps: pl.DataFrame, rows: int, cycle_counts: list[pl.Series]
+) -> pl.DataFrame:
+    """Make sure a client-supplied step table fits the ``rows``-row series it came with.
+
+    ``cycle_counts`` are the series' cycle counts (in chunks), used when the table has none.
+    """
     missing = [c for c in UPLOADED_STEP_REQUIRED if c not in steps.columns]
     if missing:
         names = ", ".join(repr(c) for c in missing)
@@ -680,7 +884,7 @@ def _check_uploaded_steps(steps: pl.DataFrame, series: pl.DataFrame) -> pl.DataF
         )
     steps = steps.with_columns(_int_column(steps, c) for c in UPLOADED_STEP_REQUIRED)
     start, end = pl.col("Start index"), pl.col("End index")
-    last_row = series.height - 1
+    last_row = rows - 1
     bad = (
         steps.with_row_index("_step_row")
         .filter((start < 0) | (end > last_row) | (start > end))
@@ -694,7 +898,7 @@ def _check_uploaded_steps(steps: pl.DataFrame, series: pl.DataFrame) -> pl.DataF
             "(0-based, inclusive) or upload without a steps table."
         )
     if CYCLE_COUNT not in steps.columns:
-        cycles = series.get_column(CYCLE_COUNT).gather(steps.get_column("Start index"))
+        cycles = pl.concat(cycle_counts).gather(steps.get_column("Start index"))
         steps = steps.with_columns(cycles.alias(CYCLE_COUNT))
     else:
         steps = steps.with_columns(_int_column(steps, CYCLE_COUNT))
