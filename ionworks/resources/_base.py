@@ -32,8 +32,7 @@ class ResourceAPI:
         Error statuses were already raised by the response hook; a 404 for an id that looks
         like a name says how to look it up by name.
         """
-        request = self._request(operation, args, kwargs)
-        response = self._send(request, path_parameters(operation, args))
+        response = self._send(operation, args, kwargs)
         return parse(operation, self._client._api, self._client.api_url, response)
 
     def _parsed(self, operation: ModuleType, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -41,16 +40,14 @@ class ResourceAPI:
         parsed = self._call(operation, *args, **kwargs).parsed
         return parsed.to_dict() if parsed is not None else {}
 
-    def _request(
+    def _send(
         self, operation: ModuleType, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> dict[str, Any]:
-        """The generated operation's request, with its ids checked and kept one path segment."""
-        check_path_parameters(path_parameters(operation, args))
+    ) -> httpx.Response:
+        """Send the generated operation's request, its ids checked and kept one path segment."""
+        ids = path_parameters(operation, args)
+        check_path_parameters(ids)
         request: dict[str, Any] = operation._get_kwargs(*args, **kwargs)
         request["url"] = keep_dot_segments(request["url"])
-        return request
-
-    def _send(self, request: dict[str, Any], ids: dict[str, Any]) -> httpx.Response:
         try:
             return send(self._client._http, self._client.api_url, request)
         except NotFoundError as error:
@@ -81,9 +78,7 @@ class ResourceAPI:
         if limit is not None:
             kwargs["limit"] = limit
         kwargs["offset"] = offset
-        response = self._send(
-            self._request(operation, args, kwargs), path_parameters(operation, args)
-        )
+        response = self._send(operation, args, kwargs)
         url = self._client.api_url
         try:
             body = response.json()
