@@ -60,9 +60,9 @@ compat: $(STAMP)
 stress: $(STAMP)
 	cd $(ROOT) && $(PY) scripts/stress_serve.py --runs 50
 
-# The schemathesis contract run of make test, longer and randomised (about 10-15 minutes on 2 cores).
+# The schemathesis contract run of make test, longer and randomised (800 examples per operation: 10-25 minutes on 2 cores).
 fuzz: $(STAMP)
-	cd $(ROOT) && IONWORKS_FUZZ_EXAMPLES=300 IONWORKS_FUZZ_RANDOM=1 $(BIN)/pytest -p no:xdist -q tests/test_server_schemathesis.py
+	cd $(ROOT) && IONWORKS_FUZZ_EXAMPLES=800 IONWORKS_FUZZ_RANDOM=1 $(BIN)/pytest -p no:xdist -q tests/test_server_schemathesis.py
 
 clean:
 	rm -rf $(VENV) demo-output bench-results.json

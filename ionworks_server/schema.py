@@ -53,7 +53,8 @@ def find_spec() -> Path:
 
 def load_spec(path: Path | None = None) -> dict[str, Any]:
     """The parsed spec document."""
-    spec: dict[str, Any] = yaml.safe_load((path or find_spec()).read_text(encoding="utf-8"))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ten times faster at start-up
+    spec: dict[str, Any] = yaml.load((path or find_spec()).read_text(encoding="utf-8"), loader)
     return spec
 
 
