@@ -174,6 +174,15 @@ def test_the_real_server_404_for_a_name_used_as_an_id_carries_the_hint(live_serv
     assert "client.cell_spec.list(name_exact='NCM622/Graphite Coin Cell')" in str(caught.value)
 
 
+def test_an_id_with_a_slash_reaches_the_real_server_as_one_id(live_server: Any) -> None:
+    """``specs get "<id>/cell_instances"`` once reached the instances list (KeyError: 'id')."""
+    client = Ionworks(api_key=live_server.api_key, api_url=live_server.url)
+    spec = client.cell_spec.list(limit=1)[0]
+    with pytest.raises(NotFoundError) as caught:
+        client.cell_spec.get(f"{spec.id}/cell_instances")
+    assert f"client.cell_spec.list(name_exact='{spec.id}/cell_instances')" in str(caught.value)
+
+
 # --- 2. only an unparseable response is blamed on the server ----------------------------------
 
 
