@@ -1,11 +1,18 @@
 """Background processing of confirmed time-series uploads, off the request path.
 
-One thread (``Settings.worker_threads``) takes measurement ids from a queue, reads the staged
-parquet files from the ``processing`` area, runs :func:`ionworks_server.processing.process`
-(validation, steps unless uploaded, cycle metrics), writes the three results atomically to the
-``measurements`` area and marks the row ``ready`` with its ``row_count``, or ``failed`` with a
-``processing_error`` written for the user. polars releases the GIL while it works, so requests
-keep being served during a large job.
+Worker threads take measurement ids from a queue, check the staged parquet files' footers against
+the :class:`~ionworks_server.upload_limits.ProcessingLimits` (a few-MB file can decode to 100
+million rows: it is refused before any decoding), then read the series in chunks of
+``CHUNK_ROWS`` and run :func:`ionworks_server.processing.process_chunks` (validation, steps
+unless uploaded, cycle metrics), writing the normalised series as it goes, so memory follows the
+chunk, not the file. The results land atomically in the ``measurements`` area and the row is
+marked ``ready`` with its ``row_count``, or ``failed`` with a ``processing_error`` written for the
+user. polars releases the GIL while it works, so requests keep being served during a large job.
+
+Two lanes: uploads of more than ``SMALL_UPLOAD_ROWS`` rows (by their footer) go to the big lane
+(``Settings.worker_threads`` threads), everything else, including files refused at once, to a
+small lane with a thread of its own. A 1,000-row upload confirmed behind a 20-million-row one is
+ready in a fraction of a second instead of waiting for it.
 
 State changes are conditional (``WHERE processing_status = ...``) so a measurement deleted while
 it was processed leaves no files behind. At start-up every measurement still ``pending`` or
@@ -20,6 +27,7 @@ import queue
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -36,9 +44,10 @@ from .db import (
     utcnow,
     write,
 )
-from .processing import ProcessingError, process
+from .processing import ProcessingError, process_chunks
 from .storage import AREAS, Storage, part_target, sweep_parts
-from .tables import write_processed
+from .tables import SeriesWriter, write_summaries
+from .upload_limits import ProcessingLimits, read_footer
 
 __all__ = ["Worker", "rated_capacity_ah"]
 
@@ -46,6 +55,10 @@ log = logging.getLogger("ionworks_server.worker")
 M = cell_measurements
 SWEEP_INTERVAL_S = 600.0
 PERIODIC_SWEEP_MIN_AGE_S = 3 * 3600.0
+CHUNK_ROWS = 262_144
+"""Rows read, validated and written at a time (polars' own row-group size)."""
+SMALL_UPLOAD_ROWS = 200_000
+"""Uploads up to this many rows take the small lane: well under a second of processing."""
 TIME_SERIES_UPLOADS = frozenset(("time_series.parquet", "steps.parquet"))
 PROCESSED_FILES = frozenset(
     ("time_series.parquet", "steps.parquet", "cycles.parquet", "steps.json", "cycles.json")
@@ -67,28 +80,92 @@ def rated_capacity_ah(ratings: Any) -> float | None:
     return float(value) * _UNIT_TO_AH[unit]
 
 
+def _unreadable(label: str, exc: Exception) -> ProcessingError:
+    return ProcessingError(
+        f"{label} is not a readable parquet file ({type(exc).__name__}: {str(exc)[:200]}); "
+        "write it with polars or pandas (DataFrame.write_parquet / to_parquet) and upload again."
+    )
+
+
 def _read_parquet(path: Path, label: str) -> pl.DataFrame:
     """Read an uploaded parquet file, turning any reader error into a message for the user."""
     try:
         return pl.read_parquet(path)
     except Exception as exc:
-        raise ProcessingError(
-            f"{label} is not a readable parquet file ({type(exc).__name__}: {str(exc)[:200]}); "
-            "write it with polars or pandas (DataFrame.write_parquet / to_parquet) and upload again."
-        ) from None
+        raise _unreadable(label, exc) from None
+
+
+def _check_footer(path: Path, label: str, limits: ProcessingLimits) -> int:
+    """Refuse an uploaded parquet file over the limits before any decoding; its row count."""
+    try:
+        facts = read_footer(path)
+    except Exception as exc:
+        raise _unreadable(label, exc) from None
+    refusal = limits.refusal(facts, label)
+    if refusal:
+        raise ProcessingError(refusal)
+    return facts.rows
+
+
+def _columns(path: Path, label: str) -> list[str]:
+    try:
+        return list(pl.read_parquet_schema(path))
+    except Exception as exc:
+        raise _unreadable(label, exc) from None
+
+
+def _chunks(path: Path, rows: int, label: str) -> Iterator[pl.DataFrame]:
+    """The file's rows as frames of at most ``CHUNK_ROWS`` rows, decoded one at a time.
+
+    polars reads only the pages a slice needs, even inside one large row group, and gives the
+    same dtypes as ``pl.read_parquet``.
+    """
+    scan = pl.scan_parquet(path, glob=False)
+    for offset in range(0, rows, CHUNK_ROWS):
+        try:
+            chunk = scan.slice(offset, CHUNK_ROWS).collect()
+        except Exception as exc:
+            raise _unreadable(label, exc) from None
+        yield chunk
+
+
+def _lane_rows(path: Path) -> int:
+    """Rows of a staged upload by its footer (0 when unreadable: it will fail fast)."""
+    try:
+        return read_footer(path).rows
+    except Exception:
+        return 0
 
 
 class Worker:
     """The processing queue and its thread(s)."""
 
-    def __init__(self, engine: Engine, storage: Storage, threads: int = 1) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        storage: Storage,
+        threads: int = 1,
+        limits: ProcessingLimits | None = None,
+    ) -> None:
         self.engine = engine
         self.storage = storage
-        self._queue: queue.Queue[str | None] = queue.Queue()
+        self.limits = limits if limits is not None else ProcessingLimits.from_env()
+        self._big: queue.Queue[str | None] = queue.Queue()
+        self._small: queue.Queue[str | None] = queue.Queue()
         self._threads = [
-            threading.Thread(target=self._run, name=f"ionworks-worker-{n}", daemon=True)
+            threading.Thread(
+                target=self._run, args=(self._big, True), name=f"ionworks-worker-{n}", daemon=True
+            )
             for n in range(max(1, threads))
         ]
+        self._threads.append(
+            threading.Thread(
+                target=self._run,
+                args=(self._small, False),
+                name="ionworks-worker-small",
+                daemon=True,
+            )
+        )
         self._started = False
 
     def start(self) -> None:
@@ -104,7 +181,7 @@ class Worker:
                 .order_by(M.c.created_at)
             ).scalars()
             for measurement_id in interrupted:
-                self._queue.put(measurement_id)
+                self.enqueue(measurement_id)
         for thread in self._threads:
             thread.start()
 
@@ -112,23 +189,28 @@ class Worker:
         """Ask the threads to finish their current job and exit."""
         if not self._started:
             return
-        for _ in self._threads:
-            self._queue.put(None)
+        for thread in self._threads:
+            lane = self._small if thread.name == "ionworks-worker-small" else self._big
+            lane.put(None)
         for thread in self._threads:
             thread.join(timeout)
 
     def enqueue(self, measurement_id: str) -> None:
-        """Queue a confirmed upload."""
-        self._queue.put(measurement_id)
+        """Queue a confirmed upload in its lane (its footer says how many rows it has)."""
+        staged = self.storage.object_dir("processing", measurement_id) / "time_series.parquet"
+        rows = _lane_rows(staged)
+        big = SMALL_UPLOAD_ROWS < rows <= self.limits.max_rows
+        (self._big if big else self._small).put(measurement_id)
 
     # -- the loop ---------------------------------------------------------------------------
 
-    def _run(self) -> None:
+    def _run(self, lane: queue.Queue[str | None], sweeps: bool) -> None:
         while True:
             try:
-                item = self._queue.get(timeout=SWEEP_INTERVAL_S)
+                item = lane.get(timeout=SWEEP_INTERVAL_S)
             except queue.Empty:
-                self._safely(lambda: self.sweep(min_age_s=PERIODIC_SWEEP_MIN_AGE_S))
+                if sweeps:
+                    self._safely(lambda: self.sweep(min_age_s=PERIODIC_SWEEP_MIN_AGE_S))
                 continue
             if item is None:
                 return
@@ -186,14 +268,24 @@ class Worker:
             raise ProcessingError(
                 "the uploaded time_series.parquet is missing on the server; upload it again"
             )
-        ts = _read_parquet(ts_path, "time_series.parquet")
+        label = "time_series.parquet"
+        rows = _check_footer(ts_path, label, self.limits)
         steps_path = staged / "steps.parquet"
-        uploaded_steps = (
-            _read_parquet(steps_path, "steps.parquet") if steps_path.is_file() else None
-        )
-        series, steps, cycles = process(ts, uploaded_steps, capacity_ah)
-        write_processed(self.storage, measurement_id, series, steps, cycles)
-        return series.height
+        uploaded_steps = None
+        if steps_path.is_file():
+            _check_footer(steps_path, "steps.parquet", self.limits)
+            uploaded_steps = _read_parquet(steps_path, "steps.parquet")
+        with SeriesWriter(self.storage, measurement_id) as writer:
+            rows, steps, cycles = process_chunks(
+                _chunks(ts_path, rows, label),
+                _columns(ts_path, label),
+                uploaded_steps,
+                capacity_ah,
+                writer.write,
+            )
+            writer.commit()
+        write_summaries(self.storage, measurement_id, steps, cycles)
+        return rows
 
     def _finish(
         self, measurement_id: str, status: str, error: str | None, row_count: int | None
