@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from server_process import start_server  # noqa: E402
+from server_process import start_server
 
 
 def _closed_by_peer(sock: socket.socket) -> bool:
