@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from ionworks_server.demo_data import demo_catalog, long_series, simulate_cycling
 from ionworks_server.processing import (
@@ -20,6 +22,7 @@ from ionworks_server.processing import (
     cycle_metrics,
     derive_steps,
     process,
+    process_chunks,
     validate_time_series,
 )
 
@@ -373,6 +376,97 @@ def test_process_rejects_uploaded_steps_pointing_past_the_series() -> None:
     uploaded = pl.DataFrame({"Step count": [0, 1], "Start index": [0, 8], "End index": [7, 99]})
     with pytest.raises(ProcessingError, match=r"row 1 spans rows 8\.\.99.*rows 0\.\.15"):
         process(hand_built_series(), uploaded, None)
+
+
+# ------------------------------------------------------------------------------------------
+# process_chunks(): the same results from a series read in chunks
+# ------------------------------------------------------------------------------------------
+
+
+def _chunked(
+    ts: pl.DataFrame,
+    size: int,
+    steps: pl.DataFrame | None = None,
+    rated: float | None = None,
+) -> tuple[int, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """process_chunks() over ``ts`` cut into chunks of ``size`` rows; the series concatenated."""
+    parts: list[pl.DataFrame] = []
+    chunks = [ts.slice(offset, size) for offset in range(0, ts.height, size)]
+    rows, out_steps, cycles = process_chunks(chunks, ts.columns, steps, rated, parts.append)
+    return rows, pl.concat(parts), out_steps, cycles
+
+
+def _series_variants() -> dict[str, pl.DataFrame]:
+    """Series exercising every carried state: derived steps by mode (with missing currents),
+    by cycler numbers, EIS rows without time, integrated capacities, counts as uploaded."""
+    sim = simulate_cycling(capacity_ah=1.0, n_cycles=3, seed=1, sample_period_s=60.0)
+    by_mode = sim.drop("Step count", "Cycle count", "Step from cycler", "Cycle from cycler")
+    current = by_mode["Current [A]"].to_numpy().copy()
+    current[:3] = np.nan  # rows without a current before any mode is known
+    current[::41] = np.nan
+    by_mode = by_mode.with_columns(pl.Series("Current [A]", current))
+    n = by_mode.height
+    frequency = np.full(n, np.nan)
+    frequency[n // 2 : n // 2 + 9] = np.logspace(4, 0, 9)
+    time = by_mode["Time [s]"].to_numpy().copy()
+    time[n // 2 : n // 2 + 9] = np.nan
+    eis = by_mode.with_columns(
+        pl.Series("Frequency [Hz]", frequency).fill_nan(None),
+        pl.Series("Time [s]", time).fill_nan(None),
+    )
+    by_cycler = sim.drop("Step count", "Cycle count")
+    integrated = sim.select(c for c in sim.columns if "capacity" not in c and "energy" not in c)
+    return {
+        "hand built": hand_built_series(),
+        "by mode": by_mode,
+        "eis": eis,
+        "by cycler": by_cycler,
+        "integrated": integrated,
+        "as uploaded": sim,
+    }
+
+
+@pytest.mark.parametrize("name", list(_series_variants()))
+@pytest.mark.parametrize("size", [1, 3, 50, 1000])
+def test_process_chunks_gives_what_process_gives_for_any_chunk_size(name: str, size: int) -> None:
+    ts = _series_variants()[name]
+    if size == 1 and ts.height > 200:
+        ts = ts.head(200)
+    series, steps, cycles = process(ts, None, 1.0)
+    rows, chunked_series, chunked_steps, chunked_cycles = _chunked(ts, size, rated=1.0)
+    assert rows == ts.height
+    assert chunked_series.equals(series)
+    # Float sums may differ in the last digit: polars' own aggregations do from run to run.
+    assert_frame_equal(chunked_steps, steps, rel_tol=1e-12, abs_tol=1e-14)
+    assert_frame_equal(chunked_cycles, cycles, rel_tol=1e-12, abs_tol=1e-14)
+
+
+def test_process_chunks_takes_uploaded_steps_cycle_counts_from_every_chunk() -> None:
+    uploaded = pl.DataFrame({"Step count": [0, 1], "Start index": [0, 10], "End index": [9, 15]})
+    _, expected, _ = process(hand_built_series(), uploaded, None)
+    _, _, steps, _ = _chunked(hand_built_series(), 4, uploaded)
+    assert steps.equals(expected)
+    assert steps["Cycle count"].to_list() == [0, 1]
+
+
+def test_process_chunks_names_rows_of_the_whole_series() -> None:
+    ts = hand_built_series()
+    backwards = ts.with_columns(
+        pl.when(pl.int_range(pl.len()) == 8)
+        .then(5.0)
+        .otherwise(pl.col("Time [s]"))
+        .alias("Time [s]")
+    )
+    with pytest.raises(ProcessingError, match=r"decreases at row 8 \(from 70\.0 to 5\.0\)"):
+        _chunked(backwards, 4)  # row 8 opens the third chunk: compared with row 7
+    text = ts.with_columns(ts["Voltage [V]"].cast(pl.String).scatter(13, "3.6 V"))
+    with pytest.raises(ProcessingError, match=r"row 13 holds '3\.6 V'"):
+        _chunked(text, 5)
+
+
+def test_process_chunks_refuses_a_series_without_rows() -> None:
+    with pytest.raises(ProcessingError, match="empty"):
+        _chunked(hand_built_series().head(0), 4)
 
 
 # ------------------------------------------------------------------------------------------
