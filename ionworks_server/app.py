@@ -315,7 +315,7 @@ def build_context(settings: Settings) -> AppContext:
     engine = create_db_engine(settings.database_url)
     init_schema(engine)
     storage = Storage(settings.storage_root, load_or_create_secret(settings.secret_path))
-    worker = Worker(engine, storage, settings.worker_threads)
+    worker = Worker(engine, storage, settings.worker_threads, settings.processing_limits)
     return AppContext(settings, engine, storage, worker)
 
 

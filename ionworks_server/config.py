@@ -9,9 +9,11 @@ shell would otherwise silently point the server at that database.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from .upload_limits import ProcessingLimits
 
 __all__ = [
     "DATABASE_URL_ENV",
@@ -93,6 +95,10 @@ class Settings:
     previous response) is closed: stalled clients cannot hold connections open."""
     max_connections: int = 1000
     """Connections open at once; more are closed as soon as they are accepted."""
+    processing_limits: ProcessingLimits = field(default_factory=ProcessingLimits.from_env)
+    """Largest time-series upload processed, judged from the parquet footer before decoding:
+    25,000,000 rows (``IONWORKS_SERVER_MAX_UPLOAD_ROWS``) and 2 GiB decoded
+    (``IONWORKS_SERVER_MAX_UPLOAD_DECODED_BYTES``)."""
 
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> Settings:

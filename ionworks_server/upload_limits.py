@@ -13,8 +13,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
 __all__ = [
     "MAX_DECODED_BYTES_ENV",
     "MAX_ROWS_ENV",
@@ -52,6 +50,8 @@ class FooterFacts:
 
 def read_footer(path: Path) -> FooterFacts:
     """Read the footer of ``path``; raises whatever pyarrow raises for a file that is not parquet."""
+    import pyarrow.parquet as pq  # here: the settings import this module, the admin CLI too
+
     metadata = pq.ParquetFile(path).metadata
     decoded = 0
     for g in range(metadata.num_row_groups):
