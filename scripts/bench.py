@@ -306,7 +306,7 @@ class ProcessingBench(Recorder):
 
     def small_behind_big(self) -> None:
         """A small upload confirmed just after a big one is not queued behind it."""
-        big_rows = 100_000 if self.smoke else 4_000_000
+        big_rows = 300_000 if self.smoke else 4_000_000
         big = parquet_of(series(big_rows, seed=8))
         small = parquet_of(series(1_000, seed=9))
         with FreshServer() as server:
