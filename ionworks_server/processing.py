@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import polars as pl
 
@@ -621,17 +622,143 @@ def _finish_steps(
     )
 
 
+LONG_STEP_ROWS = 1_048_576
+"""A step held whole up to this many rows; longer ones are aggregated piece by piece."""
+
+_STAT_LABELS = ((VOLTAGE, "voltage [V]"), (CURRENT, "current [A]"), ("_p", "power [W]"))
+_INTEGRANDS = {
+    DISCHARGE_CAPACITY: (CURRENT, 1.0),
+    CHARGE_CAPACITY: (CURRENT, -1.0),
+    DISCHARGE_ENERGY: ("_p", 1.0),
+    CHARGE_ENERGY: ("_p", -1.0),
+}
+
+
+class _LongStep:
+    """Running aggregates of a step too long to hold whole, fed piece by piece.
+
+    Each piece starts with the last row of the previous one (held back by the caller), which
+    gives the trapezoidal increments their previous sample and keeps the step's last row out of
+    the spread statistics until it is known to be the last. Minimum, maximum, first and last
+    values are exact; sums, means and standard deviations are merged from the pieces (Chan's
+    formula), equal to a single pass up to rounding in the last digits.
+    """
+
+    def __init__(self, first: pl.DataFrame, row_offset: int) -> None:
+        self._template = _aggregate_steps(first.head(1), row_offset)
+        self._first = first.row(0, named=True)
+        self._last: dict[str, Any] = self._first
+        self._cols = set(first.columns)
+        self._start = row_offset
+        self._rows = 0
+        self._stats: dict[str, list[Any]] = {}  # source -> [count, sum, min, max]
+        self._spread: dict[str, tuple[int, float, float]] = {}  # source -> (n, mean, M2)
+        self._sums: dict[str, float] = {}  # integrated cumulative column -> sum of increments
+
+    def fold(self, piece: pl.DataFrame, *, last: bool) -> None:
+        """Aggregate ``piece`` (all of it when ``last``, else all but its final row)."""
+        first_fold = self._rows == 0
+        cols = self._cols
+        n = piece.height
+        pos = pl.int_range(pl.len())
+        counted = pos < n if last else pos < n - 1
+        spread = counted & ((pos > 0) if first_fold else pl.lit(True))
+        if last:
+            spread = spread & (pos < n - 1)
+        power = pl.col(POWER) if POWER in cols else pl.col(VOLTAGE) * pl.col(CURRENT)
+        frame = piece.with_columns(power.alias("_p"))
+        sources = [s for s, _ in _STAT_LABELS] + ([FREQUENCY] if FREQUENCY in cols else [])
+        exprs: list[pl.Expr] = []
+        for s in sources:
+            value = pl.col(s).filter(counted)
+            spread_value = value if s == FREQUENCY else pl.col(s).filter(spread)
+            exprs += [
+                value.count().alias(f"{s}|n"),
+                value.sum().alias(f"{s}|sum"),
+                value.min().alias(f"{s}|min"),
+                value.max().alias(f"{s}|max"),
+                spread_value.count().alias(f"{s}|sn"),
+                spread_value.mean().alias(f"{s}|mean"),
+                spread_value.var().alias(f"{s}|var"),
+            ]
+        dt = pl.col(TIME) - pl.col(TIME).shift()
+        for name in (c for c in _CUMULATIVE if c not in cols):
+            source, sign = _INTEGRANDS[name]
+            f = (sign * pl.col(source)).clip(lower_bound=0.0) / 3600.0
+            exprs.append(pl.when(pos > 0).then(0.5 * (f + f.shift()) * dt).sum().alias(name))
+        out = frame.select(exprs).row(0, named=True)
+        for s in sources:
+            self._merge(s, out)
+        for name in (c for c in _CUMULATIVE if c not in cols):
+            self._sums[name] = self._sums.get(name, 0.0) + (out[name] or 0.0)
+        self._rows += n if last else n - 1
+        if last:
+            self._last = piece.tail(1).row(0, named=True)
+
+    def _merge(self, s: str, out: dict[str, Any]) -> None:
+        count, total, low, high = self._stats.get(s, [0, 0.0, None, None])
+        if out[f"{s}|n"]:
+            count += out[f"{s}|n"]
+            total += out[f"{s}|sum"]
+            low = out[f"{s}|min"] if low is None else min(low, out[f"{s}|min"])
+            high = out[f"{s}|max"] if high is None else max(high, out[f"{s}|max"])
+        self._stats[s] = [count, total, low, high]
+        na, mean_a, m2_a = self._spread.get(s, (0, 0.0, 0.0))
+        nb = out[f"{s}|sn"]
+        if nb:
+            mean_b = out[f"{s}|mean"]
+            m2_b = (out[f"{s}|var"] or 0.0) * (nb - 1)
+            n = na + nb
+            delta = mean_b - mean_a
+            self._spread[s] = (
+                n,
+                mean_a + delta * nb / n,
+                m2_a + m2_b + delta * delta * na * nb / n,
+            )
+
+    def result(self) -> pl.DataFrame:
+        """The step's row, shaped like :func:`_aggregate_steps` output."""
+        row = self._template.row(0, named=True)
+        last = self._last
+        row["End index"] = self._start + self._rows - 1
+        row["End time [s]"] = last[TIME]
+        row["End voltage [V]"] = last[VOLTAGE]
+        for name in _CUMULATIVE:
+            if name in self._cols:
+                first = self._first[name]
+                row[name] = None if first is None or last[name] is None else last[name] - first
+            else:
+                row[name] = self._sums.get(name, 0.0)
+        labels = list(_STAT_LABELS)
+        if FREQUENCY in self._cols:
+            labels.append((FREQUENCY, "frequency [Hz]"))
+        for s, label in labels:
+            count, total, low, high = self._stats[s]
+            n, _, m2 = self._spread.get(s, (0, 0.0, 0.0))
+            row[f"Min {label}"] = low
+            row[f"Max {label}"] = high
+            row[f"Mean {label}"] = total / count if count else None
+            row[f"Std {label}"] = math.sqrt(m2 / (n - 1)) if n > 1 else 0.0
+        return pl.from_dicts([row], schema=self._template.schema)
+
+
 class StepSummariser:
     """The step table of a validated series that arrives in consecutive chunks.
 
     Steps are aggregated whole: the rows of the step still open at the end of a chunk are held
     back and aggregated with the rest of that step, so every number equals what one pass over
-    the whole series gives. Only the columns the summary reads are held, so memory follows the
-    chunk size and the longest step, not the series.
+    the whole series gives. Only the columns the summary reads are held. A step longer than
+    ``long_step_rows`` (a long rest, a file without step information) is aggregated piece by
+    piece instead (:class:`_LongStep`), so memory follows the chunk size, not the series.
     """
 
-    def __init__(self, rated_capacity_ah: float | None) -> None:
+    def __init__(
+        self, rated_capacity_ah: float | None, long_step_rows: int = LONG_STEP_ROWS
+    ) -> None:
         self._rated = rated_capacity_ah
+        # Over 3 rows a step's spread leaves out both its first and last sample, as _LongStep does.
+        self._long_step_rows = max(3, long_step_rows)
+        self._long: _LongStep | None = None
         self._schema: pl.Schema | None = None
         self._open: list[pl.DataFrame] = []  # the rows of the step still open
         self._open_start = 0  # its first row in the series
@@ -652,6 +779,10 @@ class StepSummariser:
             self._max_abs_current = float(peak)
         needed = [TIME, CURRENT, VOLTAGE, POWER, *_CARRIED, *_CUMULATIVE]
         chunk = chunk.select(c for c in chunk.columns if c in needed)
+        if self._long is not None:
+            chunk = self._continue_long(chunk)
+            if chunk.height == 0:
+                return
         counts = chunk.get_column(STEP_COUNT)
         previous = self._open[-1].get_column(STEP_COUNT)[-1] if self._open else None
         # First row of the last run of equal step counts in this chunk.
@@ -660,6 +791,9 @@ class StepSummariser:
         if last_start == 0 and counts[0] == previous:  # the open step goes on
             self._open.append(chunk)
             self._rows += chunk.height
+            if sum(frame.height for frame in self._open) > self._long_step_rows:
+                self._long = _LongStep(self._open[0], self._open_start)
+                self._fold_long(last=False)
             return
         closed = [*self._open, chunk.slice(0, last_start)]
         self._close(pl.concat(closed) if len(closed) > 1 else closed[0])
@@ -667,12 +801,37 @@ class StepSummariser:
         self._open_start = self._rows + last_start
         self._rows += chunk.height
 
+    def _continue_long(self, chunk: pl.DataFrame) -> pl.DataFrame:
+        """Feed the long open step the rows of ``chunk`` that continue it; the rest."""
+        step = self._open[-1].get_column(STEP_COUNT)[-1]
+        other = (chunk.get_column(STEP_COUNT) != step).arg_true()
+        goes_on = int(other[0]) if other.len() else chunk.height
+        self._open.append(chunk.slice(0, goes_on))
+        self._rows += goes_on
+        self._fold_long(last=goes_on < chunk.height)
+        return chunk.slice(goes_on)
+
+    def _fold_long(self, *, last: bool) -> None:
+        """Fold the open rows into the long step; keep its last row back unless it ended."""
+        assert self._long is not None
+        piece = pl.concat(self._open) if len(self._open) > 1 else self._open[0]
+        self._long.fold(piece, last=last)
+        if last:
+            self._parts.append(self._long.result())
+            self._long = None
+            self._open = []
+            self._open_start = self._rows
+        else:
+            self._open = [piece.tail(1)]
+
     def _close(self, rows: pl.DataFrame) -> None:
         if rows.height:
             self._parts.append(_aggregate_steps(rows, self._open_start))
 
     def finish(self) -> pl.DataFrame:
         """The step table of everything added (the series must have had rows)."""
+        if self._long is not None:
+            self._fold_long(last=True)
         if self._open:
             self._close(pl.concat(self._open) if len(self._open) > 1 else self._open[0])
             self._open = []

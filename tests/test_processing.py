@@ -19,6 +19,8 @@ from ionworks_server.processing import (
     CYCLE_METRIC_COLUMNS,
     STEP_COLUMNS,
     ProcessingError,
+    SeriesValidator,
+    StepSummariser,
     cycle_metrics,
     derive_steps,
     process,
@@ -439,6 +441,26 @@ def test_process_chunks_gives_what_process_gives_for_any_chunk_size(name: str, s
     # Float sums may differ in the last digit: polars' own aggregations do from run to run.
     assert_frame_equal(chunked_steps, steps, rel_tol=1e-12, abs_tol=1e-14)
     assert_frame_equal(chunked_cycles, cycles, rel_tol=1e-12, abs_tol=1e-14)
+
+
+@pytest.mark.parametrize("name", list(_series_variants()))
+@pytest.mark.parametrize(("long_step_rows", "size"), [(3, 5), (10, 64), (100, 7)])
+def test_steps_too_long_to_hold_are_summarised_piece_by_piece(
+    name: str, long_step_rows: int, size: int
+) -> None:
+    """Merged from pieces, a long step's sums, means and spreads match one pass to rounding."""
+    ts = _series_variants()[name]
+    _, steps, cycles = process(ts, None, 1.0)
+    validator = SeriesValidator(ts.columns)
+    summary = StepSummariser(1.0, long_step_rows=long_step_rows)
+    for offset in range(0, ts.height, size):
+        summary.add(validator.chunk(ts.slice(offset, size)))
+    pieced = summary.finish()
+    assert pieced.select("Start index", "End index").equals(
+        steps.select("Start index", "End index")
+    )
+    assert_frame_equal(pieced, steps, rel_tol=1e-12, abs_tol=1e-14)
+    assert_frame_equal(cycle_metrics(pieced), cycles, rel_tol=1e-12, abs_tol=1e-14)
 
 
 def test_process_chunks_takes_uploaded_steps_cycle_counts_from_every_chunk() -> None:

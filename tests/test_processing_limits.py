@@ -215,3 +215,23 @@ def test_a_small_upload_is_not_queued_behind_a_big_one(limited_server: ServerPro
     assert big_then in ("pending", "running")
     assert big_done["processing_status"] == "ready", big_done
     assert big_done["row_count"] == 6_000_000
+
+
+def test_a_ten_million_row_step_is_summarised_in_bounded_memory(tmp_path: Path) -> None:
+    """A file without step information and a constant current is one step of every row: it is
+    aggregated piece by piece, not held whole (which took gigabytes)."""
+    server = serve(tmp_path / "data")
+    try:
+        with http_client(server) as http:
+            _, instance = new_spec_and_instance(http, "one-step")
+            confirmed = upload_time_series(http, instance, "rest", constant_parquet(10_000_000))
+            done = wait_processed(http, confirmed.json()["id"], timeout=600)
+            assert done["processing_status"] == "ready", done
+            assert done["row_count"] == 10_000_000
+            steps = http.get(f"/cell_measurements/{done['id']}/steps_and_cycles").json()["steps"]
+        assert steps["Start index"] == [0]
+        assert steps["End index"] == [9_999_999]
+        assert steps["Step type"] == ["Rest"]
+        assert peak_rss(server) < 600 * 1024**2
+    finally:
+        server.stop()
