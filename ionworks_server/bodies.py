@@ -3,6 +3,10 @@
 Request bodies may be gzip- or deflate-compressed (wire facts §2.2: the official client gzips
 bodies of 512 KiB or more). The size limit applies to the *decompressed* bytes, checked while
 decompressing, so a small "zip bomb" cannot exhaust memory.
+
+This is the one place bodies are read, so the limits on what a body may hold live here too: the
+media type (415 unless ``application/json``, UTF-8), nesting depth, string and number-literal
+lengths, and valid Unicode. Each refusal is a 400 naming the problem, never a 500 later on.
 """
 
 from __future__ import annotations
