@@ -26,7 +26,7 @@ ENV_CACHE_SIZE_LIMIT = "IONWORKS_CACHE_SIZE_LIMIT"
 """Cache size limit in bytes; least recently used entries are evicted beyond it (default 10 GiB)."""
 
 DEFAULT_TIMEOUT = 30.0
-"""Seconds to wait for a JSON response (connect and read)."""
+"""Seconds an API call may take in all: connecting, every byte of the answer and any retries."""
 DEFAULT_TRANSFER_TIMEOUT = 300.0
 """Seconds to wait for each read of a storage transfer (parquet downloads and uploads)."""
 DEFAULT_MAX_RETRIES = 5
