@@ -3,13 +3,14 @@
 Worker threads take measurement ids from a queue, check the staged parquet files' footers against
 the :class:`~ionworks_server.upload_limits.ProcessingLimits` (a few-MB file can decode to 100
 million rows: it is refused before any decoding), then read the series in chunks of
-``CHUNK_ROWS`` and run :func:`ionworks_server.processing.process_chunks` (validation, steps
+``CHUNK_ROWS`` (fewer for wide files: about ``CHUNK_BYTES`` decoded) and run :func:`ionworks_server.processing.process_chunks` (validation, steps
 unless uploaded, cycle metrics), writing the normalised series as it goes, so memory follows the
 chunk, not the file. The results land atomically in the ``measurements`` area and the row is
 marked ``ready`` with its ``row_count``, or ``failed`` with a ``processing_error`` written for the
 user. polars releases the GIL while it works, so requests keep being served during a large job.
 
-Two lanes: uploads of more than ``SMALL_UPLOAD_ROWS`` rows (by their footer) go to the big lane
+Two lanes: uploads over ``SMALL_UPLOAD_ROWS`` rows or ``SMALL_UPLOAD_BYTES`` decoded (by their
+footer) go to the big lane
 (``Settings.worker_threads`` threads), everything else, including files refused at once, to a
 small lane with a thread of its own. A 1,000-row upload confirmed behind a 20-million-row one is
 ready in a fraction of a second instead of waiting for it.
@@ -47,7 +48,7 @@ from .db import (
 from .processing import ProcessingError, process_chunks
 from .storage import AREAS, Storage, part_target, sweep_parts
 from .tables import SeriesWriter, write_summaries
-from .upload_limits import ProcessingLimits, read_footer
+from .upload_limits import FooterFacts, ProcessingLimits, read_footer
 
 __all__ = ["Worker", "rated_capacity_ah"]
 
@@ -57,7 +58,10 @@ SWEEP_INTERVAL_S = 600.0
 PERIODIC_SWEEP_MIN_AGE_S = 3 * 3600.0
 CHUNK_ROWS = 262_144
 """Rows read, validated and written at a time (polars' own row-group size)."""
+CHUNK_BYTES = 64 * 1024 * 1024
+"""Decoded bytes per chunk at most (a 1,000-column file gets chunks of 8,192 rows)."""
 SMALL_UPLOAD_ROWS = 200_000
+SMALL_UPLOAD_BYTES = 32 * 1024 * 1024
 """Uploads up to this many rows take the small lane: well under a second of processing."""
 TIME_SERIES_UPLOADS = frozenset(("time_series.parquet", "steps.parquet"))
 PROCESSED_FILES = frozenset(
@@ -95,8 +99,8 @@ def _read_parquet(path: Path, label: str) -> pl.DataFrame:
         raise _unreadable(label, exc) from None
 
 
-def _check_footer(path: Path, label: str, limits: ProcessingLimits) -> int:
-    """Refuse an uploaded parquet file over the limits before any decoding; its row count."""
+def _check_footer(path: Path, label: str, limits: ProcessingLimits) -> FooterFacts:
+    """Refuse an uploaded parquet file over the limits before any decoding; its footer facts."""
     try:
         facts = read_footer(path)
     except Exception as exc:
@@ -104,7 +108,7 @@ def _check_footer(path: Path, label: str, limits: ProcessingLimits) -> int:
     refusal = limits.refusal(facts, label)
     if refusal:
         raise ProcessingError(refusal)
-    return facts.rows
+    return facts
 
 
 def _columns(path: Path, label: str) -> list[str]:
@@ -114,27 +118,36 @@ def _columns(path: Path, label: str) -> list[str]:
         raise _unreadable(label, exc) from None
 
 
-def _chunks(path: Path, rows: int, label: str) -> Iterator[pl.DataFrame]:
-    """The file's rows as frames of at most ``CHUNK_ROWS`` rows, decoded one at a time.
+def _chunk_rows(facts: FooterFacts) -> int:
+    """Rows per chunk: ``CHUNK_ROWS``, or fewer so a chunk of a wide file stays near ``CHUNK_BYTES``."""
+    per_row = facts.decoded_bytes / max(1, facts.rows)
+    return max(1024, min(CHUNK_ROWS, int(CHUNK_BYTES / max(1.0, per_row))))
+
+
+def _chunks(path: Path, rows: int, chunk_rows: int, label: str) -> Iterator[pl.DataFrame]:
+    """The file's rows as frames of ``chunk_rows`` rows (the last fewer), decoded one at a time.
 
     polars reads only the pages a slice needs, even inside one large row group, and gives the
     same dtypes as ``pl.read_parquet``.
     """
     scan = pl.scan_parquet(path, glob=False)
-    for offset in range(0, rows, CHUNK_ROWS):
+    for offset in range(0, rows, chunk_rows):
         try:
-            chunk = scan.slice(offset, CHUNK_ROWS).collect()
+            chunk = scan.slice(offset, chunk_rows).collect()
         except Exception as exc:
             raise _unreadable(label, exc) from None
         yield chunk
 
 
-def _lane_rows(path: Path) -> int:
-    """Rows of a staged upload by its footer (0 when unreadable: it will fail fast)."""
+def _is_big(path: Path, limits: ProcessingLimits) -> bool:
+    """Whether a staged upload takes the big lane: large by its footer, yet within the limits
+    (files refused at once, and unreadable ones, fail fast in the small lane)."""
     try:
-        return read_footer(path).rows
+        facts = read_footer(path)
     except Exception:
-        return 0
+        return False
+    large = facts.rows > SMALL_UPLOAD_ROWS or facts.decoded_bytes > SMALL_UPLOAD_BYTES
+    return large and limits.refusal(facts, path.name) is None
 
 
 class Worker:
@@ -198,9 +211,7 @@ class Worker:
     def enqueue(self, measurement_id: str) -> None:
         """Queue a confirmed upload in its lane (its footer says how many rows it has)."""
         staged = self.storage.object_dir("processing", measurement_id) / "time_series.parquet"
-        rows = _lane_rows(staged)
-        big = SMALL_UPLOAD_ROWS < rows <= self.limits.max_rows
-        (self._big if big else self._small).put(measurement_id)
+        (self._big if _is_big(staged, self.limits) else self._small).put(measurement_id)
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -269,7 +280,7 @@ class Worker:
                 "the uploaded time_series.parquet is missing on the server; upload it again"
             )
         label = "time_series.parquet"
-        rows = _check_footer(ts_path, label, self.limits)
+        facts = _check_footer(ts_path, label, self.limits)
         steps_path = staged / "steps.parquet"
         uploaded_steps = None
         if steps_path.is_file():
@@ -277,7 +288,7 @@ class Worker:
             uploaded_steps = _read_parquet(steps_path, "steps.parquet")
         with SeriesWriter(self.storage, measurement_id) as writer:
             rows, steps, cycles = process_chunks(
-                _chunks(ts_path, rows, label),
+                _chunks(ts_path, facts.rows, _chunk_rows(facts), label),
                 _columns(ts_path, label),
                 uploaded_steps,
                 capacity_ah,

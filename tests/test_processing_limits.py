@@ -31,9 +31,11 @@ from ionworks_server.processing import process
 from ionworks_server.upload_limits import (
     MAX_DECODED_BYTES_ENV,
     MAX_ROWS_ENV,
+    FooterFacts,
     ProcessingLimits,
     read_footer,
 )
+from ionworks_server.worker import _chunk_rows, _is_big
 
 KEY = "limits-key-0123456789"
 GROUP = 1_000_000
@@ -131,6 +133,32 @@ def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv(MAX_ROWS_ENV, "lots")
     with pytest.raises(ValueError, match=f"{MAX_ROWS_ENV} must be a whole number, got 'lots'"):
         ProcessingLimits.from_env()
+
+
+def test_wide_files_are_read_in_fewer_rows_per_chunk() -> None:
+    narrow = FooterFacts(
+        rows=10_000_000, decoded_bytes=10_000_000 * 12 * 8, row_groups=40, columns=12
+    )
+    wide = FooterFacts(
+        rows=1_000_000, decoded_bytes=1_000_000 * 1000 * 8, row_groups=4, columns=1000
+    )
+    assert _chunk_rows(narrow) == 262_144
+    assert _chunk_rows(wide) == 8_388  # 64 MiB of 8,000-byte rows
+
+
+def test_large_uploads_within_the_limits_take_the_big_lane(tmp_path: Path) -> None:
+    limits = ProcessingLimits(max_rows=1_000_000)
+    cases = {
+        "small": (constant_parquet(200_000), False),
+        "many rows": (constant_parquet(200_001), True),
+        "wide": (constant_parquet(100_000, columns=50), True),  # 40 MB decoded
+        "refused at once": (constant_parquet(1_000_001), False),
+        "unreadable": (b"PAR1 not parquet", False),
+    }
+    for name, (data, big) in cases.items():
+        path = tmp_path / f"{name}.parquet"
+        path.write_bytes(data)
+        assert _is_big(path, limits) is big, name
 
 
 # -- a real server -----------------------------------------------------------------------------
