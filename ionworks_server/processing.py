@@ -1,8 +1,11 @@
 """Server-side processing of uploaded time-series measurements.
 
 After an upload is confirmed the server validates the time series, builds the step summary table
-(or checks the one the client uploaded) and derives per-cycle metrics. Everything here is a pure
-function on polars frames so the HTTP layer can run it in a worker and store the three results.
+(or checks the one the client uploaded) and derives per-cycle metrics. Everything here works on
+polars frames without I/O, so the worker can run it and store the three results. The worker feeds
+a large upload in chunks (:func:`process_chunks`: :class:`SeriesValidator` and
+:class:`StepSummariser` carry what spans chunks), so memory follows the chunk, not the file;
+:func:`process` is the same code on a single chunk.
 
 Column names, orders, dtypes and classification rules follow the wire facts §11.2-§11.5, so that
 frames read back through the client look like the ones the official service returns. The work is
