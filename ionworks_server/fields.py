@@ -64,18 +64,13 @@ def name_field(body: dict[str, Any], path: str = "name", *, required: bool = Tru
     return str(value)
 
 
-def optional_str(
-    body: dict[str, Any], key: str, path: str | None = None, max_length: int | None = None
-) -> str | None:
-    """A string or null, as the body's schema (types and lengths) already guaranteed it.
-
-    ``path`` and ``max_length`` are accepted for existing callers; the limits live in openapi.yaml.
-    """
+def optional_str(body: dict[str, Any], key: str) -> str | None:
+    """A string or null, as the body's schema (types and lengths, from openapi.yaml) guaranteed it."""
     value = body.get(key)
     return None if value is None else str(value)
 
 
-def object_field(body: dict[str, Any], key: str, path: str | None = None) -> dict[str, Any] | None:
+def object_field(body: dict[str, Any], key: str) -> dict[str, Any] | None:
     """A JSON object or null, as the body's schema already guaranteed it."""
     value = body.get(key)
     return value if isinstance(value, dict) else None

@@ -143,7 +143,7 @@ def common_fields(body: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """
     values: dict[str, Any] = {}
     if "notes" in body:
-        values["notes"] = optional_str(body, "notes", f"{prefix}notes", None)
+        values["notes"] = optional_str(body, "notes")
     for key in ("start_time", "end_time"):
         if key in body:
             values[key] = optional_datetime(body, key, f"{prefix}{key}")
@@ -151,7 +151,7 @@ def common_fields(body: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         if key in body:
             values[key] = body[key]
     if "properties" in body:
-        values["properties"] = object_field(body, "properties", f"{prefix}properties")
+        values["properties"] = object_field(body, "properties")
     tags = tags_field(body, f"{prefix}tags")
     if tags is not None:
         values["tags"] = tags

@@ -165,11 +165,9 @@ def create_pipeline(call: Call) -> Response:
     """``POST /pipelines``: validate, store, evaluate."""
     body = call.body
     elements = _validate_elements(body)
-    name = optional_str(body, "name", "name")
-    description = optional_str(body, "description", "description", None)
-    project_id = (
-        optional_str(body, "project_id", "project_id", 64) or call.caller.default_project_id
-    )
+    name = optional_str(body, "name")
+    description = optional_str(body, "description")
+    project_id = optional_str(body, "project_id") or call.caller.default_project_id
     _check_payload(call, body)
     status, error, result = run_pipeline(elements)
     pipeline_id = str(uuid.uuid4())

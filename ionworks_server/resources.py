@@ -146,12 +146,12 @@ def get_spec(call: Call) -> Response:
 
 
 def _ratings(body: dict[str, Any]) -> dict[str, Any] | None:
-    return object_field(body, "ratings", "ratings")
+    return object_field(body, "ratings")
 
 
 def _components(body: dict[str, Any]) -> dict[str, Any]:
     """The component keys present in the body (validated objects or null)."""
-    return {name: object_field(body, name, name) for name in COMPONENTS if name in body}
+    return {name: object_field(body, name) for name in COMPONENTS if name in body}
 
 
 def ensure_name_free(
@@ -216,13 +216,11 @@ def create_spec(call: Call) -> Response:
     body = call.body
     name = name_field(body)
     assert name is not None
-    project_id = (
-        optional_str(body, "project_id", "project_id", 64) or call.caller.default_project_id
-    )
+    project_id = optional_str(body, "project_id") or call.caller.default_project_id
     values: dict[str, Any] = {
-        "form_factor": optional_str(body, "form_factor", "form_factor"),
-        "manufacturer": optional_str(body, "manufacturer", "manufacturer"),
-        "chemistry": optional_str(body, "chemistry", "chemistry"),
+        "form_factor": optional_str(body, "form_factor"),
+        "manufacturer": optional_str(body, "manufacturer"),
+        "chemistry": optional_str(body, "chemistry"),
         "ratings": _ratings(body) or {},
         "components": {c: None for c in COMPONENTS} | _components(body),
         "extra": extra_fields(body, SPEC_FIELDS),
@@ -268,7 +266,7 @@ def update_spec(call: Call) -> Response:
     name = name_field(body, required=False)
     with write(call.ctx.engine) as conn:
         row = visible_spec(conn, org, spec_id)
-        project_id = optional_str(body, "project_id", "project_id", 64)
+        project_id = optional_str(body, "project_id")
         if project_id is not None and project_id != row.project_id:
             raise bad_request(
                 "Field 'project_id' cannot be changed: create the specification in the other project instead",
@@ -280,7 +278,7 @@ def update_spec(call: Call) -> Response:
             values["name"] = name
         for key in ("form_factor", "manufacturer", "chemistry"):
             if key in body:
-                values[key] = optional_str(body, key, key)
+                values[key] = optional_str(body, key)
         if "ratings" in body:
             values["ratings"] = _merge(row.ratings or {}, _ratings(body))
         patched = _components(body)
@@ -433,7 +431,7 @@ def _batch_id(conn: Connection, body: dict[str, Any], spec_id: str) -> tuple[boo
     since the API has no endpoint for lots. Returns (given, batch id).
     """
     if "batch_id" in body:
-        batch_id = optional_str(body, "batch_id", "batch_id", 64)
+        batch_id = optional_str(body, "batch_id")
         if batch_id is None:
             return True, None
         found = conn.execute(
@@ -448,7 +446,7 @@ def _batch_id(conn: Connection, body: dict[str, Any], spec_id: str) -> tuple[boo
                 field="batch_id",
             )
         return True, batch_id
-    batch_name = optional_str(body, "batch_name", "batch_name")
+    batch_name = optional_str(body, "batch_name")
     if batch_name is None:
         return False, None
     found = conn.execute(
@@ -474,7 +472,7 @@ def create_instance(call: Call) -> Response:
     spec_id = call.path("cell_specification_id")
     name = name_field(body)
     assert name is not None
-    notes = optional_str(body, "notes", "notes", None)
+    notes = optional_str(body, "notes")
     now = utcnow()
     instance_id = str(uuid.uuid4())
     with write(call.ctx.engine) as conn:
@@ -512,7 +510,7 @@ def update_instance(call: Call) -> Response:
             _instance_conflict(conn, row.cell_specification_id, name, exclude=instance_id)
             values["name"] = name
         if "notes" in body:
-            values["notes"] = optional_str(body, "notes", "notes", None)
+            values["notes"] = optional_str(body, "notes")
         given, batch_id = _batch_id(conn, body, row.cell_specification_id)
         if given:
             values["batch_id"] = batch_id

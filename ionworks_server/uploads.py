@@ -78,7 +78,7 @@ def check_quota(conn: Connection, organization_id: str) -> None:
 
 
 def _measurement_object(body: dict[str, Any]) -> dict[str, Any]:
-    value = object_field(body, "measurement", "measurement")
+    value = object_field(body, "measurement")
     if value is None:
         raise bad_request(
             "Field 'measurement' is required: an object with at least a 'name'", field="measurement"
