@@ -107,6 +107,10 @@ def sync_detailed(
 ) -> Response[CellMeasurementBundle | Error]:
     """Create the measurement from the uploaded files and queue its processing.
 
+     A 409 `UPLOAD_IN_PROGRESS` means a signed PUT of this upload is still streaming (`detail.uploading`
+    names its files): nothing was created; finish the PUT, then confirm again. A 409 `CONFLICT` means
+    the name was taken meanwhile (`detail.existing_id`).
+
     Args:
         cell_measurement_id (str):
         body (ConfirmUploadRequest):
@@ -139,6 +143,10 @@ def sync(
 ) -> CellMeasurementBundle | Error | None:
     """Create the measurement from the uploaded files and queue its processing.
 
+     A 409 `UPLOAD_IN_PROGRESS` means a signed PUT of this upload is still streaming (`detail.uploading`
+    names its files): nothing was created; finish the PUT, then confirm again. A 409 `CONFLICT` means
+    the name was taken meanwhile (`detail.existing_id`).
+
     Args:
         cell_measurement_id (str):
         body (ConfirmUploadRequest):
@@ -165,6 +173,10 @@ async def asyncio_detailed(
     body: ConfirmUploadRequest,
 ) -> Response[CellMeasurementBundle | Error]:
     """Create the measurement from the uploaded files and queue its processing.
+
+     A 409 `UPLOAD_IN_PROGRESS` means a signed PUT of this upload is still streaming (`detail.uploading`
+    names its files): nothing was created; finish the PUT, then confirm again. A 409 `CONFLICT` means
+    the name was taken meanwhile (`detail.existing_id`).
 
     Args:
         cell_measurement_id (str):
@@ -195,6 +207,10 @@ async def asyncio(
     body: ConfirmUploadRequest,
 ) -> CellMeasurementBundle | Error | None:
     """Create the measurement from the uploaded files and queue its processing.
+
+     A 409 `UPLOAD_IN_PROGRESS` means a signed PUT of this upload is still streaming (`detail.uploading`
+    names its files): nothing was created; finish the PUT, then confirm again. A 409 `CONFLICT` means
+    the name was taken meanwhile (`detail.existing_id`).
 
     Args:
         cell_measurement_id (str):
