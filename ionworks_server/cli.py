@@ -225,8 +225,13 @@ def _serve(args: argparse.Namespace, sock: socket.socket, public_url: str | None
     from .connections import guarded_protocol
     from .demo import add_long_run, has_data, load_demo, pad_specifications
 
+    try:
+        base = Settings.from_data_dir(resolve_data_dir(args.data_dir))
+    except ValueError as exc:  # a malformed IONWORKS_SERVER_* variable
+        _error(str(exc))
+        return 2
     settings = dataclasses.replace(
-        Settings.from_data_dir(resolve_data_dir(args.data_dir)),
+        base,
         public_url=public_url,
         trust_proxy=args.trust_proxy,
         header_timeout_s=args.header_timeout,
@@ -354,7 +359,11 @@ def admin_main(argv: Sequence[str] | None = None) -> int:
 
 
 def _admin(args: argparse.Namespace) -> int:
-    settings = Settings.from_data_dir(resolve_data_dir(args.data_dir))
+    try:
+        settings = Settings.from_data_dir(resolve_data_dir(args.data_dir))
+    except ValueError as exc:  # a malformed IONWORKS_SERVER_* variable
+        _error(str(exc))
+        return 2
     secure_data_dir(settings.data_dir)
     engine = create_db_engine(settings.database_url)
     try:

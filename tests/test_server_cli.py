@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sqlite3
@@ -167,3 +168,29 @@ def test_the_module_entry_point_explains_its_usage() -> None:
 
 def test_health_needs_no_key(live_server: ServerProcess) -> None:
     assert httpx.get(f"{live_server.url}/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("command", ["serve", "admin"])
+def test_a_malformed_limit_variable_is_one_line_and_writes_nothing(
+    tmp_path: Path, command: str
+) -> None:
+    data_dir = tmp_path / "data"
+    argv = (
+        ["serve", "--port", str(free_port())]
+        if command == "serve"
+        else ["admin", "create-key", "--organization", "lab"]
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "ionworks_server", *argv, "--data-dir", str(data_dir)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "IONWORKS_SERVER_MAX_UPLOAD_ROWS": "abc"},
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: IONWORKS_SERVER_MAX_UPLOAD_ROWS must be a whole number, got 'abc'"
+    ]
+    assert not data_dir.exists()
