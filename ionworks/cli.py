@@ -22,7 +22,8 @@ from typing import Any
 
 from . import _cache
 from . import _constants as C
-from .errors import IonworksError
+from .errors import IonworksError, NotFoundError
+from .resources._ids import name_hint
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,9 +43,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (IonworksError, ValueError, OSError) as exc:
         if args.debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_cli_message(exc)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _cli_message(exc: Exception) -> str:
+    """The error in the CLI's terms: a name passed as an id gets the command that finds it."""
+    if isinstance(exc, NotFoundError) and exc.name_lookup and exc.unhinted_message:
+        param, value = exc.name_lookup
+        code = f" {exc.error_code}" if exc.error_code else ""
+        hint = name_hint(param, value, cli=True)
+        return f"{exc.status_code}{code}: {exc.unhinted_message} ({hint})"
+    return str(exc)
 
 
 def _server_command(name: str, argv: list[str]) -> int:

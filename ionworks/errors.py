@@ -65,6 +65,12 @@ class PermissionDeniedError(APIStatusError):
 class NotFoundError(APIStatusError):
     """404: the resource does not exist (or belongs to another organization)."""
 
+    name_lookup: tuple[str, str] | None = None
+    """``(path parameter, value)`` when the value looked like a name, not an id: the message then
+    says how to find the id by name (the CLI says it with its own commands)."""
+    unhinted_message: str | None = None
+    """The server's message, before that hint was appended."""
+
 
 class ConflictError(APIStatusError):
     """409: a resource with the same name already exists, or it is busy processing."""

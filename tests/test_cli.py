@@ -450,3 +450,15 @@ def test_human_units() -> None:
         "1 day",
         "7 days",
     ]
+
+
+def test_a_name_passed_as_an_id_gets_the_command_that_finds_it(
+    live_server: Any, tmp_path: Path
+) -> None:
+    result = run(live_server, "instances", "list", DOC_SPEC, tmp_path=tmp_path, check=False)
+    assert result.returncode == 1
+    hint = f"ionworks specs list --name-exact '{DOC_SPEC}'"
+    assert hint in result.stderr, result.stderr
+    assert "client." not in result.stderr  # the Python spelling is for Python callers
+    found = run(live_server, "--json", "specs", "list", "--name-exact", DOC_SPEC, tmp_path=tmp_path)
+    assert [spec["name"] for spec in json.loads(found.stdout)["items"]] == [DOC_SPEC]

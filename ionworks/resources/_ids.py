@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import shlex
 from types import ModuleType
 from typing import Any
 
@@ -20,16 +21,22 @@ from ..errors import NotFoundError
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _DOT_SEGMENTS = {".": "%2E", "..": "%2E%2E"}
 
-# Path parameter name -> how to find that resource by name instead.
+# Path parameter name -> (what it names, how to find it by name in Python, and in the CLI).
 _LOOKUP_BY_NAME = {
-    "cell_specification_id": ("cell specification", "client.cell_spec.list(name_exact={name!r})"),
+    "cell_specification_id": (
+        "cell specification",
+        "client.cell_spec.list(name_exact={name!r})",
+        "ionworks specs list --name-exact {name}",
+    ),
     "cell_instance_id": (
         "cell instance",
         "client.cell_instance.list(<cell_spec_id>, name_exact={name!r})",
+        "ionworks instances list SPEC_ID --name-exact {name}",
     ),
     "cell_measurement_id": (
         "measurement",
         "client.cell_measurement.list(<cell_instance_id>, name_exact={name!r})",
+        "ionworks measurements list INSTANCE_ID --name-exact {name}",
     ),
 }
 
@@ -61,14 +68,19 @@ def looks_like_a_name(value: Any) -> bool:
     return isinstance(value, str) and _UUID.fullmatch(value.strip()) is None
 
 
+def name_hint(param: str, value: str, *, cli: bool = False) -> str:
+    """How to find the id of the resource named ``value`` (Python, or the ``ionworks`` command)."""
+    kind, python, command = _LOOKUP_BY_NAME[param]
+    lookup = command.format(name=shlex.quote(value)) if cli else python.format(name=value)
+    return f"{value!r} is not shaped like a {kind} id; if it is a name, find the id with {lookup}"
+
+
 def add_name_hint(error: NotFoundError, params: dict[str, Any]) -> None:
     """Append to a 404 how to look the resource up by name, when an id looks like a name."""
     for param, value in params.items():
         if param in _LOOKUP_BY_NAME and looks_like_a_name(value):
-            kind, lookup = _LOOKUP_BY_NAME[param]
-            error.message = (
-                f"{error.message} ({value!r} is not shaped like a {kind} id; if it is a name, "
-                f"find the id with {lookup.format(name=value)} and use its .id)"
-            )
+            error.unhinted_message = error.message
+            error.name_lookup = (param, value)
+            error.message = f"{error.message} ({name_hint(param, value)} and use its .id)"
             error.args = (error.message,)
             return
