@@ -45,12 +45,15 @@ def test_a_kill_during_processing_leaves_only_whole_referenced_files(campaign: C
 
 def test_the_start_up_sweep_removes_leftovers_of_older_crashes(campaign: Campaign) -> None:
     """A stray staged dir and a temp file inside a referenced dir, planted while the server is
-    down, are gone after the next start; the referenced files stay whole."""
+    down, are gone after the next start; the referenced files stay whole. The measurement it
+    plants into is its own: under ``pytest -n 2`` the kills above may run on another worker."""
+    mid, name = campaign.staged_upload("sweep-kept")
+    assert campaign.confirm_and_settle(mid, name) == "ready"
     storage = campaign.data_dir / "storage"
     stray = storage / "processing" / "no-such-measurement"
     stray.mkdir(parents=True, exist_ok=True)
     (stray / "time_series.parquet").write_bytes(b"x")
-    kept = next(p for p in (storage / "measurements").iterdir() if p.is_dir())
+    kept = storage / "measurements" / mid
     (kept / ".cycles.parquet.0123abcd.part").write_bytes(b"partial")
     before, after = campaign.restart()
     assert "processing/no-such-measurement" in before.orphans
