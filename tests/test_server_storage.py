@@ -258,3 +258,30 @@ def test_a_streaming_temp_file_is_in_flight_until_closed_and_a_dead_one_is_swept
     assert parts_in_flight(staged) == []
     assert final.read_bytes() == b"whole"
     assert sorted(p.name for p in staged.iterdir()) == ["steps.parquet"]
+
+
+def test_a_sweep_racing_a_new_put_never_takes_its_temp_file_for_a_dead_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sweep that runs between the temp file's creation and its lock (injected at that exact
+    moment) must leave the new PUT's file alone (before: it was created as ``.part`` and locked
+    after, so such a sweep saw it unlocked and deleted it under the live PUT)."""
+    fcntl = pytest.importorskip("fcntl")  # the lock is flock; Windows has none
+    storage = Storage(tmp_path / "storage", b"k" * 32)
+    final = storage.object_path("uploads", "u1", "steps.parquet")
+    real_flock = fcntl.flock
+    swept: list[list[str]] = []
+
+    def flock_after_a_sweep(fd: int, operation: int) -> None:
+        if operation == fcntl.LOCK_EX and not swept:  # open_part's lock, not the sweep's probe
+            swept.append(sweep_parts(final.parent))
+        real_flock(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", flock_after_a_sweep)
+    part = storage.open_part(final)
+    try:
+        assert swept == [[]]
+        assert part.tmp.exists()
+        assert parts_in_flight(final.parent) == ["steps.parquet"]
+    finally:
+        part.close()
