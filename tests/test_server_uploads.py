@@ -408,18 +408,13 @@ def test_processing_a_large_upload_does_not_block_other_requests(
     confirmed = upload_time_series(http, cell, "large", series)
     assert confirmed.status_code == 201
     mid = confirmed.json()["id"]
+    # Answered while the job runs (ordering, not a timed assertion: 300,000 rows take far
+    # longer to process than a few loopback requests, even on a loaded machine).
     during = http.get(f"/cell_measurements/{mid}/time_series/download")
-    status = http.get(f"/cell_measurements/{mid}").json()["processing_status"]
-    if during.status_code == 409:  # the usual case: still processing
-        assert "still processing" in during.json()["message"]
-    else:
-        assert status == "ready"
-    latencies = []
+    assert during.status_code == 409, during.text
+    assert "still processing" in during.json()["message"]
     for _ in range(5):
-        started = time.perf_counter()
         assert http.get("/cell_specifications", params={"limit": 5}).status_code == 200
-        latencies.append(time.perf_counter() - started)
-    assert max(latencies) < 1.0
     done = wait_processed(http, mid)
     assert done["processing_status"] == "ready"
     assert done["row_count"] == 300_000
