@@ -153,7 +153,12 @@ def _wait_healthy(server: ServerProcess, timeout: float) -> None:
                     f"server exited with status {server.process.returncode}:\n{server.log()[-4000:]}"
                 )
             try:
-                if client.get(f"{server.url}/healthz").status_code == 200:
+                # The banner proves the port is ours: serve binds before it prints, so a 200 from
+                # another process that took the port meanwhile is not mistaken for this server.
+                if (
+                    client.get(f"{server.url}/healthz").status_code == 200
+                    and f"local server on {server.url} " in server.log()
+                ):
                     return
             except httpx.TransportError:
                 pass

@@ -429,8 +429,11 @@ def test_connections_beyond_the_limit_are_closed_at_once(
     )
     socks = _open_stalled(server, 6)
     try:
-        # With a 600 s head timeout, only the connection cap can close these.
-        assert _wait_closed(socks, 3) == 3  # the first three, within the cap, stay open
+        # With a 600 s head timeout, only the connection cap can close these. The three beyond
+        # the cap close; of the first three at most one may (if the server has not yet seen the
+        # start-up health check's connection go, that one still holds a slot).
+        assert _wait_closed(socks[3:], 3) == 3
+        assert sum(_closed_by_server(sock) for sock in socks[:3]) <= 1
     finally:
         for sock in socks:
             sock.close()
