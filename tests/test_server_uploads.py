@@ -403,21 +403,27 @@ def test_a_file_measurement_confirm_needs_every_file(
 def test_processing_a_large_upload_does_not_block_other_requests(
     empty_server: ServerProcess, cell: str
 ) -> None:
+    """A request made right after confirm is answered while the job still runs (409 "still
+    processing"). If the machine stalled the test long enough for the job to finish first, that
+    try proves nothing either way and another upload is made; a server whose processing blocked
+    requests would answer only once the job was done, every time."""
     http = http_client(empty_server)
     series = long_series(300_000)
-    confirmed = upload_time_series(http, cell, "large", series)
-    assert confirmed.status_code == 201
-    mid = confirmed.json()["id"]
-    # Answered while the job runs (ordering, not a timed assertion: 300,000 rows take far
-    # longer to process than a few loopback requests, even on a loaded machine).
-    during = http.get(f"/cell_measurements/{mid}/time_series/download")
-    assert during.status_code == 409, during.text
-    assert "still processing" in during.json()["message"]
-    for _ in range(5):
-        assert http.get("/cell_specifications", params={"limit": 5}).status_code == 200
-    done = wait_processed(http, mid)
-    assert done["processing_status"] == "ready"
-    assert done["row_count"] == 300_000
+    for attempt in range(3):
+        confirmed = upload_time_series(http, cell, f"large-{attempt}", series)
+        assert confirmed.status_code == 201
+        mid = confirmed.json()["id"]
+        during = http.get(f"/cell_measurements/{mid}/time_series/download")
+        for _ in range(5):
+            assert http.get("/cell_specifications", params={"limit": 5}).status_code == 200
+        done = wait_processed(http, mid)
+        assert done["processing_status"] == "ready"
+        assert done["row_count"] == 300_000
+        if during.status_code == 409:
+            assert "still processing" in during.json()["message"]
+            return
+        assert during.status_code in (200, 302), during.text
+    pytest.fail("every request made right after confirm waited until processing had finished")
 
 
 def _staged(server: ServerProcess, measurement_id: str) -> Path:
