@@ -52,9 +52,7 @@ def _cli_message(exc: Exception) -> str:
     """The error in the CLI's terms: a name passed as an id gets the command that finds it."""
     if isinstance(exc, NotFoundError) and exc.name_lookup and exc.unhinted_message:
         param, value = exc.name_lookup
-        code = f" {exc.error_code}" if exc.error_code else ""
-        hint = name_hint(param, value, cli=True)
-        return f"{exc.status_code}{code}: {exc.unhinted_message} ({hint})"
+        exc.message = f"{exc.unhinted_message} ({name_hint(param, value, cli=True)})"
     return str(exc)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import zlib
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.requests import Request
@@ -26,6 +27,7 @@ __all__ = [
     "MAX_NUMBER_CHARS",
     "MAX_STRING_CHARS",
     "check_json_content_type",
+    "format_path",
     "parse_json_object",
     "read_body",
     "read_json_body",
@@ -188,15 +190,20 @@ _Path = tuple[Any, ...] | None
 """A field path as a linked list ``(parent, key)``: built cheaply, formatted only for an error."""
 
 
+def format_path(parts: Iterable[Any]) -> str:
+    """``separator.name``, ``tags[0]``; ``body`` for the whole body (also used by :mod:`.schema`)."""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "body"
+
+
 def _format_path(path: _Path) -> str:
     keys: list[Any] = []
     while path is not None:
         path, key = path
         keys.append(key)
-    out = ""
-    for key in reversed(keys):
-        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
-    return out or "body"
+    return format_path(reversed(keys))
 
 
 def _check_values(body: dict[str, Any], strings: bool) -> None:

@@ -9,7 +9,7 @@ spec document. A body that breaks its schema is a 400 naming the field path and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +21,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from .bodies import format_path
 from .errors import bad_request
 
 __all__ = ["BodySchemas", "body_schemas", "find_spec", "load_spec"]
@@ -106,14 +107,6 @@ class BodySchemas:
 def body_schemas() -> BodySchemas:
     """The validators for the spec on disk, compiled on first use (the app factory calls it)."""
     return BodySchemas.from_spec(load_spec())
-
-
-def format_path(parts: Iterable[Any]) -> str:
-    """``separator.name``, ``tags[0]``; ``body`` for the whole body."""
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "body"
 
 
 def _types(value: Any) -> list[str]:

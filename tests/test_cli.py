@@ -58,6 +58,18 @@ def ids(live_server: Any) -> dict[str, str]:
     return {"spec": spec.id, "instance": instance.id, "measurement": measurement.id}
 
 
+def download_cycles(
+    server: Any, ids: dict[str, str], output: str, tmp_path: Path, umask: int = -1
+) -> None:
+    """``ionworks measurements download <measurement> --what cycles -o output``."""
+    run(
+        server,
+        *("measurements", "download", ids["measurement"], "--what", "cycles", "-o", output),
+        tmp_path=tmp_path,
+        umask=umask,
+    )
+
+
 def test_specs_list_json_matches_the_client(live_server: Any, tmp_path: Path) -> None:
     out = run(
         live_server,
@@ -196,17 +208,7 @@ def test_errors_print_one_line_and_exit_non_zero(live_server: Any, tmp_path: Pat
 
 
 def test_cache_info_and_clear(live_server: Any, ids: dict[str, str], tmp_path: Path) -> None:
-    run(
-        live_server,
-        "measurements",
-        "download",
-        ids["measurement"],
-        "--what",
-        "cycles",
-        "-o",
-        str(tmp_path / "c.parquet"),
-        tmp_path=tmp_path,
-    )
+    download_cycles(live_server, ids, str(tmp_path / "c.parquet"), tmp_path)
     info = json.loads(run(live_server, "cache", "info", "--json", tmp_path=tmp_path).stdout)
     assert info["entries"] == 1 and info["directory"] == str(tmp_path / "cache")
     cleared = json.loads(run(live_server, "cache", "clear", "--json", tmp_path=tmp_path).stdout)
@@ -358,18 +360,7 @@ def test_written_files_get_the_permissions_of_any_new_file(
     live_server: Any, ids: dict[str, str], tmp_path: Path, umask: int
 ) -> None:
     download, plot = tmp_path / "c.parquet", tmp_path / "c.png"
-    run(
-        live_server,
-        "measurements",
-        "download",
-        ids["measurement"],
-        "--what",
-        "cycles",
-        "-o",
-        str(download),
-        tmp_path=tmp_path,
-        umask=umask,
-    )
+    download_cycles(live_server, ids, str(download), tmp_path, umask=umask)
     run(
         live_server,
         "measurements",
@@ -393,34 +384,14 @@ def test_rewriting_a_file_keeps_its_permissions(
     target = tmp_path / "c.csv"
     target.write_text("old")
     target.chmod(0o640)
-    run(
-        live_server,
-        "measurements",
-        "download",
-        ids["measurement"],
-        "--what",
-        "cycles",
-        "-o",
-        str(target),
-        tmp_path=tmp_path,
-    )
+    download_cycles(live_server, ids, str(target), tmp_path)
     assert stat.S_IMODE(target.stat().st_mode) == 0o640 and target.read_text() != "old"
 
 
 def test_cache_info_text_has_units_and_json_has_raw_numbers(
     live_server: Any, ids: dict[str, str], tmp_path: Path
 ) -> None:
-    run(
-        live_server,
-        "measurements",
-        "download",
-        ids["measurement"],
-        "--what",
-        "cycles",
-        "-o",
-        str(tmp_path / "c.parquet"),
-        tmp_path=tmp_path,
-    )
+    download_cycles(live_server, ids, str(tmp_path / "c.parquet"), tmp_path)
     info = json.loads(run(live_server, "cache", "info", "--json", tmp_path=tmp_path).stdout)
     assert isinstance(info["size_bytes"], int) and info["size_bytes"] > 0
     assert info["ttl"] == 3600

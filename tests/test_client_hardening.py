@@ -26,13 +26,10 @@ from ionworks import InvalidParameterError, Ionworks, IonworksError, NotFoundErr
 ID = "3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b"
 
 
-class RecordingServer:
-    """Answers request n (from 1) with ``respond(n)``: status, extra headers and body; records
-    the raw request targets."""
+class LoopbackServer:
+    """A raw HTTP server on a free loopback port: each connection goes to ``handle`` on a thread."""
 
-    def __init__(self, respond: Callable[[int], tuple[int, dict[str, str], bytes]]) -> None:
-        self.respond = respond
-        self.targets: list[str] = []
+    def __init__(self) -> None:
         self._sock = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
         threading.Thread(target=self._serve, daemon=True).start()
@@ -43,9 +40,25 @@ class RecordingServer:
                 conn, _ = self._sock.accept()
             except OSError:
                 return
-            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+            threading.Thread(target=self.handle, args=(conn,), daemon=True).start()
 
-    def _answer(self, conn: socket.socket) -> None:
+    def handle(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+class RecordingServer(LoopbackServer):
+    """Answers request n (from 1) with ``respond(n)``: status, extra headers and body; records
+    the raw request targets."""
+
+    def __init__(self, respond: Callable[[int], tuple[int, dict[str, str], bytes]]) -> None:
+        self.respond = respond
+        self.targets: list[str] = []
+        super().__init__()
+
+    def handle(self, conn: socket.socket) -> None:
         with conn, conn.makefile("rb") as reader:
             while True:
                 line = reader.readline()
@@ -61,9 +74,6 @@ class RecordingServer:
                 head = f"HTTP/1.1 {status} X\r\nContent-Length: {len(body)}\r\n"
                 head += "".join(f"{key}: {value}\r\n" for key, value in headers.items())
                 conn.sendall(head.encode() + b"\r\n" + body)
-
-    def close(self) -> None:
-        self._sock.close()
 
 
 def _body(body: Any) -> bytes:
@@ -349,7 +359,7 @@ def test_the_timeout_bounds_the_retries_of_a_call_too() -> None:
     assert len(server.targets) > 1  # it did retry, within the deadline
 
 
-class DrippingServer:
+class DrippingServer(LoopbackServer):
     """Sends its answer one byte every ``interval`` seconds, for at most ``limit`` seconds.
 
     ``phase="headers"`` drips from the status line on; ``phase="body"`` sends the headers at
@@ -358,20 +368,10 @@ class DrippingServer:
 
     def __init__(self, phase: str, interval: float, limit: float) -> None:
         self.phase, self.interval, self.limit = phase, interval, limit
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
         self._stop = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
-
-    def _drip(self, conn: socket.socket) -> None:
+    def handle(self, conn: socket.socket) -> None:
         body = b" " * 10_000
         head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nX-Pad: {'x' * 10_000}\r\n\r\n"
         answer = head.encode() + body
@@ -391,7 +391,7 @@ class DrippingServer:
 
     def close(self) -> None:
         self._stop.set()
-        self._sock.close()
+        super().close()
 
 
 @pytest.mark.parametrize("phase", ["headers", "body"])
