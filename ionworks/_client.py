@@ -150,19 +150,20 @@ class Ionworks:
 
         return Pipelines(self)
 
-    def health_check(self) -> dict[str, Any]:
-        """``GET /healthz``: the server's status."""
+    def health_check(self, *, timeout: float | None = None) -> dict[str, Any]:
+        """``GET /healthz``: the server's status. ``timeout``: seconds for this call."""
         from ionworks_generated.api.system import health_check
 
-        response = call(health_check, self._api, self.api_url)
+        response = call(health_check, self._api, self.api_url, timeout=timeout)
         return response.parsed.to_dict() if response.parsed is not None else {}
 
-    def whoami(self) -> dict[str, Any]:
+    def whoami(self, *, timeout: float | None = None) -> dict[str, Any]:
         """``GET /users/me``: the user and organization behind the credential."""
         from ionworks_generated.api.system import get_current_user
 
-        response = call(get_current_user, self._api, self.api_url)
-        return response.parsed.to_dict()
+        response = call(get_current_user, self._api, self.api_url, timeout=timeout)
+        parsed: dict[str, Any] = response.parsed.to_dict()
+        return parsed
 
     def close(self) -> None:
         """Close pooled connections."""

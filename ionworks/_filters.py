@@ -11,13 +11,11 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar
 
-from .errors import IonworksError
+from .errors import InvalidParameterError
+
+__all__ = ["InvalidParameterError", "choice", "common_filters", "iso_timestamp", "page_bounds"]
 
 E = TypeVar("E", bound=Enum)
-
-
-class InvalidParameterError(IonworksError, ValueError):
-    """An argument is invalid; nothing was sent."""
 
 
 def ilike_contains(value: str) -> str:

@@ -8,6 +8,7 @@ into an :class:`~ionworks.errors.IonworksError`; nothing from httpx reaches the 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
@@ -16,12 +17,14 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._deadline import deadline_transport
+from ._operations import request_of, response_of
 from ._progress import progress_bar
-from ._retry import RetryTransport
+from ._retry import CALL_TIMEOUT, RetryTransport
 from ._version import __version__
 from .errors import (
     APIConnectionError,
     APITimeoutError,
+    InvalidParameterError,
     IonworksError,
     error_from_response,
 )
@@ -56,20 +59,24 @@ def build_api_client(
     max_retries: int,
     retry_budget: float,
     transport: httpx.BaseTransport | None = None,
+    owns_transport: bool = True,
 ) -> httpx.Client:
     """The API client: auth headers, retry policy, errors raised from a response hook.
 
     ``timeout`` bounds each call as a whole (connect, every byte of the answer, retries).
+    ``owns_transport=False`` leaves ``transport`` (a pool shared with another client) open on
+    :meth:`httpx.Client.close`.
     """
     return httpx.Client(
         base_url=base_url,
         headers={"User-Agent": USER_AGENT, "Accept": "application/json", **headers},
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        timeout=_timeout(timeout),
         transport=RetryTransport(
             transport or deadline_transport(),
             max_retries=max_retries,
             budget=retry_budget,
             deadline=timeout,
+            owns_wrapped=owns_transport,
         ),
         follow_redirects=False,
         event_hooks={"response": [raise_for_api_error]},
@@ -82,13 +89,17 @@ def build_storage_client(
     max_retries: int,
     retry_budget: float,
     transport: httpx.BaseTransport | None = None,
+    owns_transport: bool = True,
 ) -> httpx.Client:
     """A client for signed storage URLs: no credentials, no base URL, redirects followed."""
     return httpx.Client(
         headers={"User-Agent": USER_AGENT},
         timeout=httpx.Timeout(timeout, connect=10.0),
         transport=RetryTransport(
-            transport or httpx.HTTPTransport(), max_retries=max_retries, budget=retry_budget
+            transport or httpx.HTTPTransport(),
+            max_retries=max_retries,
+            budget=retry_budget,
+            owns_wrapped=owns_transport,
         ),
         follow_redirects=True,
     )
@@ -115,8 +126,32 @@ def translate_transport_errors(url: str) -> Iterator[None]:
         raise APIConnectionError(f"HTTP error talking to {url}: {exc}") from exc
 
 
-def send(http: httpx.Client, url: str, request: dict[str, Any]) -> httpx.Response:
-    """Send a request built by a generated ``_get_kwargs``; error statuses raise from the hook."""
+def _timeout(seconds: float) -> httpx.Timeout:
+    """httpx's per-operation timeouts for a call bounded by ``seconds`` (connect: 10 s at most)."""
+    return httpx.Timeout(seconds, connect=min(seconds, 10.0))
+
+
+def check_timeout(timeout: float | None, name: str = "timeout") -> None:
+    """Refuse a timeout that is not a positive, finite number of seconds (None: the default)."""
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not (
+        isinstance(timeout, int | float) and 0 < timeout < math.inf
+    ):
+        raise InvalidParameterError(f"{name}={timeout!r} must be a positive number of seconds")
+
+
+def send(
+    http: httpx.Client, url: str, request: dict[str, Any], *, timeout: float | None = None
+) -> httpx.Response:
+    """Send the request keywords of a generated operation; error statuses raise from the hook.
+
+    ``timeout`` (seconds) bounds this call as a whole, retries included, instead of the client's
+    ``timeout``; None keeps the client's.
+    """
+    if timeout is not None:
+        check_timeout(timeout)
+        request = {**request, "timeout": _timeout(timeout), "extensions": {CALL_TIMEOUT: timeout}}
     with translate_transport_errors(url):
         return http.request(**request)
 
@@ -127,7 +162,7 @@ def parse(operation: ModuleType, api: GeneratedClient, url: str, response: httpx
     Only this step may blame the server: a bug of ours elsewhere in a call raises as itself.
     """
     try:
-        return operation._build_response(client=api, response=response)
+        return response_of(operation, api, response)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise IonworksError(
             f"The server at {url} sent a response this client could not understand "
@@ -135,10 +170,17 @@ def parse(operation: ModuleType, api: GeneratedClient, url: str, response: httpx
         ) from exc
 
 
-def call(operation: ModuleType, api: GeneratedClient, url: str, *args: Any, **kwargs: Any) -> Any:
-    """Run one generated operation (its ``_get_kwargs`` and ``_build_response``) on our client."""
-    request = operation._get_kwargs(*args, **kwargs)
-    return parse(operation, api, url, send(api.get_httpx_client(), url, request))
+def call(
+    operation: ModuleType,
+    api: GeneratedClient,
+    url: str,
+    *args: Any,
+    timeout: float | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Run one generated operation on our client: encoded and decoded by the generated code."""
+    request = request_of(operation, *args, **kwargs)
+    return parse(operation, api, url, send(api.get_httpx_client(), url, request, timeout=timeout))
 
 
 def download(storage: httpx.Client, url: str, *, what: str, attempts: int = 3) -> bytes:

@@ -30,6 +30,8 @@ RETRY_STATUSES = frozenset({500, 502, 503, 504})
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 CONNECT_RETRY_WINDOW = 1.0
 """Seconds a refused connection is retried (a server restarting) before it is reported."""
+CALL_TIMEOUT = "ionworks.timeout"
+"""Request extension: seconds bounding this one call (retries included), instead of ``deadline``."""
 
 
 class RetryTransport(httpx.BaseTransport):
@@ -37,7 +39,8 @@ class RetryTransport(httpx.BaseTransport):
 
     ``deadline`` (seconds, or None) bounds a whole call: every attempt, every byte of every
     response and every wait between attempts must fit in it (see :mod:`ionworks._deadline`).
-    ``budget`` bounds the retrying alone. A refused connection (``httpx.ConnectError``: nothing
+    A request may carry its own deadline in the :data:`CALL_TIMEOUT` extension (the per-call
+    ``timeout=``). ``budget`` bounds the retrying alone. A refused connection (``httpx.ConnectError``: nothing
     listening, DNS failure) is retried only within ``connect_window`` seconds of the first
     refusal, so a server that is down is reported at once while a 503 burst, a server that is
     up but busy, is still ridden out for the whole budget.
@@ -55,8 +58,10 @@ class RetryTransport(httpx.BaseTransport):
         backoff_cap: float = 8.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        owns_wrapped: bool = True,
     ) -> None:
         self._wrapped = wrapped
+        self._owns_wrapped = owns_wrapped
         self.max_retries = max(0, max_retries)
         self.budget = budget
         self.deadline = deadline
@@ -68,7 +73,8 @@ class RetryTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         started = self._clock()
-        call_ends = None if self.deadline is None else started + self.deadline
+        deadline = request.extensions.get(CALL_TIMEOUT, self.deadline)
+        call_ends = None if deadline is None else started + deadline
         retry_until = (
             started + self.budget if call_ends is None else min(call_ends, started + self.budget)
         )
@@ -118,7 +124,14 @@ class RetryTransport(httpx.BaseTransport):
         return response
 
     def close(self) -> None:
-        self._wrapped.close()
+        """Close the wrapped transport, unless it is shared with another client (``with_options``)."""
+        if self._owns_wrapped:
+            self._wrapped.close()
+
+    @property
+    def wrapped(self) -> httpx.BaseTransport:
+        """The transport holding the connection pool (shared by ``with_options`` copies)."""
+        return self._wrapped
 
     def _may_retry(self, attempt: int, delay: float, limit: float) -> bool:
         return attempt < self.max_retries and self._clock() + delay < limit

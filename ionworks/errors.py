@@ -50,6 +50,10 @@ class IonworksError(Exception):
         )
 
 
+class InvalidParameterError(IonworksError, ValueError):
+    """An argument is invalid; nothing was sent. Also a ``ValueError``, as Python's own checks are."""
+
+
 class APIStatusError(IonworksError):
     """The server answered with an error status."""
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 from .._http import parse, send
+from .._operations import request_of
 from .._pagination import PaginatedList
 from ..errors import IonworksError, NotFoundError
 from ..models import Resource
@@ -26,30 +27,40 @@ class ResourceAPI:
     def __init__(self, client: Ionworks) -> None:
         self._client = client
 
-    def _call(self, operation: ModuleType, *args: Any, **kwargs: Any) -> Any:
+    def _call(
+        self, operation: ModuleType, *args: Any, timeout: float | None = None, **kwargs: Any
+    ) -> Any:
         """Run a generated operation; positional arguments are its path parameters (ids).
 
+        ``timeout`` (seconds) bounds this call, retries included; None: the client's timeout.
         Error statuses were already raised by the response hook; a 404 for an id that looks
         like a name says how to look it up by name.
         """
-        response = self._send(operation, args, kwargs)
+        response = self._send(operation, args, kwargs, timeout=timeout)
         return parse(operation, self._client._api, self._client.api_url, response)
 
-    def _parsed(self, operation: ModuleType, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    def _parsed(
+        self, operation: ModuleType, *args: Any, timeout: float | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         """The JSON body of a successful call, as a plain dict."""
-        parsed = self._call(operation, *args, **kwargs).parsed
+        parsed = self._call(operation, *args, timeout=timeout, **kwargs).parsed
         return parsed.to_dict() if parsed is not None else {}
 
     def _send(
-        self, operation: ModuleType, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self,
+        operation: ModuleType,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        timeout: float | None = None,
     ) -> httpx.Response:
         """Send the generated operation's request, its ids checked and kept one path segment."""
         ids = path_parameters(operation, args)
         check_path_parameters(ids)
-        request: dict[str, Any] = operation._get_kwargs(*args, **kwargs)
+        request = request_of(operation, *args, **kwargs)
         request["url"] = keep_dot_segments(request["url"])
         try:
-            return send(self._client._http, self._client.api_url, request)
+            return send(self._client._http, self._client.api_url, request, timeout=timeout)
         except NotFoundError as error:
             add_name_hint(error, ids)
             raise
@@ -62,23 +73,26 @@ class ResourceAPI:
         filters: dict[str, Any],
         limit: int | None,
         offset: int,
+        *,
+        timeout: float | None = None,
     ) -> PaginatedList[R]:
         """Fetch one page; the returned list can fetch the following pages with the same filters.
 
-        The request is encoded by the generated operation (``_get_kwargs``: path, parameter
-        names, enum values), but the page is decoded straight from JSON into our resource
-        objects: building the generated attrs models and converting them back to dicts tripled
-        the client-side cost of a 1,000-item page (13.8 ms against 2.7 ms for ``json.loads``).
+        The request is encoded by the generated operation (path, parameter names, enum values),
+        but the page is decoded straight from JSON into our resource objects, for speed (see
+        :mod:`ionworks._operations`). ``timeout`` bounds each page's call, later pages included.
         """
 
         def fetch(next_offset: int, page_limit: int | None) -> PaginatedList[R]:
-            return self._page(operation, wrap, args, filters, page_limit, next_offset)
+            return self._page(
+                operation, wrap, args, filters, page_limit, next_offset, timeout=timeout
+            )
 
         kwargs = dict(filters)
         if limit is not None:
             kwargs["limit"] = limit
         kwargs["offset"] = offset
-        response = self._send(operation, args, kwargs)
+        response = self._send(operation, args, kwargs, timeout=timeout)
         url = self._client.api_url
         try:
             body = response.json()

@@ -9,14 +9,13 @@ requested ``/``), and an empty id turns ``/cell_specifications/{id}`` into the l
 
 from __future__ import annotations
 
-import inspect
 import re
 import shlex
 from types import ModuleType
 from typing import Any
 
-from .._filters import InvalidParameterError
-from ..errors import NotFoundError
+from .._operations import path_parameter_names
+from ..errors import InvalidParameterError, NotFoundError
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _DOT_SEGMENTS = {".": "%2E", "..": "%2E%2E"}
@@ -43,8 +42,7 @@ _LOOKUP_BY_NAME = {
 
 def path_parameters(operation: ModuleType, args: tuple[Any, ...]) -> dict[str, Any]:
     """Name each positional argument of a generated operation (they are its path parameters)."""
-    names = list(inspect.signature(operation._get_kwargs).parameters)
-    return dict(zip(names, args, strict=False))
+    return dict(zip(path_parameter_names(operation), args, strict=False))
 
 
 def check_path_parameters(params: dict[str, Any]) -> None:
