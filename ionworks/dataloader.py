@@ -4,7 +4,7 @@ A loader is the value users put where a pipeline objective expects measurement d
 loader (:meth:`DataLoader.from_db`) is only a ``"db:<id>"`` reference until its data is read,
 so building pipeline configs never downloads anything; a local loader carries its frames and is
 sent inline (and is therefore subject to the 1,000-row inline cap, see
-:func:`ionworks._validation.check_inline_rows`).
+:func:`ionworks._pipeline_config.check_inline_rows`).
 
 Frames are always polars here, whatever the client's DataFrame backend: the loader is a data
 processing object and converting back and forth would cost time on every access. Importing this
@@ -13,13 +13,15 @@ module imports neither pandas nor matplotlib.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from ionworks._client import Ionworks
 from ionworks._dataframe import frame_to_columns, to_polars
+from ionworks._pipeline_config import serialize_config
+from ionworks.data.columns import TIME
 from ionworks.errors import IonworksError
 
 if TYPE_CHECKING:
@@ -29,11 +31,12 @@ if TYPE_CHECKING:
 __all__ = ["DataLoader"]
 
 DB_PREFIX = "db:"
-TIME = "Time [s]"
 
 _CONFIG_KEYS = ("data", "options", "time_range")
-# Keys the Ionworks schema accepts in ``options`` (wire facts §12.3); the legacy spellings
-# (``*_dict`` selectors and transform names at the top level) are still migrated by the server.
+# Keys the hosted Ionworks service accepts in a data loader's ``options``. openapi.yaml leaves
+# ``options`` an open object, so the list lives here, to reject a typo before the round trip; the
+# legacy spellings (``*_dict`` selectors and transform names at the top level) are still migrated
+# by the service, so they are accepted too.
 _TRANSFORM_KEYS = (
     "rest_to_ocp",
     "sort",
@@ -329,9 +332,9 @@ class DataLoader:
     def _reader(self) -> Any:
         """``client.cell_measurement``, building a client from the environment if needed."""
         if self._client is None:
-            # Looked up at first fetch, not import: the package may import this module, and a
-            # loader made only to build a config must not need credentials.
-            self._client = importlib.import_module("ionworks").Ionworks()
+            # Built at first fetch, not in from_db: a loader made only to build a config must
+            # not need credentials.
+            self._client = Ionworks()
         return self._client.cell_measurement
 
     def _load_time_series(self) -> pl.DataFrame:
@@ -379,8 +382,6 @@ class DataLoader:
         if self._time_range is not None:
             config["time_range"] = dict(self._time_range)
         if self._options is not None:
-            from ionworks._validation import serialize_config
-
             config["options"] = serialize_config(self._options)
         return config
 

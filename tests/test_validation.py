@@ -13,13 +13,13 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from ionworks._validation import (
+from ionworks._pipeline_config import (
     MAX_INLINE_ROWS,
     check_inline_rows,
     prepare_config,
     serialize_config,
-    validate_measurement_upload,
 )
+from ionworks._upload_checks import validate_measurement_upload
 from ionworks.dataloader import DataLoader
 from ionworks.errors import IonworksError, MeasurementValidationError
 

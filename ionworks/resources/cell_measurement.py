@@ -23,7 +23,7 @@ from .._dataframe import columns_to_frame, read_parquet, to_backend, to_polars, 
 from .._filters import InvalidParameterError, choice, common_filters, iso_timestamp, page_bounds
 from .._http import download, upload
 from .._pagination import PaginatedList
-from .._validation import validate_measurement_upload
+from .._upload_checks import validate_measurement_upload
 from ..errors import (
     IonworksError,
     MeasurementProcessingError,

@@ -6,7 +6,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from .._validation import prepare_config
+from .._pipeline_config import prepare_config
 from ..errors import IonworksError
 from ..models import Pipeline
 from ._base import ResourceAPI
