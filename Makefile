@@ -21,7 +21,7 @@ regen: $(STAMP)
 	cd $(ROOT) && PATH="$(BIN):/usr/bin:/bin" $(PY) scripts/regen.py
 
 check-regen: regen
-	cd $(ROOT) && git diff --exit-code -- generated/ && test -z "$$(git status --porcelain -- generated/)"
+	cd $(ROOT) && git diff --exit-code -- generated/ ionworks/_spec_fields.py && test -z "$$(git status --porcelain -- generated/ ionworks/_spec_fields.py)"
 
 lint: $(STAMP)
 	cd $(ROOT) && $(BIN)/ruff check ionworks ionworks_server scripts tests

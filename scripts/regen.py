@@ -1,8 +1,9 @@
-"""Regenerate ``generated/ionworks_generated`` from ``openapi.yaml``.
+"""Regenerate ``generated/ionworks_generated`` and ``ionworks/_spec_fields.py`` from ``openapi.yaml``.
 
 Runs the pinned openapi-python-client and then the pinned ruff from this virtual environment by
 absolute path, so the result does not depend on the caller's PATH or working directory (the
-generator's own ruff hooks are skipped with only a warning when ruff is not on PATH).
+generator's own ruff hooks are skipped with only a warning when ruff is not on PATH). Then
+``gen_models.py`` writes the typed field lists of the public models (formatted by the same ruff).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import gen_models
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -47,6 +50,7 @@ def main() -> None:
         TARGET.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(out, TARGET)
     print(f"regenerated {TARGET.relative_to(ROOT)}")
+    gen_models.main()
 
 
 if __name__ == "__main__":
