@@ -23,6 +23,17 @@ import numpy as np
 import polars as pl
 
 from ionworks._dataframe import to_polars
+from ionworks.data.columns import (
+    CHARGE_CAPACITY,
+    COULOMBIC_EFFICIENCY,
+    CURRENT,
+    CYCLE_COUNT,
+    DISCHARGE_CAPACITY,
+    START_INDEX,
+    TEMPERATURE,
+    TIME,
+    VOLTAGE,
+)
 from ionworks.errors import IonworksError
 
 if TYPE_CHECKING:
@@ -36,15 +47,6 @@ __all__ = [
     "plot_time_series",
     "plot_voltage_vs_capacity",
 ]
-
-TIME = "Time [s]"
-VOLTAGE = "Voltage [V]"
-CURRENT = "Current [A]"
-TEMPERATURE = "Temperature [degC]"
-CYCLE = "Cycle count"
-DISCHARGE_CAPACITY = "Discharge capacity [A.h]"
-CHARGE_CAPACITY = "Charge capacity [A.h]"
-COULOMBIC_EFFICIENCY = "Coulombic efficiency"
 
 HOURS_THRESHOLD_S = 2 * 3600
 """Series longer than this are plotted against hours: seconds become unreadable numbers."""
@@ -100,6 +102,7 @@ def decimate_minmax(x: Any, y: Any, max_points: int) -> tuple[np.ndarray, np.nda
 
 
 def _require(df: pl.DataFrame, columns: Sequence[str], what: str) -> None:
+    """Fail with the missing and the present column names, not a matplotlib KeyError."""
     missing = [column for column in columns if column not in df.columns]
     if missing:
         raise IonworksError(
@@ -132,6 +135,7 @@ def _panel(column: str, values: np.ndarray) -> tuple[np.ndarray, str]:
 
 
 def _default_title(panels: Sequence[str]) -> str:
+    """What is drawn, in words: "Voltage, current and temperature over time"."""
     names = [name.split(" [")[0].lower() for name in panels]
     listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     return f"{listed[0].upper()}{listed[1:]} over time"
@@ -171,37 +175,11 @@ def plot_time_series(
     _require(df, (TIME, VOLTAGE, CURRENT), "plot_time_series")
     import matplotlib.pyplot as plt
 
-    seconds = _numpy(df, TIME)
-    duration = float(np.nanmax(seconds) - np.nanmin(seconds)) if np.isfinite(seconds).any() else 0
-    in_hours = duration > HOURS_THRESHOLD_S
-    x = seconds / 3600 if in_hours else seconds
+    x, in_hours = _time_axis(df)
     panels = [VOLTAGE, CURRENT] + ([TEMPERATURE] if TEMPERATURE in df.columns else [])
-
-    twin = False
-    if ax is None:
-        fig, grid = plt.subplots(
-            len(panels),
-            1,
-            sharex=True,
-            squeeze=False,
-            figsize=(9, 1.0 + 2.4 * len(panels)),
-            layout="constrained",
-        )
-        axes = list(grid[:, 0])
-    elif hasattr(ax, "twinx"):
+    fig, axes, twin = _time_series_axes(ax, panels)
+    if twin:
         panels = [VOLTAGE, CURRENT]
-        axes = [ax, ax.twinx()]
-        twin = True
-        fig = ax.get_figure()
-    else:
-        axes = list(ax)
-        if len(axes) != len(panels):
-            raise IonworksError(
-                f"plot_time_series draws {len(panels)} panels ({', '.join(panels)}) but got "
-                f"{len(axes)} axes; pass one Axes per panel, or a single Axes."
-            )
-        fig = axes[0].get_figure()
-
     for panel_ax, column in zip(axes, panels, strict=True):
         values, label = _panel(column, _numpy(df, column))
         xs, ys = decimate_minmax(x, values, max_points)
@@ -213,11 +191,48 @@ def plot_time_series(
         axes[1].tick_params(axis="y", colors=_COLORS[CURRENT])
     axes[0].set_title(title if title is not None else _default_title(panels))
     # A twin shares the x axis of the first Axes, whose label is the visible one.
-    (axes[0] if twin else axes[-1]).set_xlabel("Time [h]" if in_hours else "Time [s]")
+    (axes[0] if twin else axes[-1]).set_xlabel("Time [h]" if in_hours else TIME)
 
     if show:
         plt.show()
     return fig, np.array(axes, dtype=object)
+
+
+def _time_axis(df: pl.DataFrame) -> tuple[np.ndarray, bool]:
+    """The x values (seconds, or hours for long series) and whether they are hours."""
+    seconds = _numpy(df, TIME)
+    duration = float(np.nanmax(seconds) - np.nanmin(seconds)) if np.isfinite(seconds).any() else 0
+    in_hours = duration > HOURS_THRESHOLD_S
+    return (seconds / 3600 if in_hours else seconds), in_hours
+
+
+def _time_series_axes(ax: Any, panels: Sequence[str]) -> tuple[Figure, list[Any], bool]:
+    """``(fig, axes, twin)`` for :func:`plot_time_series`: new panels, given ones, or a twin.
+
+    A single Axes gets voltage on it and current on a twin right axis (``twin`` is then True and
+    only those two are drawn); a sequence must hold one Axes per panel.
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, grid = plt.subplots(
+            len(panels),
+            1,
+            sharex=True,
+            squeeze=False,
+            figsize=(9, 1.0 + 2.4 * len(panels)),
+            layout="constrained",
+        )
+        return fig, list(grid[:, 0]), False
+    if hasattr(ax, "twinx"):
+        return ax.get_figure(), [ax, ax.twinx()], True
+    axes = list(ax)
+    if len(axes) != len(panels):
+        raise IonworksError(
+            f"plot_time_series draws {len(panels)} panels ({', '.join(panels)}) but got "
+            f"{len(axes)} axes; pass one Axes per panel, or a single Axes."
+        )
+    return axes[0].get_figure(), axes, False
 
 
 def plot_capacity(
@@ -243,12 +258,12 @@ def plot_capacity(
         ``(fig, axes)`` with ``axes = [capacity_axes, efficiency_axes]`` (efficiency in percent).
     """
     df = to_polars(cycles)
-    _require(df, (CYCLE, DISCHARGE_CAPACITY), "plot_capacity")
+    _require(df, (CYCLE_COUNT, DISCHARGE_CAPACITY), "plot_capacity")
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    df = df.sort(CYCLE)
-    cycle = _numpy(df, CYCLE)
+    df = df.sort(CYCLE_COUNT)
+    cycle = _numpy(df, CYCLE_COUNT)
     fig, (ax_cap, ax_ce) = plt.subplots(
         2, 1, sharex=True, figsize=(9, 6), height_ratios=(2, 1), layout="constrained"
     )
@@ -263,12 +278,7 @@ def plot_capacity(
     ax_cap.legend()
     ax_cap.grid(True, alpha=0.3)
 
-    efficiency: np.ndarray | None = None
-    if COULOMBIC_EFFICIENCY in df.columns:
-        efficiency = _numpy(df, COULOMBIC_EFFICIENCY)
-    elif charge is not None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            efficiency = np.where(charge > 0, discharge / charge, np.nan)
+    efficiency = _coulombic_efficiency(df, discharge, charge)
     if efficiency is not None:
         percent = efficiency * 100
         ax_ce.plot(cycle, percent, "o-", color="tab:green", markersize=3)
@@ -283,13 +293,25 @@ def plot_capacity(
             transform=ax_ce.transAxes,
         )
     ax_ce.set_ylabel("Coulombic efficiency [%]")
-    ax_ce.set_xlabel(CYCLE)
+    ax_ce.set_xlabel(CYCLE_COUNT)
     ax_ce.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_ce.grid(True, alpha=0.3)
 
     if show:
         plt.show()
     return fig, np.array([ax_cap, ax_ce], dtype=object)
+
+
+def _coulombic_efficiency(
+    df: pl.DataFrame, discharge: np.ndarray, charge: np.ndarray | None
+) -> np.ndarray | None:
+    """The cycles table's ratio, else discharge / charge capacity, else None (not computable)."""
+    if COULOMBIC_EFFICIENCY in df.columns:
+        return _numpy(df, COULOMBIC_EFFICIENCY)
+    if charge is None:
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(charge > 0, discharge / charge, np.nan)
 
 
 def efficiency_outliers(percent: Any) -> np.ndarray:
@@ -306,7 +328,8 @@ def efficiency_outliers(percent: Any) -> np.ndarray:
     median = float(np.median(finite))
     spread = max(5 * 1.4826 * float(np.median(np.abs(finite - median))), OUTLIER_MIN_SPREAD_PCT)
     with np.errstate(invalid="ignore"):
-        return np.isfinite(values) & (np.abs(values - median) > spread)
+        far = np.abs(values - median) > spread
+    return np.asarray(np.isfinite(values) & far, dtype=bool)
 
 
 def _scale_to_bulk(ax: Axes, cycle: np.ndarray, percent: np.ndarray) -> None:
@@ -336,23 +359,23 @@ def _scale_to_bulk(ax: Axes, cycle: np.ndarray, percent: np.ndarray) -> None:
 
 def _cycle_column(df: pl.DataFrame, steps: Any) -> pl.Series:
     """Cycle number of every row: from the time series, else from the steps table, else 0."""
-    if CYCLE in df.columns:
-        return df[CYCLE]
+    if CYCLE_COUNT in df.columns:
+        return df[CYCLE_COUNT]
     if steps is not None:
         table = to_polars(steps)
-        if {"Start index", CYCLE} <= set(table.columns):
+        if {START_INDEX, CYCLE_COUNT} <= set(table.columns):
             starts = (
                 table.select(
-                    pl.col("Start index").cast(pl.Int64).alias("__row"),
-                    pl.col(CYCLE).cast(pl.Int64),
+                    pl.col(START_INDEX).cast(pl.Int64).alias("__row"),
+                    pl.col(CYCLE_COUNT).cast(pl.Int64),
                 )
                 .drop_nulls()
                 .sort("__row")
             )
             rows = pl.DataFrame({"__row": pl.int_range(0, df.height, eager=True, dtype=pl.Int64)})
             joined = rows.join_asof(starts, on="__row", strategy="backward")
-            return joined[CYCLE].fill_null(strategy="backward").fill_null(0)
-    return pl.repeat(0, df.height, eager=True, dtype=pl.Int64).alias(CYCLE)
+            return joined[CYCLE_COUNT].fill_null(strategy="backward").fill_null(0)
+    return pl.repeat(0, df.height, eager=True, dtype=pl.Int64).alias(CYCLE_COUNT)
 
 
 def _cumulative_capacity(df: pl.DataFrame, column: str, sign: float) -> pl.Expr:
@@ -369,6 +392,45 @@ def _cumulative_capacity(df: pl.DataFrame, column: str, sign: float) -> pl.Expr:
         held = (pl.col(CURRENT).cast(pl.Float64).shift(1) * sign).clip(lower_bound=0)
         increment = held * dt / 3600
     return increment.clip(lower_bound=0).fill_null(0).fill_nan(0).cum_sum().over("__cycle")
+
+
+def _chosen_cycles(available: list[int], cycles: Sequence[int] | None) -> list[int]:
+    """The cycles to draw: as asked (all must exist), else first, middle and last."""
+    if cycles is None:
+        middle = available[len(available) // 2 : len(available) // 2 + 1]
+        return list(dict.fromkeys(available[:1] + middle + available[-1:]))
+    chosen = list(cycles)
+    unknown = [c for c in chosen if c not in set(available)]
+    if unknown:
+        raise IonworksError(
+            f"Cycle(s) {unknown} not in the data; available cycles are "
+            f"{available[0]} to {available[-1]}."
+            if available
+            else f"Cycle(s) {unknown} not in the data, which has no cycles."
+        )
+    return chosen
+
+
+_Branch = tuple[Any, int, str, np.ndarray, np.ndarray]
+"""One line to draw: (color, cycle, line style, capacities, voltages)."""
+
+
+def _branches(
+    df: pl.DataFrame, colored_cycles: list[tuple[Any, int]], max_points: int
+) -> list[_Branch]:
+    """Discharge (solid) and charge (dashed) lines of each cycle, decimated; rests are left out.
+
+    Collected before drawing so the capacity unit (mA.h or A.h) is chosen once for all lines.
+    """
+    branches: list[_Branch] = []
+    for color, cycle in colored_cycles:
+        rows = df.filter(pl.col("__cycle") == cycle)
+        for branch, sign, style in (("__discharge", 1.0, "-"), ("__charge", -1.0, "--")):
+            part = rows.filter(pl.col(CURRENT).cast(pl.Float64) * sign > 0)
+            if not part.is_empty():
+                xs, ys = decimate_minmax(_numpy(part, branch), _numpy(part, VOLTAGE), max_points)
+                branches.append((color, cycle, style, xs, ys))
+    return branches
 
 
 def plot_voltage_vs_capacity(
@@ -404,20 +466,7 @@ def plot_voltage_vs_capacity(
     import matplotlib.pyplot as plt
 
     df = df.with_columns(_cycle_column(df, steps).cast(pl.Int64).alias("__cycle"))
-    available = df["__cycle"].drop_nulls().unique().sort().to_list()
-    if cycles is None:
-        middle = available[len(available) // 2 : len(available) // 2 + 1]
-        chosen = list(dict.fromkeys(available[:1] + middle + available[-1:]))
-    else:
-        chosen = list(cycles)
-        unknown = [c for c in chosen if c not in set(available)]
-        if unknown:
-            raise IonworksError(
-                f"Cycle(s) {unknown} not in the data; available cycles are "
-                f"{available[0]} to {available[-1]}."
-                if available
-                else f"Cycle(s) {unknown} not in the data, which has no cycles."
-            )
+    chosen = _chosen_cycles(df["__cycle"].drop_nulls().unique().sort().to_list(), cycles)
     df = df.with_columns(
         _cumulative_capacity(df, DISCHARGE_CAPACITY, 1.0).alias("__discharge"),
         _cumulative_capacity(df, CHARGE_CAPACITY, -1.0).alias("__charge"),
@@ -425,14 +474,7 @@ def plot_voltage_vs_capacity(
 
     fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
     colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, max(len(chosen), 1)))
-    branches: list[tuple[Any, int, str, np.ndarray, np.ndarray]] = []
-    for color, cycle in zip(colors, chosen, strict=False):
-        rows = df.filter(pl.col("__cycle") == cycle)
-        for branch, sign, style in (("__discharge", 1.0, "-"), ("__charge", -1.0, "--")):
-            part = rows.filter(pl.col(CURRENT).cast(pl.Float64) * sign > 0)
-            if not part.is_empty():
-                xs, ys = decimate_minmax(_numpy(part, branch), _numpy(part, VOLTAGE), max_points)
-                branches.append((color, cycle, style, xs, ys))
+    branches = _branches(df, list(zip(colors, chosen, strict=False)), max_points)
     factor, prefix = _milli_scale(*(xs for *_, xs, _ in branches))
     labelled: set[int] = set()
     for color, cycle, style, xs, ys in branches:
