@@ -14,19 +14,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from ionworks.data.cycles import CYCLE_METRIC_COLUMNS, cycle_metrics
+from ionworks.data.steps import STEP_COLUMNS, StepSummariser, derive_steps
+from ionworks.data.validate import SeriesValidator, validate_time_series
 from ionworks_server.demo_data import demo_catalog, long_series, simulate_cycling
-from ionworks_server.processing import (
-    CYCLE_METRIC_COLUMNS,
-    STEP_COLUMNS,
-    ProcessingError,
-    SeriesValidator,
-    StepSummariser,
-    cycle_metrics,
-    derive_steps,
-    process,
-    process_chunks,
-    validate_time_series,
-)
+from ionworks_server.processing import ProcessingError, process, process_chunks
 
 H = 3600.0  # seconds per hour: A.s -> A.h
 

@@ -1,0 +1,306 @@
+"""One row per step: the aggregation behind :mod:`ionworks.data.steps`, before classification.
+
+:func:`aggregate_steps` reduces whole steps in one polars ``group_by`` pass; :class:`LongStep`
+gives the same row for a step too long to hold in memory, from running aggregates fed piece by
+piece. The step table's classification, per-cycle sums and column order are applied afterwards
+(:func:`ionworks.data.steps.finish_steps`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import polars as pl
+
+from .columns import (
+    CHARGE_CAPACITY,
+    CHARGE_ENERGY,
+    CUMULATIVE,
+    CURRENT,
+    CYCLE_COUNT,
+    CYCLE_FROM_CYCLER,
+    DISCHARGE_CAPACITY,
+    DISCHARGE_ENERGY,
+    END_INDEX,
+    END_TIME,
+    END_VOLTAGE,
+    FRAME,
+    FREQUENCY,
+    MAX_CURRENT,
+    MAX_FREQUENCY,
+    MAX_POWER,
+    MAX_VOLTAGE,
+    MEAN_CURRENT,
+    MEAN_FREQUENCY,
+    MEAN_POWER,
+    MEAN_VOLTAGE,
+    MIN_CURRENT,
+    MIN_FREQUENCY,
+    MIN_POWER,
+    MIN_VOLTAGE,
+    POWER,
+    START_INDEX,
+    START_TIME,
+    START_VOLTAGE,
+    STD_CURRENT,
+    STD_FREQUENCY,
+    STD_POWER,
+    STD_VOLTAGE,
+    STEP_COUNT,
+    STEP_FROM_CYCLER,
+    TIME,
+    VOLTAGE,
+)
+from .validate import changes
+
+__all__ = ["CARRIED", "LongStep", "aggregate_steps"]
+
+CARRIED = (FREQUENCY, STEP_COUNT, CYCLE_COUNT, STEP_FROM_CYCLER, CYCLE_FROM_CYCLER, FRAME)
+"""Columns the step summary reads besides time, current, voltage and the cumulative ones."""
+
+_POWER = "_p"  # the series' power column, or voltage times current when it has none
+
+# Source column -> its (min, max, std, mean) columns in the steps table.
+_STAT_NAMES: dict[str, tuple[str, str, str, str]] = {
+    VOLTAGE: (MIN_VOLTAGE, MAX_VOLTAGE, STD_VOLTAGE, MEAN_VOLTAGE),
+    CURRENT: (MIN_CURRENT, MAX_CURRENT, STD_CURRENT, MEAN_CURRENT),
+    _POWER: (MIN_POWER, MAX_POWER, STD_POWER, MEAN_POWER),
+    FREQUENCY: (MIN_FREQUENCY, MAX_FREQUENCY, STD_FREQUENCY, MEAN_FREQUENCY),
+}
+
+# Cumulative column -> (source, sign) of the rate it integrates (positive current = discharge).
+_INTEGRANDS = {
+    DISCHARGE_CAPACITY: (CURRENT, 1.0),
+    CHARGE_CAPACITY: (CURRENT, -1.0),
+    DISCHARGE_ENERGY: (_POWER, 1.0),
+    CHARGE_ENERGY: (_POWER, -1.0),
+}
+
+
+def _power(cols: set[str]) -> pl.Expr:
+    return pl.col(POWER) if POWER in cols else pl.col(VOLTAGE) * pl.col(CURRENT)
+
+
+def _positions(ts: pl.DataFrame, row_offset: int, cols: set[str]) -> pl.LazyFrame:
+    """The columns the summary reads, with each row's step (``_grp``) and place in it."""
+    t, i, v = pl.col(TIME), pl.col(CURRENT), pl.col(VOLTAGE)
+    group_start = changes(pl.col(STEP_COUNT)) | (pl.int_range(pl.len()) == 0)
+    frame = ts.lazy().select(
+        pl.int_range(row_offset, row_offset + pl.len(), dtype=pl.Int64).alias("_row"),
+        group_start.alias("_start"),
+        t,
+        i,
+        v,
+        _power(cols).alias(_POWER),
+        *[pl.col(c) for c in (*CARRIED, *CUMULATIVE) if c in cols],
+    )
+    frame = frame.with_columns(
+        pl.col("_start").cast(pl.Int64).cum_sum().alias("_grp"),
+        pl.when(pl.col("_start")).then(pl.col("_row")).forward_fill().alias("_first"),
+    ).with_columns(
+        (pl.col("_row") - pl.col("_first")).alias("_pos"),
+        pl.len().over("_grp").alias("_n"),
+    )
+    # The std of voltage/current/power ignores a step's first sample when it has more than two
+    # and its last when it has more than three: cyclers log those at the transition.
+    keep = ~((pl.col("_n") > 2) & (pl.col("_pos") == 0)) & ~(
+        (pl.col("_n") > 3) & (pl.col("_pos") == pl.col("_n") - 1)
+    )
+    return frame.with_columns(
+        pl.when(keep).then(v).alias("_v_std"),
+        pl.when(keep).then(i).alias("_i_std"),
+        pl.when(keep).then(pl.col(_POWER)).alias("_p_std"),
+    )
+
+
+def _with_increments(frame: pl.LazyFrame, cols: set[str]) -> pl.LazyFrame:
+    """Trapezoidal increments for the cumulative columns the series lacks.
+
+    They are 0 on a step's first row, so each step integrates only its own samples.
+    """
+    t, i, p = pl.col(TIME), pl.col(CURRENT), pl.col(_POWER)
+    dt = t - t.shift()
+    integrands = {
+        DISCHARGE_CAPACITY: i.clip(lower_bound=0.0) / 3600.0,
+        CHARGE_CAPACITY: (-i).clip(lower_bound=0.0) / 3600.0,
+        DISCHARGE_ENERGY: p.clip(lower_bound=0.0) / 3600.0,
+        CHARGE_ENERGY: (-p).clip(lower_bound=0.0) / 3600.0,
+    }
+    to_integrate = [c for c in CUMULATIVE if c not in cols]
+    if not to_integrate:
+        return frame
+    return frame.with_columns(
+        pl.when(~pl.col("_start"))
+        .then(0.5 * (integrands[c] + integrands[c].shift()) * dt)
+        .alias(f"_inc {c}")
+        for c in to_integrate
+    )
+
+
+def _stats(source: str, std_source: str) -> list[pl.Expr]:
+    low, high, std, mean = _STAT_NAMES[source]
+    return [
+        pl.col(source).min().alias(low),
+        pl.col(source).max().alias(high),
+        pl.col(std_source).std().fill_null(0.0).alias(std),
+        pl.col(source).mean().alias(mean),
+    ]
+
+
+def _aggregations(cols: set[str]) -> list[pl.Expr]:
+    """Every column of a step's row, from its rows as :func:`_positions` prepares them."""
+    t, v = pl.col(TIME), pl.col(VOLTAGE)
+
+    def delta(name: str) -> pl.Expr:
+        if name in cols:
+            return (pl.col(name).last() - pl.col(name).first()).alias(name)
+        return pl.col(f"_inc {name}").sum().alias(name)
+
+    def first_or_null(name: str) -> pl.Expr:
+        if name in cols:
+            return pl.col(name).first().alias(name)
+        return pl.lit(None, pl.Int64).alias(name)
+
+    if FREQUENCY in cols:
+        frequency = _stats(FREQUENCY, FREQUENCY)
+    else:
+        frequency = [pl.lit(None, pl.Float64).alias(n) for n in _STAT_NAMES[FREQUENCY]]
+    return [
+        pl.col("_row").first().alias(START_INDEX),
+        pl.col("_row").last().alias(END_INDEX),
+        t.first().alias(START_TIME),
+        t.last().alias(END_TIME),
+        v.first().alias(START_VOLTAGE),
+        v.last().alias(END_VOLTAGE),
+        *[delta(c) for c in CUMULATIVE],
+        *_stats(VOLTAGE, "_v_std"),
+        *_stats(CURRENT, "_i_std"),
+        *_stats(_POWER, "_p_std"),
+        *frequency,
+        pl.col(STEP_COUNT).first(),
+        first_or_null(STEP_FROM_CYCLER),
+        pl.col(CYCLE_COUNT).first(),
+        first_or_null(CYCLE_FROM_CYCLER),
+        *([pl.col(FRAME).first()] if FRAME in cols else []),
+    ]
+
+
+def aggregate_steps(ts: pl.DataFrame, row_offset: int) -> pl.DataFrame:
+    """One row per step of ``ts`` (whole steps only), before classification.
+
+    ``row_offset`` is the series row of ``ts``'s first row (for the start and end indices).
+    """
+    cols = set(ts.columns)
+    frame = _with_increments(_positions(ts, row_offset, cols), cols)
+    return frame.group_by("_grp").agg(_aggregations(cols)).sort("_grp").drop("_grp").collect()
+
+
+class LongStep:
+    """Running aggregates of a step too long to hold whole, fed piece by piece.
+
+    Each piece starts with the last row of the previous one (held back by the caller), which
+    gives the trapezoidal increments their previous sample and keeps the step's last row out of
+    the spread statistics until it is known to be the last. Minimum, maximum, first and last
+    values are exact; sums, means and standard deviations are merged from the pieces (Chan's
+    formula), equal to a single pass up to rounding in the last digits.
+    """
+
+    def __init__(self, first: pl.DataFrame, row_offset: int) -> None:
+        self._template = aggregate_steps(first.head(1), row_offset)
+        self._first = first.row(0, named=True)
+        self._last: dict[str, Any] = self._first
+        self._cols = set(first.columns)
+        self._start = row_offset
+        self._rows = 0
+        self._stats: dict[str, list[Any]] = {}  # source -> [count, sum, min, max]
+        self._spread: dict[str, tuple[int, float, float]] = {}  # source -> (n, mean, M2)
+        self._sums: dict[str, float] = {}  # integrated cumulative column -> sum of increments
+
+    def _sources(self) -> list[str]:
+        """The columns with min/max/std/mean statistics, in the steps table's order."""
+        return [VOLTAGE, CURRENT, _POWER] + ([FREQUENCY] if FREQUENCY in self._cols else [])
+
+    def fold(self, piece: pl.DataFrame, *, last: bool) -> None:
+        """Aggregate ``piece`` (all of it when ``last``, else all but its final row)."""
+        first_fold = self._rows == 0
+        cols = self._cols
+        n = piece.height
+        pos = pl.int_range(pl.len())
+        counted = pos < n if last else pos < n - 1
+        spread = counted & ((pos > 0) if first_fold else pl.lit(True))
+        if last:
+            spread = spread & (pos < n - 1)
+        frame = piece.with_columns(_power(cols).alias(_POWER))
+        sources = self._sources()
+        exprs: list[pl.Expr] = []
+        for s in sources:
+            value = pl.col(s).filter(counted)
+            spread_value = value if s == FREQUENCY else pl.col(s).filter(spread)
+            exprs += [
+                value.count().alias(f"{s}|n"),
+                value.sum().alias(f"{s}|sum"),
+                value.min().alias(f"{s}|min"),
+                value.max().alias(f"{s}|max"),
+                spread_value.count().alias(f"{s}|sn"),
+                spread_value.mean().alias(f"{s}|mean"),
+                spread_value.var().alias(f"{s}|var"),
+            ]
+        dt = pl.col(TIME) - pl.col(TIME).shift()
+        for name in (c for c in CUMULATIVE if c not in cols):
+            source, sign = _INTEGRANDS[name]
+            f = (sign * pl.col(source)).clip(lower_bound=0.0) / 3600.0
+            exprs.append(pl.when(pos > 0).then(0.5 * (f + f.shift()) * dt).sum().alias(name))
+        out = frame.select(exprs).row(0, named=True)
+        for s in sources:
+            self._merge(s, out)
+        for name in (c for c in CUMULATIVE if c not in cols):
+            self._sums[name] = self._sums.get(name, 0.0) + (out[name] or 0.0)
+        self._rows += n if last else n - 1
+        if last:
+            self._last = piece.tail(1).row(0, named=True)
+
+    def _merge(self, s: str, out: dict[str, Any]) -> None:
+        """Merge one piece's aggregates of column ``s`` into the running ones (Chan's formula)."""
+        count, total, low, high = self._stats.get(s, [0, 0.0, None, None])
+        if out[f"{s}|n"]:
+            count += out[f"{s}|n"]
+            total += out[f"{s}|sum"]
+            low = out[f"{s}|min"] if low is None else min(low, out[f"{s}|min"])
+            high = out[f"{s}|max"] if high is None else max(high, out[f"{s}|max"])
+        self._stats[s] = [count, total, low, high]
+        na, mean_a, m2_a = self._spread.get(s, (0, 0.0, 0.0))
+        nb = out[f"{s}|sn"]
+        if nb:
+            mean_b = out[f"{s}|mean"]
+            m2_b = (out[f"{s}|var"] or 0.0) * (nb - 1)
+            n = na + nb
+            delta = mean_b - mean_a
+            self._spread[s] = (
+                n,
+                mean_a + delta * nb / n,
+                m2_a + m2_b + delta * delta * na * nb / n,
+            )
+
+    def result(self) -> pl.DataFrame:
+        """The step's row, shaped like :func:`aggregate_steps` output."""
+        row = self._template.row(0, named=True)
+        last = self._last
+        row[END_INDEX] = self._start + self._rows - 1
+        row[END_TIME] = last[TIME]
+        row[END_VOLTAGE] = last[VOLTAGE]
+        for name in CUMULATIVE:
+            if name in self._cols:
+                first = self._first[name]
+                row[name] = None if first is None or last[name] is None else last[name] - first
+            else:
+                row[name] = self._sums.get(name, 0.0)
+        for s in self._sources():
+            low_name, high_name, std_name, mean_name = _STAT_NAMES[s]
+            count, total, low, high = self._stats[s]
+            n, _, m2 = self._spread.get(s, (0, 0.0, 0.0))
+            row[low_name] = low
+            row[high_name] = high
+            row[mean_name] = total / count if count else None
+            row[std_name] = math.sqrt(m2 / (n - 1)) if n > 1 else 0.0
+        return pl.from_dicts([row], schema=self._template.schema)
