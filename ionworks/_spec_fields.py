@@ -68,7 +68,7 @@ class CellMeasurementFields(Resource):
     """`pending`, `running`, `ready` or `failed`; null for measurements without processing."""
     processing_error: Field[str | None] = Field()
     row_count: Field[int | None] = Field()
-    """Rows in the time series"""
+    """Rows in the time series, once processed."""
     created_by_email: Field[str | None] = Field()
     created_at: Field[str | None] = Field()
     updated_at: Field[str | None] = Field()

@@ -46,7 +46,7 @@ class CellMeasurement:
         processing_status (None | str | Unset): `pending`, `running`, `ready` or `failed`; null for measurements without
             processing.
         processing_error (None | str | Unset):
-        row_count (int | None | Unset): Rows in the time series
+        row_count (int | None | Unset): Rows in the time series, once processed.
         created_by_email (None | str | Unset):
         created_at (str | Unset):
         updated_at (str | Unset):

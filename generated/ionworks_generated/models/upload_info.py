@@ -19,7 +19,7 @@ T = TypeVar("T", bound="UploadInfo")
 class UploadInfo:
     """
     Attributes:
-        signed_url (str): Where to PUT the bytes
+        signed_url (str): Where to PUT the bytes, with no API credentials.
         filename (str | Unset):
         token (str | Unset):
         path (str | Unset):
