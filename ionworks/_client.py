@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from . import _constants as C
+from ._cache import CacheSettings
 from ._dataframe import Backend, resolve_backend
 from ._http import build_api_client, build_storage_client, call
 
 if TYPE_CHECKING:
     from ionworks_generated import Client as GeneratedClient
 
-    from ._cache import CacheScope
+    from ._artifacts import MeasurementData
     from .resources.cell_instance import CellInstances
     from .resources.cell_measurement import CellMeasurements
     from .resources.cell_spec import CellSpecifications
@@ -36,6 +37,10 @@ class Ionworks:
     and any retries. ``transfer_timeout`` bounds each read of a storage transfer (downloads of
     large tables may take longer in total). A refused connection is retried for one second at
     most; a busy server (503, 429 with ``Retry-After``) is retried within ``retry_budget``.
+
+    ``cache_dir``, ``cache_ttl`` (seconds; ``math.inf``: never expires), ``offline`` and
+    ``cache_enabled`` override the process-wide cache settings (``ionworks.set_cache_directory``
+    and friends) for this client; None follows them, as they are when each call is made.
 
     Use it as a context manager, or call :meth:`close`, to release connections::
 
@@ -58,6 +63,10 @@ class Ionworks:
         dataframe_backend: str | None = None,
         transport: httpx.BaseTransport | None = None,
         storage_transport: httpx.BaseTransport | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        cache_ttl: float | None = None,
+        offline: bool | None = None,
+        cache_enabled: bool | None = None,
     ) -> None:
         if api_key is None and token is None:
             token = os.environ.get(C.ENV_API_TOKEN) or None
@@ -80,6 +89,9 @@ class Ionworks:
         self.max_retries = max_retries
         self._credential = token or api_key or ""
         self._auth_kind = "token" if token else "api_key"
+        self._cache_settings = CacheSettings.create(
+            directory=cache_dir, ttl=cache_ttl, offline=offline, enabled=cache_enabled
+        )
 
         headers = {"Authorization": f"Bearer {token}"} if token else {"X-API-Key": str(api_key)}
         organization = organization_id or os.environ.get(C.ENV_ORGANIZATION_ID)
@@ -112,10 +124,16 @@ class Ionworks:
         return ThreadPoolExecutor(max_workers=4, thread_name_prefix="ionworks")
 
     @cached_property
-    def _cache_scope(self) -> CacheScope:
+    def _measurement_data(self) -> MeasurementData:
+        """The cache, storage transfers and worker threads the measurement resources use."""
+        from ._artifacts import Artifacts, MeasurementData
         from ._cache import CacheScope
+        from ._transfer import Transfer
 
-        return CacheScope.for_client(self.api_url, self._credential)
+        scope = CacheScope.for_client(self.api_url, self._credential)
+        return MeasurementData(
+            Artifacts(scope, self._cache_settings), Transfer(self._storage, self.api_url), self._pool
+        )
 
     @cached_property
     def cell_spec(self) -> CellSpecifications:

@@ -25,7 +25,8 @@ import polars as pl
 import pytest
 
 from ionworks import _cache as cache
-from ionworks._cache import CacheScope, IonworksCacheWarning
+from ionworks._cache import CacheScope, IonworksCacheWarning, config, entries, keys, sweep
+from ionworks._cache import store as cache_store
 from ionworks._dataframe import write_parquet_bytes
 from ionworks.errors import CacheMissError, IonworksError
 
@@ -39,22 +40,22 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     """A private cache directory, default settings, and a frozen clock at T0."""
     for name in ("IONWORKS_CACHE_DIR", "IONWORKS_CACHE_SIZE_LIMIT", "IONWORKS_OFFLINE"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(cache, "_enabled", True)
-    monkeypatch.setattr(cache, "_ttl", cache.DEFAULT_TTL)
-    monkeypatch.setattr(cache, "_offline", None)
-    monkeypatch.setattr(cache, "_directory", None)
-    monkeypatch.setattr(cache, "_now", lambda: T0)
+    monkeypatch.setattr(config, "_enabled", True)
+    monkeypatch.setattr(config, "_ttl", cache.DEFAULT_TTL)
+    monkeypatch.setattr(config, "_offline", None)
+    monkeypatch.setattr(config, "_directory", None)
+    monkeypatch.setattr(entries, "_now", lambda: T0)
     directory = tmp_path / "cache"
     cache.set_cache_directory(directory)
     yield directory
-    cache._close_caches()
+    cache_store.close_caches()
 
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """A settable clock: tests move ``clock[0]`` instead of sleeping."""
     now = [T0]
-    monkeypatch.setattr(cache, "_now", lambda: now[0])
+    monkeypatch.setattr(entries, "_now", lambda: now[0])
     return now
 
 
@@ -69,9 +70,9 @@ def big_frame(rows: int, seed: int = 0) -> pl.DataFrame:
 
 def value_path(scope: CacheScope, measurement_id: str, artifact: str) -> Path:
     """Path of the file holding a cached table (test helper reaching into diskcache)."""
-    store = cache._open_cache(create=False)
+    store = cache_store.open_cache(create=False)
     assert store is not None
-    handle = store.get(cache._entry_key(scope, measurement_id, "table", artifact), read=True)
+    handle = store.get(keys.entry_key(scope, measurement_id, "table", artifact), read=True)
     assert handle is not None, "entry is not cached"
     with handle:
         return Path(handle.name)
@@ -99,7 +100,7 @@ def value_files(directory: Path) -> list[Path]:
 
 
 def test_defaults_match_the_documented_table(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cache, "_directory", None)
+    monkeypatch.setattr(config, "_directory", None)
     assert cache.get_cache_enabled() is True
     assert cache.get_cache_ttl() == 3600
     assert cache.get_cache_directory() == os.path.expanduser("~/.ionworksdata_cache")
@@ -109,7 +110,7 @@ def test_defaults_match_the_documented_table(monkeypatch: pytest.MonkeyPatch) ->
 def test_cache_dir_environment_variable_overrides_only_the_default(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(cache, "_directory", None)
+    monkeypatch.setattr(config, "_directory", None)
     monkeypatch.setenv("IONWORKS_CACHE_DIR", str(tmp_path / "from-env"))
     assert cache.get_cache_directory() == str(tmp_path / "from-env")
     cache.set_cache_directory(tmp_path / "explicit")
@@ -244,7 +245,7 @@ def test_credential_is_never_written_to_disk(cache_dir: Path) -> None:
     assert secret not in repr(scope)
     cache.store_table(scope, "m1", "steps", frame())
     cache.store_json(scope, "m1", "measurement", {"id": "m1"})
-    cache._close_caches()
+    cache_store.close_caches()
     for path in cache_dir.rglob("*"):
         assert secret.encode() not in (path.read_bytes() if path.is_file() else path.name.encode())
 
@@ -338,7 +339,7 @@ def test_clear_cache_counts_entries_it_deleted_and_leaves_other_files(cache_dir:
     (cache_dir / "notes.txt").write_text("mine")
     (cache_dir / "m1_ae7be26cdaa742ca").mkdir()  # a legacy official-client entry
     (cache_dir / "m1_ae7be26cdaa742ca" / "steps.parquet").write_bytes(b"x")
-    store = cache._open_cache(create=False)
+    store = cache_store.open_cache(create=False)
     assert store is not None
     store.set("someone-else", "value")  # another application sharing the directory
 
@@ -394,9 +395,9 @@ def test_corrupt_entry_is_a_miss_with_warning(cache_dir: Path, damage: str) -> N
 
 def test_corrupt_json_entry_is_a_miss_with_warning() -> None:
     cache.store_json(SCOPE, "m1", "measurement", {"id": "m1"})
-    store = cache._open_cache(create=False)
+    store = cache_store.open_cache(create=False)
     assert store is not None
-    key = cache._entry_key(SCOPE, "m1", "json", "measurement")
+    key = keys.entry_key(SCOPE, "m1", "json", "measurement")
     _, tag = store.get(key, tag=True)
     store.set(key, '{"id": "m1"', tag=tag)  # same size as '{"id":"m1"}', but broken JSON
     with pytest.warns(IonworksCacheWarning, match="corrupt cache entry"):
@@ -453,12 +454,12 @@ def test_one_cache_instance_per_directory_reopened_when_directory_changes(
 ) -> None:
     cache.set_cache_directory(tmp_path / "a")
     cache.store_table(SCOPE, "m1", "steps", frame(seed=1))
-    first = cache._open_cache(create=False)
-    assert first is cache._open_cache(create=True)
+    first = cache_store.open_cache(create=False)
+    assert first is cache_store.open_cache(create=True)
     cache.set_cache_directory(tmp_path / "b")
     assert cache.load_table(SCOPE, "m1", "steps") is None
     cache.store_table(SCOPE, "m1", "steps", frame(seed=2))
-    assert cache._open_cache(create=False) is not first
+    assert cache_store.open_cache(create=False) is not first
     cache.set_cache_directory(tmp_path / "a")
     assert cache.load_table(SCOPE, "m1", "steps").equals(frame(seed=1))  # type: ignore[union-attr]
 
@@ -480,7 +481,7 @@ def test_size_limit_comes_from_the_environment_with_lru_eviction(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("IONWORKS_CACHE_SIZE_LIMIT", "123456789")
-    store = cache._open_cache(create=True)
+    store = cache_store.open_cache(create=True)
     assert store is not None
     assert store.size_limit == 123456789
     assert store.eviction_policy == "least-recently-used"
@@ -489,7 +490,7 @@ def test_size_limit_comes_from_the_environment_with_lru_eviction(
 def test_invalid_size_limit_warns_and_uses_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IONWORKS_CACHE_SIZE_LIMIT", "ten gigs")
     with pytest.warns(IonworksCacheWarning, match="IONWORKS_CACHE_SIZE_LIMIT"):
-        store = cache._open_cache(create=True)
+        store = cache_store.open_cache(create=True)
     assert store is not None and store.size_limit == 10 * 2**30
 
 
@@ -501,9 +502,9 @@ def test_least_recently_used_table_is_evicted_first(monkeypatch: pytest.MonkeyPa
     assert cache.load_table(SCOPE, "m0", "time_series") is not None  # m0 is now recent
 
     def cached(mid: str) -> bool:
-        store = cache._open_cache(create=False)
+        store = cache_store.open_cache(create=False)
         assert store is not None
-        return cache._entry_key(SCOPE, mid, "table", "time_series") in store
+        return keys.entry_key(SCOPE, mid, "table", "time_series") in store
 
     for mid in list(tables)[3:]:
         cache.store_table(SCOPE, mid, "time_series", tables[mid])
@@ -614,7 +615,7 @@ def test_kill_during_write_leaves_no_partial_entry(cache_dir: Path, old_entry: b
     old = pl.DataFrame({"h": [1, 2, 3]})
     if old_entry:
         cache.store_table(SCOPE, "m1", "time_series", old)
-    cache._close_caches()
+    cache_store.close_caches()
     _kill_a_writer_mid_write(cache_dir)
 
     reader = subprocess.run(
@@ -632,7 +633,7 @@ def test_a_write_killed_mid_way_is_counted_by_cache_info_and_swept_once_idle(
     cache_dir: Path,
 ) -> None:
     cache.store_table(SCOPE, "m0", "steps", frame())
-    cache._close_caches()
+    cache_store.close_caches()
     partial = _kill_a_writer_mid_write(cache_dir)
 
     info = cache.cache_info()
@@ -640,9 +641,9 @@ def test_a_write_killed_mid_way_is_counted_by_cache_info_and_swept_once_idle(
     assert partial.exists(), "a recent file may be another process's write in progress"
 
     idle_since = time.time() - cache.ORPHAN_GRACE_SECONDS - 60  # as if killed a while ago
-    for path in (partial, cache_dir / cache._SWEEP_MARKER):  # ... and last swept before that
+    for path in (partial, cache_dir / sweep.SWEEP_MARKER):  # ... and last swept before that
         os.utime(path, (idle_since, idle_since))
-    cache._close_caches()
+    cache_store.close_caches()
     assert cache.load_table(SCOPE, "m0", "steps") is not None  # opening starts a sweep
     for thread in threading.enumerate():
         if thread.name == "ionworks-cache-sweep":
@@ -721,7 +722,7 @@ def test_a_read_only_cache_serves_hits_and_warns_once_that_new_data_is_not_cache
         cache.set_cache_directory(shared)
         cache.store_table(SCOPE, "m1", "steps", frame())
         cache.store_json(SCOPE, "m1", "measurement", {"id": "m1"})
-        cache._close_caches()
+        cache_store.close_caches()
         for path in [shared, *shared.rglob("*")]:
             path.chmod(0o555 if path.is_dir() else 0o444)
         checked = subprocess.run(
@@ -778,7 +779,7 @@ def test_four_processes_writing_and_reading_one_measurement_get_correct_tables(
     cache_dir: Path,
 ) -> None:
     cache.store_table(SCOPE, "m0", "steps", frame())  # create the directory up front
-    cache._close_caches()
+    cache_store.close_caches()
     workers = [
         subprocess.Popen(
             [sys.executable, "-c", _WORKER, str(cache_dir), str(w)],
@@ -804,4 +805,4 @@ def test_value_layout_is_what_diskcache_documents(cache_dir: Path) -> None:
     """Guards the assumption the fast path rests on: a read=True value is a plain file."""
     cache.store_table(SCOPE, "m1", "steps", frame())
     rel = value_path(SCOPE, "m1", "steps").relative_to(cache_dir).as_posix()
-    assert cache._VALUE_FILE.fullmatch(rel)
+    assert sweep.VALUE_FILE.fullmatch(rel)

@@ -1,11 +1,15 @@
-"""``client.pipeline``: submit modelling pipelines and follow them to completion."""
+"""``client.pipeline``: submit modelling pipelines and follow them to completion.
+
+``run`` and ``wait`` already use ``timeout`` for how long to wait for the pipeline, so the bound
+on each request is ``request_timeout`` there; ``get`` takes ``timeout`` like every other method.
+"""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
+from .. import _polling
 from .._pipeline_config import prepare_config
 from ..errors import IonworksError
 from ..models import Pipeline
@@ -25,6 +29,7 @@ class Pipelines(ResourceAPI):
         options: Mapping[str, Any] | None = None,
         wait: bool = False,
         timeout: float = 600.0,
+        request_timeout: float | None = None,
     ) -> Pipeline:
         """Submit a pipeline config (``{"elements": {...}, ...}``).
 
@@ -32,7 +37,7 @@ class Pipelines(ResourceAPI):
         sit in the config) is limited to 1,000 rows: a larger series raises
         :class:`~ionworks.MeasurementValidationError` before anything is sent. Upload it with
         ``client.cell_measurement.create()`` and reference it as ``"db:<measurement_id>"``.
-        With ``wait=True``, polls until the pipeline finished.
+        With ``wait=True``, polls until the pipeline finished (for ``timeout`` seconds at most).
         """
         from ionworks_generated.api.pipelines import create_pipeline
         from ionworks_generated.models.pipeline_create import PipelineCreate
@@ -53,29 +58,42 @@ class Pipelines(ResourceAPI):
             else payload.get("options") or {},
         }
         payload.update({key: value for key, value in explicit.items() if value is not None})
-        created = Pipeline(self._parsed(create_pipeline, body=PipelineCreate.from_dict(payload)))
-        return self.wait(created.id, timeout=timeout) if wait else created
+        body = PipelineCreate.from_dict(payload)
+        created = Pipeline(self._parsed(create_pipeline, body=body, timeout=request_timeout))
+        if not wait:
+            return created
+        return self.wait(created.id, timeout=timeout, request_timeout=request_timeout)
 
     create = run
 
-    def get(self, pipeline_id: str) -> Pipeline:
+    def get(self, pipeline_id: str, *, timeout: float | None = None) -> Pipeline:
         """A pipeline's status, and its result once finished."""
         from ionworks_generated.api.pipelines import get_pipeline
 
-        return Pipeline(self._parsed(get_pipeline, pipeline_id))
+        return Pipeline(self._parsed(get_pipeline, pipeline_id, timeout=timeout))
 
-    def wait(self, pipeline_id: str, *, timeout: float = 600.0, poll: float = 1.0) -> Pipeline:
-        """Poll until the pipeline is terminal (completed or failed) and return it."""
-        deadline = time.monotonic() + timeout
-        while True:
-            pipeline = self.get(pipeline_id)
-            if pipeline.is_terminal:
-                return pipeline
-            if time.monotonic() + poll > deadline:
-                raise IonworksError(
-                    f"Pipeline {pipeline_id} was still {pipeline.status!r} after {timeout:.0f} s"
-                )
-            time.sleep(poll)
+    def wait(
+        self,
+        pipeline_id: str,
+        *,
+        timeout: float = 600.0,
+        poll: float = 1.0,
+        request_timeout: float | None = None,
+    ) -> Pipeline:
+        """Poll every ``poll`` seconds until the pipeline is terminal (completed or failed)."""
+
+        def too_late(pipeline: Pipeline) -> Exception:
+            return IonworksError(
+                f"Pipeline {pipeline_id} was still {pipeline.status!r} after {timeout:.0f} s"
+            )
+
+        return _polling.poll(
+            lambda: self.get(pipeline_id, timeout=request_timeout),
+            lambda pipeline: pipeline.is_terminal,
+            timeout=timeout,
+            backoff=_polling.Backoff(first=poll),
+            on_timeout=too_late,
+        )
 
 
 __all__ = ["Pipelines"]

@@ -1,0 +1,305 @@
+"""Storage transfers: follow the API's redirect, download (whole or a row window), upload.
+
+Every byte goes through the client's credential-free storage client (``storage_transport``,
+retries and ``transfer_timeout`` apply), so following a redirect to the storage host can never
+leak the API key. Errors come out as :class:`~ionworks.errors.IonworksError` subclasses.
+
+A row window is read with HTTP range requests: the parquet footer first (the last 64 KiB), then
+the one byte span holding the row groups that contain the rows asked for.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any, Final
+from urllib.parse import urljoin
+
+import httpx
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ._dataframe import read_parquet
+from ._http import check_timeout, raise_storage_error, translate_transport_errors
+from ._progress import progress_bar
+from ._retry import CALL_TIMEOUT
+from .errors import IonworksError
+
+TAIL_BYTES: Final = 64 * 1024
+"""First ranged read of a window: the footer of any table we write fits in it."""
+ATTEMPTS: Final = 3
+"""Whole GETs of one body: the transport retries failures before a response starts; this covers a
+body cut short (a GET is idempotent, so starting again is safe)."""
+_BODY_CUT_SHORT = (httpx.ReadError, httpx.RemoteProtocolError, httpx.ReadTimeout)
+
+
+class Transfer:
+    """The storage side of one client: what the resources call to move table bytes."""
+
+    def __init__(self, storage: httpx.Client, api_url: str) -> None:
+        self._storage = storage
+        self._api_url = api_url
+
+    def body(self, response: httpx.Response, *, what: str, timeout: float | None = None) -> bytes:
+        """The bytes an API download answered: inline (200), or behind its redirect (3xx)."""
+        if not 300 <= response.status_code < 400:
+            return bytes(response.content)
+        return self.download(self._location(response, what), what=what, timeout=timeout)
+
+    def rows(
+        self,
+        response: httpx.Response,
+        start: int,
+        stop: int,
+        *,
+        what: str,
+        timeout: float | None = None,
+    ) -> pl.DataFrame:
+        """Rows ``start <= i < stop`` of the parquet table an API download answered."""
+        if not 300 <= response.status_code < 400:  # sent inline: slice what we already have
+            return read_parquet(bytes(response.content), description=what).slice(
+                start, stop - start
+            )
+        url = self._location(response, what)
+        with translate_transport_errors(_host_of(url)):
+            return _read_window(
+                lambda first, last: self._range(url, first, last, what, timeout), start, stop, what
+            )
+
+    def upload(
+        self, location: str, data: bytes, *, what: str, timeout: float | None = None
+    ) -> None:
+        """PUT bytes to a signed URL (idempotent, so the transport may retry it)."""
+        url = urljoin(self._api_url + "/", location)
+        with translate_transport_errors(_host_of(url)):
+            with progress_bar(len(data), f"Uploading {what}") as advance:
+                content: Any = data if advance is None else _chunks(data, advance)
+                response = self._storage.put(
+                    url,
+                    content=content,
+                    headers={
+                        "Content-Type": "application/octet-stream",
+                        "Content-Length": str(len(data)),
+                    },
+                    **_options(timeout),
+                )
+            if response.status_code >= 400:
+                raise_storage_error(response, what)
+
+    def download(self, url: str, *, what: str, timeout: float | None = None) -> bytes:
+        """GET a signed URL completely, starting again when the body was cut short.
+
+        A progress bar is shown for large transfers when a person is watching.
+        """
+        with translate_transport_errors(_host_of(url)):
+            for attempt in range(1, ATTEMPTS + 1):
+                try:
+                    return self._download_once(url, what, timeout)
+                except _BODY_CUT_SHORT:
+                    if attempt >= ATTEMPTS:
+                        raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _download_once(self, url: str, what: str, timeout: float | None) -> bytes:
+        with self._storage.stream("GET", url, **_options(timeout)) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise_storage_error(response, what)
+            size = int(response.headers.get("Content-Length") or 0)
+            with progress_bar(size, f"Downloading {what}") as advance:
+                if advance is None:
+                    return response.read()
+                chunks = []
+                for chunk in response.iter_bytes(1 << 20):
+                    chunks.append(chunk)
+                    advance(len(chunk))
+                return b"".join(chunks)
+
+    def _range(
+        self, url: str, first: int | None, last: int, what: str, timeout: float | None
+    ) -> tuple[bytes, int, int]:
+        """Bytes ``first..last`` (or the last ``last`` bytes when ``first`` is None), where they
+        start, and the object's size; a body cut short is asked for again."""
+        spec = f"bytes=-{last}" if first is None else f"bytes={first}-{last}"
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                response = self._storage.get(url, headers={"Range": spec}, **_options(timeout))
+            except _BODY_CUT_SHORT:
+                if attempt >= ATTEMPTS:
+                    raise
+                continue
+            if response.status_code >= 400:
+                raise_storage_error(response, what)
+            if response.status_code == 200:  # the range was ignored: this is the whole object
+                return response.content, 0, len(response.content)
+            where, last_byte, size = _content_range(response, what)
+            if len(response.content) == last_byte - where + 1:
+                return response.content, where, size
+            if attempt >= ATTEMPTS:
+                raise IonworksError(f"Storage cut the {what} transfer short {ATTEMPTS} times")
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _location(self, response: httpx.Response, what: str) -> str:
+        location = str(response.headers.get("Location") or "")
+        if not location:
+            raise IonworksError(
+                f"The server redirected the {what} download without a Location header"
+            )
+        return urljoin(self._api_url + "/", location)
+
+
+def _options(timeout: float | None) -> dict[str, Any]:
+    """httpx keywords bounding one transfer by the per-call ``timeout`` (None: the client's)."""
+    if timeout is None:
+        return {}
+    check_timeout(timeout)
+    return {
+        "timeout": httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        "extensions": {CALL_TIMEOUT: timeout},
+    }
+
+
+def _content_range(response: httpx.Response, what: str) -> tuple[int, int, int]:
+    """(first byte, last byte, object size) from ``Content-Range: bytes first-last/size``."""
+    header = response.headers.get("Content-Range", "")
+    try:
+        unit, _, spec = header.partition(" ")
+        span, _, size = spec.partition("/")
+        first, _, last = span.partition("-")
+        if unit != "bytes":
+            raise ValueError(header)
+        return int(first), int(last), int(size)
+    except ValueError:
+        raise IonworksError(
+            f"Storage answered a range request for the {what} with a bad Content-Range "
+            f"header {header!r}"
+        ) from None
+
+
+Fetch = Callable[[int | None, int], tuple[bytes, int, int]]
+
+
+class _RemoteFile(io.RawIOBase):
+    """A read-only file over byte ranges of a storage object, for pyarrow to parse.
+
+    Only ranges fetched ahead (:meth:`prefetch`) or asked for by a read are downloaded; a
+    transfer error inside a read is kept so it can be raised as itself, not as pyarrow's.
+    """
+
+    def __init__(self, fetch: Fetch) -> None:
+        self._fetch = fetch
+        self._segments: list[tuple[int, bytes]] = []
+        self._pos = 0
+        self.error: BaseException | None = None
+        tail, where, self.size = fetch(None, TAIL_BYTES)
+        self._segments.append((where, tail))
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def prefetch(self, first: int, last: int) -> None:
+        """Download bytes ``first..last`` in one request unless they are here already."""
+        if self._find(first, last) is None:
+            data, where, _ = self._fetch(first, last)
+            self._segments.append((where, data))
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        last = min(self.size, self._pos + len(view)) - 1
+        if last < self._pos:
+            return 0
+        try:
+            self.prefetch(self._pos, last)
+        except BaseException as exc:
+            self.error = exc
+            raise
+        found = self._find(self._pos, last)
+        assert found is not None
+        where, data = found
+        piece = data[self._pos - where : last - where + 1]
+        view[: len(piece)] = piece
+        self._pos += len(piece)
+        return len(piece)
+
+    def _find(self, first: int, last: int) -> tuple[int, bytes] | None:
+        for where, data in self._segments:
+            if where <= first and last < where + len(data):
+                return where, data
+        return None
+
+
+def _read_window(fetch: Fetch, start: int, stop: int, what: str) -> pl.DataFrame:
+    """Rows ``start <= i < stop`` of a remote parquet file, reading only the row groups needed."""
+    remote = _RemoteFile(fetch)
+    try:
+        parquet = pq.ParquetFile(remote)
+        groups, first_row = _row_groups(parquet.metadata, start, stop)
+        if groups:  # else past the end: no rows, but the columns still
+            remote.prefetch(*_byte_span(parquet.metadata, groups))
+        table = parquet.read_row_groups(groups)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        if remote.error is not None:
+            raise remote.error from None
+        raise IonworksError(f"Could not read rows {start}..{stop} of the {what}: {exc}") from exc
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame.slice(start - first_row, stop - start)
+
+
+def _row_groups(metadata: pq.FileMetaData, start: int, stop: int) -> tuple[list[int], int]:
+    """Indices of the row groups overlapping rows ``start..stop``, and the first one's row."""
+    groups: list[int] = []
+    first_row = offset = 0
+    for index in range(metadata.num_row_groups):
+        rows = metadata.row_group(index).num_rows
+        if offset < stop and offset + rows > start:
+            if not groups:
+                first_row = offset
+            groups.append(index)
+        offset += rows
+    return groups, first_row
+
+
+def _byte_span(metadata: pq.FileMetaData, groups: list[int]) -> tuple[int, int]:
+    """First and last byte of the column chunks of ``groups`` (contiguous in a parquet file)."""
+    first: int | None = None
+    end = 0
+    for index in groups:
+        group = metadata.row_group(index)
+        for column in range(group.num_columns):
+            chunk = group.column(column)
+            offsets = [chunk.data_page_offset]
+            if chunk.has_dictionary_page and chunk.dictionary_page_offset:
+                offsets.append(chunk.dictionary_page_offset)
+            begin = min(offsets)
+            first = begin if first is None else min(first, begin)
+            end = max(end, begin + chunk.total_compressed_size)
+    return (first or 0), end - 1
+
+
+def _chunks(data: bytes, advance: Callable[[int], None]) -> Any:
+    view = memoryview(data)
+    for start in range(0, len(view), 1 << 20):
+        piece = view[start : start + (1 << 20)]
+        yield bytes(piece)
+        advance(len(piece))
+
+
+def _host_of(url: str) -> str:
+    parsed = httpx.URL(url)
+    return f"{parsed.scheme}://{parsed.host}" + (f":{parsed.port}" if parsed.port else "")
+
+
+__all__ = ["Transfer"]
