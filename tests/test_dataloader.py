@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -288,12 +286,3 @@ def test_plot_data_can_draw_into_given_axes() -> None:
     )
     assert out_fig is fig
     assert list(axes) == list(given)
-
-
-def test_importing_dataloader_imports_neither_matplotlib_nor_pandas() -> None:
-    code = (
-        "import sys, ionworks.dataloader, ionworks._pipeline_config, ionworks._upload_checks;"
-        "print(sorted(m for m in ('matplotlib', 'pandas') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
