@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -105,15 +104,6 @@ def test_auto_paging_stops_on_the_total_and_keeps_the_page_size() -> None:
     assert calls == [(0, 3), (3, 3), (6, 3)]
 
 
-def test_importing_ionworks_loads_neither_matplotlib_nor_pandas_nor_the_server() -> None:
-    code = (
-        "import sys, ionworks; "
-        "print(sorted(m for m in ('matplotlib', 'pandas', 'ionworks_server') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
-
-
 def _spec_path_prefixes() -> set[str]:
     spec = yaml.safe_load((ROOT / "openapi.yaml").read_text())
     return {"/" + path.strip("/").split("/")[0] for path in spec["paths"]}
@@ -142,26 +132,6 @@ def test_the_hand_written_layer_builds_no_api_urls_of_its_own() -> None:
                     if re.search(rf"(^|[^\w]){re.escape(prefix)}(/|$|\?)", node.value):
                         offenders.append(f"{module.relative_to(ROOT)}: {node.value!r}")
     assert offenders == []
-
-
-def test_the_library_never_imports_the_server_except_the_cli() -> None:
-    for module in (ROOT / "ionworks").rglob("*.py"):
-        if module.name == "cli.py":
-            continue
-        assert "ionworks_server" not in module.read_text(), module
-
-
-def test_the_server_never_imports_the_client() -> None:
-    for module in (ROOT / "ionworks_server").rglob("*.py"):
-        tree = ast.parse(module.read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names: list[Any] = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                names = [node.module or ""]
-            else:
-                continue
-            assert not any(n == "ionworks" or n.startswith("ionworks.") for n in names), module
 
 
 def test_public_names_are_exported() -> None:
