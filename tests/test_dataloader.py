@@ -120,6 +120,25 @@ def test_without_a_client_one_is_built_from_the_environment_at_first_fetch(
     assert [c[0] for c in built[0].cell_measurement.calls] == ["steps", "time_series"]
 
 
+def test_a_database_loader_without_a_client_reads_from_the_server_the_environment_names(
+    live_server: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """The real default path: ``Ionworks()`` from IONWORKS_API_KEY/URL, built at first fetch."""
+    monkeypatch.delenv("IONWORKS_API_TOKEN", raising=False)
+    monkeypatch.setenv("IONWORKS_API_KEY", live_server.api_key)
+    monkeypatch.setenv("IONWORKS_API_URL", live_server.url)
+    monkeypatch.setenv("IONWORKS_CACHE_DIR", str(tmp_path / "cache"))
+    client = ionworks.Ionworks()
+    spec = client.cell_spec.list(name_exact="NCM622/Graphite Coin Cell")[0]
+    instance = client.cell_instance.list(spec.id)[0]
+    measurement = client.cell_measurement.list(instance.id, measurement_type="time_series")[0]
+
+    loader = DataLoader.from_db(f"db:{measurement.id}", use_cache=False)
+    assert loader.data.equals(client.cell_measurement.time_series(measurement.id, use_cache=False))
+    steps = client.cell_measurement.steps(measurement.id, use_cache=False)
+    assert loader.steps is not None and steps is not None and loader.steps.equals(steps)
+
+
 def test_time_range_limits_the_rows_data_returns(client: FakeClient) -> None:
     loader = DataLoader.from_db("meas-1", client=client, time_range={"start": 10, "end": 30})
     assert loader.data["Time [s]"].to_list() == [10.0, 20.0, 30.0]
