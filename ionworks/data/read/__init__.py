@@ -1,0 +1,15 @@
+"""Read cycler files into the standard time series (columns and units of :mod:`ionworks.data.columns`).
+
+``time_series(path)`` detects the format from the file's content and returns seconds from the
+start, current in A (positive on discharge), voltage in V, per-step capacities and energies,
+power, step and cycle counts, and the cycler's own step and cycle numbers as
+``Step from cycler``/``Cycle from cycler``. Reader names follow ionworksdata's (``"maccor"``,
+``"neware"``, ``"arbin"``, ...) so code switches by changing an import.
+"""
+
+from __future__ import annotations
+
+from ._api import READERS, detect_reader, metadata, start_time, time_series
+from ._errors import ReaderError
+
+__all__ = ["READERS", "ReaderError", "detect_reader", "metadata", "start_time", "time_series"]

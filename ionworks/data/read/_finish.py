@@ -1,0 +1,190 @@
+"""The rules every reader shares once its columns carry standard names and SI units.
+
+A format module returns a raw frame; :func:`finish` applies, in ionworksdata's order, the steps
+that make two cyclers' files comparable: drop rows without a reading, time from zero with
+duplicate timestamps spread apart, current signed positive on discharge, step and cycle counts,
+per-step capacities and energies, and power.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ..columns import (
+    CHARGE_CAPACITY,
+    CHARGE_ENERGY,
+    CURRENT,
+    CYCLE_COUNT,
+    CYCLE_FROM_CYCLER,
+    DISCHARGE_CAPACITY,
+    DISCHARGE_ENERGY,
+    FRAME,
+    POWER,
+    REQUIRED,
+    STEP_COUNT,
+    STEP_FROM_CYCLER,
+    TIME,
+    VOLTAGE,
+)
+from ._errors import ReaderError
+
+MODE = "Mode from cycler"
+"""The cycler's per-row state (charge, discharge, rest...), kept as the file wrote it."""
+
+DIRECTION = "_direction"
+"""Internal: "C" (charge), "D" (discharge) or null, derived from the mode by each reader."""
+
+CAPACITY = "_capacity [A.h]"
+ENERGY = "_energy [W.h]"
+"""Internal: one cumulative counter for both directions, split by :func:`finish`."""
+
+DUPLICATE_TIME_OFFSET = 1e-6
+"""Seconds added per repeat of a timestamp: keeps every row (dropping some can lose a short step)."""
+
+STEP_CURRENT_TOLERANCE = 1e-2
+"""Fraction of the largest |current| under which a row counts as rest, when steps come from sign."""
+
+
+def finish(
+    raw: pl.DataFrame, *, file_columns: list[str] | None = None, charge_positive: bool = False
+) -> pl.DataFrame:
+    """Turn a reader's standard-named frame into the time series ionworksdata returns.
+
+    ``file_columns`` (the header as the file wrote it) is named in the error when a required
+    column is missing. ``charge_positive`` says the cycler writes charge current as positive (Arbin, Neware); rows
+    with a known direction (the reader's ``_direction`` column) are signed from it instead.
+    """
+    missing = [c for c in REQUIRED if c not in raw.columns]
+    if missing:
+        found = ", ".join(c for c in (file_columns or raw.columns) if c)
+        raise ReaderError(f"no {', '.join(missing)} column; columns found: {found}")
+    data = raw.drop_nulls([CURRENT, VOLTAGE]).with_columns(
+        pl.col(TIME, CURRENT, VOLTAGE).cast(pl.Float64)
+    )
+    if data.height == 0:
+        raise ReaderError("the file has a header but no rows with both a current and a voltage")
+    data = offset_duplicate_times(data.with_columns(pl.col(TIME) - pl.col(TIME).first()))
+    data = signed_current(data, charge_positive=charge_positive)
+    data = data.with_columns(
+        step_count(data).alias(STEP_COUNT), cycle_count(data).alias(CYCLE_COUNT)
+    )
+    data = with_cumulative(data)
+    if POWER not in data.columns:
+        data = data.with_columns((pl.col(VOLTAGE) * pl.col(CURRENT)).alias(POWER))
+    return data.drop([c for c in data.columns if c.startswith("_")])
+
+
+def offset_duplicate_times(data: pl.DataFrame) -> pl.DataFrame:
+    """Spread repeated timestamps by 1 µs per repeat until every time is unique.
+
+    Same result as ionworksdata's ``transform.offset_duplicate_times``: the k-th repeat of a value
+    (in row order) moves by k µs, and the pass repeats in case that lands on another value.
+    """
+    t = data.get_column(TIME)
+    for _ in range(100):
+        if t.n_unique() == t.len():
+            return data.with_columns(t.alias(TIME))
+        frame = pl.DataFrame({"t": t})
+        t = frame.select(pl.col("t") + pl.int_range(pl.len()).over("t") * DUPLICATE_TIME_OFFSET)[
+            "t"
+        ]
+    raise ReaderError("could not make timestamps unique after 100 passes of 1 µs offsets")
+
+
+def signed_current(data: pl.DataFrame, *, charge_positive: bool) -> pl.DataFrame:
+    """Current positive on discharge (the API's convention), from the mode where the file has one."""
+    current = -pl.col(CURRENT) if charge_positive else pl.col(CURRENT)
+    if DIRECTION in data.columns:
+        magnitude = pl.col(CURRENT).abs()
+        direction = pl.col(DIRECTION)
+        current = (
+            pl.when(direction == "C")
+            .then(-magnitude)
+            .when(direction == "D")
+            .then(magnitude)
+            .otherwise(current)
+        )
+    return data.with_columns(current.alias(CURRENT))
+
+
+def changes(name: str) -> pl.Expr:
+    """1 where ``name`` differs from the row before, else 0 (first row 0)."""
+    col = pl.col(name)
+    return (col != col.shift()).fill_null(False).cast(pl.Int64)
+
+
+def step_count(data: pl.DataFrame) -> pl.Expr:
+    """Step count from 0: a new step when the cycler's step (or Maccor frame) changes.
+
+    Without a step column, a new step starts when the current's sign (rest within 1 % of the
+    largest current) changes, as ionworksdata's ``current sign`` method.
+    """
+    if STEP_FROM_CYCLER in data.columns:
+        new = changes(STEP_FROM_CYCLER)
+        if FRAME in data.columns:
+            new = new | changes(FRAME)
+        return new.cast(pl.Int64).cum_sum()
+    largest = data.get_column(CURRENT).abs().max()
+    scale = float(largest) if isinstance(largest, (int, float)) and largest > 0 else 1.0
+    normalised = pl.col(CURRENT) / scale
+    sign = (
+        pl.when(normalised > STEP_CURRENT_TOLERANCE)
+        .then(1)
+        .when(normalised < -STEP_CURRENT_TOLERANCE)
+    )
+    sign_expr = sign.then(-1).otherwise(0)
+    return (sign_expr != sign_expr.shift()).fill_null(False).cast(pl.Int64).cum_sum()
+
+
+def cycle_count(data: pl.DataFrame) -> pl.Expr:
+    """Cycle count from 0, up by one at every change of the cycler's cycle; 0 without one."""
+    if CYCLE_FROM_CYCLER in data.columns:
+        return changes(CYCLE_FROM_CYCLER).cum_sum()
+    return pl.lit(0, dtype=pl.Int64)
+
+
+def from_step_start(name: str) -> pl.Expr:
+    """A cumulative counter restarted at each step, as a magnitude (counters may count down)."""
+    return (pl.col(name) - pl.col(name).first().over(STEP_COUNT)).abs()
+
+
+def split_by_direction(counter: str, direction: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Split one both-ways counter into running (discharge, charge) sums by ``direction``'s sign."""
+    delta = pl.col(counter).diff().fill_null(pl.col(counter).first())
+    discharge = pl.when(direction > 0).then(delta).otherwise(0.0).cum_sum()
+    charge = pl.when(direction < 0).then(delta.abs()).otherwise(0.0).cum_sum()
+    return discharge, charge
+
+
+def integrated(rate: pl.Expr) -> pl.Expr:
+    """Per-step trapezoidal integral of ``rate`` (per second) in hours, 0 at each step's first row."""
+    area = (0.5 * (rate + rate.shift()) * pl.col(TIME).diff() / 3600.0).fill_null(0.0)
+    return area.cum_sum().over(STEP_COUNT)
+
+
+def with_cumulative(data: pl.DataFrame) -> pl.DataFrame:
+    """Discharge/charge capacity and energy, restarted at each step, from the file or integrated.
+
+    Order of preference (as ionworksdata): the file's split counters, then one both-ways counter
+    split by direction (current for capacity, power for energy), then integration of I and V·I.
+    """
+    power = pl.col(POWER) if POWER in data.columns else pl.col(CURRENT) * pl.col(VOLTAGE)
+    plans = (
+        (DISCHARGE_CAPACITY, CHARGE_CAPACITY, CAPACITY, pl.col(CURRENT)),
+        (DISCHARGE_ENERGY, CHARGE_ENERGY, ENERGY, power),
+    )
+    running: list[pl.Expr] = []
+    restarted: list[pl.Expr] = []
+    for discharge, charge, both, rate in plans:
+        if discharge in data.columns and charge in data.columns:
+            restarted += [from_step_start(discharge), from_step_start(charge)]
+        elif both in data.columns:
+            d, c = split_by_direction(both, rate)
+            running += [d.alias(discharge), c.alias(charge)]
+            restarted += [from_step_start(discharge), from_step_start(charge)]
+        else:
+            running += [
+                integrated(rate.clip(lower_bound=0.0)).alias(discharge),
+                integrated((-rate).clip(lower_bound=0.0)).alias(charge),
+            ]
+    return data.with_columns(running).with_columns(restarted)

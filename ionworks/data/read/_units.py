@@ -1,0 +1,58 @@
+"""Unit conversions and time parsing shared by the text readers (polars expressions only)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ._errors import ReaderError
+
+SCALE_TO_SI = {
+    "a": 1.0,
+    "ma": 1e-3,
+    "ua": 1e-6,
+    "v": 1.0,
+    "mv": 1e-3,
+    "ah": 1.0,
+    "mah": 1e-3,
+    "a.h": 1.0,
+    "ma.h": 1e-3,
+    "wh": 1.0,
+    "mwh": 1e-3,
+    "w.h": 1.0,
+    "mw.h": 1e-3,
+    "w": 1.0,
+    "mw": 1e-3,
+    "s": 1.0,
+    "ms": 1e-3,
+    "min": 60.0,
+    "h": 3600.0,
+    "degc": 1.0,
+    "°c": 1.0,
+    "c": 1.0,
+}
+"""Factor from a unit as cyclers spell it (lower case, no spaces) to the SI unit of our columns."""
+
+
+def scale(unit: str) -> float:
+    """Factor that turns a value in ``unit`` into the SI unit of the standard column."""
+    key = unit.strip().lower().replace(" ", "")
+    if key not in SCALE_TO_SI:
+        raise ReaderError(f"unknown unit {unit!r}; known units: {', '.join(sorted(SCALE_TO_SI))}")
+    return SCALE_TO_SI[key]
+
+
+def duration_seconds(name: str) -> pl.Expr:
+    """Parse ``[Nd ]hh:mm:ss[.fff]`` durations (Maccor, Neware) into seconds.
+
+    Maccor writes ``2d 02:52:51.57``; Neware writes ``123:04:05`` with hours past 24.
+    """
+    parts = (
+        pl.col(name)
+        .str.strip_chars()
+        .str.extract_groups(r"^(?:(\d+)d\s+)?(\d+):(\d+):(\d+(?:\.\d*)?)$")
+    )
+    days = parts.struct.field("1").cast(pl.Float64).fill_null(0.0)
+    hours = parts.struct.field("2").cast(pl.Float64)
+    minutes = parts.struct.field("3").cast(pl.Float64)
+    seconds = parts.struct.field("4").cast(pl.Float64)
+    return days * 86400.0 + hours * 3600.0 + minutes * 60.0 + seconds

@@ -1,0 +1,216 @@
+"""Maccor text and CSV exports (``Rec#``/``Cyc#``/``TestTime``/``Amps``/``Volts``/``State``).
+
+Maccor writes the current as a magnitude and the direction in the ``State``/``MD`` column
+(``C`` charge, ``D`` discharge, ``R`` rest; ``O``, ``P``, ``S`` control steps; ``MSG`` message
+rows), so the sign always comes from that column. ``Amp-hr``/``Watt-hr`` count both directions.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ..columns import (
+    CURRENT,
+    CYCLE_FROM_CYCLER,
+    FRAME,
+    STEP_FROM_CYCLER,
+    TEMPERATURE,
+    TIME,
+    VOLTAGE,
+)
+from ._errors import ReaderError
+from ._finish import CAPACITY, DIRECTION, ENERGY, MODE, finish
+from ._text import Table, find_table, numeric, read_table
+from ._units import duration_seconds
+
+NAME = "maccor"
+
+END_STATUS = "End status from cycler"
+
+_RENAMES: dict[str, tuple[str, float]] = {
+    "Cyc#": (CYCLE_FROM_CYCLER, 1.0),
+    "Cycle": (CYCLE_FROM_CYCLER, 1.0),
+    "Cycle ID": (CYCLE_FROM_CYCLER, 1.0),
+    "Step": (STEP_FROM_CYCLER, 1.0),
+    "Step ID": (STEP_FROM_CYCLER, 1.0),
+    "Amps": (CURRENT, 1.0),
+    "Current": (CURRENT, 1.0),
+    "mAmps": (CURRENT, 1e-3),
+    "Volts": (VOLTAGE, 1.0),
+    "Voltage": (VOLTAGE, 1.0),
+    "Amp-hr": (CAPACITY, 1.0),
+    "Capacity": (CAPACITY, 1.0),
+    "mAmp-hr": (CAPACITY, 1e-3),
+    "Watt-hr": (ENERGY, 1.0),
+    "Energy": (ENERGY, 1.0),
+    "mWatt-hr": (ENERGY, 1e-3),
+    "Temp 1": (TEMPERATURE, 1.0),
+    "ES": (END_STATUS, 1.0),
+}
+"""Maccor header -> (standard column, factor to SI)."""
+
+_TIME_COLUMNS = ("TestTime", "Test Time", "Test Time (sec)", "Test Time (s)", "Test Time (Hr)")
+_MODE_COLUMNS = ("State", "MD", "Status")
+_TIMESTAMP_COLUMNS = ("DPt Time", "DPt-Time", "DPT Time")
+_VAR = re.compile(r"^(VAR|FLAG)(\d+)$")
+
+
+def is_header(fields: list[str]) -> bool:
+    """A Maccor table header names a record, the cycle and a current in Maccor's words."""
+    names = set(fields)
+    return bool(names & {"Rec#", "Rec"}) and bool(names & {"Amps", "Current", "mAmps"})
+
+
+def sniff(text: str) -> bool:
+    """True for a Maccor export: its header row is within the first lines of ``text``."""
+    for line in text.splitlines()[:60]:
+        fields = [f.strip() for f in re.split(r"[\t,]", line)]
+        if is_header(fields):
+            return True
+    return False
+
+
+def read(path: Path) -> pl.DataFrame:
+    """The time series of a Maccor export, in standard columns (see :func:`ionworks.data.read.time_series`)."""
+    table = find_table(path, is_header, "Maccor")
+    time_name = _first_present(table.columns, _TIME_COLUMNS, "test time", path)
+    mode_name = _first_present(table.columns, _MODE_COLUMNS, "state", path)
+    strings = {time_name: True, mode_name: True}
+    frame = read_table(path, table, strings)
+    frame = frame.filter(pl.col(mode_name).str.strip_chars() != "MSG")
+    exprs = [_time(frame, time_name, path, table)]
+    for source, (target, factor) in _RENAMES.items():
+        if source in frame.columns and target not in {e.meta.output_name() for e in exprs}:
+            exprs.append((numeric(frame, source, path, table.header_line) * factor).alias(target))
+    mode = pl.col(mode_name).str.strip_chars().str.slice(0, 1)
+    exprs += [mode.alias(MODE), _direction(mode).alias(DIRECTION)]
+    exprs += [_var(frame, c, path, table) for c in frame.columns if _VAR.match(c)]
+    data = _integers(frame.select(exprs))
+    data = data.with_columns(pl.Series(FRAME, frame_numbers(data.get_column(MODE).to_numpy())))
+    return finish(data, file_columns=table.columns)
+
+
+def _integers(data: pl.DataFrame) -> pl.DataFrame:
+    """Cycle, step and end status are counters: Int64 as ionworksdata types them."""
+    names = [c for c in (CYCLE_FROM_CYCLER, STEP_FROM_CYCLER, END_STATUS) if c in data.columns]
+    return data.with_columns(pl.col(names).cast(pl.Int64))
+
+
+def _var(frame: pl.DataFrame, column: str, path: Path, table: Table) -> pl.Expr:
+    """A procedure register (``VAR3``), kept as ``VAR3 from cycler``."""
+    return numeric(frame, column, path, table.header_line).alias(f"{column} from cycler")
+
+
+def _direction(mode: pl.Expr) -> pl.Expr:
+    """Maccor's one-letter state as a direction: C charge, D discharge, else none."""
+    return pl.when(mode.is_in(["C", "D"])).then(mode).otherwise(None)
+
+
+def _time(frame: pl.DataFrame, name: str, path: Path, table: Table) -> pl.Expr:
+    """Test time in seconds, from ``0d 00:00:05.05`` text or a number of seconds (or hours)."""
+    series = frame.get_column(name)
+    if series.dtype == pl.String and series.str.contains(":").any():
+        seconds = frame.select(duration_seconds(name)).to_series()
+        bad = (seconds.is_null() & series.is_not_null()).arg_true()
+        if bad.len():
+            row = int(bad[0])
+            raise _bad_time(path, table, row, series[row])
+        return pl.lit(seconds).alias(TIME)
+    factor = 3600.0 if name.endswith("(Hr)") else 1.0
+    return (numeric(frame, name, path, table.header_line) * factor).alias(TIME)
+
+
+def _bad_time(path: Path, table: Table, row: int, value: Any) -> Exception:
+    """The error for a test time that is not ``[Nd ]hh:mm:ss``."""
+    line = table.header_line + row + 2
+    return ReaderError(f"{path.name}: line {line}: test time {value!r} is not [Nd ]hh:mm:ss")
+
+
+def _first_present(columns: list[str], names: tuple[str, ...], what: str, path: Path) -> str:
+    """The first of ``names`` that the header has; a clear error naming the columns otherwise."""
+    for name in names:
+        if name in columns:
+            return name
+    raise ReaderError(
+        f"{path.name}: no {what} column (looked for {', '.join(names)}); "
+        f"columns found: {', '.join(c for c in columns if c)}"
+    )
+
+
+def frame_numbers(mode: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Number each row by the procedure activation (main procedure 0, each call the next number).
+
+    Maccor marks a sub-procedure call by a ``P`` row directly followed by an ``S`` row, and a
+    return by ``O``. Steps are numbered per procedure, so the step count must also advance when
+    the frame changes (step 3 of a callee followed by step 3 of its caller is two steps). Only the
+    marker rows are visited, so this stays fast on long files.
+    """
+    frame = np.zeros(len(mode), dtype=np.int64)
+    markers = np.flatnonzero(np.isin(mode, ["P", "S", "O"]))
+    stack, started, k = [0], 0, 0
+    changes: list[tuple[int, int]] = []
+    while k < len(markers):
+        i = int(markers[k])
+        is_call = (
+            mode[i] == "P"
+            and k + 1 < len(markers)
+            and markers[k + 1] == i + 1
+            and mode[i + 1] == "S"
+        )
+        if is_call:
+            started += 1
+            stack.append(started)
+            changes.append((i + 2, started))
+            k += 2
+            continue
+        if mode[i] == "O" and len(stack) > 1:
+            stack.pop()
+            changes.append((i + 1, stack[-1]))
+        k += 1
+    for start, value in changes:
+        frame[start:] = value
+    return frame
+
+
+def metadata(path: Path) -> dict[str, Any]:
+    """Channel, procedure, file name and start time from the lines above the table."""
+    table = find_table(path, is_header, "Maccor")
+    fields: dict[str, str] = {}
+    for line in table.preamble:
+        parts = [p.strip() for p in line.split(table.separator)]
+        for key, value in zip(parts[::2], parts[1::2], strict=False):
+            if key.endswith(":") and value:
+                fields[key[:-1]] = value
+    out: dict[str, Any] = {"cycler": NAME}
+    for key, name in (
+        ("Tester Channel", "channel"),
+        ("Procedure", "procedure"),
+        ("Filename", "test_name"),
+    ):
+        if key in fields:
+            out[name] = fields[key]
+    started = start_time(path)
+    if started is not None:
+        out["start_time"] = started
+    return out
+
+
+def start_time(path: Path) -> datetime | None:
+    """When the test started: the ``Date of Test`` line, else the first data point's timestamp."""
+    table = find_table(path, is_header, "Maccor")
+    for line in table.preamble:
+        parts = [p.strip() for p in line.split(table.separator)]
+        if "Date of Test:" in parts:
+            value = parts[parts.index("Date of Test:") + 1]
+            for fmt in ("%d %B %Y, %I:%M:%S %p", "%d %B %Y, %H:%M:%S", "%m/%d/%Y %H:%M:%S"):
+                try:
+                    return datetime.strptime(value, fmt)
+                except ValueError:
+                    continue
+    return None

@@ -1,0 +1,67 @@
+"""Cycler readers on real files (../shared/corpus/cyclers): equal to ionworksdata where it reads them.
+
+For the three files ionworksdata 0.20.2 reads, ``expected/`` holds its time series; ours must have
+the same columns and values to a relative 1e-9 unless a difference is documented in the test.
+For the others, the values checked here can be read off the file with a text editor or the format
+description (first and last rows, row count, one step's capacity).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from ionworks.data import read
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "cyclers"
+EXPECTED = CORPUS / "expected"
+
+pytestmark = pytest.mark.skipif(
+    not CORPUS.is_dir(), reason=f"the cycler corpus is not at {CORPUS} (it lives outside the repo)"
+)
+
+
+def assert_frames_close(
+    ours: pl.DataFrame, theirs: pl.DataFrame, skip: tuple[str, ...] = ()
+) -> None:
+    """Same rows, columns and dtypes; numbers equal to a relative 1e-9 (absolute 1e-12 near 0)."""
+    assert ours.height == theirs.height
+    assert sorted(ours.columns) == sorted(theirs.columns)
+    for name in theirs.columns:
+        if name in skip:
+            continue
+        a, b = ours.get_column(name), theirs.get_column(name)
+        assert a.dtype == b.dtype, name
+        if a.dtype.is_float():
+            close = ((a - b).abs() <= 1e-9 * b.abs() + 1e-12) | (a.is_nan() & b.is_nan())
+            assert close.all(), f"{name}: first difference at row {close.arg_min()}"
+        else:
+            assert a.equals(b), name
+
+
+def timed(path: Path, reader: str | None = None) -> pl.DataFrame:
+    """Read ``path`` and print how long it took (shown with ``pytest -s``)."""
+    start = time.perf_counter()
+    data = read.time_series(path, reader)
+    seconds = time.perf_counter() - start
+    print(
+        f"{path.name}: {data.height} rows in {seconds:.3f} s ({path.stat().st_size / seconds / 1e6:.1f} MB/s)"
+    )
+    return data
+
+
+def test_maccor_text_equals_ionworksdata_on_every_column() -> None:
+    path = CORPUS / "maccor_001.txt"
+    assert read.detect_reader(path) == "maccor"
+    ours = timed(path)
+    assert_frames_close(ours, pl.read_parquet(EXPECTED / "maccor_001.txt.time_series.parquet"))
+
+
+def test_maccor_metadata_comes_from_the_lines_above_the_table() -> None:
+    meta = read.metadata(CORPUS / "maccor_001.txt")
+    assert meta["channel"] == "1"
+    assert meta["procedure"] == "M50_Validation.000"
+    assert str(read.start_time(CORPUS / "maccor_001.txt")) == "2020-12-11 12:22:12"

@@ -1,0 +1,101 @@
+"""Cycler readers on small files written for these tests (tests/data/cyclers), and bad input.
+
+Each file is a few rows long so every expected number can be checked by hand against the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from ionworks.data import read
+from ionworks.data.columns import (
+    CHARGE_CAPACITY,
+    CHARGE_ENERGY,
+    CURRENT,
+    CYCLE_COUNT,
+    CYCLE_FROM_CYCLER,
+    DISCHARGE_CAPACITY,
+    DISCHARGE_ENERGY,
+    POWER,
+    STEP_COUNT,
+    STEP_FROM_CYCLER,
+    TIME,
+)
+from ionworks.data.read import ReaderError
+
+DATA = Path(__file__).parent / "data" / "cyclers"
+
+
+def test_maccor_signs_current_from_state_and_restarts_capacity_each_step() -> None:
+    ts = read.time_series(DATA / "maccor_small.txt")
+    assert read.detect_reader(DATA / "maccor_small.txt") == "maccor"
+    assert ts.height == 8
+    # Rows 2 and 3 share 10 s: the repeat moves by 1 µs instead of being dropped.
+    assert ts[TIME].to_list()[:4] == pytest.approx([0.0, 10.0, 10.000001, 1810.0], abs=1e-9)
+    assert ts[TIME][-1] == 86400.0
+    # State D = discharge (positive), C = charge (negative); the file writes magnitudes.
+    assert ts[CURRENT].to_list() == [0.0, 0.0, 1.0, 1.0, 1.0, -2.0, -2.0, -0.0]
+    assert ts[STEP_FROM_CYCLER].to_list() == [1, 1, 2, 2, 2, 3, 3, 3]
+    assert ts[STEP_COUNT].to_list() == [0, 0, 1, 1, 1, 2, 2, 2]
+    assert ts[CYCLE_FROM_CYCLER].to_list() == [0] * 5 + [1] * 3
+    assert ts[CYCLE_COUNT].to_list() == [0] * 5 + [1] * 3
+    assert ts[DISCHARGE_CAPACITY].to_list() == pytest.approx([0, 0, 0, 0.5, 1.0, 0, 0, 0])
+    assert ts[CHARGE_CAPACITY].to_list() == pytest.approx([0, 0, 0, 0, 0, 0, 0.5, 0.5])
+    assert ts[DISCHARGE_ENERGY][4] == pytest.approx(3.3)
+    assert ts[CHARGE_ENERGY][6] == pytest.approx(1.85)
+    assert ts[POWER][3] == pytest.approx(3.3)
+    assert ts["VAR1 from cycler"][0] == 0.5
+    assert ts["Mode from cycler"].to_list() == list("RRDDDCCC")
+    assert read.metadata(DATA / "maccor_small.txt")["channel"] == "7"
+
+
+def test_unknown_format_lists_the_readers_and_how_to_force_one(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hello\nthis is not a cycler file\n")
+    with pytest.raises(ReaderError) as info:
+        read.time_series(path)
+    message = str(info.value)
+    for name in read.READERS:
+        assert name in message
+    assert 'reader="' in message
+
+
+def test_unknown_reader_name_lists_the_supported_ones() -> None:
+    with pytest.raises(ReaderError, match=r"supported readers: .*maccor"):
+        read.time_series(DATA / "maccor_small.txt", reader="nonsense")
+
+
+def test_corrupt_time_names_the_line(tmp_path: Path) -> None:
+    lines = (DATA / "maccor_small.txt").read_text().splitlines()
+    lines[7] = lines[7].replace("0d 00:30:10", "0d 00:3O:10")
+    path = tmp_path / "bad.txt"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ReaderError, match="line 8"):
+        read.time_series(path)
+
+
+def test_a_file_without_a_voltage_says_which_columns_it_found(tmp_path: Path) -> None:
+    text = (DATA / "maccor_small.txt").read_text().replace("Volts", "Vlots")
+    path = tmp_path / "novolts.txt"
+    path.write_text(text)
+    with pytest.raises(ReaderError, match=r"columns found: .*Amps"):
+        read.time_series(path)
+
+
+def test_reader_error_is_a_value_error() -> None:
+    assert issubclass(ReaderError, ValueError)
+
+
+def test_empty_and_missing_files_are_reader_errors(tmp_path: Path) -> None:
+    (tmp_path / "empty.csv").write_bytes(b"")
+    with pytest.raises(ReaderError, match="empty"):
+        read.detect_reader(tmp_path / "empty.csv")
+    with pytest.raises(ReaderError, match="no such file"):
+        read.time_series(tmp_path / "absent.csv")
+
+
+def test_frames_are_polars() -> None:
+    assert isinstance(read.time_series(DATA / "maccor_small.txt"), pl.DataFrame)
