@@ -1,4 +1,4 @@
-"""Loading the demo data set (:func:`ionworks_server.demo_data.demo_catalog`) into a data dir.
+"""Loading the demo data set (:func:`ionworks_server.demo_catalog.demo_catalog`) into a data dir.
 
 Everything is computed first (time series simulated and processed on two threads, parquet files
 written atomically), then inserted in **one** transaction with bulk inserts, so a failed load
@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -30,15 +30,10 @@ from .db import (
     read,
     write,
 )
-from .demo_data import (
-    NAMED_SPEC,
-    DemoCatalog,
-    MeasurementPlan,
-    SpecPlan,
-    demo_catalog,
-    long_series,
-)
-from .demo_data import simulate_cycling as simulate
+from .demo_catalog import demo_catalog
+from .demo_plans import NAMED_SPEC, DemoCatalog, InstancePlan, MeasurementPlan, SpecPlan
+from .demo_series import long_series
+from .demo_series import simulate_cycling as simulate
 from .processing import process
 from .resources import ensure_project
 from .tables import write_processed
@@ -133,28 +128,33 @@ def _spec_row(spec: SpecPlan, spec_id: str, org: str, project_id: str, name: str
     }
 
 
-def load_demo(ctx: AppContext, organization_id: str, seed: int = 7) -> DemoSummary:
-    """Fill the organization with the demo catalogue (caller checks :func:`has_data` first)."""
-    catalog: DemoCatalog = demo_catalog(seed)
-    org = organization_id
-    specs: list[dict[str, Any]] = []
-    batch_rows: list[dict[str, Any]] = []
-    instances: list[dict[str, Any]] = []
-    measurements: list[dict[str, Any]] = []
-    series_jobs: list[tuple[str, dict[str, Any], float | None]] = []
-    files: list[tuple[str, str, bytes]] = []
+@dataclass
+class _Rows:
+    """The database rows of a catalogue and the files behind them, built before any write."""
 
+    specs: list[dict[str, Any]] = field(default_factory=list)
+    batches: list[dict[str, Any]] = field(default_factory=list)
+    instances: list[dict[str, Any]] = field(default_factory=list)
+    measurements: list[dict[str, Any]] = field(default_factory=list)
+    # (measurement id, simulate_cycling parameters, rated capacity) of every time series
+    series_jobs: list[tuple[str, dict[str, Any], float | None]] = field(default_factory=list)
+    files: list[tuple[str, str, bytes]] = field(default_factory=list)  # (measurement, name, data)
+
+
+def _catalog_rows(catalog: DemoCatalog, org: str) -> _Rows:
+    """Every row the catalogue puts in the database, with fresh ids."""
+    rows = _Rows()
     for spec in catalog.specs:
         spec_id = str(uuid.uuid4())
-        specs.append(_spec_row(spec, spec_id, org, spec.project_id, spec.name))
+        rows.specs.append(_spec_row(spec, spec_id, org, spec.project_id, spec.name))
         capacity = rated_capacity_ah(spec.ratings)
-        spec_batches: dict[str, str] = {}
+        spec_batches: dict[str, str] = {}  # batch name -> id, batches being per specification
         for instance in spec.instances:
             batch_id = None
             if instance.batch_name:
                 if instance.batch_name not in spec_batches:
                     spec_batches[instance.batch_name] = f"batch-{uuid.uuid4()}"
-                    batch_rows.append(
+                    rows.batches.append(
                         {
                             "id": spec_batches[instance.batch_name],
                             "cell_specification_id": spec_id,
@@ -163,68 +163,98 @@ def load_demo(ctx: AppContext, organization_id: str, seed: int = 7) -> DemoSumma
                         }
                     )
                 batch_id = spec_batches[instance.batch_name]
-            instance_id = str(uuid.uuid4())
-            instances.append(
-                {
-                    "id": instance_id,
-                    "organization_id": org,
-                    "cell_specification_id": spec_id,
-                    "name": instance.name,
-                    "batch_id": batch_id,
-                    "notes": None,
-                    "extra": {},
-                    "created_by_email": instance.created_by_email,
-                    "created_at": _ts(instance.created_at),
-                    "updated_at": _ts(instance.updated_at),
-                }
-            )
-            for plan in instance.measurements:
-                measurement_id = str(uuid.uuid4())
-                measurements.append(
-                    _measurement_row(plan, measurement_id, org, instance_id, spec_id)
-                )
-                if plan.sim_params is not None:
-                    series_jobs.append((measurement_id, plan.sim_params, capacity))
-                for filename, data in (plan.files or {}).items():
-                    files.append((measurement_id, filename, data))
+            _add_instance(rows, instance, org, spec_id, batch_id, capacity)
+    return rows
+
+
+def _add_instance(
+    rows: _Rows,
+    instance: InstancePlan,
+    org: str,
+    spec_id: str,
+    batch_id: str | None,
+    capacity: float | None,
+) -> None:
+    """Add an instance's row, its measurements' rows, and their series and files to make."""
+    instance_id = str(uuid.uuid4())
+    rows.instances.append(
+        {
+            "id": instance_id,
+            "organization_id": org,
+            "cell_specification_id": spec_id,
+            "name": instance.name,
+            "batch_id": batch_id,
+            "notes": None,
+            "extra": {},
+            "created_by_email": instance.created_by_email,
+            "created_at": _ts(instance.created_at),
+            "updated_at": _ts(instance.updated_at),
+        }
+    )
+    for plan in instance.measurements:
+        measurement_id = str(uuid.uuid4())
+        rows.measurements.append(_measurement_row(plan, measurement_id, org, instance_id, spec_id))
+        if plan.sim_params is not None:
+            rows.series_jobs.append((measurement_id, plan.sim_params, capacity))
+        for filename, data in (plan.files or {}).items():
+            rows.files.append((measurement_id, filename, data))
+
+
+def _write_objects(ctx: AppContext, rows: _Rows) -> dict[str, int]:
+    """Simulate, process and store every series (two threads), then the files; row counts."""
 
     def run(job: tuple[str, dict[str, Any], float | None]) -> tuple[str, int]:
         measurement_id, params, capacity = job
         return measurement_id, _store_time_series(ctx, measurement_id, simulate(**params), capacity)
 
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        row_counts = dict(pool.map(run, rows.series_jobs))
+    for measurement_id, filename, data in rows.files:
+        path = ctx.storage.object_path("measurements", measurement_id, filename)
+        ctx.storage.write_bytes(data, path)
+    return row_counts
+
+
+def _insert_rows(ctx: AppContext, org: str, project_id: str, rows: _Rows) -> None:
+    """Insert every row in one transaction, so a failed load leaves no half catalogue."""
+    with write(ctx.engine) as conn:
+        ensure_project(conn, org, project_id)
+        conn.execute(
+            update(organizations)
+            .where(organizations.c.id == org)
+            .values(default_project_id=project_id)
+        )
+        _bulk(conn, cell_specifications, rows.specs)
+        _bulk(conn, batches, rows.batches)
+        _bulk(conn, cell_instances, rows.instances)
+        _bulk(conn, cell_measurements, rows.measurements)
+        _bulk(
+            conn,
+            measurement_tags,
+            [
+                {"measurement_id": m["id"], "tag_key": key}
+                for m in rows.measurements
+                for key in sorted({t.lower() for t in m["tags"]})
+            ],
+        )
+
+
+def load_demo(ctx: AppContext, organization_id: str, seed: int = 7) -> DemoSummary:
+    """Fill the organization with the demo catalogue (caller checks :func:`has_data` first)."""
+    catalog = demo_catalog(seed)
+    rows = _catalog_rows(catalog, organization_id)
     try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            row_counts = dict(pool.map(run, series_jobs))
-        for measurement_id, filename, data in files:
-            path = ctx.storage.object_path("measurements", measurement_id, filename)
-            ctx.storage.write_bytes(data, path)
-        for row in measurements:
+        row_counts = _write_objects(ctx, rows)
+        for row in rows.measurements:
             row["row_count"] = row_counts.get(row["id"])
-        with write(ctx.engine) as conn:
-            ensure_project(conn, org, catalog.project_id)
-            conn.execute(
-                update(organizations)
-                .where(organizations.c.id == org)
-                .values(default_project_id=catalog.project_id)
-            )
-            _bulk(conn, cell_specifications, specs)
-            _bulk(conn, batches, batch_rows)
-            _bulk(conn, cell_instances, instances)
-            _bulk(conn, cell_measurements, measurements)
-            _bulk(
-                conn,
-                measurement_tags,
-                [
-                    {"measurement_id": m["id"], "tag_key": key}
-                    for m in measurements
-                    for key in sorted({t.lower() for t in m["tags"]})
-                ],
-            )
+        _insert_rows(ctx, organization_id, catalog.project_id, rows)
     except BaseException:
-        for row in measurements:
+        for row in rows.measurements:
             ctx.storage.remove(row["id"])
         raise
-    return DemoSummary(len(specs), len(instances), len(measurements), sum(row_counts.values()))
+    return DemoSummary(
+        len(rows.specs), len(rows.instances), len(rows.measurements), sum(row_counts.values())
+    )
 
 
 def _bulk(conn: Any, table: Any, rows: Sequence[dict[str, Any]]) -> None:
