@@ -146,10 +146,10 @@ def test_capacity_fades_gradually_within_and_across_the_tests_of_one_cell(
         steps = np.diff(capacity) / capacity[:-1]
         assert np.all(steps < 0) and np.all(steps > -0.01), (p.name, capacity)
         by_rate.setdefault(p.c_rate, []).extend(capacity.tolist())
-    for rate, capacity in by_rate.items():
+    for rate, series in by_rate.items():
         # Later tests at the same rate start where earlier ones ended (a little tolerance for
         # the formation cycle's bigger step).
-        assert np.all(np.diff(capacity) < 0.0005 * capacity[0]), (rate, capacity)
+        assert np.all(np.diff(series) < 0.0005 * series[0]), (rate, series)
     # Faster discharges deliver less, as in a real cell.
     assert max(by_rate[1.0]) < min(by_rate[0.5][:1]) < max(by_rate[0.2])
 

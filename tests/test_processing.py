@@ -15,6 +15,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from ionworks.data.cycles import CYCLE_METRIC_COLUMNS, cycle_metrics
+from ionworks.data.errors import DataError
 from ionworks.data.steps import STEP_COLUMNS, StepSummariser, derive_steps
 from ionworks.data.validate import SeriesValidator, validate_time_series
 from ionworks_server.demo_data import demo_catalog, long_series, simulate_cycling
@@ -481,6 +482,17 @@ def test_process_chunks_names_rows_of_the_whole_series() -> None:
 def test_process_chunks_refuses_a_series_without_rows() -> None:
     with pytest.raises(ProcessingError, match="empty"):
         _chunked(hand_built_series().head(0), 4)
+
+
+def test_every_check_of_the_data_core_fails_as_the_error_the_worker_stores() -> None:
+    """The worker turns a ProcessingError into the measurement's processing_error; the checks
+    now live in ionworks.data, so what they raise must be caught as one."""
+    backwards = hand_built_series().with_columns(pl.col("Time [s]").reverse())
+    with pytest.raises(DataError, match="decreases") as caught:
+        validate_time_series(backwards)
+    assert isinstance(caught.value, ProcessingError)
+    with pytest.raises(ProcessingError, match="decreases"):
+        derive_steps(backwards)
 
 
 # ------------------------------------------------------------------------------------------
