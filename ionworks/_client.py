@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
@@ -13,7 +12,10 @@ import httpx
 from . import _constants as C
 from ._cache import CacheSettings
 from ._dataframe import Backend, resolve_backend
-from ._http import build_api_client, build_storage_client, call
+from ._deadline import deadline_transport
+from ._http import build_api_client, build_storage_client, call, check_timeout
+from ._logging import configure_from_environment
+from .errors import InvalidParameterError, MissingCredentialsError
 
 if TYPE_CHECKING:
     from ionworks_generated import Client as GeneratedClient
@@ -41,6 +43,9 @@ class Ionworks:
     ``cache_dir``, ``cache_ttl`` (seconds; ``math.inf``: never expires), ``offline`` and
     ``cache_enabled`` override the process-wide cache settings (``ionworks.set_cache_directory``
     and friends) for this client; None follows them, as they are when each call is made.
+
+    Every method also takes ``timeout=`` for that call alone; :meth:`with_options` gives a
+    copy with other defaults that shares this client's connections.
 
     Use it as a context manager, or call :meth:`close`, to release connections::
 
@@ -72,21 +77,25 @@ class Ionworks:
             token = os.environ.get(C.ENV_API_TOKEN) or None
             api_key = None if token else os.environ.get(C.ENV_API_KEY) or None
         if not api_key and not token:
-            raise ValueError(
+            raise MissingCredentialsError(
                 "No Ionworks credentials: pass Ionworks(api_key=...) or set the "
                 f"{C.ENV_API_KEY} environment variable (or {C.ENV_API_TOKEN} for a bearer token)."
             )
         for name, value in (("timeout", timeout), ("transfer_timeout", transfer_timeout)):
-            if not (isinstance(value, int | float) and 0 < value < math.inf):
-                raise ValueError(f"{name}={value!r} must be a positive number of seconds")
+            if value is None:
+                raise InvalidParameterError(f"{name}=None: pass a positive number of seconds")
+            check_timeout(value, name)
         url = (api_url or os.environ.get(C.ENV_API_URL) or C.DEFAULT_API_URL).rstrip("/")
         if not url.startswith(("http://", "https://")):
-            raise ValueError(f"api_url={url!r} must start with http:// or https://")
+            raise InvalidParameterError(f"api_url={url!r} must start with http:// or https://")
+        configure_from_environment()
         self.api_url = url
         self.project_id = project_id or os.environ.get(C.ENV_PROJECT_ID) or None
         self.dataframe_backend: Backend = resolve_backend(dataframe_backend)
         self.timeout = timeout
         self.max_retries = max_retries
+        self._retry_budget = retry_budget
+        self._transfer_timeout = transfer_timeout
         self._credential = token or api_key or ""
         self._auth_kind = "token" if token else "api_key"
         self._cache_settings = CacheSettings.create(
@@ -97,20 +106,62 @@ class Ionworks:
         organization = organization_id or os.environ.get(C.ENV_ORGANIZATION_ID)
         if organization:
             headers["X-Organization-Id"] = organization
+        self._headers = headers
+        # The transports hold the connection pools; with_options copies share them.
+        self._transports = (
+            transport or deadline_transport(),
+            storage_transport or httpx.HTTPTransport(),
+        )
+        self._owns_transports = True
+        self._connect()
+
+    def _connect(self) -> None:
+        """Build the API and storage httpx clients over this client's (maybe shared) pools."""
+        api_transport, storage_transport = self._transports
         self._http = build_api_client(
-            url,
-            headers,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry_budget=retry_budget,
-            transport=transport,
+            self.api_url,
+            self._headers,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            retry_budget=self._retry_budget,
+            transport=api_transport,
+            owns_transport=self._owns_transports,
         )
         self._storage = build_storage_client(
-            timeout=transfer_timeout,
-            max_retries=max_retries,
-            retry_budget=retry_budget,
+            timeout=self._transfer_timeout,
+            max_retries=self.max_retries,
+            retry_budget=self._retry_budget,
             transport=storage_transport,
+            owns_transport=self._owns_transports,
         )
+
+    def with_options(
+        self, *, timeout: float | None = None, max_retries: int | None = None
+    ) -> Ionworks:
+        """A copy of this client with other defaults; None keeps this client's value.
+
+        The copy shares this client's connection pools and its cache settings, so it is cheap
+        to make per call site (``client.with_options(timeout=5).cell_spec.list()``). Closing
+        the copy leaves the pools open; closing this client closes them for both.
+        """
+        check_timeout(timeout)
+        if max_retries is not None and (
+            isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0
+        ):
+            raise InvalidParameterError(f"max_retries={max_retries!r} must be an integer >= 0")
+        copy = object.__new__(type(self))
+        lazy = {
+            name
+            for cls in type(self).__mro__
+            for name, value in vars(cls).items()
+            if isinstance(value, cached_property)
+        }
+        copy.__dict__.update({k: v for k, v in self.__dict__.items() if k not in lazy})
+        copy.timeout = self.timeout if timeout is None else timeout
+        copy.max_retries = self.max_retries if max_retries is None else max_retries
+        copy._owns_transports = False
+        copy._connect()
+        return copy
 
     @cached_property
     def _api(self) -> GeneratedClient:
@@ -132,7 +183,9 @@ class Ionworks:
 
         scope = CacheScope.for_client(self.api_url, self._credential)
         return MeasurementData(
-            Artifacts(scope, self._cache_settings), Transfer(self._storage, self.api_url), self._pool
+            Artifacts(scope, self._cache_settings),
+            Transfer(self._storage, self.api_url),
+            self._pool,
         )
 
     @cached_property

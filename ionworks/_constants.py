@@ -22,6 +22,8 @@ ENV_OFFLINE = "IONWORKS_OFFLINE"
 """``1`` serves measurement data from the local cache only, never touching the network."""
 ENV_CACHE_DIR = "IONWORKS_CACHE_DIR"
 """Default cache directory (``~/.ionworksdata_cache`` when unset)."""
+ENV_LOG = "IONWORKS_LOG"
+"""``info`` or ``debug``: log one line per request on the ``"ionworks"`` logger, to stderr."""
 ENV_CACHE_SIZE_LIMIT = "IONWORKS_CACHE_SIZE_LIMIT"
 """Cache size limit in bytes; least recently used entries are evicted beyond it (default 10 GiB)."""
 

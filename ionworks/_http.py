@@ -44,7 +44,7 @@ def raise_for_api_error(response: httpx.Response) -> None:
         body: Any = json.loads(response.content) if response.content else None
     except ValueError:
         body = None
-    error = error_from_response(response.status_code, body, response.text)
+    error = error_from_response(response.status_code, body, response.text, response=response)
     correlation = response.headers.get("x-correlation-id")
     if correlation and isinstance(error.detail, dict):
         error.detail.setdefault("correlation_id", correlation)
@@ -100,6 +100,7 @@ def build_storage_client(
             max_retries=max_retries,
             budget=retry_budget,
             owns_wrapped=owns_transport,
+            kind="storage",
         ),
         follow_redirects=True,
     )
@@ -247,7 +248,7 @@ def raise_storage_error(response: httpx.Response, what: str) -> None:
         body = json.loads(response.content) if response.content else None
     except ValueError:
         body = None
-    error = error_from_response(response.status_code, body, response.text)
+    error = error_from_response(response.status_code, body, response.text, response=response)
     error.message = f"Storage refused the {what} transfer: {error.message}"
     error.args = (error.message,)
     raise error

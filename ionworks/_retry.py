@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from . import _logging
 from ._constants import MAX_RETRY_AFTER
 from ._deadline import call_deadline
 
@@ -32,6 +33,8 @@ CONNECT_RETRY_WINDOW = 1.0
 """Seconds a refused connection is retried (a server restarting) before it is reported."""
 CALL_TIMEOUT = "ionworks.timeout"
 """Request extension: seconds bounding this one call (retries included), instead of ``deadline``."""
+RETRIES = "ionworks.retries"
+"""Request extension set here: how many times the request has been retried so far."""
 
 
 class RetryTransport(httpx.BaseTransport):
@@ -59,9 +62,11 @@ class RetryTransport(httpx.BaseTransport):
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         owns_wrapped: bool = True,
+        kind: str = "api",
     ) -> None:
         self._wrapped = wrapped
         self._owns_wrapped = owns_wrapped
+        self.kind = kind
         self.max_retries = max(0, max_retries)
         self.budget = budget
         self.deadline = deadline
@@ -72,6 +77,26 @@ class RetryTransport(httpx.BaseTransport):
         self._clock = clock
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` with retries; one log line for it when ``"ionworks"`` logs INFO."""
+        if not _logging.enabled():
+            return self._send_with_retries(request)
+        started = time.perf_counter()
+        try:
+            response = self._send_with_retries(request)
+        except Exception as exc:
+            self._log(request, exc, started)
+            raise
+        self._log(request, response, started)
+        return response
+
+    def _log(
+        self, request: httpx.Request, outcome: httpx.Response | BaseException, started: float
+    ) -> None:
+        milliseconds = (time.perf_counter() - started) * 1000
+        retries = int(request.extensions.get(RETRIES, 0))
+        _logging.log_request(self.kind, request, outcome, milliseconds, retries)
+
+    def _send_with_retries(self, request: httpx.Request) -> httpx.Response:
         started = self._clock()
         deadline = request.extensions.get(CALL_TIMEOUT, self.deadline)
         call_ends = None if deadline is None else started + deadline
@@ -94,17 +119,24 @@ class RetryTransport(httpx.BaseTransport):
                 delay = self._backoff(attempt)
                 if not retryable or not self._may_retry(attempt, delay, limit):
                     raise
-                self._sleep(delay)
+                self._before_retry(request, type(exc).__name__, delay, attempt)
                 attempt += 1
-                _rewind(request)
                 continue
             delay_or_none = self._retry_delay(response, attempt, idempotent)
             if delay_or_none is None or not self._may_retry(attempt, delay_or_none, retry_until):
                 return response
             response.close()
-            self._sleep(delay_or_none)
+            self._before_retry(request, str(response.status_code), delay_or_none, attempt)
             attempt += 1
-            _rewind(request)
+
+    def _before_retry(
+        self, request: httpx.Request, reason: str, delay: float, attempt: int
+    ) -> None:
+        """Wait ``delay``, count the retry on the request, and make its body readable again."""
+        _logging.log_retry(self.kind, request, reason, delay, attempt)
+        self._sleep(delay)
+        request.extensions[RETRIES] = attempt + 1
+        _rewind(request)
 
     def _attempt(
         self, request: httpx.Request, configured: dict[str, Any], call_ends: float | None

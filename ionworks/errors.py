@@ -1,13 +1,21 @@
-"""Exceptions raised by the ionworks client.
+"""Every exception and warning the ionworks client raises or emits, in one module.
 
 Every error a user can see is an :class:`IonworksError`; no httpx, pyarrow or attrs exception is
 meant to escape the library. HTTP errors are mapped to one subclass per status in
 :func:`error_from_response` so callers can ``except NotFoundError`` instead of comparing codes.
+All are exported from ``ionworks``. This module imports nothing else of ``ionworks``, so any
+module may import it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import httpx
+
+REQUEST_ID_HEADERS = ("x-request-id", "x-correlation-id")
+"""Response headers that may carry the server's id of a request (the first present wins)."""
 
 
 class IonworksError(Exception):
@@ -54,8 +62,32 @@ class InvalidParameterError(IonworksError, ValueError):
     """An argument is invalid; nothing was sent. Also a ``ValueError``, as Python's own checks are."""
 
 
+class MissingCredentialsError(IonworksError, ValueError):
+    """No API key or token was passed and none is set in the environment.
+
+    Also a ``ValueError``: before it existed the client raised a plain ``ValueError`` here, and
+    ``except ValueError`` code written for that keeps working.
+    """
+
+
+class ReadOnlyCacheError(IonworksError):
+    """The cache directory is read-only: nothing can be stored in or removed from it."""
+
+
+class IonworksCacheWarning(UserWarning):
+    """Something went wrong in the local cache; the data is still returned (or refetched)."""
+
+
 class APIStatusError(IonworksError):
-    """The server answered with an error status."""
+    """The server answered with an error status.
+
+    ``response`` is the ``httpx.Response`` (None when the error was built without one) and
+    ``request_id`` the server's id of the request (``x-request-id`` or ``x-correlation-id``
+    header), to quote when reporting a problem; None when the server sent neither.
+    """
+
+    response: httpx.Response | None = None
+    request_id: str | None = None
 
 
 class BadRequestError(APIStatusError):
@@ -148,12 +180,37 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
 }
 
 
-def error_from_response(status_code: int, body: Any, fallback_text: str = "") -> APIStatusError:
+def request_id_of(response: httpx.Response) -> str | None:
+    """The server's id of the request answered by ``response``, if it sent one."""
+    for header in REQUEST_ID_HEADERS:
+        value = response.headers.get(header)
+        if value:
+            return str(value)
+    return None
+
+
+def error_from_response(
+    status_code: int,
+    body: Any,
+    fallback_text: str = "",
+    *,
+    response: httpx.Response | None = None,
+) -> APIStatusError:
     """Build the right :class:`APIStatusError` subclass from a status and a decoded body.
 
     Accepts the current ``{error_code, message, detail}`` body and the legacy FastAPI
-    ``{"detail": ...}`` body; anything else falls back to the response text.
+    ``{"detail": ...}`` body; anything else falls back to the response text. ``response``, when
+    given, is kept on the error with its request id.
     """
+    error = _error_from_body(status_code, body, fallback_text)
+    if response is not None:
+        error.response = response
+        error.request_id = request_id_of(response)
+    return error
+
+
+def _error_from_body(status_code: int, body: Any, fallback_text: str) -> APIStatusError:
+    """The error for a status and a decoded body (current or legacy FastAPI shape)."""
     error_code: str | None = None
     message: str | None = None
     detail: Any = None

@@ -68,7 +68,8 @@ def test_resource_objects_give_typed_fields_extras_and_helpful_errors() -> None:
             "colour": "red",
         }
     )
-    assert spec.ratings["capacity"]["value"] == 5 and spec.capacity == pytest.approx(0.005)
+    assert spec.ratings is not None and spec.ratings["capacity"]["value"] == 5
+    assert spec.capacity == pytest.approx(0.005)
     assert spec.colour == "red" and spec["colour"] == "red"  # a field this client does not know
     assert spec.form_factor is None  # known but absent
     with pytest.raises(AttributeError, match="fields present: colour, id, name, ratings"):

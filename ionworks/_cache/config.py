@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from ionworks._constants import ENV_CACHE_DIR, ENV_CACHE_SIZE_LIMIT, ENV_OFFLINE
+from ionworks.errors import IonworksCacheWarning as IonworksCacheWarning  # users import it here too
 
 DEFAULT_CACHE_DIRECTORY: Final = "~/.ionworksdata_cache"
 DEFAULT_TTL: Final = 3600
@@ -27,10 +28,6 @@ _enabled: bool = True
 _directory: str | None = None  # None = ENV_CACHE_DIR, else DEFAULT_CACHE_DIRECTORY
 _ttl: float | None = DEFAULT_TTL
 _offline: bool | None = None  # None = read ENV_OFFLINE on each call
-
-
-class IonworksCacheWarning(UserWarning):
-    """Something went wrong in the local cache; the data is still returned (or refetched)."""
 
 
 def warn(message: str) -> None:

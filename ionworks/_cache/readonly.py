@@ -17,11 +17,7 @@ from typing import Any
 
 import diskcache
 
-from ionworks.errors import IonworksError
-
-
-class ReadOnlyCacheError(IonworksError):
-    """The cache directory is read-only: nothing can be stored in or removed from it."""
+from ionworks.errors import ReadOnlyCacheError as ReadOnlyCacheError  # defined with every error
 
 
 class ReadOnlyCache:

@@ -8,7 +8,7 @@ from typing import Any
 
 from .._filters import choice, common_filters, page_bounds
 from .._pagination import PaginatedList
-from ..errors import ConflictError, IonworksError, NotFoundError
+from ..errors import ConflictError, InvalidParameterError, NotFoundError
 from ..models import CellInstance
 from ._base import ResourceAPI
 
@@ -32,8 +32,9 @@ class CellInstances(ResourceAPI):
         order_by: str | None = None,
         order: str | None = None,
         batch_id: str | None = None,
+        timeout: float | None = None,
     ) -> PaginatedList[CellInstance]:
-        """One page of the instances of a specification (filters as ``cell_spec.list``)."""
+        """One page of the instances of a specification (filters and ``timeout`` as ``cell_spec.list``)."""
         from ionworks_generated.api.cell_instances import list_cell_instances
         from ionworks_generated.models.resource_order_by import ResourceOrderBy
         from ionworks_generated.models.sort_order import SortOrder
@@ -54,15 +55,35 @@ class CellInstances(ResourceAPI):
             filters["order_by"] = choice("order_by", order_by, ResourceOrderBy)
         if order is not None:
             filters["order"] = choice("order", order, SortOrder)
-        return self._page(list_cell_instances, CellInstance, (cell_spec_id,), filters, limit, start)
+        return self._page(
+            list_cell_instances,
+            CellInstance,
+            (cell_spec_id,),
+            filters,
+            limit,
+            start,
+            timeout=timeout,
+        )
 
     def list_all(
-        self, cell_spec_id: str, *, page_size: int = 1000, **filters: Any
+        self,
+        cell_spec_id: str,
+        *,
+        page_size: int = 1000,
+        timeout: float | None = None,
+        **filters: Any,
     ) -> Iterator[CellInstance]:
         """Every matching instance of a specification, page by page."""
-        return self.list(cell_spec_id, limit=page_size, offset=0, **filters).auto_paging_iter()
+        page = self.list(cell_spec_id, limit=page_size, offset=0, timeout=timeout, **filters)
+        return page.auto_paging_iter()
 
-    def get(self, spec_or_instance_id: str, cell_instance_id: str | None = None) -> CellInstance:
+    def get(
+        self,
+        spec_or_instance_id: str,
+        cell_instance_id: str | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> CellInstance:
         """One instance: ``get(spec_id, instance_id)`` as the docs write it, or ``get(instance_id)``.
 
         With two ids, an instance that belongs to another specification is a ``NotFoundError``.
@@ -70,7 +91,7 @@ class CellInstances(ResourceAPI):
         from ionworks_generated.api.cell_instances import get_cell_instance
 
         instance_id = cell_instance_id or spec_or_instance_id
-        instance = CellInstance(self._parsed(get_cell_instance, instance_id))
+        instance = CellInstance(self._parsed(get_cell_instance, instance_id, timeout=timeout))
         if cell_instance_id is not None and instance.cell_specification_id != spec_or_instance_id:
             raise NotFoundError(
                 f"Cell instance {instance_id!r} does not belong to cell specification "
@@ -80,40 +101,52 @@ class CellInstances(ResourceAPI):
             )
         return instance
 
-    def create(self, cell_spec_id: str, data: Mapping[str, Any]) -> CellInstance:
+    def create(
+        self, cell_spec_id: str, data: Mapping[str, Any], *, timeout: float | None = None
+    ) -> CellInstance:
         """Create an instance of a specification (``name`` required, unique per specification)."""
         from ionworks_generated.api.cell_instances import create_cell_instance
         from ionworks_generated.models.cell_instance_create import CellInstanceCreate
 
         if "batch" in data:
-            raise IonworksError("'batch' is no longer supported; pass 'batch_id' instead")
+            raise InvalidParameterError("'batch' is no longer supported; pass 'batch_id' instead")
         if not data.get("name"):
-            raise IonworksError("A cell instance needs a non-empty 'name'")
+            raise InvalidParameterError("A cell instance needs a non-empty 'name'")
         body = CellInstanceCreate.from_dict(dict(data))
-        return CellInstance(self._parsed(create_cell_instance, cell_spec_id, body=body))
+        return CellInstance(
+            self._parsed(create_cell_instance, cell_spec_id, body=body, timeout=timeout)
+        )
 
-    def update(self, cell_instance_id: str, data: Mapping[str, Any]) -> CellInstance:
+    def update(
+        self, cell_instance_id: str, data: Mapping[str, Any], *, timeout: float | None = None
+    ) -> CellInstance:
         """Update fields of an instance (``batch_id: None`` removes it from its lot)."""
         from ionworks_generated.api.cell_instances import update_cell_instance
         from ionworks_generated.models.cell_instance_update import CellInstanceUpdate
 
         body = CellInstanceUpdate.from_dict(dict(data))
-        return CellInstance(self._parsed(update_cell_instance, cell_instance_id, body=body))
+        return CellInstance(
+            self._parsed(update_cell_instance, cell_instance_id, body=body, timeout=timeout)
+        )
 
-    def delete(self, cell_instance_id: str) -> None:
+    def delete(self, cell_instance_id: str, *, timeout: float | None = None) -> None:
         """Delete an instance with its measurements and stored data."""
         from ionworks_generated.api.cell_instances import delete_cell_instance
 
-        self._call(delete_cell_instance, cell_instance_id)
+        self._call(delete_cell_instance, cell_instance_id, timeout=timeout)
 
-    def create_or_get(self, cell_spec_id: str, data: Mapping[str, Any]) -> CellInstance:
+    def create_or_get(
+        self, cell_spec_id: str, data: Mapping[str, Any], *, timeout: float | None = None
+    ) -> CellInstance:
         """Create the instance, or return the existing one with the same name."""
         try:
-            return self.create(cell_spec_id, data)
+            return self.create(cell_spec_id, data, timeout=timeout)
         except ConflictError as conflict:
             if conflict.existing_id:
-                return self.get(conflict.existing_id)
-            matches = self.list(cell_spec_id, name_exact=str(data["name"]), limit=2)
+                return self.get(conflict.existing_id, timeout=timeout)
+            matches = self.list(
+                cell_spec_id, name_exact=str(data["name"]), limit=2, timeout=timeout
+            )
             if matches.count == 1:
                 return matches[0]
             raise

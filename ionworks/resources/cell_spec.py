@@ -8,7 +8,7 @@ from typing import Any
 
 from .._filters import choice, common_filters, page_bounds
 from .._pagination import PaginatedList
-from ..errors import ConflictError, IonworksError
+from ..errors import ConflictError, InvalidParameterError
 from ..models import CellSpecification
 from ._base import ResourceAPI
 
@@ -33,6 +33,7 @@ class CellSpecifications(ResourceAPI):
         order: str | None = None,
         project_id: str | None = None,
         include_components: bool = False,
+        timeout: float | None = None,
     ) -> PaginatedList[CellSpecification]:
         """One page of specifications, filtered on the server.
 
@@ -40,6 +41,8 @@ class CellSpecifications(ResourceAPI):
         ``form_factor`` exact; ``created_*``/``updated_*`` take ISO 8601 strings or datetimes;
         ``order_by`` is "name", "created_at" or "updated_at" and ``order`` "asc" or "desc".
         ``limit`` (1 to 1000, server default 1000) and ``offset`` select the page.
+        ``timeout`` (seconds, retries included) bounds each page's call instead of the client's
+        ``timeout``, here and on every method of the client's resources.
         """
         from ionworks_generated.api.cell_specifications import list_cell_specifications
         from ionworks_generated.models.resource_order_by import ResourceOrderBy
@@ -65,19 +68,25 @@ class CellSpecifications(ResourceAPI):
             filters["order_by"] = choice("order_by", order_by, ResourceOrderBy)
         if order is not None:
             filters["order"] = choice("order", order, SortOrder)
-        return self._page(list_cell_specifications, CellSpecification, (), filters, limit, start)
+        return self._page(
+            list_cell_specifications, CellSpecification, (), filters, limit, start, timeout=timeout
+        )
 
-    def list_all(self, *, page_size: int = 1000, **filters: Any) -> Iterator[CellSpecification]:
+    def list_all(
+        self, *, page_size: int = 1000, timeout: float | None = None, **filters: Any
+    ) -> Iterator[CellSpecification]:
         """Every matching specification, page by page (same filters as :meth:`list`)."""
-        return self.list(limit=page_size, offset=0, **filters).auto_paging_iter()
+        return self.list(limit=page_size, offset=0, timeout=timeout, **filters).auto_paging_iter()
 
-    def get(self, cell_spec_id: str) -> CellSpecification:
+    def get(self, cell_spec_id: str, *, timeout: float | None = None) -> CellSpecification:
         """One specification with its full nested data (ratings and components)."""
         from ionworks_generated.api.cell_specifications import get_cell_specification
 
-        return CellSpecification(self._parsed(get_cell_specification, cell_spec_id))
+        return CellSpecification(
+            self._parsed(get_cell_specification, cell_spec_id, timeout=timeout)
+        )
 
-    def create(self, data: Mapping[str, Any]) -> CellSpecification:
+    def create(self, data: Mapping[str, Any], *, timeout: float | None = None) -> CellSpecification:
         """Create a specification; ``project_id`` defaults to the client's project.
 
         Raises :class:`~ionworks.errors.ConflictError` (with ``existing_id``) when the name is taken.
@@ -89,33 +98,43 @@ class CellSpecifications(ResourceAPI):
         if payload.get("project_id") is None and self._client.project_id:
             payload["project_id"] = self._client.project_id
         if not payload.get("name"):
-            raise IonworksError("A cell specification needs a non-empty 'name'")
+            raise InvalidParameterError("A cell specification needs a non-empty 'name'")
         body = CellSpecificationCreate.from_dict(payload)
-        return CellSpecification(self._parsed(create_cell_specification, body=body))
+        return CellSpecification(
+            self._parsed(create_cell_specification, body=body, timeout=timeout)
+        )
 
-    def update(self, cell_spec_id: str, data: Mapping[str, Any]) -> CellSpecification:
+    def update(
+        self, cell_spec_id: str, data: Mapping[str, Any], *, timeout: float | None = None
+    ) -> CellSpecification:
         """Update fields of a specification (nested components are merged by the server)."""
         from ionworks_generated.api.cell_specifications import update_cell_specification
         from ionworks_generated.models.cell_specification_update import CellSpecificationUpdate
 
         body = CellSpecificationUpdate.from_dict(dict(data))
-        return CellSpecification(self._parsed(update_cell_specification, cell_spec_id, body=body))
+        return CellSpecification(
+            self._parsed(update_cell_specification, cell_spec_id, body=body, timeout=timeout)
+        )
 
-    def delete(self, cell_spec_id: str) -> None:
+    def delete(self, cell_spec_id: str, *, timeout: float | None = None) -> None:
         """Delete a specification, with its instances, measurements and stored data."""
         from ionworks_generated.api.cell_specifications import delete_cell_specification
 
-        self._call(delete_cell_specification, cell_spec_id)
+        self._call(delete_cell_specification, cell_spec_id, timeout=timeout)
 
-    def create_or_get(self, data: Mapping[str, Any]) -> CellSpecification:
+    def create_or_get(
+        self, data: Mapping[str, Any], *, timeout: float | None = None
+    ) -> CellSpecification:
         """Create the specification, or return the existing one with the same name."""
         try:
-            return self.create(data)
+            return self.create(data, timeout=timeout)
         except ConflictError as conflict:
             if conflict.existing_id:
-                return self.get(conflict.existing_id)
+                return self.get(conflict.existing_id, timeout=timeout)
             project_id = data.get("project_id") or self._client.project_id
-            matches = self.list(name_exact=str(data["name"]), project_id=project_id, limit=2)
+            matches = self.list(
+                name_exact=str(data["name"]), project_id=project_id, limit=2, timeout=timeout
+            )
             if matches.count == 1:
                 return matches[0]
             raise
