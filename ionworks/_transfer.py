@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urljoin
 
 import httpx
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ._dataframe import read_parquet
 from ._http import check_timeout, raise_storage_error, translate_transport_errors
 from ._progress import progress_bar
 from ._retry import CALL_TIMEOUT
 from .errors import IonworksError
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 TAIL_BYTES: Final = 64 * 1024
 """First ranged read of a window: the footer of any table we write fits in it."""
@@ -241,7 +242,14 @@ class _RemoteFile(io.RawIOBase):
 
 
 def _read_window(fetch: Fetch, start: int, stop: int, what: str) -> pl.DataFrame:
-    """Rows ``start <= i < stop`` of a remote parquet file, reading only the row groups needed."""
+    """Rows ``start <= i < stop`` of a remote parquet file, reading only the row groups needed.
+
+    pyarrow is imported here, not above: whole tables never need it (polars decodes them), and
+    importing it costs every first ``detail()`` some 10 ms.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     remote = _RemoteFile(fetch)
     try:
         parquet = pq.ParquetFile(remote)
