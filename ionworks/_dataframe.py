@@ -15,7 +15,7 @@ import math
 import os
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, Union, cast, overload
 
 import polars as pl
 
@@ -26,6 +26,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Backend = Literal["polars", "pandas"]
+
+# Union with a string: pandas is imported for type checking only.
+Frame: TypeAlias = Union[pl.DataFrame, "pd.DataFrame"]
+"""What a DataFrame-returning method gives: a polars frame, or a pandas one when the client's
+``dataframe_backend`` is "pandas"."""
 
 BACKENDS: tuple[Backend, ...] = ("polars", "pandas")
 
@@ -64,7 +69,7 @@ def resolve_backend(value: str | None = None) -> Backend:
         raise ValueError(f"{origin}={value!r} is not a DataFrame backend; choose {choices}")
     if normalised == "pandas" and importlib.util.find_spec("pandas") is None:
         raise IonworksError(_PANDAS_MISSING)
-    return cast(Backend, normalised)
+    return normalised
 
 
 def _import_pandas() -> Any:
@@ -76,7 +81,13 @@ def _import_pandas() -> Any:
     return pandas
 
 
-def to_backend(df: pl.DataFrame, backend: Backend) -> pl.DataFrame | pd.DataFrame:
+@overload
+def to_backend(df: pl.DataFrame, backend: Literal["polars"]) -> pl.DataFrame: ...
+@overload
+def to_backend(df: pl.DataFrame, backend: Literal["pandas"]) -> pd.DataFrame: ...
+@overload
+def to_backend(df: pl.DataFrame, backend: Backend) -> Frame: ...
+def to_backend(df: pl.DataFrame, backend: Backend) -> Frame:
     """Return ``df`` in the requested backend (pandas goes through Arrow, no per-value copy)."""
     if backend == "polars":
         return df
@@ -147,7 +158,7 @@ def to_polars(data: object) -> pl.DataFrame:
         if _is_pandas_frame(data):
             pdf = cast("pd.DataFrame", data)
             named_index = any(name is not None for name in pdf.index.names)
-            return cast(pl.DataFrame, pl.from_pandas(pdf, include_index=named_index))
+            return pl.from_pandas(pdf, include_index=named_index)
         if _is_arrow_table(data):
             return cast(pl.DataFrame, pl.from_arrow(data))
         if isinstance(data, Mapping):
@@ -312,6 +323,7 @@ __all__ = [
     "BACKENDS",
     "ENV_DATAFRAME_BACKEND",
     "Backend",
+    "Frame",
     "columns_to_frame",
     "frame_to_columns",
     "read_parquet",

@@ -1,7 +1,8 @@
 """Translate the seed's keyword filters into the wire's PostgREST-like query values.
 
 ``name="graphite"`` becomes ``name=ilike.%graphite%``, ``name_exact=`` becomes ``eq.<value>`` and
-wins over ``name``, ``created_after`` becomes ``created_at_gt``, and so on (wire facts §5.3).
+wins over ``name``, ``created_after`` becomes ``created_at_gt``, and so on (the filter syntax
+of the list operations in ``openapi.yaml``: its introduction and the ``name`` parameter).
 Arguments are checked here, so a typo gets a clear message instead of a server round trip.
 """
 
