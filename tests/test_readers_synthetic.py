@@ -23,6 +23,7 @@ from ionworks.data.columns import (
     STEP_COUNT,
     STEP_FROM_CYCLER,
     TIME,
+    VOLTAGE,
 )
 from ionworks.data.read import ReaderError
 
@@ -99,3 +100,32 @@ def test_empty_and_missing_files_are_reader_errors(tmp_path: Path) -> None:
 
 def test_frames_are_polars() -> None:
     assert isinstance(read.time_series(DATA / "maccor_small.txt"), pl.DataFrame)
+
+
+def test_neware_csv_converts_milliamps_and_signs_charge_negative() -> None:
+    path = DATA / "neware_small.csv"
+    assert read.detect_reader(path) == "neware"
+    ts = read.time_series(path)
+    assert ts.height == 7
+    # Time from the Date column; the repeat at 09:01:00 (and 10:01:00) moves by 1 µs.
+    assert ts[TIME].to_list() == pytest.approx([0, 60, 60.000001, 3660, 3660.000001, 10860, 10861])
+    assert ts[CURRENT].to_list() == pytest.approx([0, 0, -0.5, -0.5, 0.25, 0.25, 0])
+    assert ts[VOLTAGE][0] == 3.0
+    assert ts[CHARGE_CAPACITY][3] == pytest.approx(0.5)
+    assert ts[DISCHARGE_CAPACITY][5] == pytest.approx(0.5)
+    assert ts[CHARGE_ENERGY][3] == pytest.approx(1.9)
+    assert ts[DISCHARGE_ENERGY][5] == pytest.approx(1.75)
+    assert ts[STEP_COUNT].to_list() == [0, 0, 1, 1, 2, 2, 3]
+    assert ts[CYCLE_COUNT].to_list() == [0] * 6 + [1]
+    assert str(read.start_time(path)) == "2024-02-29 09:00:00"
+
+
+def test_neware_unparseable_date_names_the_line(tmp_path: Path) -> None:
+    text = (
+        (DATA / "neware_small.csv").read_text().replace("2024-02-29 10:01:00,1.75", "garbage,1.75")
+    )
+    text = text.replace("2024-02-29 10:01:00,2.0", "soon,2.0")
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(ReaderError, match="line 5: Date 'soon'"):
+        read.time_series(path)

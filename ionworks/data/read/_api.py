@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from . import maccor
+from . import maccor, neware
 from ._errors import ReaderError
 from ._registry import Reader
 from ._text import head_text
@@ -17,11 +17,12 @@ READERS: dict[str, Reader] = {
     r.name: r
     for r in (
         Reader(maccor.NAME, maccor.read, maccor.metadata, maccor.start_time, (".txt", ".csv")),
+        Reader(neware.NAME, neware.read, neware.metadata, neware.start_time, (".csv",)),
     )
 }
 """Every supported reader by name."""
 
-_SNIFFERS = ((maccor.NAME, maccor.sniff),)
+_SNIFFERS = ((maccor.NAME, maccor.sniff), (neware.NAME, neware.sniff))
 """Text sniffers in the order they are tried (the most specific header first)."""
 
 

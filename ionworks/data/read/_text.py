@@ -58,31 +58,40 @@ def find_table(path: Path, is_header: Callable[[list[str]], bool], what: str) ->
     )
 
 
-def read_table(path: Path, table: Table, strings: Mapping[str, bool] | None = None) -> pl.DataFrame:
-    """Parse the table below ``table``'s header; columns named in ``strings`` stay text."""
-    overrides = {name: pl.String for name in strings or {}}
+def read_table(path: Path, table: Table, dtypes: Mapping[str, type[pl.DataType]]) -> pl.DataFrame:
+    """Parse only the columns named in ``dtypes``, with those types, from the table below the header.
+
+    Explicit types make the parse independent of how many rows polars would sniff, and reading
+    only the needed columns keeps a wide export as fast as a narrow one.
+    """
+    positions = sorted({table.columns.index(c) for c in dtypes if c in table.columns})
+    wanted = [table.columns[i] for i in positions]
+    # Positional names: headers repeat (Maccor's " Units") and may be blank.
+    schema = {f"c{i}": dtypes.get(c, pl.String) for i, c in enumerate(table.columns)}
     try:
         frame = pl.read_csv(
             path,
             separator=table.separator,
-            skip_rows=table.header_line,
-            has_header=True,
-            schema_overrides=overrides,
-            infer_schema_length=10000,
+            skip_rows=table.header_line + 1,
+            has_header=False,
+            schema=schema,
+            columns=positions,
             encoding=table.encoding,
             truncate_ragged_lines=True,
         )
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
         raise ReaderError(
-            f"{path.name}: cannot parse the table below line {table.header_line + 1}: "
-            f"{_first_line(exc)}"
+            f"{path.name}: cannot parse the table below line {table.header_line + 1}: {_brief(exc)}"
         ) from exc
-    return frame.rename({c: c.strip() for c in frame.columns if c != c.strip()})
+    frame.columns = wanted
+    return frame
 
 
-def _first_line(exc: Exception) -> str:
-    """The first line of a polars error (the rest is advice about polars options)."""
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+def _brief(exc: Exception) -> str:
+    """The polars error's first line and byte offset (the rest is advice about polars options)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    kept = lines[:1] + [x for x in lines if "offset" in x]
+    return " ".join(dict.fromkeys(kept)) or type(exc).__name__
 
 
 def numeric(frame: pl.DataFrame, name: str, path: Path, header_line: int) -> pl.Expr:

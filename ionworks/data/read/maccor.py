@@ -81,8 +81,10 @@ def read(path: Path) -> pl.DataFrame:
     table = find_table(path, is_header, "Maccor")
     time_name = _first_present(table.columns, _TIME_COLUMNS, "test time", path)
     mode_name = _first_present(table.columns, _MODE_COLUMNS, "state", path)
-    strings = {time_name: True, mode_name: True}
-    frame = read_table(path, table, strings)
+    dtypes: dict[str, type[pl.DataType]] = {c: pl.Float64 for c in table.columns if c in _RENAMES}
+    dtypes |= {c: pl.Float64 for c in table.columns if _VAR.match(c)}
+    dtypes |= {time_name: pl.String, mode_name: pl.String}
+    frame = read_table(path, table, dtypes)
     frame = frame.filter(pl.col(mode_name).str.strip_chars() != "MSG")
     exprs = [_time(frame, time_name, path, table)]
     for source, (target, factor) in _RENAMES.items():
