@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -18,7 +18,6 @@ import httpx
 
 from ._deadline import deadline_transport
 from ._operations import request_of, response_of
-from ._progress import progress_bar
 from ._retry import CALL_TIMEOUT, RetryTransport
 from ._version import __version__
 from .errors import (
@@ -184,64 +183,6 @@ def call(
     return parse(operation, api, url, send(api.get_httpx_client(), url, request, timeout=timeout))
 
 
-def download(storage: httpx.Client, url: str, *, what: str, attempts: int = 3) -> bytes:
-    """GET a signed URL completely, retrying a connection dropped mid-body.
-
-    The transport already retries failures before the response starts; this loop covers a body
-    cut short (the GET is idempotent, so starting again is safe). A progress bar is shown for
-    large transfers when Python runs interactively.
-    """
-    with translate_transport_errors(_host_of(url)):
-        for attempt in range(1, max(1, attempts) + 1):
-            try:
-                return _download_once(storage, url, what)
-            except (httpx.ReadError, httpx.RemoteProtocolError, httpx.ReadTimeout):
-                if attempt >= attempts:
-                    raise
-    raise AssertionError("unreachable: the last attempt returns or raises")
-
-
-def _download_once(storage: httpx.Client, url: str, what: str) -> bytes:
-    with storage.stream("GET", url) as response:
-        if response.status_code >= 400:
-            response.read()
-            raise_storage_error(response, what)
-        size = int(response.headers.get("Content-Length") or 0)
-        with progress_bar(size, f"Downloading {what}") as advance:
-            if advance is None:
-                return response.read()
-            chunks = []
-            for chunk in response.iter_bytes(1 << 20):
-                chunks.append(chunk)
-                advance(len(chunk))
-            return b"".join(chunks)
-
-
-def upload(storage: httpx.Client, url: str, data: bytes, *, what: str) -> None:
-    """PUT bytes to a signed URL (idempotent, so the transport may retry it)."""
-    with translate_transport_errors(_host_of(url)):
-        with progress_bar(len(data), f"Uploading {what}") as advance:
-            content: bytes | Iterator[bytes] = data if advance is None else _chunks(data, advance)
-            response = storage.put(
-                url,
-                content=content,
-                headers={
-                    "Content-Type": "application/octet-stream",
-                    "Content-Length": str(len(data)),
-                },
-            )
-        if response.status_code >= 400:
-            raise_storage_error(response, what)
-
-
-def _chunks(data: bytes, advance: Callable[[int], None]) -> Iterator[bytes]:
-    view = memoryview(data)
-    for start in range(0, len(view), 1 << 20):
-        piece = view[start : start + (1 << 20)]
-        yield bytes(piece)
-        advance(len(piece))
-
-
 def raise_storage_error(response: httpx.Response, what: str) -> None:
     """Storage errors (for example an expired signature) as IonworksError with context."""
     try:
@@ -252,8 +193,3 @@ def raise_storage_error(response: httpx.Response, what: str) -> None:
     error.message = f"Storage refused the {what} transfer: {error.message}"
     error.args = (error.message,)
     raise error
-
-
-def _host_of(url: str) -> str:
-    parsed = httpx.URL(url)
-    return f"{parsed.scheme}://{parsed.host}" + (f":{parsed.port}" if parsed.port else "")
