@@ -18,8 +18,13 @@ from ionworks.data import read
 from ionworks.data.columns import (
     CHARGE_CAPACITY,
     CHARGE_ENERGY,
+    CURRENT,
+    CYCLE_FROM_CYCLER,
     DISCHARGE_CAPACITY,
     DISCHARGE_ENERGY,
+    STEP_COUNT,
+    TIME,
+    VOLTAGE,
 )
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "cyclers"
@@ -92,3 +97,22 @@ def test_neware_csv_equals_ionworksdata_except_capacities_taken_from_the_cycler(
         largest = theirs[name].abs().max()
         assert isinstance(largest, float)
         assert ((ours[name] - theirs[name]).abs() <= 2e-4 * largest).all(), name
+
+
+def test_bdf_csv_reads_with_values_from_the_file() -> None:
+    """Checked against batmo_bdf.csv: 21,206 rows; first row 0.1389 h, 0.006055 A, 3.311215 V;
+    the first step (a discharge, step type ``discharge``) ends at 0.116898 Ah after 19.3056 h."""
+    path = CORPUS / "batmo_bdf.csv"
+    assert read.detect_reader(path) == "bdf"
+    ts = timed(path)
+    assert ts.height == 21206
+    assert ts.row(0, named=True)[VOLTAGE] == pytest.approx(3.31121478737747, rel=1e-12)
+    assert ts[CURRENT][0] == pytest.approx(0.00605515800906498, rel=1e-12)
+    first = ts.filter(pl.col(STEP_COUNT) == 0)
+    assert first[DISCHARGE_CAPACITY][-1] == pytest.approx(0.116898, abs=1e-6)
+    assert first[TIME][-1] == pytest.approx((19.444444444444 - 0.138888888888889) * 3600, rel=1e-9)
+    charge = ts.filter(pl.col(STEP_COUNT) == 2)
+    assert (charge[CURRENT] < 0).all()
+    assert charge[CHARGE_CAPACITY][-1] == pytest.approx(0.158948, abs=1e-6)
+    assert ts[TIME][-1] == pytest.approx((392.077777777778 - 0.138888888888889) * 3600, rel=1e-9)
+    assert ts[CYCLE_FROM_CYCLER][-1] == 109

@@ -129,3 +129,29 @@ def test_neware_unparseable_date_names_the_line(tmp_path: Path) -> None:
     path.write_text(text)
     with pytest.raises(ReaderError, match="line 5: Date 'soon'"):
         read.time_series(path)
+
+
+def test_bdf_reads_units_from_the_header_and_signs_from_the_voltage_response() -> None:
+    """No step type here: the sign comes from the voltage (falls under +1 A, so + is discharge)."""
+    path = DATA / "bdf_small.csv"
+    assert read.detect_reader(path) == "bdf"
+    ts = read.time_series(path)
+    assert ts[TIME].to_list() == [0, 60, 61, 3661, 3662, 10862]
+    assert ts[CURRENT].to_list() == [0, 0, 1.0, 1.0, -0.5, -0.5]
+    assert ts[DISCHARGE_CAPACITY].to_list() == pytest.approx([0, 0, 0, 1.0, 0, 0])
+    assert ts[CHARGE_CAPACITY].to_list() == pytest.approx([0, 0, 0, 0, 0, 1.0])
+    # No energy in the file: integrated per step from V·I (trapezoid), in W.h.
+    assert ts[DISCHARGE_ENERGY][3] == pytest.approx((3.65 + 3.40) / 2 * 1.0 * 3600 / 3600)
+    assert ts[CYCLE_COUNT].to_list() == [0, 0, 0, 0, 1, 1]
+
+
+def test_bdf_with_charge_positive_current_is_flipped_by_the_voltage_response(
+    tmp_path: Path,
+) -> None:
+    lines = (DATA / "bdf_small.csv").read_text().splitlines()
+    flipped = [lines[0]] + [
+        ",".join([f[0], str(-float(f[1])), *f[2:]]) for f in (line.split(",") for line in lines[1:])
+    ]
+    path = tmp_path / "iec.csv"
+    path.write_text("\n".join(flipped) + "\n")
+    assert read.time_series(path)[CURRENT].to_list() == [0, 0, 1.0, 1.0, -0.5, -0.5]

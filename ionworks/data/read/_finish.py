@@ -46,13 +46,18 @@ STEP_CURRENT_TOLERANCE = 1e-2
 
 
 def finish(
-    raw: pl.DataFrame, *, file_columns: list[str] | None = None, charge_positive: bool = False
+    raw: pl.DataFrame,
+    *,
+    file_columns: list[str] | None = None,
+    charge_positive: bool = False,
+    infer_sign: bool = False,
 ) -> pl.DataFrame:
     """Turn a reader's standard-named frame into the time series ionworksdata returns.
 
     ``file_columns`` (the header as the file wrote it) is named in the error when a required
     column is missing. ``charge_positive`` says the cycler writes charge current as positive (Arbin, Neware); rows
     with a known direction (the reader's ``_direction`` column) are signed from it instead.
+    ``infer_sign`` (formats with no convention and no mode) signs from the voltage response.
     """
     missing = [c for c in REQUIRED if c not in raw.columns]
     if missing:
@@ -64,6 +69,8 @@ def finish(
     if data.height == 0:
         raise ReaderError("the file has a header but no rows with both a current and a voltage")
     data = offset_duplicate_times(data.with_columns(pl.col(TIME) - pl.col(TIME).first()))
+    if infer_sign and positive_current_charges(data):
+        charge_positive = True
     data = signed_current(data, charge_positive=charge_positive)
     data = data.with_columns(
         step_count(data).alias(STEP_COUNT), cycle_count(data).alias(CYCLE_COUNT)
@@ -105,6 +112,24 @@ def signed_current(data: pl.DataFrame, *, charge_positive: bool) -> pl.DataFrame
             .otherwise(current)
         )
     return data.with_columns(current.alias(CURRENT))
+
+
+def positive_current_charges(data: pl.DataFrame) -> bool:
+    """True when the voltage mostly rises while the current is positive (so positive = charge).
+
+    Counts, over rows under load (|I| above 1 % of the largest), whether voltage moves with the
+    current's sign; steps are not crossed, so a relaxation after a step does not vote.
+    """
+    largest = data.get_column(CURRENT).abs().max()
+    if not isinstance(largest, (int, float)) or largest == 0:
+        return False
+    same_step = pl.lit(True)
+    if STEP_FROM_CYCLER in data.columns:
+        same_step = pl.col(STEP_FROM_CYCLER) == pl.col(STEP_FROM_CYCLER).shift()
+    loaded = pl.col(CURRENT).abs() > STEP_CURRENT_TOLERANCE * float(largest)
+    vote = pl.col(CURRENT).sign() * pl.col(VOLTAGE).diff().sign()
+    score = data.select(vote.filter(loaded & same_step.fill_null(False)).sum()).item()
+    return bool(score is not None and score > 0)
 
 
 def changes(name: str) -> pl.Expr:
