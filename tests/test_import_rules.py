@@ -216,24 +216,6 @@ def test_the_server_never_imports_the_client() -> None:
     assert offences == [], "\n".join(offences)
 
 
-def _package_imports_the_client_eagerly() -> bool:
-    """True while ``ionworks/__init__.py`` imports ``ionworks._client`` when it loads.
-
-    Then any ``import ionworks.data...`` (the server's) loads the whole client. Lazy exports
-    (PEP 562) are being written for issue 11; this marker goes once they are committed.
-    """
-    init = LIBRARY / "__init__.py"
-    return any(
-        imp.module_level and imp.target == "ionworks._client"
-        for imp in _imports(init, _known_modules(LIBRARY))
-    )
-
-
-@pytest.mark.xfail(
-    _package_imports_the_client_eagerly(),
-    reason="ionworks/__init__.py imports the client eagerly, so ionworks.data brings it along",
-    strict=True,
-)
 def test_running_the_server_loads_nothing_of_the_client() -> None:
     """Every server module imported in a fresh interpreter: of ``ionworks`` only the data core is
     loaded (with its parent package, which must therefore import its public names lazily, and
