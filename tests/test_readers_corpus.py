@@ -23,6 +23,7 @@ from ionworks.data.columns import (
     DISCHARGE_CAPACITY,
     DISCHARGE_ENERGY,
     STEP_COUNT,
+    STEP_FROM_CYCLER,
     TIME,
     VOLTAGE,
 )
@@ -116,3 +117,23 @@ def test_bdf_csv_reads_with_values_from_the_file() -> None:
     assert charge[CHARGE_CAPACITY][-1] == pytest.approx(0.158948, abs=1e-6)
     assert ts[TIME][-1] == pytest.approx((392.077777777778 - 0.138888888888889) * 3600, rel=1e-9)
     assert ts[CYCLE_FROM_CYCLER][-1] == 109
+
+
+def test_pec_csv_reads_with_values_from_the_file() -> None:
+    """Checked against pec.csv: 16,255 rows under 32 lines of preamble; the first full charge
+    (step 8, cycle 1) ends at 44424.915 mAh and 148356.77 mWh, the next discharge (step 10) at
+    44351.991 mAh; PEC writes charge as positive current."""
+    path = CORPUS / "pec.csv"
+    assert read.detect_reader(path) == "pec"
+    ts = timed(path)
+    assert ts.height == 16255
+    assert ts[VOLTAGE][0] == pytest.approx(3.272632, rel=1e-12)
+    assert ts[TIME][-1] == pytest.approx(323010.183 - 1.0, rel=1e-12)
+    charge = ts.filter((pl.col(STEP_FROM_CYCLER) == 8) & (pl.col(CYCLE_FROM_CYCLER) == 1))
+    assert (charge[CURRENT] < 0).all()
+    assert charge[CHARGE_CAPACITY][-1] == pytest.approx(44.424915, rel=1e-12)
+    assert charge[CHARGE_ENERGY][-1] == pytest.approx(148.35677, rel=1e-9)
+    discharge = ts.filter(pl.col(STEP_FROM_CYCLER) == 10)
+    assert (discharge[CURRENT] > 0).all()
+    assert discharge[DISCHARGE_CAPACITY][-1] == pytest.approx(44.351991, rel=1e-12)
+    assert str(read.start_time(path)) == "2019-02-22 16:21:35"

@@ -155,3 +155,23 @@ def test_bdf_with_charge_positive_current_is_flipped_by_the_voltage_response(
     path = tmp_path / "iec.csv"
     path.write_text("\n".join(flipped) + "\n")
     assert read.time_series(path)[CURRENT].to_list() == [0, 0, 1.0, 1.0, -0.5, -0.5]
+
+
+def test_pec_skips_the_preamble_and_tells_energy_from_capacity_by_unit() -> None:
+    path = DATA / "pec_small.csv"
+    assert read.detect_reader(path) == "pec"
+    ts = read.time_series(path)
+    assert ts[TIME].to_list() == [0, 5, 1805, 1806, 5406]
+    # PEC writes charge as positive current; ours is positive on discharge.
+    assert ts[CURRENT].to_list() == [0, 2.0, 2.0, -1.0, -1.0]
+    assert ts[VOLTAGE].to_list() == pytest.approx([3.3, 3.2, 3.0, 3.5, 4.1])
+    assert ts[DISCHARGE_CAPACITY][2] == pytest.approx(1.0)
+    assert ts[DISCHARGE_ENERGY][2] == pytest.approx(3.1)
+    # Counters run on across steps in the file; each step restarts from 0 here.
+    assert ts[DISCHARGE_CAPACITY][4] == 0.0
+    assert ts[CHARGE_CAPACITY][4] == pytest.approx(1.0)
+    assert ts[CHARGE_ENERGY][4] == pytest.approx(3.8)
+    assert ts["Temperature [degC]"][-1] == 26.0
+    meta = read.metadata(path)
+    assert meta["TestRegime Name"] == "synthetic C/2"
+    assert str(meta["start_time"]) == "2024-02-29 09:00:00"

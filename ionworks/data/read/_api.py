@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from . import bdf, maccor, neware
+from . import bdf, maccor, neware, pec
 from ._errors import ReaderError
 from ._registry import Reader
 from ._text import head_text
@@ -19,11 +19,17 @@ READERS: dict[str, Reader] = {
         Reader(maccor.NAME, maccor.read, maccor.metadata, maccor.start_time, (".txt", ".csv")),
         Reader(neware.NAME, neware.read, neware.metadata, neware.start_time, (".csv",)),
         Reader(bdf.NAME, bdf.read, None, None, (".csv", ".bdf")),
+        Reader(pec.NAME, pec.read, pec.metadata, pec.start_time, (".csv",)),
     )
 }
 """Every supported reader by name."""
 
-_SNIFFERS = ((bdf.NAME, bdf.sniff), (maccor.NAME, maccor.sniff), (neware.NAME, neware.sniff))
+_SNIFFERS = (
+    (bdf.NAME, bdf.sniff),
+    (maccor.NAME, maccor.sniff),
+    (neware.NAME, neware.sniff),
+    (pec.NAME, pec.sniff),
+)
 """Text sniffers in the order they are tried (the most specific header first)."""
 
 
