@@ -27,6 +27,7 @@ from ionworks.data.columns import (
     TIME,
     VOLTAGE,
 )
+from ionworks.data.read import arbin
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "cyclers"
 EXPECTED = CORPUS / "expected"
@@ -137,3 +138,31 @@ def test_pec_csv_reads_with_values_from_the_file() -> None:
     assert (discharge[CURRENT] > 0).all()
     assert discharge[DISCHARGE_CAPACITY][-1] == pytest.approx(44.351991, rel=1e-12)
     assert str(read.start_time(path)) == "2019-02-22 16:21:35"
+
+
+ARBIN = CORPUS / "20160805_test001_45_cc_01.res"
+
+
+@pytest.mark.skipif(not arbin.mdb_export_available(), reason=arbin.INSTALL_HINT)
+def test_arbin_res_equals_ionworksdata_on_every_column() -> None:
+    assert read.detect_reader(ARBIN) == "arbin"
+    ours = timed(ARBIN)
+    theirs = pl.read_parquet(EXPECTED / "20160805_test001_45_cc_01.res.time_series.parquet")
+    assert_frames_close(ours, theirs)
+
+
+@pytest.mark.skipif(not arbin.mdb_export_available(), reason=arbin.INSTALL_HINT)
+def test_arbin_metadata_comes_from_the_global_table() -> None:
+    meta = read.metadata(ARBIN)
+    assert meta["channel"] == "96"
+    assert meta["cycler_serial_number"] == "176075"
+    assert str(meta["start_time"]) == "2016-08-05 16:16:23"
+
+
+def test_arbin_without_mdbtools_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert read.detect_reader(ARBIN) == "arbin"
+    with pytest.raises(read.ReaderError, match="apt-get install mdbtools"):
+        read.time_series(ARBIN)

@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from . import bdf, maccor, neware, pec
+from . import arbin, bdf, maccor, neware, pec
 from ._errors import ReaderError
 from ._registry import Reader
 from ._text import head_text
@@ -20,6 +20,7 @@ READERS: dict[str, Reader] = {
         Reader(neware.NAME, neware.read, neware.metadata, neware.start_time, (".csv",)),
         Reader(bdf.NAME, bdf.read, None, None, (".csv", ".bdf")),
         Reader(pec.NAME, pec.read, pec.metadata, pec.start_time, (".csv",)),
+        Reader(arbin.NAME, arbin.read, arbin.metadata, arbin.start_time, (".res",)),
     )
 }
 """Every supported reader by name."""
@@ -53,6 +54,8 @@ def detect_reader(path: str | Path) -> str:
 
 def _binary_reader(magic: bytes) -> str | None:
     """The reader of a binary file from its first bytes, or None for text."""
+    if arbin.sniff(magic):
+        return arbin.NAME
     return None
 
 
