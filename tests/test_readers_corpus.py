@@ -166,3 +166,32 @@ def test_arbin_without_mdbtools_says_how_to_install_it(
     assert read.detect_reader(ARBIN) == "arbin"
     with pytest.raises(read.ReaderError, match="apt-get install mdbtools"):
         read.time_series(ARBIN)
+
+
+def test_biologic_mpr_reads_with_values_from_the_records() -> None:
+    """biol.mpr (EC-Lab 11, VMP data module version 2, 36 column ids, 153-byte records): 23,561
+    rows over 76,139.104 s; Ewe starts at 0.1234872 V. Sequence 4 charges at 0.325 mA for 4 h:
+    (Q-Qo) rises by 1.29872 mA.h, which is also what the current integrates to."""
+    path = CORPUS / "biol.mpr"
+    assert read.detect_reader(path) == "biologic"
+    ts = timed(path)
+    assert ts.height == 23561
+    assert ts[VOLTAGE][0] == pytest.approx(0.12348721921443939, rel=1e-12)
+    assert ts[TIME][-1] == pytest.approx(76139.10400116211, rel=1e-12)
+    step = ts.filter(pl.col(STEP_COUNT) == 4)
+    assert step.height == 2134
+    assert (step[CURRENT] < 0).all()  # EC-Lab's positive (oxidation) current is a charge
+    assert step[CHARGE_CAPACITY][-1] == pytest.approx(1.2987213539804916e-3 - 1.8029e-11, rel=1e-9)
+    duration = step[TIME][-1] - step[TIME][0]
+    mean_current = step[CURRENT].mean()
+    assert isinstance(mean_current, float)
+    expected = -mean_current * duration / 3600
+    assert step[CHARGE_CAPACITY][-1] == pytest.approx(expected, rel=5e-3)
+    assert step[CHARGE_ENERGY][-1] == pytest.approx(0.00037341870553318253, rel=1e-6)
+
+
+def test_biologic_mpr_cut_short_names_the_byte_offset(tmp_path: Path) -> None:
+    cut = tmp_path / "cut.mpr"
+    cut.write_bytes((CORPUS / "biol.mpr").read_bytes()[:1_000_000])
+    with pytest.raises(read.ReaderError, match=r"byte 3426: .*truncated"):
+        read.time_series(cut)

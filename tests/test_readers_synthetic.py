@@ -5,6 +5,7 @@ Each file is a few rows long so every expected number can be checked by hand aga
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import polars as pl
@@ -175,3 +176,56 @@ def test_pec_skips_the_preamble_and_tells_energy_from_capacity_by_unit() -> None
     meta = read.metadata(path)
     assert meta["TestRegime Name"] == "synthetic C/2"
     assert str(meta["start_time"]) == "2024-02-29 09:00:00"
+
+
+def write_mpr(path: Path, rows: list[tuple[int, int, float, float, float, float]]) -> None:
+    """A minimal EC-Lab .mpr: file header, one 'VMP data' module (version 2), packed records.
+
+    Columns: flags (id 1, mode in bits 0-1), Ns (131, uint16), time/s (4, float64), Ewe/V (6,
+    float32), I/mA (8, float32), (Q-Qo)/mA.h (13, float64): 1+2+8+4+4+8 = 27-byte records.
+    """
+    ids = (1, 131, 4, 6, 8, 13)
+    head = struct.pack("<IB", len(rows), len(ids)) + struct.pack(f"<{len(ids)}H", *ids)
+    body = head.ljust(0x195, b"\x00") + b"".join(struct.pack("<BHdffd", *r) for r in rows)
+    module = (
+        b"MODULE"
+        + b"VMP data".ljust(10)
+        + b"VMP data".ljust(25)
+        + struct.pack("<II", len(body), 2)
+        + b"03.15.17"
+    )
+    path.write_bytes(b"BIO-LOGIC MODULAR FILE\x1a".ljust(52, b" ") + module + body)
+
+
+def test_biologic_mpr_records_become_standard_columns(tmp_path: Path) -> None:
+    path = tmp_path / "run.mpr"
+    write_mpr(
+        path,
+        [
+            (3, 0, 0.0, 3.5, 0.0, 0.0),
+            (1, 1, 10.0, 3.4, -500.0, 0.0),
+            (1, 1, 3610.0, 3.0, -500.0, -0.5),
+            (1, 2, 3611.0, 3.6, 250.0, -0.5),
+            (1, 2, 7211.0, 4.0, 250.0, -0.25),
+        ],
+    )
+    assert read.detect_reader(path) == "biologic"
+    ts = read.time_series(path)
+    assert ts[TIME].to_list() == [0, 10, 3610, 3611, 7211]
+    # EC-Lab writes oxidation (charge) current as positive; ours is positive on discharge.
+    assert ts[CURRENT].to_list() == [0, 0.5, 0.5, -0.25, -0.25]
+    assert ts[VOLTAGE].to_list() == pytest.approx([3.5, 3.4, 3.0, 3.6, 4.0])
+    assert ts[DISCHARGE_CAPACITY][2] == pytest.approx(0.5e-3)
+    assert ts[CHARGE_CAPACITY][4] == pytest.approx(0.25e-3)
+    assert ts[STEP_COUNT].to_list() == [0, 1, 1, 2, 2]
+    assert ts["Mode from cycler"].to_list() == [3, 1, 1, 1, 1]
+
+
+def test_biologic_mpr_with_an_unknown_module_header_names_the_byte(tmp_path: Path) -> None:
+    path = tmp_path / "run.mpr"
+    write_mpr(path, [(3, 0, 0.0, 3.5, 0.0, 0.0)])
+    blob = bytearray(path.read_bytes())
+    blob[52:58] = b"GARBAG"
+    path.write_bytes(bytes(blob))
+    with pytest.raises(ReaderError, match="byte 52: expected a module header"):
+        read.time_series(path)

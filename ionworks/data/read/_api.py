@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from . import arbin, bdf, maccor, neware, pec
+from . import arbin, bdf, biologic_mpr, maccor, neware, pec
 from ._errors import ReaderError
 from ._registry import Reader
 from ._text import head_text
@@ -21,6 +21,7 @@ READERS: dict[str, Reader] = {
         Reader(bdf.NAME, bdf.read, None, None, (".csv", ".bdf")),
         Reader(pec.NAME, pec.read, pec.metadata, pec.start_time, (".csv",)),
         Reader(arbin.NAME, arbin.read, arbin.metadata, arbin.start_time, (".res",)),
+        Reader(biologic_mpr.NAME, biologic_mpr.read, None, None, (".mpr",)),
     )
 }
 """Every supported reader by name."""
@@ -56,6 +57,8 @@ def _binary_reader(magic: bytes) -> str | None:
     """The reader of a binary file from its first bytes, or None for text."""
     if arbin.sniff(magic):
         return arbin.NAME
+    if biologic_mpr.sniff(magic):
+        return biologic_mpr.NAME
     return None
 
 
