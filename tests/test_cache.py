@@ -340,7 +340,7 @@ def test_clear_cache_counts_entries_it_deleted_and_leaves_other_files(cache_dir:
     (cache_dir / "m1_ae7be26cdaa742ca").mkdir()  # a legacy official-client entry
     (cache_dir / "m1_ae7be26cdaa742ca" / "steps.parquet").write_bytes(b"x")
     store = cache_store.open_cache(create=False)
-    assert store is not None
+    assert isinstance(store, diskcache.Cache)
     store.set("someone-else", "value")  # another application sharing the directory
 
     assert cache.clear_cache() == 3
@@ -396,7 +396,7 @@ def test_corrupt_entry_is_a_miss_with_warning(cache_dir: Path, damage: str) -> N
 def test_corrupt_json_entry_is_a_miss_with_warning() -> None:
     cache.store_json(SCOPE, "m1", "measurement", {"id": "m1"})
     store = cache_store.open_cache(create=False)
-    assert store is not None
+    assert isinstance(store, diskcache.Cache)
     key = keys.entry_key(SCOPE, "m1", "json", "measurement")
     _, tag = store.get(key, tag=True)
     store.set(key, '{"id": "m1"', tag=tag)  # same size as '{"id":"m1"}', but broken JSON
@@ -482,7 +482,7 @@ def test_size_limit_comes_from_the_environment_with_lru_eviction(
 ) -> None:
     monkeypatch.setenv("IONWORKS_CACHE_SIZE_LIMIT", "123456789")
     store = cache_store.open_cache(create=True)
-    assert store is not None
+    assert isinstance(store, diskcache.Cache)
     assert store.size_limit == 123456789
     assert store.eviction_policy == "least-recently-used"
 
@@ -491,7 +491,7 @@ def test_invalid_size_limit_warns_and_uses_the_default(monkeypatch: pytest.Monke
     monkeypatch.setenv("IONWORKS_CACHE_SIZE_LIMIT", "ten gigs")
     with pytest.warns(IonworksCacheWarning, match="IONWORKS_CACHE_SIZE_LIMIT"):
         store = cache_store.open_cache(create=True)
-    assert store is not None and store.size_limit == 10 * 2**30
+    assert isinstance(store, diskcache.Cache) and store.size_limit == 10 * 2**30
 
 
 def test_least_recently_used_table_is_evicted_first(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -503,7 +503,7 @@ def test_least_recently_used_table_is_evicted_first(monkeypatch: pytest.MonkeyPa
 
     def cached(mid: str) -> bool:
         store = cache_store.open_cache(create=False)
-        assert store is not None
+        assert isinstance(store, diskcache.Cache)
         return keys.entry_key(SCOPE, mid, "table", "time_series") in store
 
     for mid in list(tables)[3:]:
