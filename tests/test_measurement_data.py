@@ -260,3 +260,31 @@ def test_polling_stops_before_a_wait_would_pass_the_deadline() -> None:
         )
     assert clock.slept == [2.0, 2.0]  # a third wait would end at 6 s, past the 5 s deadline
     assert asked == [1000.0, 1002.0, 1004.0]
+
+
+def test_a_client_with_caching_off_neither_reads_nor_writes_the_shared_cache(
+    live_server: Any, measurement_id: str, tmp_path: Path
+) -> None:
+    directory = tmp_path / "shared"
+    storage = Recording()
+    uncached = client_for(
+        live_server, cache_dir=directory, cache_enabled=False, storage_transport=storage
+    )
+    uncached.cell_measurement.steps(measurement_id)
+    assert not directory.exists()
+    client_for(live_server, cache_dir=directory).cell_measurement.steps(measurement_id)
+    uncached.cell_measurement.steps(measurement_id)  # cached now, but not for this client
+    assert len(storage.requests) == 2
+    with pytest.raises(CacheMissError, match=r"Ionworks\(cache_enabled=True\)"):
+        client_for(
+            live_server, cache_dir=directory, cache_enabled=False, offline=True
+        ).cell_measurement.steps(measurement_id)
+
+
+def test_a_with_options_copy_keeps_the_cache_settings_of_its_client(
+    live_server: Any, measurement_id: str, tmp_path: Path
+) -> None:
+    client = client_for(live_server, cache_dir=tmp_path / "mine")
+    series = client.with_options(timeout=20).cell_measurement.time_series(measurement_id)
+    offline = client_for(live_server, cache_dir=tmp_path / "mine", offline=True)
+    assert offline.cell_measurement.time_series(measurement_id).equals(series)
