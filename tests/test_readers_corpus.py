@@ -8,6 +8,8 @@ description (first and last rows, row count, one step's capacity).
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import time
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from ionworks.data.columns import (
     TIME,
     VOLTAGE,
 )
-from ionworks.data.read import arbin
+from ionworks.data.read import arbin, neware_ndax
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "cyclers"
 EXPECTED = CORPUS / "expected"
@@ -195,3 +197,33 @@ def test_biologic_mpr_cut_short_names_the_byte_offset(tmp_path: Path) -> None:
     cut.write_bytes((CORPUS / "biol.mpr").read_bytes()[:1_000_000])
     with pytest.raises(read.ReaderError, match=r"byte 3426: .*truncated"):
         read.time_series(cut)
+
+
+NDAX = CORPUS / "20260302_IFE_BTS85_2_9_8_1.ndax"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("fastnda") is None, reason=neware_ndax.INSTALL_HINT)
+def test_neware_ndax_reads_with_values_from_the_cycler() -> None:
+    """A formation charge: 252,951 records; an hour of temperature control (``Control``), then
+    CC charges at 59.86 mA and 20.2 mA. The last step holds 247,651 one-second records and ends at
+    4.748 V after 1.3906 Ah, which is also what its current integrates to."""
+    assert read.detect_reader(NDAX) == "neware ndax"
+    ts = timed(NDAX)
+    assert ts.height == 252951
+    assert ts[TIME][-1] == 252946.0
+    last = ts.filter(pl.col(STEP_COUNT) == 4)
+    assert last.height == 247651
+    assert (last[CURRENT] < 0).all()  # every step of this file charges
+    assert last[VOLTAGE][-1] == pytest.approx(4.748331, abs=1e-6)
+    assert last[CHARGE_CAPACITY][-1] == pytest.approx(1.390575, abs=1e-6)
+    integral = (last[CURRENT].abs() * last[TIME].diff().fill_null(0.0)).sum() / 3600
+    assert last[CHARGE_CAPACITY][-1] == pytest.approx(integral, rel=2e-3)
+    meta = read.metadata(NDAX)
+    assert meta["channel"] == "72"
+    assert str(meta["start_time"]) == "2026-02-27 11:17:33"
+
+
+def test_ndax_without_fastnda_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "fastnda", None)  # makes the import fail, as when absent
+    with pytest.raises(read.ReaderError, match=r"pip install 'ionworks\[readers\]'"):
+        read.time_series(NDAX)

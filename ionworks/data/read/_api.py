@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from . import arbin, bdf, biologic_mpr, maccor, neware, pec
+from . import arbin, bdf, biologic_mpr, maccor, neware, neware_ndax, pec
 from ._errors import ReaderError
 from ._registry import Reader
 from ._text import head_text
@@ -22,6 +22,13 @@ READERS: dict[str, Reader] = {
         Reader(pec.NAME, pec.read, pec.metadata, pec.start_time, (".csv",)),
         Reader(arbin.NAME, arbin.read, arbin.metadata, arbin.start_time, (".res",)),
         Reader(biologic_mpr.NAME, biologic_mpr.read, None, None, (".mpr",)),
+        Reader(
+            neware_ndax.NAME,
+            neware_ndax.read,
+            neware_ndax.metadata,
+            neware_ndax.start_time,
+            (".ndax",),
+        ),
     )
 }
 """Every supported reader by name."""
@@ -40,7 +47,7 @@ def detect_reader(path: str | Path) -> str:
     file = _existing(path)
     with file.open("rb") as handle:
         magic = handle.read(64)
-    binary = _binary_reader(magic)
+    binary = _binary_reader(magic, file)
     if binary is not None:
         return binary
     text, _ = head_text(file)
@@ -53,12 +60,14 @@ def detect_reader(path: str | Path) -> str:
     )
 
 
-def _binary_reader(magic: bytes) -> str | None:
+def _binary_reader(magic: bytes, path: Path) -> str | None:
     """The reader of a binary file from its first bytes, or None for text."""
     if arbin.sniff(magic):
         return arbin.NAME
     if biologic_mpr.sniff(magic):
         return biologic_mpr.NAME
+    if neware_ndax.sniff(magic, path):
+        return neware_ndax.NAME
     return None
 
 

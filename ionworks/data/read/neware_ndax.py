@@ -1,0 +1,100 @@
+"""Neware ``.ndax`` binary files (a zip of XML settings and ``data.ndc`` binary records).
+
+Parsed by ``fastnda`` (BSD-3-Clause, polars-based; installed with ``pip install
+'ionworks[readers]'``), then mapped to the standard columns here. Neware writes charge current as
+positive; the direction comes from the step type (``CC_Chg``, ``CC_DChg``, ``Rest``...).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import zipfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ..columns import CURRENT, CYCLE_FROM_CYCLER, STEP_FROM_CYCLER, TIME, VOLTAGE
+from ._errors import ReaderError
+from ._finish import CAPACITY, DIRECTION, ENERGY, MODE, finish
+
+NAME = "neware ndax"
+
+INSTALL_HINT = "reading Neware .ndax files needs fastnda: pip install 'ionworks[readers]'"
+
+
+def sniff(magic: bytes, path: Path) -> bool:
+    """True for a zip archive holding Neware's ``data.ndc`` records."""
+    if not magic.startswith(b"PK\x03\x04"):
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "data.ndc" in archive.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def _fastnda() -> Any:
+    """The fastnda module, or a ReaderError saying how to install it."""
+    try:
+        return importlib.import_module("fastnda")
+    except ImportError as exc:
+        raise ReaderError(INSTALL_HINT) from exc
+
+
+def read(path: Path) -> pl.DataFrame:
+    """The time series of a ``.ndax`` file, in standard columns."""
+    library = _fastnda()
+    try:
+        # "raw" keeps the cycler's own cycle numbers (the default renumbers from charges).
+        raw: pl.DataFrame = library.read(path, cycle_mode="raw")
+    except (zipfile.BadZipFile, KeyError, ValueError, EOFError, OSError) as exc:
+        raise ReaderError(f"{path.name}: not a readable .ndax file: {exc}") from exc
+    needed = {"total_time_s", "voltage_V", "current_mA", "step_type"}
+    if not needed <= set(raw.columns):
+        raise ReaderError(f"{path.name}: columns found: {', '.join(raw.columns)}")
+    mode = pl.col("step_type").cast(pl.String)
+    direction = (
+        pl.when(mode.str.contains("(?i)dchg")).then(pl.lit("D")).when(mode.str.contains("(?i)chg"))
+    )
+    data = raw.select(
+        # Time from the cycler's running total: the wall clock can jump (fastnda logs a warning).
+        pl.col("total_time_s").cast(pl.Float64).alias(TIME),
+        pl.col("voltage_V").cast(pl.Float64).alias(VOLTAGE),
+        (pl.col("current_mA").cast(pl.Float64) / 1000.0).alias(CURRENT),
+        pl.col("step_count").cast(pl.Int64).alias(STEP_FROM_CYCLER),
+        pl.col("cycle_count").cast(pl.Int64).alias(CYCLE_FROM_CYCLER),
+        (pl.col("capacity_mAh").cast(pl.Float64) / 1000.0).alias(CAPACITY),
+        (pl.col("energy_mWh").cast(pl.Float64) / 1000.0).alias(ENERGY),
+        mode.alias(MODE),
+        direction.then(pl.lit("C")).otherwise(None).alias(DIRECTION),
+    )
+    return finish(data, file_columns=raw.columns, charge_positive=True)
+
+
+def metadata(path: Path) -> dict[str, Any]:
+    """Channel, device, procedure, serial number and start time from the archive's XML files."""
+    try:
+        info = _fastnda().read_metadata(path)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise ReaderError(f"{path.name}: not a readable .ndax file: {exc}") from exc
+    test = info.get("TestInfo", {}).get("TestInfo", {})
+    out: dict[str, Any] = {"cycler": NAME}
+    for key, name in (("ChlID", "channel"), ("DevID", "device"), ("StepName", "procedure")):
+        if test.get(key):
+            out[name] = test[key]
+    serial = info.get("VersionInfo", {}).get("ZwjSn", {}).get("Sn")
+    if serial:
+        out["cycler_serial_number"] = serial
+    if test.get("StartTime"):
+        with contextlib.suppress(ValueError):
+            out["start_time"] = datetime.strptime(test["StartTime"], "%Y-%m-%d %H:%M:%S")
+    return out
+
+
+def start_time(path: Path) -> datetime | None:
+    """When the test started (``TestInfo.xml``'s ``StartTime``, the cycler's local time)."""
+    started = metadata(path).get("start_time")
+    return started if isinstance(started, datetime) else None
