@@ -229,3 +229,38 @@ def test_biologic_mpr_with_an_unknown_module_header_names_the_byte(tmp_path: Pat
     path.write_bytes(bytes(blob))
     with pytest.raises(ReaderError, match="byte 52: expected a module header"):
         read.time_series(path)
+
+
+def test_a_text_export_cut_midway_names_the_last_line(tmp_path: Path) -> None:
+    text = (DATA / "neware_small.csv").read_text()
+    path = tmp_path / "cut.csv"
+    path.write_text(text[: text.rindex("3.2000")])
+    with pytest.raises(ReaderError, match="line 8: the last row is cut short"):
+        read.time_series(path)
+
+
+def test_a_malformed_number_names_the_byte_offset(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text((DATA / "neware_small.csv").read_text().replace("3.9000", "3.9OOO"))
+    with pytest.raises(
+        ReaderError, match=r"3.9OOO.*column .Voltage\(V\). .*offset in the file is 358 bytes"
+    ):
+        read.time_series(path)
+
+
+def test_readers_take_no_unknown_options() -> None:
+    with pytest.raises(ReaderError, match="takes no options; got colour"):
+        read.time_series(DATA / "neware_small.csv", colour="red")
+
+
+def test_ionworksdata_reader_names_work_including_aliases() -> None:
+    for name in ("maccor", "neware", "arbin", "biologic", "bdf", "pec", "neware ndax", "arbin res"):
+        assert read._api._reader(name) is not None
+
+
+def test_maccor_comma_separated_export_reads_like_the_tab_one(tmp_path: Path) -> None:
+    lines = (DATA / "maccor_small.txt").read_text().splitlines()
+    path = tmp_path / "maccor.csv"
+    path.write_text("\n".join(line.replace("\t", ",") for line in lines) + "\n")
+    assert read.detect_reader(path) == "maccor"
+    assert read.time_series(path).equals(read.time_series(DATA / "maccor_small.txt"))

@@ -33,6 +33,9 @@ READERS: dict[str, Reader] = {
 }
 """Every supported reader by name."""
 
+ALIASES = {"arbin res": arbin.NAME}
+"""ionworksdata names that reach the same reader here (its "arbin res" is our "arbin")."""
+
 _SNIFFERS = (
     (bdf.NAME, bdf.sniff),
     (maccor.NAME, maccor.sniff),
@@ -54,8 +57,9 @@ def detect_reader(path: str | Path) -> str:
     for name, sniff in _SNIFFERS:
         if sniff(text):
             return name
+    supported = "; ".join(f"{r.name} ({', '.join(r.extensions)})" for r in READERS.values())
     raise ReaderError(
-        f"{file.name}: not a format we recognise. Supported readers: {', '.join(READERS)}. "
+        f"{file.name}: not a format we recognise. Supported readers: {supported}. "
         'If you know the format, force it: time_series(path, reader="<name>")'
     )
 
@@ -78,7 +82,11 @@ def time_series(path: str | Path, reader: str | None = None, **options: Any) -> 
     """
     file = _existing(path)
     chosen = _reader(reader or detect_reader(file))
-    return chosen.read(file, **options)
+    if options:
+        raise ReaderError(
+            f"the {chosen.name} reader takes no options; got {', '.join(sorted(options))}"
+        )
+    return chosen.read(file)
 
 
 def metadata(path: str | Path, reader: str | None = None) -> dict[str, Any]:
@@ -99,7 +107,8 @@ def start_time(path: str | Path, reader: str | None = None) -> datetime | None:
 
 def _reader(name: str) -> Reader:
     """The reader called ``name`` (case-insensitive), or an error listing the known ones."""
-    found = READERS.get(name.strip().lower())
+    key = name.strip().lower()
+    found = READERS.get(ALIASES.get(key, key))
     if found is None:
         raise ReaderError(f"unknown reader {name!r}; supported readers: {', '.join(READERS)}")
     return found

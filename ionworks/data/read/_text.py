@@ -80,11 +80,30 @@ def read_table(path: Path, table: Table, dtypes: Mapping[str, type[pl.DataType]]
             truncate_ragged_lines=True,
         )
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+        # Put the file's column names back in place of our positional ones.
+        brief = re.sub(r"'c(\d+)'", lambda m: repr(table.columns[int(m.group(1))]), _brief(exc))
         raise ReaderError(
-            f"{path.name}: cannot parse the table below line {table.header_line + 1}: {_brief(exc)}"
+            f"{path.name}: cannot parse the table below line {table.header_line + 1}: {brief}"
         ) from exc
     frame.columns = wanted
+    _check_not_cut(path, table, frame)
     return frame
+
+
+def _check_not_cut(path: Path, table: Table, frame: pl.DataFrame) -> None:
+    """A last row with fewer values than the one before, in a file without a final newline, is a
+    write that stopped midway: say so with its line instead of dropping it quietly."""
+    if frame.height < 2:
+        return
+    with path.open("rb") as handle:
+        handle.seek(-1, 2)
+        ends_with_newline = handle.read(1) in (b"\n", b"\r")
+    if ends_with_newline:
+        return
+    nulls = frame.tail(2).select(pl.sum_horizontal(pl.all().is_null())).to_series()
+    if nulls[1] > nulls[0]:
+        line = table.header_line + frame.height + 1
+        raise ReaderError(f"{path.name}: line {line}: the last row is cut short; file truncated?")
 
 
 def _brief(exc: Exception) -> str:
