@@ -1,8 +1,8 @@
 """Cell measurements: list, get, update, delete, and reading their tables and files.
 
-Tables are served as the official service does (wire facts §8): time series and steps as parquet
-through a 302 redirect to a signed storage URL, cycles (and steps with cycles) as column-oriented
-JSON. While a measurement is still processing those reads answer 409 ``CONFLICT`` saying so; after
+Tables are served as openapi.yaml describes (and the official service does): time series and
+steps as parquet through a 302 redirect to a signed storage URL, cycles (and steps with cycles) as
+column-oriented JSON. While a measurement is still processing those reads answer 409 ``CONFLICT`` saying so; after
 a failure, 409 with the processing error, so the caller learns why there is nothing to read.
 """
 
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert
 from sqlalchemy.engine import Connection
 from starlette.responses import RedirectResponse, Response
 
 from .context import Call
-from .db import cell_measurements, measurement_tags, read, utcnow, write
+from .db import cell_measurements, measurement_tags, read, write
 from .errors import ApiError, bad_request, conflict, not_found
 from .fields import (
     extra_fields,
@@ -27,13 +27,14 @@ from .fields import (
 )
 from .filters import ListSpec, build_list_query, parse_bool
 from .jsonio import JSON_MEDIA_TYPE, format_ts, json_response
-from .resources import ensure_name_free, page_response, purge_measurements, visible_instance
+from .records import INSTANCES, MEASUREMENTS, page_response
+from .resources import purge_measurements
 from .tables import table_json
 
 __all__ = [
     "MEASUREMENT_FIELDS",
     "MEASUREMENT_TYPES",
-    "check_measurement_name",
+    "check_times",
     "common_fields",
     "delete_measurement",
     "download_file",
@@ -44,10 +45,8 @@ __all__ = [
     "get_steps_and_cycles",
     "list_files",
     "list_measurements",
-    "measurement_out",
     "set_tags",
     "update_measurement",
-    "visible_measurement",
 ]
 
 M = cell_measurements
@@ -83,57 +82,6 @@ MEASUREMENT_LIST = ListSpec(
     enum_filters={"measurement_type": (M.c.measurement_type, MEASUREMENT_TYPES)},
     tag_table=measurement_tags,
 )
-
-
-def measurement_out(row: Any) -> dict[str, Any]:
-    """A measurement as the API shows it (flat, with ``specification_id``: wire facts §8.2)."""
-    out: dict[str, Any] = dict(row.extra or {})
-    out.update(
-        id=row.id,
-        name=row.name,
-        cell_instance_id=row.cell_instance_id,
-        specification_id=row.specification_id,
-        measurement_type=row.measurement_type,
-        start_time=format_ts(row.start_time),
-        end_time=format_ts(row.end_time),
-        notes=row.notes,
-        protocol=row.protocol,
-        test_setup=row.test_setup,
-        properties=row.properties,
-        tags=list(row.tags or []),
-        processing_status=row.processing_status,
-        processing_error=row.processing_error,
-        row_count=row.row_count,
-        created_by_email=row.created_by_email,
-        created_at=format_ts(row.created_at),
-        updated_at=format_ts(row.updated_at),
-    )
-    return out
-
-
-def visible_measurement(conn: Connection, organization_id: str, measurement_id: str) -> Any:
-    """The measurement row, or 404 (also when it belongs to another organization)."""
-    row = conn.execute(
-        select(M).where(M.c.id == measurement_id, M.c.organization_id == organization_id)
-    ).first()
-    if row is None:
-        raise not_found("cell_measurement", measurement_id, "Cell measurement")
-    return row
-
-
-def check_measurement_name(
-    conn: Connection, instance_id: str, name: str, exclude: str | None = None
-) -> None:
-    """409 with ``existing_id`` when the instance already has a measurement of that name."""
-    ensure_name_free(
-        conn,
-        M,
-        [M.c.cell_instance_id == instance_id],
-        name,
-        exclude,
-        resource_type="cell_measurement",
-        message=f"Cell measurement with this name already exists for this cell instance: {name!r}",
-    )
 
 
 def common_fields(body: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -185,18 +133,10 @@ def list_measurements(call: Call) -> Response:
     """``GET /cell_instances/{id}/cell_measurements``."""
     query = build_list_query(call.request.query_params, MEASUREMENT_LIST)
     instance_id = call.path("cell_instance_id")
-    where = [M.c.cell_instance_id == instance_id, *query.conditions]
     with read(call.ctx.engine) as conn:
-        visible_instance(conn, call.caller.organization_id, instance_id)
-        total = conn.execute(select(func.count()).select_from(M).where(*where)).scalar_one()
-        rows = conn.execute(
-            select(M)
-            .where(*where)
-            .order_by(*query.order_by)
-            .limit(query.limit)
-            .offset(query.offset)
-        ).all()
-    return page_response([measurement_out(r) for r in rows], total)
+        INSTANCES.visible(conn, call.caller.organization_id, instance_id)
+        rows, total = MEASUREMENTS.page(conn, query, [M.c.cell_instance_id == instance_id])
+    return page_response([MEASUREMENTS.out(r) for r in rows], total)
 
 
 def get_measurement(call: Call) -> Response:
@@ -205,10 +145,10 @@ def get_measurement(call: Call) -> Response:
     parse_bool(params, "include_steps")  # accepted for compatibility, validated, ignored
     parse_bool(params, "include_time_series")
     with read(call.ctx.engine) as conn:
-        row = visible_measurement(
+        row = MEASUREMENTS.visible(
             conn, call.caller.organization_id, call.path("cell_measurement_id")
         )
-    return json_response(measurement_out(row))
+    return json_response(MEASUREMENTS.out(row))
 
 
 def update_measurement(call: Call) -> Response:
@@ -224,20 +164,14 @@ def update_measurement(call: Call) -> Response:
             field="measurement_type",
         )
     with write(call.ctx.engine) as conn:
-        row = visible_measurement(conn, org, measurement_id)
-        if name is not None and name != row.name:
-            check_measurement_name(conn, row.cell_instance_id, name, exclude=measurement_id)
-            values["name"] = name
+        row = MEASUREMENTS.visible(conn, org, measurement_id)
+        MEASUREMENTS.rename(conn, row, name, values)
         check_times(values.get("start_time", row.start_time), values.get("end_time", row.end_time))
         if "tags" in values:
             set_tags(conn, measurement_id, values["tags"])
         extra = extra_fields(body, MEASUREMENT_FIELDS)
-        if extra:
-            values["extra"] = {**(row.extra or {}), **extra}
-        values["updated_at"] = utcnow()
-        conn.execute(update(M).where(M.c.id == measurement_id).values(**values))
-        row = visible_measurement(conn, org, measurement_id)
-    return json_response(measurement_out(row))
+        row = MEASUREMENTS.update(conn, org, row, values, extra)
+    return json_response(MEASUREMENTS.out(row))
 
 
 def delete_measurement(call: Call) -> Response:
@@ -247,7 +181,7 @@ def delete_measurement(call: Call) -> Response:
     """
     measurement_id = call.path("cell_measurement_id")
     with write(call.ctx.engine) as conn:
-        visible_measurement(conn, call.caller.organization_id, measurement_id)
+        MEASUREMENTS.visible(conn, call.caller.organization_id, measurement_id)
         purge_measurements(conn, [measurement_id])
     call.ctx.storage.remove(measurement_id)
     return Response(status_code=204)
@@ -260,7 +194,7 @@ def _processed(call: Call) -> Any:
     """The measurement, if it is a time series whose processing finished; else 404/409."""
     measurement_id = call.path("cell_measurement_id")
     with read(call.ctx.engine) as conn:
-        row = visible_measurement(conn, call.caller.organization_id, measurement_id)
+        row = MEASUREMENTS.visible(conn, call.caller.organization_id, measurement_id)
     if row.measurement_type != "time_series":
         raise not_found(
             "cell_measurement_table",
@@ -340,7 +274,7 @@ def get_steps_and_cycles(call: Call) -> Response:
 def list_files(call: Call) -> Response:
     """``GET .../files``: the names of a file measurement's files (empty for other types)."""
     with read(call.ctx.engine) as conn:
-        row = visible_measurement(
+        row = MEASUREMENTS.visible(
             conn, call.caller.organization_id, call.path("cell_measurement_id")
         )
     return json_response({"filenames": list(row.filenames or [])})
@@ -350,7 +284,7 @@ def download_file(call: Call) -> Response:
     """``GET .../files/{filename}`` → 302 to the file's signed URL."""
     filename = call.path("filename")
     with read(call.ctx.engine) as conn:
-        row = visible_measurement(
+        row = MEASUREMENTS.visible(
             conn, call.caller.organization_id, call.path("cell_measurement_id")
         )
     if filename not in (row.filenames or []):

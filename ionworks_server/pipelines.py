@@ -3,11 +3,12 @@
 Validation happens at submission (400 naming the place):
 
 * ``elements`` is a non-empty object of elements, each with an ``element_type`` among the kinds
-  the official client sends (wire facts §12.1);
+  the official client sends (``ELEMENT_TYPES`` below);
 * every ``db:<measurement_id>`` string anywhere in the payload names a measurement the caller can
   see;
 * no inline column table (``{column: [values]}``) has more than 1,000 rows. The official client
-  does not enforce this cap for ``pipeline.create`` (§12.5), so the server must.
+  does not enforce this cap for ``pipeline.create`` (it sends inline data as given), so the
+  server must.
 
 Only ``entry`` elements (direct parameter entry) can be evaluated here: their result is their
 ``values``. A pipeline made only of entries is ``completed`` with that result; any other element
@@ -16,7 +17,6 @@ kind makes it ``failed`` with an error that says so. Nothing is ever faked.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,10 +24,11 @@ from sqlalchemy import select
 from starlette.responses import Response
 
 from .context import Call
-from .db import cell_measurements, pipelines, read, utcnow, write
-from .errors import bad_request, not_found
+from .db import cell_measurements, read, write
+from .errors import bad_request
 from .fields import optional_str
-from .jsonio import format_ts, json_response
+from .jsonio import json_response
+from .records import PIPELINES
 
 __all__ = ["ELEMENT_TYPES", "MAX_INLINE_ROWS", "create_pipeline", "get_pipeline", "run_pipeline"]
 
@@ -41,7 +42,6 @@ ELEMENT_TYPES = (
     "sobol_sensitivity",
 )
 MAX_INLINE_ROWS = 1000
-P = pipelines
 
 
 def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
@@ -145,63 +145,25 @@ def run_pipeline(elements: dict[str, Any]) -> tuple[str, str | None, dict[str, A
     return "completed", None, result
 
 
-def pipeline_out(row: Any) -> dict[str, Any]:
-    """A pipeline as the API shows it; ``is_terminal``/``is_failed`` are always present."""
-    return {
-        "id": row.id,
-        "name": row.name,
-        "description": row.description,
-        "project_id": row.project_id,
-        "status": row.status,
-        "error": row.error,
-        "is_terminal": row.status in ("completed", "failed", "cancelled"),
-        "is_failed": row.status == "failed",
-        "result": row.result,
-        "created_at": format_ts(row.created_at),
-    }
-
-
 def create_pipeline(call: Call) -> Response:
     """``POST /pipelines``: validate, store, evaluate."""
     body = call.body
     elements = _validate_elements(body)
-    name = optional_str(body, "name")
-    description = optional_str(body, "description")
-    project_id = optional_str(body, "project_id") or call.caller.default_project_id
+    values: dict[str, Any] = {
+        "name": optional_str(body, "name"),
+        "description": optional_str(body, "description"),
+        "project_id": optional_str(body, "project_id") or call.caller.default_project_id,
+    }
     _check_payload(call, body)
     status, error, result = run_pipeline(elements)
-    pipeline_id = str(uuid.uuid4())
-    now = utcnow()
+    values.update(status=status, error=error, config=body, result=result)
     with write(call.ctx.engine) as conn:
-        conn.execute(
-            P.insert().values(
-                id=pipeline_id,
-                organization_id=call.caller.organization_id,
-                project_id=project_id,
-                name=name,
-                description=description,
-                status=status,
-                error=error,
-                config=body,
-                result=result,
-                created_by_email=call.caller.email,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        row = conn.execute(select(P).where(P.c.id == pipeline_id)).one()
-    return json_response(pipeline_out(row), status=201)
+        row = PIPELINES.insert(conn, call.caller, values)
+    return json_response(PIPELINES.out(row), status=201)
 
 
 def get_pipeline(call: Call) -> Response:
     """``GET /pipelines/{id}``."""
-    pipeline_id = call.path("pipeline_id")
     with read(call.ctx.engine) as conn:
-        row = conn.execute(
-            select(P).where(
-                P.c.id == pipeline_id, P.c.organization_id == call.caller.organization_id
-            )
-        ).first()
-    if row is None:
-        raise not_found("pipeline", pipeline_id, "Pipeline")
-    return json_response(pipeline_out(row))
+        row = PIPELINES.visible(conn, call.caller.organization_id, call.path("pipeline_id"))
+    return json_response(PIPELINES.out(row))

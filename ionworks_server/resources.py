@@ -1,7 +1,10 @@
 """Cell specifications and cell instances: list, create, get, update, delete.
 
 Names are unique per project (specifications) and per specification (instances); a duplicate is
-a 409 ``CONFLICT`` whose ``detail.existing_id`` lets ``create_or_get`` recover (wire facts §4.4).
+a 409 ``CONFLICT`` whose ``detail.existing_id`` lets a client's ``create_or_get`` recover the row
+(openapi.yaml, ``ConflictError``). How rows are shown, found, created and listed is described once
+per resource in :mod:`.records`; this module holds what is particular to specifications and
+instances.
 
 Deletion **cascades**, as openapi.yaml documents: deleting a specification deletes its instances,
 their measurements, pending upload reservations and every stored file of those measurements;
@@ -15,7 +18,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 from starlette.responses import Response
 
@@ -32,10 +35,11 @@ from .db import (
     utcnow,
     write,
 )
-from .errors import bad_request, conflict, not_found
+from .errors import bad_request
 from .fields import extra_fields, name_field, object_field, optional_str
 from .filters import ListSpec, build_list_query, parse_bool
-from .jsonio import format_ts, json_response
+from .jsonio import json_response
+from .records import INSTANCES, SPECIFICATIONS, page_response
 
 __all__ = [
     "COMPONENTS",
@@ -43,16 +47,14 @@ __all__ = [
     "create_spec",
     "delete_instance",
     "delete_spec",
+    "ensure_project",
     "get_instance",
     "get_spec",
     "list_instances",
     "list_specs",
-    "page_response",
     "purge_measurements",
     "update_instance",
     "update_spec",
-    "visible_instance",
-    "visible_spec",
 ]
 
 S = cell_specifications
@@ -63,11 +65,6 @@ SPEC_FIELDS = frozenset(
     {"name", "project_id", "form_factor", "manufacturer", "chemistry", "ratings", *COMPONENTS}
 )
 INSTANCE_FIELDS = frozenset({"name", "batch_id", "batch_name", "notes"})
-
-
-def page_response(items: list[dict[str, Any]], total: int) -> Response:
-    """The list envelope of wire facts §5.1."""
-    return json_response({"items": items, "count": len(items), "total": total})
 
 
 # -- specifications ------------------------------------------------------------------------------
@@ -84,24 +81,12 @@ SPEC_LIST = ListSpec(
     exact_filters={"project_id": S.c.project_id},
 )
 
-_SPEC_SUMMARY = [c for c in S.c if c.name != "components"]
+_SPEC_SUMMARY = select(*[c for c in S.c if c.name != "components"])
 
 
 def spec_out(row: Any, full: bool) -> dict[str, Any]:
     """A specification as the API shows it; components only when ``full``."""
-    out: dict[str, Any] = dict(row.extra or {})
-    out.update(
-        id=row.id,
-        name=row.name,
-        project_id=row.project_id,
-        form_factor=row.form_factor,
-        manufacturer=row.manufacturer,
-        chemistry=row.chemistry,
-        ratings=row.ratings or {},
-        created_by_email=row.created_by_email,
-        created_at=format_ts(row.created_at),
-        updated_at=format_ts(row.updated_at),
-    )
+    out = SPECIFICATIONS.out(row)
     if full:
         components = row.components or {}
         for name in COMPONENTS:
@@ -109,39 +94,25 @@ def spec_out(row: Any, full: bool) -> dict[str, Any]:
     return out
 
 
-def visible_spec(conn: Connection, organization_id: str, spec_id: str) -> Any:
-    """The specification row, or 404 (also when it belongs to another organization)."""
-    row = conn.execute(
-        select(S).where(S.c.id == spec_id, S.c.organization_id == organization_id)
-    ).first()
-    if row is None:
-        raise not_found("cell_specification", spec_id, "Cell specification")
-    return row
-
-
 def list_specs(call: Call) -> Response:
-    """``GET /cell_specifications``."""
+    """``GET /cell_specifications``: components only with ``full=true`` (they are large)."""
     params = call.request.query_params
     query = build_list_query(params, SPEC_LIST)
     full = parse_bool(params, "full")
-    where = [S.c.organization_id == call.caller.organization_id, *query.conditions]
-    columns = list(S.c) if full else _SPEC_SUMMARY
+    scope = [S.c.organization_id == call.caller.organization_id]
     with read(call.ctx.engine) as conn:
-        total = conn.execute(select(func.count()).select_from(S).where(*where)).scalar_one()
-        rows = conn.execute(
-            select(*columns)
-            .where(*where)
-            .order_by(*query.order_by)
-            .limit(query.limit)
-            .offset(query.offset)
-        ).all()
-    return page_response([spec_out(r, full) for r in rows], total)
+        rows, total = SPECIFICATIONS.page(conn, query, scope, None if full else _SPEC_SUMMARY)
+    if full:
+        return page_response([spec_out(r, True) for r in rows], total)
+    return page_response([SPECIFICATIONS.out(r) for r in rows], total)
 
 
 def get_spec(call: Call) -> Response:
     """``GET /cell_specifications/{id}``: always with components ("full nested data")."""
     with read(call.ctx.engine) as conn:
-        row = visible_spec(conn, call.caller.organization_id, call.path("cell_specification_id"))
+        row = SPECIFICATIONS.visible(
+            conn, call.caller.organization_id, call.path("cell_specification_id")
+        )
     return json_response(spec_out(row, full=True))
 
 
@@ -152,48 +123,6 @@ def _ratings(body: dict[str, Any]) -> dict[str, Any] | None:
 def _components(body: dict[str, Any]) -> dict[str, Any]:
     """The component keys present in the body (validated objects or null)."""
     return {name: object_field(body, name) for name in COMPONENTS if name in body}
-
-
-def ensure_name_free(
-    conn: Connection,
-    table: Any,
-    scope: list[Any],
-    name: str,
-    exclude: str | None,
-    *,
-    resource_type: str,
-    message: str,
-) -> None:
-    """409 CONFLICT with ``existing_id`` when a row of ``table`` within ``scope`` has ``name``.
-
-    Names are unique per project (specifications), per specification (instances) and per
-    instance (measurements); ``exclude`` skips the row being renamed.
-    """
-    query = select(table.c.id).where(*scope, table.c.name == name)
-    if exclude is not None:
-        query = query.where(table.c.id != exclude)
-    existing = conn.execute(query).scalar()
-    if existing is not None:
-        raise conflict(
-            message,
-            resource_type=resource_type,
-            resource_name=name,
-            existing_id=existing,
-        )
-
-
-def _spec_conflict(
-    conn: Connection, organization_id: str, project_id: str, name: str, exclude: str | None = None
-) -> None:
-    ensure_name_free(
-        conn,
-        S,
-        [S.c.organization_id == organization_id, S.c.project_id == project_id],
-        name,
-        exclude,
-        resource_type="cell_specification",
-        message=f"Cell specification with this name already exists in project {project_id!r}: {name!r}",
-    )
 
 
 def ensure_project(conn: Connection, organization_id: str, project_id: str) -> None:
@@ -218,6 +147,8 @@ def create_spec(call: Call) -> Response:
     assert name is not None
     project_id = optional_str(body, "project_id") or call.caller.default_project_id
     values: dict[str, Any] = {
+        "project_id": project_id,
+        "name": name,
         "form_factor": optional_str(body, "form_factor"),
         "manufacturer": optional_str(body, "manufacturer"),
         "chemistry": optional_str(body, "chemistry"),
@@ -226,24 +157,11 @@ def create_spec(call: Call) -> Response:
         "extra": extra_fields(body, SPEC_FIELDS),
     }
     org = call.caller.organization_id
-    now = utcnow()
-    spec_id = str(uuid.uuid4())
     with write(call.ctx.engine) as conn:
         ensure_project(conn, org, project_id)
-        _spec_conflict(conn, org, project_id, name)
-        conn.execute(
-            S.insert().values(
-                id=spec_id,
-                organization_id=org,
-                project_id=project_id,
-                name=name,
-                created_by_email=call.caller.email,
-                created_at=now,
-                updated_at=now,
-                **values,
-            )
-        )
-        row = visible_spec(conn, org, spec_id)
+        scope = {"organization_id": org, "project_id": project_id}
+        SPECIFICATIONS.check_name_free(conn, scope, name)
+        row = SPECIFICATIONS.insert(conn, call.caller, values)
     return json_response(spec_out(row, full=True), status=201)
 
 
@@ -265,17 +183,15 @@ def update_spec(call: Call) -> Response:
     spec_id = call.path("cell_specification_id")
     name = name_field(body, required=False)
     with write(call.ctx.engine) as conn:
-        row = visible_spec(conn, org, spec_id)
+        row = SPECIFICATIONS.visible(conn, org, spec_id)
         project_id = optional_str(body, "project_id")
         if project_id is not None and project_id != row.project_id:
             raise bad_request(
                 "Field 'project_id' cannot be changed: create the specification in the other project instead",
                 field="project_id",
             )
-        values: dict[str, Any] = {"updated_at": utcnow()}
-        if name is not None and name != row.name:
-            _spec_conflict(conn, org, row.project_id, name, exclude=spec_id)
-            values["name"] = name
+        values: dict[str, Any] = {}
+        SPECIFICATIONS.rename(conn, row, name, values)
         for key in ("form_factor", "manufacturer", "chemistry"):
             if key in body:
                 values[key] = optional_str(body, key)
@@ -289,11 +205,7 @@ def update_spec(call: Call) -> Response:
                     None if value is None else _merge(components.get(key) or {}, value)
                 )
             values["components"] = components
-        extra = extra_fields(body, SPEC_FIELDS)
-        if extra:
-            values["extra"] = {**(row.extra or {}), **extra}
-        conn.execute(update(S).where(S.c.id == spec_id).values(**values))
-        row = visible_spec(conn, org, spec_id)
+        row = SPECIFICATIONS.update(conn, org, row, values, extra_fields(body, SPEC_FIELDS))
     return json_response(spec_out(row, full=True))
 
 
@@ -332,7 +244,7 @@ def delete_spec(call: Call) -> Response:
     org = call.caller.organization_id
     spec_id = call.path("cell_specification_id")
     with write(call.ctx.engine) as conn:
-        visible_spec(conn, org, spec_id)
+        SPECIFICATIONS.visible(conn, org, spec_id)
         instance_ids = list(
             conn.execute(select(I.c.id).where(I.c.cell_specification_id == spec_id)).scalars()
         )
@@ -354,74 +266,22 @@ INSTANCE_LIST = ListSpec(
     exact_filters={"batch_id": I.c.batch_id},
 )
 
-_INSTANCE_SELECT = select(I, batches.c.name.label("batch_name")).select_from(
-    I.outerjoin(batches, batches.c.id == I.c.batch_id)
-)
-
-
-def instance_out(row: Any) -> dict[str, Any]:
-    """An instance as the API shows it."""
-    out: dict[str, Any] = dict(row.extra or {})
-    out.update(
-        id=row.id,
-        name=row.name,
-        cell_specification_id=row.cell_specification_id,
-        batch_id=row.batch_id,
-        batch_name=row.batch_name,
-        notes=row.notes,
-        created_by_email=row.created_by_email,
-        created_at=format_ts(row.created_at),
-        updated_at=format_ts(row.updated_at),
-    )
-    return out
-
-
-def visible_instance(conn: Connection, organization_id: str, instance_id: str) -> Any:
-    """The instance row (with ``batch_name``), or 404."""
-    row = conn.execute(
-        _INSTANCE_SELECT.where(I.c.id == instance_id, I.c.organization_id == organization_id)
-    ).first()
-    if row is None:
-        raise not_found("cell_instance", instance_id, "Cell instance")
-    return row
-
 
 def list_instances(call: Call) -> Response:
     """``GET /cell_specifications/{id}/cell_instances``."""
     query = build_list_query(call.request.query_params, INSTANCE_LIST)
     spec_id = call.path("cell_specification_id")
-    where = [I.c.cell_specification_id == spec_id, *query.conditions]
     with read(call.ctx.engine) as conn:
-        visible_spec(conn, call.caller.organization_id, spec_id)
-        total = conn.execute(select(func.count()).select_from(I).where(*where)).scalar_one()
-        rows = conn.execute(
-            _INSTANCE_SELECT.where(*where)
-            .order_by(*query.order_by)
-            .limit(query.limit)
-            .offset(query.offset)
-        ).all()
-    return page_response([instance_out(r) for r in rows], total)
+        SPECIFICATIONS.visible(conn, call.caller.organization_id, spec_id)
+        rows, total = INSTANCES.page(conn, query, [I.c.cell_specification_id == spec_id])
+    return page_response([INSTANCES.out(r) for r in rows], total)
 
 
 def get_instance(call: Call) -> Response:
     """``GET /cell_instances/{id}``."""
     with read(call.ctx.engine) as conn:
-        row = visible_instance(conn, call.caller.organization_id, call.path("cell_instance_id"))
-    return json_response(instance_out(row))
-
-
-def _instance_conflict(
-    conn: Connection, spec_id: str, name: str, exclude: str | None = None
-) -> None:
-    ensure_name_free(
-        conn,
-        I,
-        [I.c.cell_specification_id == spec_id],
-        name,
-        exclude,
-        resource_type="cell_instance",
-        message=f"Cell instance with this name already exists for this specification: {name!r}",
-    )
+        row = INSTANCES.visible(conn, call.caller.organization_id, call.path("cell_instance_id"))
+    return json_response(INSTANCES.out(row))
 
 
 def _batch_id(conn: Connection, body: dict[str, Any], spec_id: str) -> tuple[bool, str | None]:
@@ -472,29 +332,18 @@ def create_instance(call: Call) -> Response:
     spec_id = call.path("cell_specification_id")
     name = name_field(body)
     assert name is not None
-    notes = optional_str(body, "notes")
-    now = utcnow()
-    instance_id = str(uuid.uuid4())
+    values = {
+        "cell_specification_id": spec_id,
+        "name": name,
+        "notes": optional_str(body, "notes"),
+        "extra": extra_fields(body, INSTANCE_FIELDS),
+    }
     with write(call.ctx.engine) as conn:
-        visible_spec(conn, org, spec_id)
-        _instance_conflict(conn, spec_id, name)
-        _, batch_id = _batch_id(conn, body, spec_id)
-        conn.execute(
-            I.insert().values(
-                id=instance_id,
-                organization_id=org,
-                cell_specification_id=spec_id,
-                name=name,
-                batch_id=batch_id,
-                notes=notes,
-                extra=extra_fields(body, INSTANCE_FIELDS),
-                created_by_email=call.caller.email,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        row = visible_instance(conn, org, instance_id)
-    return json_response(instance_out(row), status=201)
+        SPECIFICATIONS.visible(conn, org, spec_id)
+        INSTANCES.check_name_free(conn, {"cell_specification_id": spec_id}, name)
+        _, values["batch_id"] = _batch_id(conn, body, spec_id)
+        row = INSTANCES.insert(conn, call.caller, values)
+    return json_response(INSTANCES.out(row), status=201)
 
 
 def update_instance(call: Call) -> Response:
@@ -504,22 +353,16 @@ def update_instance(call: Call) -> Response:
     instance_id = call.path("cell_instance_id")
     name = name_field(body, required=False)
     with write(call.ctx.engine) as conn:
-        row = visible_instance(conn, org, instance_id)
-        values: dict[str, Any] = {"updated_at": utcnow()}
-        if name is not None and name != row.name:
-            _instance_conflict(conn, row.cell_specification_id, name, exclude=instance_id)
-            values["name"] = name
+        row = INSTANCES.visible(conn, org, instance_id)
+        values: dict[str, Any] = {}
+        INSTANCES.rename(conn, row, name, values)
         if "notes" in body:
             values["notes"] = optional_str(body, "notes")
         given, batch_id = _batch_id(conn, body, row.cell_specification_id)
         if given:
             values["batch_id"] = batch_id
-        extra = extra_fields(body, INSTANCE_FIELDS)
-        if extra:
-            values["extra"] = {**(row.extra or {}), **extra}
-        conn.execute(update(I).where(I.c.id == instance_id).values(**values))
-        row = visible_instance(conn, org, instance_id)
-    return json_response(instance_out(row))
+        row = INSTANCES.update(conn, org, row, values, extra_fields(body, INSTANCE_FIELDS))
+    return json_response(INSTANCES.out(row))
 
 
 def delete_instance(call: Call) -> Response:
@@ -527,7 +370,7 @@ def delete_instance(call: Call) -> Response:
     org = call.caller.organization_id
     instance_id = call.path("cell_instance_id")
     with write(call.ctx.engine) as conn:
-        visible_instance(conn, org, instance_id)
+        INSTANCES.visible(conn, org, instance_id)
         object_ids = _delete_instances(conn, [instance_id])
     for object_id in object_ids:
         call.ctx.storage.remove(object_id)

@@ -1,4 +1,4 @@
-"""The upload flow (wire facts §9): initiate → PUT to signed URLs → confirm; and properties.
+"""The upload flow of openapi.yaml: initiate → PUT to signed URLs → confirm; and properties.
 
 * ``initiate-upload`` creates **no** measurement: it records a reservation (id, instance, name,
   expected files) and returns signed PUT targets. Time series always get ``time_series.parquet``
@@ -23,7 +23,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -38,14 +39,11 @@ from .jsonio import json_response
 from .measurements import (
     MEASUREMENT_FIELDS,
     MEASUREMENT_TYPES,
-    check_measurement_name,
     check_times,
     common_fields,
-    measurement_out,
     set_tags,
-    visible_measurement,
 )
-from .resources import visible_instance
+from .records import INSTANCES, MEASUREMENTS
 from .storage import check_name, parts_in_flight, sweep_parts
 
 __all__ = ["check_quota", "confirm_upload", "create_properties_measurement", "initiate_upload"]
@@ -152,8 +150,8 @@ def initiate_upload(call: Call) -> Response:
     now = utcnow()
     ttl = call.ctx.settings.put_url_ttl_s
     with write(call.ctx.engine) as conn:
-        visible_instance(conn, org, instance_id)
-        check_measurement_name(conn, instance_id, name)
+        INSTANCES.visible(conn, org, instance_id)
+        MEASUREMENTS.check_name_free(conn, {"cell_instance_id": instance_id}, name)
         check_quota(conn, org)
         conn.execute(
             R.insert().values(
@@ -224,6 +222,7 @@ def confirm_upload(call: Call) -> Response:
 
 
 def _confirm(call: Call, measurement_id: str) -> Response:
+    """Validate the body, then turn the reservation into a measurement in one transaction."""
     org = call.caller.organization_id
     body = call.body
     instance_id = body.get("cell_instance_id")
@@ -241,81 +240,26 @@ def _confirm(call: Call, measurement_id: str) -> Response:
     staged = storage.object_dir("uploads", measurement_id)
     now = utcnow()
     with write(call.ctx.engine) as conn:
-        reservation = conn.execute(
-            select(R).where(R.c.id == measurement_id, R.c.organization_id == org)
-        ).first()
-        if reservation is None:
-            exists = conn.execute(
-                select(M.c.id).where(M.c.id == measurement_id, M.c.organization_id == org)
-            ).scalar()
-            if exists is not None:
-                raise conflict(
-                    f"Upload {measurement_id!r} was already confirmed",
-                    resource_type="cell_measurement",
-                    resource_name=name,
-                    existing_id=measurement_id,
-                )
-        if reservation is None or reservation.expires_at < now:
-            error = not_found(
-                "upload",
-                measurement_id,
-                "Upload reservation (call initiate-upload first; reservations expire after an hour)",
-            )
-            raise error if reservation is None else _ReservationEnded(error)
-        if instance_id != reservation.cell_instance_id:
-            raise bad_request(
-                f"Field 'cell_instance_id': upload {measurement_id!r} was initiated for instance "
-                f"{reservation.cell_instance_id!r}, not {instance_id!r}",
-                field="cell_instance_id",
-            )
-        measurement_type = reservation.measurement_type
-        if body.get("measurement_type") not in (None, measurement_type):
-            raise bad_request(
-                f"Field 'measurement_type': upload {measurement_id!r} was initiated as "
-                f"{measurement_type!r}, not {body.get('measurement_type')!r}",
-                field="measurement_type",
-            )
-        instance = visible_instance(conn, org, instance_id)
+        reservation = _live_reservation(conn, org, measurement_id, name, now)
+        _check_matches(body, reservation, instance_id)
+        instance = INSTANCES.visible(conn, org, instance_id)
         try:
-            check_measurement_name(conn, instance_id, name)
+            MEASUREMENTS.check_name_free(conn, {"cell_instance_id": instance_id}, name)
         except ApiError as taken:  # lost a name race: this reservation can never be confirmed
             raise _ReservationEnded(taken) from None
         check_quota(conn, org)
-        busy = parts_in_flight(staged)
-        if busy:
-            raise _in_progress(measurement_id, busy)
-        expected = (
-            list(reservation.filenames) if measurement_type == "file" else ["time_series.parquet"]
+        _check_staged(staged, reservation)
+        is_file = reservation.measurement_type == "file"
+        row = _create_measurement(
+            conn,
+            call,
+            instance,
+            {**values, "name": name, "extra": extra_fields(fields, MEASUREMENT_FIELDS)},
+            measurement_type=reservation.measurement_type,
+            filenames=list(reservation.filenames) if is_file else [],
+            row_id=measurement_id,
+            now=now,
         )
-        missing = [f for f in expected if not (staged / f).is_file()]
-        if missing:
-            raise bad_request(
-                f"{', '.join(missing)} was never uploaded; PUT the file to the signed URL returned "
-                "by initiate-upload, then confirm again",
-                field="uploads",
-                missing=missing,
-            )
-        is_file = measurement_type == "file"
-        tags = values.pop("tags", [])
-        conn.execute(
-            M.insert().values(
-                id=measurement_id,
-                organization_id=org,
-                cell_instance_id=instance_id,
-                specification_id=instance.cell_specification_id,
-                name=name,
-                measurement_type=measurement_type,
-                tags=tags,
-                filenames=list(reservation.filenames) if is_file else [],
-                processing_status="ready" if is_file else "pending",
-                extra=extra_fields(fields, MEASUREMENT_FIELDS),
-                created_by_email=call.caller.email,
-                created_at=now,
-                updated_at=now,
-                **values,
-            )
-        )
-        set_tags(conn, measurement_id, tags)
         conn.execute(delete(R).where(R.c.id == measurement_id))
         # Move the staged files before commit: if the move fails, nothing was created. Temp
         # files left by PUTs that died go first; a PUT starting now is refused (we hold the lock).
@@ -323,10 +267,104 @@ def _confirm(call: Call, measurement_id: str) -> Response:
         target = storage.object_dir("measurements" if is_file else "processing", measurement_id)
         shutil.rmtree(target, ignore_errors=True)
         os.replace(staged, target)
-        row = visible_measurement(conn, org, measurement_id)
     if not is_file:
         call.ctx.worker.enqueue(measurement_id)
-    return json_response({**measurement_out(row), "steps_created": 0}, status=201)
+    return json_response({**MEASUREMENTS.out(row), "steps_created": 0}, status=201)
+
+
+def _live_reservation(
+    conn: Connection, org: str, measurement_id: str, name: str, now: datetime
+) -> Any:
+    """The reservation of this upload: 409 once it was confirmed, 404 if unknown or expired."""
+    reservation = conn.execute(
+        select(R).where(R.c.id == measurement_id, R.c.organization_id == org)
+    ).first()
+    if reservation is None and MEASUREMENTS.find(conn, org, measurement_id) is not None:
+        raise conflict(
+            f"Upload {measurement_id!r} was already confirmed",
+            resource_type="cell_measurement",
+            resource_name=name,
+            existing_id=measurement_id,
+        )
+    if reservation is None or reservation.expires_at < now:
+        error = not_found(
+            "upload",
+            measurement_id,
+            "Upload reservation (call initiate-upload first; reservations expire after an hour)",
+        )
+        raise error if reservation is None else _ReservationEnded(error)
+    return reservation
+
+
+def _check_matches(body: dict[str, Any], reservation: Any, instance_id: str) -> None:
+    """The confirm must name the instance and type the upload was initiated for."""
+    measurement_id = reservation.id
+    if instance_id != reservation.cell_instance_id:
+        raise bad_request(
+            f"Field 'cell_instance_id': upload {measurement_id!r} was initiated for instance "
+            f"{reservation.cell_instance_id!r}, not {instance_id!r}",
+            field="cell_instance_id",
+        )
+    measurement_type = reservation.measurement_type
+    if body.get("measurement_type") not in (None, measurement_type):
+        raise bad_request(
+            f"Field 'measurement_type': upload {measurement_id!r} was initiated as "
+            f"{measurement_type!r}, not {body.get('measurement_type')!r}",
+            field="measurement_type",
+        )
+
+
+def _check_staged(staged: Path, reservation: Any) -> None:
+    """Every expected file was PUT and no PUT is still streaming (409 / 400 otherwise)."""
+    busy = parts_in_flight(staged)
+    if busy:
+        raise _in_progress(reservation.id, busy)
+    is_file = reservation.measurement_type == "file"
+    expected = list(reservation.filenames) if is_file else ["time_series.parquet"]
+    missing = [f for f in expected if not (staged / f).is_file()]
+    if missing:
+        raise bad_request(
+            f"{', '.join(missing)} was never uploaded; PUT the file to the signed URL returned "
+            "by initiate-upload, then confirm again",
+            field="uploads",
+            missing=missing,
+        )
+
+
+def _create_measurement(
+    conn: Connection,
+    call: Call,
+    instance: Any,
+    values: dict[str, Any],
+    *,
+    measurement_type: str,
+    filenames: list[str],
+    row_id: str | None = None,
+    now: datetime | None = None,
+) -> Any:
+    """Insert a measurement of ``instance`` with its tag index; time series start ``pending``.
+
+    File and properties measurements have nothing to process, so they are ``ready`` at once.
+    """
+    tags = values.pop("tags", [])
+    status = "pending" if measurement_type == "time_series" else "ready"
+    row = MEASUREMENTS.insert(
+        conn,
+        call.caller,
+        {
+            **values,
+            "cell_instance_id": instance.id,
+            "specification_id": instance.cell_specification_id,
+            "measurement_type": measurement_type,
+            "tags": tags,
+            "filenames": filenames,
+            "processing_status": status,
+        },
+        row_id=row_id,
+        now=now,
+    )
+    set_tags(conn, row.id, tags)
+    return row
 
 
 def create_properties_measurement(call: Call) -> Response:
@@ -350,31 +388,12 @@ def create_properties_measurement(call: Call) -> Response:
         )
     values = common_fields(body)
     check_times(values.get("start_time"), values.get("end_time"))
-    tags = values.pop("tags", [])
-    measurement_id = str(uuid.uuid4())
-    now = utcnow()
+    values.update(name=name, extra=extra_fields(body, MEASUREMENT_FIELDS))
     with write(call.ctx.engine) as conn:
-        instance = visible_instance(conn, org, instance_id)
-        check_measurement_name(conn, instance_id, name)
+        instance = INSTANCES.visible(conn, org, instance_id)
+        MEASUREMENTS.check_name_free(conn, {"cell_instance_id": instance_id}, name)
         check_quota(conn, org)
-        conn.execute(
-            M.insert().values(
-                id=measurement_id,
-                organization_id=org,
-                cell_instance_id=instance_id,
-                specification_id=instance.cell_specification_id,
-                name=name,
-                measurement_type="properties",
-                tags=tags,
-                filenames=[],
-                processing_status="ready",
-                extra=extra_fields(body, MEASUREMENT_FIELDS),
-                created_by_email=call.caller.email,
-                created_at=now,
-                updated_at=now,
-                **values,
-            )
+        row = _create_measurement(
+            conn, call, instance, values, measurement_type="properties", filenames=[]
         )
-        set_tags(conn, measurement_id, tags)
-        row = visible_measurement(conn, org, measurement_id)
-    return json_response(measurement_out(row), status=201)
+    return json_response(MEASUREMENTS.out(row), status=201)

@@ -1,0 +1,321 @@
+"""One description per stored resource, and the code that shows, finds, creates and lists them all.
+
+Specifications, instances, measurements and pipelines are stored, shown, looked up, created,
+renamed and listed the same way. What differs between them (the table, the keys the API shows and
+how each value is converted, the parent a name is unique within, the columns a new row starts
+with) is data in a :class:`Resource`; each operation is written once, here.
+
+Every lookup is scoped by ``organization_id``: a row of another organization is a 404, exactly
+like a row that does not exist, so ids never leak across organizations.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from operator import attrgetter
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, Table, func, select, update
+from sqlalchemy.engine import Connection, Row
+from starlette.responses import Response
+
+from .auth import Caller
+from .db import batches, cell_instances, cell_measurements, cell_specifications, pipelines, utcnow
+from .errors import conflict, not_found
+from .filters import ListQuery
+from .jsonio import format_ts, json_response
+
+__all__ = [
+    "INSTANCES",
+    "MEASUREMENTS",
+    "PIPELINES",
+    "SPECIFICATIONS",
+    "Field",
+    "Resource",
+    "page_response",
+]
+
+Convert = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of the API's view of a row: its value is ``convert(row.<column>)``."""
+
+    key: str
+    convert: Convert | None = None
+    column: str = ""
+    """The row attribute it comes from, when it is not ``key``."""
+
+
+@dataclass(frozen=True, eq=False)
+class Resource:
+    """How one kind of row is stored, shown, found and created."""
+
+    table: Table
+    resource_type: str
+    """``detail.resource_type`` of its 404 and 409 errors."""
+    label: str
+    """What a message calls it: ``Cell specification``."""
+    fields: tuple[Field, ...]
+    """The keys the API shows, in wire order."""
+    extra: bool = True
+    """Show the keys a client sent beyond the schema (stored in ``extra``) before the fixed ones."""
+    query: Select[Any] | None = None
+    """The select a row is shown from (default: the table); instances join their lot's name."""
+    name_scope: tuple[str, ...] = ()
+    """Columns within which a name is unique (``cell_specification_id`` for instances)."""
+    conflict_message: str = ""
+    """The 409 message, formatted with ``name`` and the ``name_scope`` values."""
+    defaults: Callable[[], dict[str, Any]] = dict
+    """Column values a new row starts with (a fresh dict each time: some are mutable)."""
+    _get: Callable[[Any], tuple[Any, ...]] = field(init=False, repr=False)
+    _keys: tuple[str, ...] = field(init=False, repr=False)
+    _converts: tuple[tuple[str, Convert], ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # One C-level attrgetter per row, then the few conversions in place (assigning an
+        # existing key keeps its position): list pages stay as fast as hand-written serialisers.
+        columns = [f.column or f.key for f in self.fields]
+        object.__setattr__(self, "_get", attrgetter(*columns))
+        object.__setattr__(self, "_keys", tuple(f.key for f in self.fields))
+        converts = tuple((f.key, f.convert) for f in self.fields if f.convert is not None)
+        object.__setattr__(self, "_converts", converts)
+
+    def out(self, row: Any) -> dict[str, Any]:
+        """The row as the API shows it."""
+        out: dict[str, Any] = dict(row.extra or {}) if self.extra else {}
+        out.update(zip(self._keys, self._get(row), strict=True))
+        for key, convert in self._converts:
+            out[key] = convert(out[key])
+        return out
+
+    @property
+    def shown(self) -> Select[Any]:
+        """The select a row is shown from."""
+        return self.query if self.query is not None else select(self.table)
+
+    def find(self, conn: Connection, organization_id: str, row_id: str) -> Row[Any] | None:
+        """The row if the organization can see it, else None."""
+        t = self.table
+        query = self.shown.where(t.c.id == row_id, t.c.organization_id == organization_id)
+        return conn.execute(query).first()
+
+    def visible(self, conn: Connection, organization_id: str, row_id: str) -> Row[Any]:
+        """The row, or 404 (also when it belongs to another organization)."""
+        row = self.find(conn, organization_id, row_id)
+        if row is None:
+            raise not_found(self.resource_type, row_id, self.label)
+        return row
+
+    def check_name_free(
+        self, conn: Connection, scope: Mapping[str, Any], name: str, exclude: str | None = None
+    ) -> None:
+        """409 ``CONFLICT`` with ``existing_id`` when ``name`` is taken within ``scope``.
+
+        ``existing_id`` lets a client's ``create_or_get`` recover the row; ``exclude`` skips the
+        row being renamed.
+        """
+        t = self.table
+        query = select(t.c.id).where(*(t.c[k] == v for k, v in scope.items()), t.c.name == name)
+        if exclude is not None:
+            query = query.where(t.c.id != exclude)
+        existing = conn.execute(query).scalar()
+        if existing is not None:
+            raise conflict(
+                self.conflict_message.format(name=name, **scope),
+                resource_type=self.resource_type,
+                resource_name=name,
+                existing_id=existing,
+            )
+
+    def rename(self, conn: Connection, row: Any, name: str | None, values: dict[str, Any]) -> None:
+        """Add ``name`` to an update's ``values`` when it changes (409 when it is taken)."""
+        if name is not None and name != row.name:
+            scope = {k: getattr(row, k) for k in self.name_scope}
+            self.check_name_free(conn, scope, name, exclude=row.id)
+            values["name"] = name
+
+    def insert(
+        self,
+        conn: Connection,
+        caller: Caller,
+        values: Mapping[str, Any],
+        *,
+        row_id: str | None = None,
+        now: datetime | None = None,
+    ) -> Row[Any]:
+        """Create a row owned by the caller (server-owned columns set here) and return it."""
+        row_id = row_id or str(uuid.uuid4())
+        now = now or utcnow()
+        owned = {
+            "id": row_id,
+            "organization_id": caller.organization_id,
+            "created_by_email": caller.email,
+            "created_at": now,
+            "updated_at": now,
+        }
+        conn.execute(self.table.insert().values({**self.defaults(), **values, **owned}))
+        return self.visible(conn, caller.organization_id, row_id)
+
+    def update(
+        self,
+        conn: Connection,
+        organization_id: str,
+        row: Any,
+        values: dict[str, Any],
+        extra: Mapping[str, Any],
+    ) -> Row[Any]:
+        """Apply a PATCH's ``values`` (extra keys merged into the stored ones) and return the row."""
+        if extra:
+            values["extra"] = {**(row.extra or {}), **extra}
+        values["updated_at"] = utcnow()
+        t = self.table
+        conn.execute(update(t).where(t.c.id == row.id).values(**values))
+        return self.visible(conn, organization_id, row.id)
+
+    def page(
+        self,
+        conn: Connection,
+        query: ListQuery,
+        scope: list[ColumnElement[bool]],
+        shown: Select[Any] | None = None,
+    ) -> tuple[list[Row[Any]], int]:
+        """One page of rows within ``scope`` (filtered, ordered, windowed) and the total count."""
+        where = [*scope, *query.conditions]
+        total = conn.execute(
+            select(func.count()).select_from(self.table).where(*where)
+        ).scalar_one()
+        rows = conn.execute(
+            (shown if shown is not None else self.shown)
+            .where(*where)
+            .order_by(*query.order_by)
+            .limit(query.limit)
+            .offset(query.offset)
+        ).all()
+        return list(rows), int(total)
+
+
+def page_response(items: list[dict[str, Any]], total: int) -> Response:
+    """The list envelope every list operation of openapi.yaml returns."""
+    return json_response({"items": items, "count": len(items), "total": total})
+
+
+def _dict_or_empty(value: Any) -> Any:
+    return value or {}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value or [])
+
+
+def _terminal(status: str) -> bool:
+    return status in ("completed", "failed", "cancelled")
+
+
+def _failed(status: str) -> bool:
+    return status == "failed"
+
+
+_STAMPS = (
+    Field("created_by_email"),
+    Field("created_at", format_ts),
+    Field("updated_at", format_ts),
+)
+
+SPECIFICATIONS = Resource(
+    table=cell_specifications,
+    resource_type="cell_specification",
+    label="Cell specification",
+    fields=(
+        Field("id"),
+        Field("name"),
+        Field("project_id"),
+        Field("form_factor"),
+        Field("manufacturer"),
+        Field("chemistry"),
+        Field("ratings", _dict_or_empty),
+        *_STAMPS,
+    ),
+    name_scope=("organization_id", "project_id"),
+    conflict_message=(
+        "Cell specification with this name already exists in project {project_id!r}: {name!r}"
+    ),
+    defaults=lambda: {"ratings": {}, "extra": {}},
+)
+"""Components are shown by :func:`.resources.spec_out` only when asked for (``full``)."""
+
+_I = cell_instances
+INSTANCES = Resource(
+    table=_I,
+    resource_type="cell_instance",
+    label="Cell instance",
+    fields=(
+        Field("id"),
+        Field("name"),
+        Field("cell_specification_id"),
+        Field("batch_id"),
+        Field("batch_name"),
+        Field("notes"),
+        *_STAMPS,
+    ),
+    query=select(_I, batches.c.name.label("batch_name")).select_from(
+        _I.outerjoin(batches, batches.c.id == _I.c.batch_id)
+    ),
+    name_scope=("cell_specification_id",),
+    conflict_message="Cell instance with this name already exists for this specification: {name!r}",
+    defaults=lambda: {"extra": {}},
+)
+
+MEASUREMENTS = Resource(
+    table=cell_measurements,
+    resource_type="cell_measurement",
+    label="Cell measurement",
+    # Flat, with the instance's specification_id, as openapi.yaml's CellMeasurement shows it.
+    fields=(
+        Field("id"),
+        Field("name"),
+        Field("cell_instance_id"),
+        Field("specification_id"),
+        Field("measurement_type"),
+        Field("start_time", format_ts),
+        Field("end_time", format_ts),
+        Field("notes"),
+        Field("protocol"),
+        Field("test_setup"),
+        Field("properties"),
+        Field("tags", _as_list),
+        Field("processing_status"),
+        Field("processing_error"),
+        Field("row_count"),
+        *_STAMPS,
+    ),
+    name_scope=("cell_instance_id",),
+    conflict_message=(
+        "Cell measurement with this name already exists for this cell instance: {name!r}"
+    ),
+    defaults=lambda: {"tags": [], "filenames": [], "extra": {}},
+)
+
+PIPELINES = Resource(
+    table=pipelines,
+    resource_type="pipeline",
+    label="Pipeline",
+    # is_terminal/is_failed are always present: clients poll on them.
+    fields=(
+        Field("id"),
+        Field("name"),
+        Field("description"),
+        Field("project_id"),
+        Field("status"),
+        Field("error"),
+        Field("is_terminal", _terminal, column="status"),
+        Field("is_failed", _failed, column="status"),
+        Field("result"),
+        Field("created_at", format_ts),
+    ),
+    extra=False,
+)
