@@ -26,7 +26,7 @@ from ionworks.data.columns import (
     TIME,
     VOLTAGE,
 )
-from ionworks.data.read import ReaderError
+from ionworks.data.read import ReaderError, _finish
 
 DATA = Path(__file__).parent / "data" / "cyclers"
 
@@ -264,3 +264,21 @@ def test_maccor_comma_separated_export_reads_like_the_tab_one(tmp_path: Path) ->
     path.write_text("\n".join(line.replace("\t", ",") for line in lines) + "\n")
     assert read.detect_reader(path) == "maccor"
     assert read.time_series(path).equals(read.time_series(DATA / "maccor_small.txt"))
+
+
+@pytest.mark.parametrize(
+    ("times", "expected"),
+    [
+        ([0.0, 1.0, 1.0, 1.0, 2.0], [0.0, 1.0, 1.000001, 1.000002, 2.0]),
+        # A reset: repeats are not adjacent; the k-th repeat of a value still moves by k µs.
+        ([0.0, 1.0, 1.0, 2.0, 0.0, 1.0], [0.0, 1.0, 1.000001, 2.0, 0.000001, 1.000002]),
+        # The first offset lands on the next value, so another pass moves that one on.
+        ([1.0, 1.0, 1.000001], [1.0, 1.000001, 1.000002]),
+    ],
+)
+def test_duplicate_times_are_spread_by_a_microsecond_per_repeat(
+    times: list[float], expected: list[float]
+) -> None:
+    frame = pl.DataFrame({TIME: times})
+    out = _finish.offset_duplicate_times(frame)[TIME].to_list()
+    assert out == pytest.approx(expected, abs=1e-12)

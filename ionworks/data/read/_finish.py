@@ -85,9 +85,19 @@ def offset_duplicate_times(data: pl.DataFrame) -> pl.DataFrame:
     """Spread repeated timestamps by 1 µs per repeat until every time is unique.
 
     Same result as ionworksdata's ``transform.offset_duplicate_times``: the k-th repeat of a value
-    (in row order) moves by k µs, and the pass repeats in case that lands on another value.
+    (in row order) moves by k µs, and the pass repeats in case that lands on another value. Cycler
+    time almost always only grows, so repeats are adjacent and one cheap pass settles them.
     """
     t = data.get_column(TIME)
+    if t.len() < 2:
+        return data
+    steps = t.diff().slice(1)
+    if (steps > 0).all():
+        return data
+    if (steps >= 0).all():
+        shifted = _offset_adjacent_repeats(t)
+        if (shifted.diff().slice(1) > 0).all():
+            return data.with_columns(shifted.alias(TIME))
     for _ in range(100):
         if t.n_unique() == t.len():
             return data.with_columns(t.alias(TIME))
@@ -96,6 +106,15 @@ def offset_duplicate_times(data: pl.DataFrame) -> pl.DataFrame:
             "t"
         ]
     raise ReaderError("could not make timestamps unique after 100 passes of 1 µs offsets")
+
+
+def _offset_adjacent_repeats(t: pl.Series) -> pl.Series:
+    """Add k µs to the k-th repeat of each value in a non-decreasing series (repeats adjacent)."""
+    frame = pl.DataFrame({"t": t})
+    index = pl.int_range(pl.len())
+    new_run = (pl.col("t") != pl.col("t").shift()).fill_null(True)
+    run_start = pl.when(new_run).then(index).otherwise(None).forward_fill()
+    return frame.select(pl.col("t") + (index - run_start) * DUPLICATE_TIME_OFFSET)["t"]
 
 
 def signed_current(data: pl.DataFrame, *, charge_positive: bool) -> pl.DataFrame:
