@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 import ionworks
@@ -162,10 +163,11 @@ def test_a_row_window_reads_only_those_rows_from_storage_or_the_cache(
     remote = client.cell_measurement.time_series(
         measurement_id, row_range=(100, 250), use_cache=False
     )
+    assert isinstance(remote, pl.DataFrame) and isinstance(whole, pl.DataFrame)
     assert remote.equals(whole.slice(100, 150))
     client.cell_measurement.time_series(measurement_id)  # now cached
     ionworks.set_offline(True)
     cached = client.cell_measurement.time_series(measurement_id, row_range=(100, 250))
-    assert cached.equals(whole.slice(100, 150))
+    assert isinstance(cached, pl.DataFrame) and cached.equals(whole.slice(100, 150))
     with pytest.raises(ionworks.InvalidParameterError, match="row_range"):
         client.cell_measurement.time_series(measurement_id, row_range=(5, 2))

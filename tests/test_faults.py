@@ -207,7 +207,7 @@ def test_a_connection_dropped_mid_download_is_retried_and_the_data_is_intact(ser
 
     server = serve(script)
     result = client_for(server.url).cell_measurement.time_series("m1", use_cache=False)
-    assert result.equals(frame)
+    assert isinstance(result, pl.DataFrame) and result.equals(frame)
     storage_calls = [c for c in server.calls if c[1].startswith("/storage/")]
     assert len(storage_calls) == 2
 

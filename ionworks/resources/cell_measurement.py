@@ -22,7 +22,7 @@ import polars as pl
 
 from .._artifacts import MeasurementData
 from .._constants import PROCESSING_TIMEOUT
-from .._dataframe import columns_to_frame, to_backend
+from .._dataframe import Frame, columns_to_frame, to_backend
 from .._filters import choice, common_filters, iso_timestamp, page_bounds
 from .._pagination import PaginatedList
 from .._polling import Backoff, poll
@@ -40,10 +40,10 @@ PROCESSING_BACKOFF = Backoff(first=0.1, factor=1.5, cap=2.0)
 class StepsAndCycles:
     """Steps and cycle metrics fetched together (unpacks as ``steps, cycles = ...``)."""
 
-    steps: Any
-    cycles: Any
+    steps: Frame
+    cycles: Frame
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[Frame]:
         return iter((self.steps, self.cycles))
 
 
@@ -164,7 +164,7 @@ class CellMeasurements(ResourceAPI):
         use_cache: bool = True,
         row_range: tuple[int, int] | None = None,
         timeout: float | None = None,
-    ) -> Any:
+    ) -> Frame:
         """The time series as a DataFrame (polars, or pandas if configured).
 
         ``row_range=(start, stop)`` returns only rows ``start <= i < stop``: from the cache when
@@ -190,7 +190,7 @@ class CellMeasurements(ResourceAPI):
 
     def steps(
         self, measurement_id: str, *, use_cache: bool = True, timeout: float | None = None
-    ) -> Any:
+    ) -> Frame:
         """The step table (one row per step: type, duration, capacities, ...) as a DataFrame."""
         from ionworks_generated.api.cell_measurements import download_steps
 
@@ -200,7 +200,7 @@ class CellMeasurements(ResourceAPI):
 
     def cycles(
         self, measurement_id: str, *, use_cache: bool = True, timeout: float | None = None
-    ) -> Any:
+    ) -> Frame:
         """Cycle metrics (capacity, efficiency, retention, ...) as a DataFrame."""
         from ionworks_generated.api.cell_measurements import get_cycles
 
@@ -409,7 +409,7 @@ class CellMeasurements(ResourceAPI):
     def _data(self) -> MeasurementData:
         return self._client._measurement_data
 
-    def _frame(self, frame: pl.DataFrame) -> Any:
+    def _frame(self, frame: pl.DataFrame) -> Frame:
         return to_backend(frame, self._client.dataframe_backend)
 
     def _downloader(
