@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
@@ -53,6 +54,9 @@ from .db import (
     read,
     write,
 )
+
+if TYPE_CHECKING:
+    from .context import AppContext
 
 __all__ = ["admin_main", "main", "serve_main"]
 
@@ -214,6 +218,14 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
         sock.close()
 
 
+class _Exit(Exception):
+    """Start-up cannot go on: print ``error: <message>`` and exit with ``status``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 def _serve(args: argparse.Namespace, sock: socket.socket, public_url: str | None) -> int:
     """Everything after the port is ours: data dir, keys, demo, then uvicorn on ``sock``."""
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
@@ -221,15 +233,44 @@ def _serve(args: argparse.Namespace, sock: socket.socket, public_url: str | None
 
     import uvicorn
 
-    from .app import build_context, create_app
+    from .app import create_app
     from .connections import guarded_protocol
-    from .demo import add_long_run, has_data, load_demo, pad_specifications
 
+    try:
+        settings = _settings(args, public_url)
+        ctx = _context(settings)
+        org_id, new_key = _keys(ctx, args.api_key)
+        _demo_data(args, ctx, org_id)
+    except _Exit as stop:
+        _error(str(stop))
+        return stop.status
+    app = create_app(settings, ctx)
+    port = sock.getsockname()[1]
+    url = f"http://[{args.host}]:{port}" if ":" in args.host else f"http://{args.host}:{port}"
+    _announce(args, settings, url, new_key)
+    _say(f"Prepared in {time.perf_counter() - started:.2f} s; serving until interrupted (Ctrl+C).")
+    if public_url:
+        _say(f"Signed links point at {public_url}.")
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=port,
+        http=guarded_protocol(settings.header_timeout_s, settings.max_connections),
+        proxy_headers=settings.trust_proxy,
+        log_level=args.log_level,
+        access_log=args.log_level == "debug",
+        lifespan="on",
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def _settings(args: argparse.Namespace, public_url: str | None) -> Settings:
+    """The data dir's settings with the command line's overrides; the dir made private."""
     try:
         base = Settings.from_data_dir(resolve_data_dir(args.data_dir))
     except ValueError as exc:  # a malformed IONWORKS_SERVER_* variable
-        _error(str(exc))
-        return 2
+        raise _Exit(2, str(exc)) from None
     settings = dataclasses.replace(
         base,
         public_url=public_url,
@@ -240,29 +281,45 @@ def _serve(args: argparse.Namespace, sock: socket.socket, public_url: str | None
     try:
         secure_data_dir(settings.data_dir)
     except OSError as exc:
-        _error(f"cannot create or protect the data dir {settings.data_dir}: {exc}")
-        return 2
-    try:
-        ctx = build_context(settings)
-    except IncompatibleDatabase as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise _Exit(
+            2, f"cannot create or protect the data dir {settings.data_dir}: {exc}"
+        ) from None
+    return settings
 
-    new_key: str | None = None
+
+def _context(settings: Settings) -> AppContext:
+    """Open the data dir: schema check, signing secret, storage, worker (not started yet)."""
+    from .app import build_context  # late, as in _serve: a bad port never loads the app
+
+    try:
+        return build_context(settings)
+    except IncompatibleDatabase as exc:
+        raise _Exit(2, str(exc)) from None
+
+
+def _keys(ctx: AppContext, api_keys_given: list[str]) -> tuple[str, str | None]:
+    """The default organization and its keys: the ``--api-key`` ones, else one new key.
+
+    Returns the organization id and the new key (None when it already had one).
+    """
     try:
         with write(ctx.engine) as conn:
             org_id = ensure_organization(conn, DEFAULT_ORGANIZATION)
             user_id = ensure_user(conn, org_id, DEFAULT_USER_EMAIL)
-            for key in args.api_key:
+            for key in api_keys_given:
                 ensure_key(conn, org_id, user_id, key)
             has_key = conn.execute(
                 select(api_keys.c.id).where(api_keys.c.organization_id == org_id).limit(1)
             ).first()
-            if has_key is None:
-                new_key = create_key(conn, org_id, user_id)
+            new_key = create_key(conn, org_id, user_id) if has_key is None else None
     except ValueError as exc:
-        print(f"error: --api-key: {exc}", file=sys.stderr)
-        return 2
+        raise _Exit(2, f"--api-key: {exc}") from None
+    return org_id, new_key
+
+
+def _demo_data(args: argparse.Namespace, ctx: AppContext, org_id: str) -> None:
+    """``--demo``, ``--demo-rows`` and ``--demo-specs``, each saying what it did and how long."""
+    from .demo import add_long_run, has_data, load_demo, pad_specifications
 
     if args.demo:
         if has_data(ctx):
@@ -282,22 +339,20 @@ def _serve(args: argparse.Namespace, sock: socket.socket, public_url: str | None
         try:
             measurement_id, created = add_long_run(ctx, org_id, args.demo_rows)
         except LookupError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+            raise _Exit(2, str(exc)) from None
         verb = "Added" if created else "Kept existing"
         _say(
             f"{verb} long-run-{args.demo_rows} ({args.demo_rows:,} rows) as measurement "
             f"{measurement_id} in {time.perf_counter() - t0:.1f} s."
         )
-
     if args.demo_specs:
         t0 = time.perf_counter()
         added = pad_specifications(ctx, org_id, args.demo_specs)
         _say(f"Added {added:,} synthetic specifications in {time.perf_counter() - t0:.1f} s.")
 
-    app = create_app(settings, ctx)
-    port = sock.getsockname()[1]
-    url = f"http://[{args.host}]:{port}" if ":" in args.host else f"http://{args.host}:{port}"
+
+def _announce(args: argparse.Namespace, settings: Settings, url: str, new_key: str | None) -> None:
+    """Where the server is, and the key to use (a new key is shown once: it is stored hashed)."""
     _say(f"Ionworks local server on {url} (data dir: {settings.data_dir})")
     if new_key is not None:
         _say(f"API key (shown once, stored hashed): {new_key}")
@@ -307,21 +362,6 @@ def _serve(args: argparse.Namespace, sock: socket.socket, public_url: str | None
             "Use an existing API key, or create one with: ionworks admin create-key "
             f"--data-dir {settings.data_dir} --organization {DEFAULT_ORGANIZATION}"
         )
-    _say(f"Prepared in {time.perf_counter() - started:.2f} s; serving until interrupted (Ctrl+C).")
-    if public_url:
-        _say(f"Signed links point at {public_url}.")
-    config = uvicorn.Config(
-        app,
-        host=args.host,
-        port=port,
-        http=guarded_protocol(settings.header_timeout_s, settings.max_connections),
-        proxy_headers=settings.trust_proxy,
-        log_level=args.log_level,
-        access_log=args.log_level == "debug",
-        lifespan="on",
-    )
-    uvicorn.Server(config).run(sockets=[sock])
-    return 0
 
 
 def _admin_parser() -> argparse.ArgumentParser:

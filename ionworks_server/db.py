@@ -78,6 +78,26 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def _owned() -> list[Column[Any]]:
+    """The id and owning organization every API resource row starts with."""
+    return [Column("id", ID, primary_key=True), Column("organization_id", ID, nullable=False)]
+
+
+def _parent(name: str, table: str) -> Column[Any]:
+    """A required reference to the row that owns this one; deleting that row deletes this one."""
+    return Column(name, ID, ForeignKey(f"{table}.id", ondelete="CASCADE"), nullable=False)
+
+
+def _stamps(*, extra: bool = True) -> list[Column[Any]]:
+    """Keys a client sent beyond the schema (``extra``), the creator, and the two timestamps."""
+    return [
+        *([Column("extra", JSON, nullable=False)] if extra else []),
+        Column("created_by_email", NAME),
+        Column("created_at", DateTime, nullable=False),
+        Column("updated_at", DateTime, nullable=False),
+    ]
+
+
 schema_info = Table(
     "schema_info",
     metadata,
@@ -99,9 +119,7 @@ users = Table(
     "users",
     metadata,
     Column("id", ID, primary_key=True),
-    Column(
-        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
-    ),
+    _parent("organization_id", "organizations"),
     Column("email", NAME, nullable=False),
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("organization_id", "email", name="uq_users_org_email"),
@@ -114,10 +132,8 @@ api_keys = Table(
     # "scrypt$n$r$p$salt$hash" (auth.py; older data dirs: sha256 hex until first use); never the
     # key. The id of a generated key is its public prefix "iwk_" + 16 characters.
     Column("key_hash", String(255), nullable=False, unique=True),
-    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column(
-        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
-    ),
+    _parent("user_id", "users"),
+    _parent("organization_id", "organizations"),
     Column("created_at", DateTime, nullable=False),
 )
 
@@ -137,8 +153,7 @@ projects = Table(
 cell_specifications = Table(
     "cell_specifications",
     metadata,
-    Column("id", ID, primary_key=True),
-    Column("organization_id", ID, nullable=False),
+    *_owned(),
     Column("project_id", ID, nullable=False),
     Column("name", NAME, nullable=False),
     Column("form_factor", NAME),
@@ -146,10 +161,7 @@ cell_specifications = Table(
     Column("chemistry", NAME),
     Column("ratings", JSON, nullable=False),
     Column("components", JSON, nullable=False),  # {"anode": {...} | None, ...}
-    Column("extra", JSON, nullable=False),  # keys the client sent beyond the schema
-    Column("created_by_email", NAME),
-    Column("created_at", DateTime, nullable=False),
-    Column("updated_at", DateTime, nullable=False),
+    *_stamps(),
     ForeignKeyConstraint(
         ["organization_id", "project_id"],
         ["projects.organization_id", "projects.id"],
@@ -167,12 +179,7 @@ batches = Table(
     "batches",
     metadata,
     Column("id", ID, primary_key=True),
-    Column(
-        "cell_specification_id",
-        ID,
-        ForeignKey("cell_specifications.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _parent("cell_specification_id", "cell_specifications"),
     Column("name", NAME, nullable=False),
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("cell_specification_id", "name", name="uq_batches_spec_name"),
@@ -181,21 +188,12 @@ batches = Table(
 cell_instances = Table(
     "cell_instances",
     metadata,
-    Column("id", ID, primary_key=True),
-    Column("organization_id", ID, nullable=False),
-    Column(
-        "cell_specification_id",
-        ID,
-        ForeignKey("cell_specifications.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    *_owned(),
+    _parent("cell_specification_id", "cell_specifications"),
     Column("name", NAME, nullable=False),
     Column("batch_id", ID, ForeignKey("batches.id", ondelete="SET NULL")),
     Column("notes", Text),
-    Column("extra", JSON, nullable=False),
-    Column("created_by_email", NAME),
-    Column("created_at", DateTime, nullable=False),
-    Column("updated_at", DateTime, nullable=False),
+    *_stamps(),
     UniqueConstraint("cell_specification_id", "name", name="uq_instances_spec_name"),
     Index("ix_instances_spec_created", "cell_specification_id", "created_at", "id"),
     Index("ix_instances_spec_updated", "cell_specification_id", "updated_at", "id"),
@@ -205,14 +203,8 @@ cell_instances = Table(
 cell_measurements = Table(
     "cell_measurements",
     metadata,
-    Column("id", ID, primary_key=True),
-    Column("organization_id", ID, nullable=False),
-    Column(
-        "cell_instance_id",
-        ID,
-        ForeignKey("cell_instances.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    *_owned(),
+    _parent("cell_instance_id", "cell_instances"),
     Column("specification_id", ID, nullable=False),
     Column("name", NAME, nullable=False),
     Column("measurement_type", String(32), nullable=False),
@@ -227,10 +219,7 @@ cell_measurements = Table(
     Column("processing_status", String(16)),
     Column("processing_error", Text),
     Column("row_count", Integer),
-    Column("extra", JSON, nullable=False),
-    Column("created_by_email", NAME),
-    Column("created_at", DateTime, nullable=False),
-    Column("updated_at", DateTime, nullable=False),
+    *_stamps(),
     UniqueConstraint("cell_instance_id", "name", name="uq_measurements_instance_name"),
     Index("ix_measurements_instance_created", "cell_instance_id", "created_at", "id"),
     Index("ix_measurements_instance_updated", "cell_instance_id", "updated_at", "id"),
@@ -255,14 +244,8 @@ measurement_tags = Table(
 upload_reservations = Table(
     "upload_reservations",
     metadata,
-    Column("id", ID, primary_key=True),  # the measurement id confirm-upload will use
-    Column("organization_id", ID, nullable=False),
-    Column(
-        "cell_instance_id",
-        ID,
-        ForeignKey("cell_instances.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    *_owned(),  # the id is the measurement id confirm-upload will use
+    _parent("cell_instance_id", "cell_instances"),
     Column("name", NAME, nullable=False),
     Column("measurement_type", String(32), nullable=False),
     Column("filenames", JSON, nullable=False),
@@ -274,8 +257,7 @@ upload_reservations = Table(
 pipelines = Table(
     "pipelines",
     metadata,
-    Column("id", ID, primary_key=True),
-    Column("organization_id", ID, nullable=False),
+    *_owned(),
     Column("project_id", ID),
     Column("name", NAME),
     Column("description", Text),
@@ -283,9 +265,7 @@ pipelines = Table(
     Column("error", Text),
     Column("config", JSON, nullable=False),
     Column("result", JSON),
-    Column("created_by_email", NAME),
-    Column("created_at", DateTime, nullable=False),
-    Column("updated_at", DateTime, nullable=False),
+    *_stamps(extra=False),
     Index("ix_pipelines_org_created", "organization_id", "created_at"),
 )
 
@@ -377,8 +357,3 @@ def init_schema(engine: Engine) -> None:
             f"The database is missing tables {sorted(missing)}; it is damaged or incomplete. "
             "Start with a new --data-dir."
         )
-
-
-def row_dict(row: Any) -> dict[str, Any]:
-    """A result row as a plain dict."""
-    return dict(row._mapping)
