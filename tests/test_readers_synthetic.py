@@ -282,3 +282,33 @@ def test_duplicate_times_are_spread_by_a_microsecond_per_repeat(
     frame = pl.DataFrame({TIME: times})
     out = _finish.offset_duplicate_times(frame)[TIME].to_list()
     assert out == pytest.approx(expected, abs=1e-12)
+
+
+def test_maccor_without_a_state_column_keeps_a_signed_current(tmp_path: Path) -> None:
+    lines = (DATA / "maccor_small.txt").read_text().splitlines()
+    rows = [line.split("\t") for line in lines[3:]]
+    state = rows[0].index("State")
+    out = []
+    for number, fields in enumerate(rows):
+        if number and fields[state] == "C":
+            fields[7] = "-" + fields[7]  # charge written as negative: discharge-positive export
+        out.append("\t".join(f for i, f in enumerate(fields) if i != state))
+    path = tmp_path / "signed.txt"
+    path.write_text("\n".join(lines[:3] + out) + "\n")
+    ts = read.time_series(path)
+    assert ts[CURRENT].to_list() == [0.0, 0.0, 1.0, 1.0, 1.0, -2.0, -2.0, -0.0]
+    assert "Mode from cycler" not in ts.columns
+
+
+def test_maccor_magnitude_only_without_state_takes_the_sign_from_the_voltage(
+    tmp_path: Path,
+) -> None:
+    lines = (DATA / "maccor_small.txt").read_text().splitlines()
+    rows = [line.split("\t") for line in lines[3:]]
+    state = rows[0].index("State")
+    path = tmp_path / "magnitudes.txt"
+    body = ["\t".join(f for i, f in enumerate(r) if i != state) for r in rows]
+    path.write_text("\n".join(lines[:3] + body) + "\n")
+    # Magnitudes and no mode: each step is signed by its voltage (falls: discharge, rises: charge).
+    ts = read.time_series(path)
+    assert ts[CURRENT].to_list() == [0.0, 0.0, 1.0, 1.0, 1.0, -2.0, -2.0, -0.0]

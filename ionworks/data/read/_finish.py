@@ -69,7 +69,9 @@ def finish(
     if data.height == 0:
         raise ReaderError("the file has a header but no rows with both a current and a voltage")
     data = offset_duplicate_times(data.with_columns(pl.col(TIME) - pl.col(TIME).first()))
-    if infer_sign and positive_current_charges(data):
+    if infer_sign and STEP_FROM_CYCLER in data.columns and _magnitudes_only(data):
+        data = data.with_columns(_sign_per_step(data).alias(CURRENT))
+    elif infer_sign and positive_current_charges(data):
         charge_positive = True
     data = signed_current(data, charge_positive=charge_positive)
     data = data.with_columns(
@@ -131,6 +133,25 @@ def signed_current(data: pl.DataFrame, *, charge_positive: bool) -> pl.DataFrame
             .otherwise(current)
         )
     return data.with_columns(current.alias(CURRENT))
+
+
+def _magnitudes_only(data: pl.DataFrame) -> bool:
+    """True when the current never goes negative: the file writes magnitudes."""
+    return bool((data.get_column(CURRENT).fill_null(0.0) >= 0).all())
+
+
+def _sign_per_step(data: pl.DataFrame) -> pl.Expr:
+    """Current signed step by step: a step whose voltage mostly rises under load is a charge.
+
+    For magnitude-only files without a mode column, one sign for the whole file cannot be right;
+    each cycler step is one direction, so each step votes on its own.
+    """
+    largest = data.get_column(CURRENT).abs().max()
+    floor = STEP_CURRENT_TOLERANCE * float(largest) if isinstance(largest, (int, float)) else 0.0
+    loaded = pl.col(CURRENT).abs() > floor
+    run = changes(STEP_FROM_CYCLER).cum_sum()  # consecutive rows of one step, not equal numbers
+    rises = (pl.col(VOLTAGE).diff().sign().filter(loaded).sum() > 0).over(run)
+    return pl.when(rises).then(-pl.col(CURRENT)).otherwise(pl.col(CURRENT))
 
 
 def positive_current_charges(data: pl.DataFrame) -> bool:

@@ -28,7 +28,6 @@ SCALE_TO_SI = {
     "h": 3600.0,
     "degc": 1.0,
     "°c": 1.0,
-    "c": 1.0,
 }
 """Factor from a unit as cyclers spell it (lower case, no spaces) to the SI unit of our columns."""
 

@@ -77,25 +77,37 @@ def sniff(text: str) -> bool:
 
 
 def read(path: Path) -> pl.DataFrame:
-    """The time series of a Maccor export, in standard columns (see :func:`ionworks.data.read.time_series`)."""
+    """The time series of a Maccor export, in standard columns.
+
+    Without a state column (some exports write signed current instead), the sign is taken as
+    written if it is mixed, else from the voltage response.
+    """
     table = find_table(path, is_header, "Maccor")
     time_name = _first_present(table.columns, _TIME_COLUMNS, "test time", path)
-    mode_name = _first_present(table.columns, _MODE_COLUMNS, "state", path)
+    mode_name = next((c for c in _MODE_COLUMNS if c in table.columns), None)
     dtypes: dict[str, type[pl.DataType]] = {c: pl.Float64 for c in table.columns if c in _RENAMES}
     dtypes |= {c: pl.Float64 for c in table.columns if _VAR.match(c)}
-    dtypes |= {time_name: pl.String, mode_name: pl.String}
+    dtypes |= {c: pl.String for c in (time_name, mode_name) if c is not None}
     frame = read_table(path, table, dtypes)
-    frame = frame.filter(pl.col(mode_name).str.strip_chars() != "MSG")
     exprs = [_time(frame, time_name, path, table)]
     for source, (target, factor) in _RENAMES.items():
         if source in frame.columns and target not in {e.meta.output_name() for e in exprs}:
             exprs.append((numeric(frame, source, path, table.header_line) * factor).alias(target))
+    exprs += [_var(frame, c, path, table) for c in frame.columns if _VAR.match(c)]
+    if mode_name is None:
+        data = _integers(frame.select(exprs))
+        return finish(data, file_columns=table.columns, infer_sign=_unsigned(data))
+    frame = frame.filter(pl.col(mode_name).str.strip_chars() != "MSG")
     mode = pl.col(mode_name).str.strip_chars().str.slice(0, 1)
     exprs += [mode.alias(MODE), _direction(mode).alias(DIRECTION)]
-    exprs += [_var(frame, c, path, table) for c in frame.columns if _VAR.match(c)]
     data = _integers(frame.select(exprs))
     data = data.with_columns(pl.Series(FRAME, frame_numbers(data.get_column(MODE).to_numpy())))
     return finish(data, file_columns=table.columns)
+
+
+def _unsigned(data: pl.DataFrame) -> bool:
+    """True when no current is negative: a magnitude, so the direction must be inferred."""
+    return CURRENT in data.columns and bool((data.get_column(CURRENT) >= 0).all())
 
 
 def _integers(data: pl.DataFrame) -> pl.DataFrame:
