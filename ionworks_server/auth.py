@@ -1,8 +1,8 @@
 """API keys and the caller they identify: organizations, users, key generation and lookup.
 
-A key arrives as ``X-API-Key: <key>`` or ``Authorization: Bearer <key>`` (wire facts §2.1) and
-maps to one user of one organization. A missing or unknown key is a 403 ``FORBIDDEN``: this API
-never answers 401 (wire facts §4.3).
+A key arrives as ``X-API-Key: <key>`` or ``Authorization: Bearer <key>`` (openapi.yaml's
+``ApiKeyAuth`` and ``BearerAuth``) and maps to one user of one organization. A missing or unknown
+key is a 403 ``FORBIDDEN``: this API never answers 401 (openapi.yaml's description says so).
 
 Keys are stored as salted scrypt hashes (``scrypt$n$r$p$salt$hash``: the parameters travel with
 the hash, so they can be raised later), never in clear, so a copied data dir does not give away
@@ -32,7 +32,7 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.engine import Connection
@@ -141,6 +141,9 @@ def _is_current(stored: str) -> bool:
     return stored.startswith(f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}$")
 
 
+_V = TypeVar("_V")
+
+
 class _KeyCache:
     """Verified keys (key digest → row id) and recently refused ones, per database, bounded."""
 
@@ -175,19 +178,22 @@ class _KeyCache:
         slot = self._slot(engine, key)
         with self._lock:
             self._refused.pop(slot, None)
-            self._verified[slot] = (row_id, time.monotonic() + self.VERIFIED_TTL_S)
-            self._verified.move_to_end(slot)
-            while len(self._verified) > self.MAX_ENTRIES:
-                self._verified.popitem(last=False)
+            self._put(self._verified, slot, (row_id, time.monotonic() + self.VERIFIED_TTL_S))
 
     def refuse(self, engine: Engine, key: str) -> None:
         slot = self._slot(engine, key)
         with self._lock:
             self._verified.pop(slot, None)
-            self._refused[slot] = time.monotonic() + self.REFUSED_TTL_S
-            self._refused.move_to_end(slot)
-            while len(self._refused) > self.MAX_ENTRIES:
-                self._refused.popitem(last=False)
+            self._put(self._refused, slot, time.monotonic() + self.REFUSED_TTL_S)
+
+    def _put(
+        self, entries: OrderedDict[tuple[str, bytes], _V], slot: tuple[str, bytes], value: _V
+    ) -> None:
+        """Store ``value`` as the newest entry; past ``MAX_ENTRIES`` the oldest go (lock held)."""
+        entries[slot] = value
+        entries.move_to_end(slot)
+        while len(entries) > self.MAX_ENTRIES:
+            entries.popitem(last=False)
 
     def forget(self, engine: Engine, key: str) -> None:
         slot = self._slot(engine, key)

@@ -1,7 +1,7 @@
 """Reading request bodies: gzip/deflate decoding, size limits, JSON parsing with clear 400s.
 
-Request bodies may be gzip- or deflate-compressed (wire facts §2.2: the official client gzips
-bodies of 512 KiB or more). The size limit applies to the *decompressed* bytes, checked while
+Request bodies may be gzip- or deflate-compressed (openapi.yaml's description: the official client
+gzips bodies of 512 KiB or more). The size limit applies to the *decompressed* bytes, checked while
 decompressing, so a small "zip bomb" cannot exhaust memory.
 
 This is the one place bodies are read, so the limits on what a body may hold live here too: the
@@ -101,7 +101,7 @@ async def read_json_body(request: Request, max_bytes: int) -> dict[str, Any]:
 def check_json_content_type(header: str | None) -> None:
     """415 unless the body is labelled ``application/json`` (optionally ``charset=utf-8``).
 
-    The official client labels every request ``application/json`` (wire facts §2.1); a body in
+    The official client labels every request ``application/json`` (as openapi.yaml requires); a body in
     another media type or charset would otherwise be guessed at (``json.loads`` sniffs UTF-16).
     """
     media_type, _, params = (header or "").partition(";")
@@ -152,8 +152,9 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise bad_request("Request body is not UTF-8 encoded JSON", field="body") from None
     try:
-        # Bare NaN/Infinity tokens (sent by some client paths, wire facts §2.2) become null: JSON
-        # has no such values and a PostgreSQL JSON column would refuse them.
+        # Bare NaN/Infinity tokens (some official-client paths send them: Python's json.dumps
+        # writes a float NaN that way) become null: JSON has no such values and a PostgreSQL
+        # JSON column would refuse them.
         body = json.loads(
             text,
             parse_constant=lambda _token: None,

@@ -1,4 +1,4 @@
-"""Wire filters (wire facts §5.3) → SQL conditions, ordering and paging, validated strictly.
+"""List filters (openapi.yaml's list parameters) → SQL conditions, ordering and paging, validated strictly.
 
 * Text filters use PostgREST-like operators split from the value at the **first** dot:
   ``ilike.<pattern>`` (case-insensitive ``LIKE``; ``%`` and ``_`` are wildcards),
@@ -182,7 +182,7 @@ def _date(params: QueryParams, name: str) -> datetime | None:
         raise bad_parameter(name, f"Invalid value for {name!r}: {exc}") from None
 
 
-def _text_condition(name: str, raw: str, column: Any) -> ColumnElement[bool]:
+def _text_condition(name: str, raw: str, column: ColumnElement[Any]) -> ColumnElement[bool]:
     operator, dot, value = raw.partition(".")
     if not dot or operator not in TEXT_OPERATORS:
         if not dot:

@@ -1,7 +1,7 @@
 """JSON out: exact ``application/json`` responses and UTC timestamps.
 
 The official client parses a response only when its ``Content-Type`` is exactly
-``application/json`` (wire facts §2.3), so no charset parameter is ever added. Non-finite floats
+``application/json`` (openapi.yaml's description says so), so no charset parameter is ever added. Non-finite floats
 (NaN, ±inf from polars tables) are sent as ``null``: JSON has no spelling for them.
 """
 

@@ -196,7 +196,8 @@ def test_notes_of_ten_million_characters_are_refused(
 def test_what_the_official_client_sends_stays_accepted(
     empty_server: ServerProcess, ids: dict[str, str]
 ) -> None:
-    """Bare-string tags, NaN tokens and unknown extra keys (wire facts §2.2 and the create docs)."""
+    """Bare-string tags, NaN tokens and unknown extra keys: what the official client's create sends
+    (Python's json.dumps writes a NaN quantity as a bare NaN token; openapi.yaml allows extra keys)."""
     http = http_client(empty_server)
     body = (
         b'{"name": "official-props", "measurement_type": "properties", "properties": '

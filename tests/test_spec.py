@@ -127,7 +127,7 @@ def recorder() -> Iterator[str]:
     server.server_close()
 
 
-def test_generated_list_sends_filters_exactly_as_the_wire_facts_encode_them(recorder: str) -> None:
+def test_generated_list_sends_filters_exactly_as_openapi_yaml_describes_them(recorder: str) -> None:
     from ionworks_generated import Client
     from ionworks_generated.api.cell_measurements import list_cell_measurements
     from ionworks_generated.api.cell_specifications import list_cell_specifications
