@@ -28,7 +28,7 @@ class Table:
 
 def head_text(path: Path, size: int = 65536) -> tuple[str, str]:
     """The first ``size`` bytes decoded (UTF-8, else Latin-1 as older Windows exports use)."""
-    raw = path.read_bytes()[:size] if path.stat().st_size <= size else _read_head(path, size)
+    raw = _read_head(path, size)
     try:
         return raw.decode("utf-8-sig"), "utf8"
     except UnicodeDecodeError as exc:
