@@ -25,9 +25,9 @@ from .fields import (
     optional_str,
     tags_field,
 )
-from .filters import ListSpec, build_list_query, parse_bool
+from .filters import ListSpec, parse_bool
 from .jsonio import JSON_MEDIA_TYPE, format_ts, json_response
-from .records import INSTANCES, MEASUREMENTS, page_response
+from .records import INSTANCES, MEASUREMENTS
 from .resources import purge_measurements
 from .tables import table_json
 
@@ -131,12 +131,7 @@ def set_tags(conn: Connection, measurement_id: str, tags: list[str]) -> None:
 
 def list_measurements(call: Call) -> Response:
     """``GET /cell_instances/{id}/cell_measurements``."""
-    query = build_list_query(call.request.query_params, MEASUREMENT_LIST)
-    instance_id = call.path("cell_instance_id")
-    with read(call.ctx.engine) as conn:
-        INSTANCES.visible(conn, call.caller.organization_id, instance_id)
-        rows, total = MEASUREMENTS.page(conn, query, [M.c.cell_instance_id == instance_id])
-    return page_response([MEASUREMENTS.out(r) for r in rows], total)
+    return MEASUREMENTS.list_children(call, MEASUREMENT_LIST, INSTANCES, "cell_instance_id")
 
 
 def get_measurement(call: Call) -> Response:

@@ -23,9 +23,18 @@ from sqlalchemy.engine import Connection, Row
 from starlette.responses import Response
 
 from .auth import Caller
-from .db import batches, cell_instances, cell_measurements, cell_specifications, pipelines, utcnow
+from .context import Call
+from .db import (
+    batches,
+    cell_instances,
+    cell_measurements,
+    cell_specifications,
+    pipelines,
+    read,
+    utcnow,
+)
 from .errors import conflict, not_found
-from .filters import ListQuery
+from .filters import ListQuery, ListSpec, build_list_query
 from .jsonio import format_ts, json_response
 
 __all__ = [
@@ -198,10 +207,29 @@ class Resource:
         ).all()
         return list(rows), int(total)
 
+    def list_children(
+        self, call: Call, spec: ListSpec, parent: Resource, parent_key: str
+    ) -> Response:
+        """``GET /<parents>/{parent_key}/<rows>``: 404 unless the caller can see the parent.
+
+        ``parent_key`` names both the path parameter and this table's column that refers to it.
+        """
+        query = build_list_query(call.request.query_params, spec)
+        parent_id = call.path(parent_key)
+        with read(call.ctx.engine) as conn:
+            parent.visible(conn, call.caller.organization_id, parent_id)
+            rows, total = self.page(conn, query, [self.table.c[parent_key] == parent_id])
+        return page_response([self.out(r) for r in rows], total)
+
 
 def page_response(items: list[dict[str, Any]], total: int) -> Response:
     """The list envelope every list operation of openapi.yaml returns."""
     return json_response({"items": items, "count": len(items), "total": total})
+
+
+def _plain(*keys: str) -> tuple[Field, ...]:
+    """Keys shown as stored."""
+    return tuple(Field(key) for key in keys)
 
 
 def _dict_or_empty(value: Any) -> Any:
@@ -231,12 +259,7 @@ SPECIFICATIONS = Resource(
     resource_type="cell_specification",
     label="Cell specification",
     fields=(
-        Field("id"),
-        Field("name"),
-        Field("project_id"),
-        Field("form_factor"),
-        Field("manufacturer"),
-        Field("chemistry"),
+        *_plain("id", "name", "project_id", "form_factor", "manufacturer", "chemistry"),
         Field("ratings", _dict_or_empty),
         *_STAMPS,
     ),
@@ -254,12 +277,7 @@ INSTANCES = Resource(
     resource_type="cell_instance",
     label="Cell instance",
     fields=(
-        Field("id"),
-        Field("name"),
-        Field("cell_specification_id"),
-        Field("batch_id"),
-        Field("batch_name"),
-        Field("notes"),
+        *_plain("id", "name", "cell_specification_id", "batch_id", "batch_name", "notes"),
         *_STAMPS,
     ),
     query=select(_I, batches.c.name.label("batch_name")).select_from(
@@ -276,21 +294,12 @@ MEASUREMENTS = Resource(
     label="Cell measurement",
     # Flat, with the instance's specification_id, as openapi.yaml's CellMeasurement shows it.
     fields=(
-        Field("id"),
-        Field("name"),
-        Field("cell_instance_id"),
-        Field("specification_id"),
-        Field("measurement_type"),
+        *_plain("id", "name", "cell_instance_id", "specification_id", "measurement_type"),
         Field("start_time", format_ts),
         Field("end_time", format_ts),
-        Field("notes"),
-        Field("protocol"),
-        Field("test_setup"),
-        Field("properties"),
+        *_plain("notes", "protocol", "test_setup", "properties"),
         Field("tags", _as_list),
-        Field("processing_status"),
-        Field("processing_error"),
-        Field("row_count"),
+        *_plain("processing_status", "processing_error", "row_count"),
         *_STAMPS,
     ),
     name_scope=("cell_instance_id",),
@@ -306,12 +315,7 @@ PIPELINES = Resource(
     label="Pipeline",
     # is_terminal/is_failed are always present: clients poll on them.
     fields=(
-        Field("id"),
-        Field("name"),
-        Field("description"),
-        Field("project_id"),
-        Field("status"),
-        Field("error"),
+        *_plain("id", "name", "description", "project_id", "status", "error"),
         Field("is_terminal", _terminal, column="status"),
         Field("is_failed", _failed, column="status"),
         Field("result"),

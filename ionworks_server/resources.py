@@ -269,12 +269,7 @@ INSTANCE_LIST = ListSpec(
 
 def list_instances(call: Call) -> Response:
     """``GET /cell_specifications/{id}/cell_instances``."""
-    query = build_list_query(call.request.query_params, INSTANCE_LIST)
-    spec_id = call.path("cell_specification_id")
-    with read(call.ctx.engine) as conn:
-        SPECIFICATIONS.visible(conn, call.caller.organization_id, spec_id)
-        rows, total = INSTANCES.page(conn, query, [I.c.cell_specification_id == spec_id])
-    return page_response([INSTANCES.out(r) for r in rows], total)
+    return INSTANCES.list_children(call, INSTANCE_LIST, SPECIFICATIONS, "cell_specification_id")
 
 
 def get_instance(call: Call) -> Response:
