@@ -13,7 +13,8 @@ setup: $(STAMP)
 $(STAMP): $(ROOT)pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e "$(ROOT)[server,pandas,dev]"
+	$(PY) -m pip install --quiet -e "$(ROOT)[server,pandas,readers,dev]"
+	@bash $(ROOT)scripts/system_packages.sh
 	@touch $(STAMP)
 
 # Regenerate the low-level client from openapi.yaml (pinned generator, pinned ruff from the venv).
