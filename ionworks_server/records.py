@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table, func, select, update
@@ -81,26 +80,11 @@ class Resource:
     """The 409 message, formatted with ``name`` and the ``name_scope`` values."""
     defaults: Callable[[], dict[str, Any]] = dict
     """Column values a new row starts with (a fresh dict each time: some are mutable)."""
-    _get: Callable[[Any], tuple[Any, ...]] = field(init=False, repr=False)
-    _keys: tuple[str, ...] = field(init=False, repr=False)
-    _converts: tuple[tuple[str, Convert], ...] = field(init=False, repr=False)
+    out: Callable[[Any], dict[str, Any]] = field(init=False, repr=False)
+    """The row as the API shows it (compiled from ``fields``, see :func:`_compile_out`)."""
 
     def __post_init__(self) -> None:
-        # One C-level attrgetter per row, then the few conversions in place (assigning an
-        # existing key keeps its position): list pages stay as fast as hand-written serialisers.
-        columns = [f.column or f.key for f in self.fields]
-        object.__setattr__(self, "_get", attrgetter(*columns))
-        object.__setattr__(self, "_keys", tuple(f.key for f in self.fields))
-        converts = tuple((f.key, f.convert) for f in self.fields if f.convert is not None)
-        object.__setattr__(self, "_converts", converts)
-
-    def out(self, row: Any) -> dict[str, Any]:
-        """The row as the API shows it."""
-        out: dict[str, Any] = dict(row.extra or {}) if self.extra else {}
-        out.update(zip(self._keys, self._get(row), strict=True))
-        for key, convert in self._converts:
-            out[key] = convert(out[key])
-        return out
+        object.__setattr__(self, "out", _compile_out(self.fields, self.extra))
 
     @property
     def shown(self) -> Select[Any]:
@@ -220,6 +204,32 @@ class Resource:
             parent.visible(conn, call.caller.organization_id, parent_id)
             rows, total = self.page(conn, query, [self.table.c[parent_key] == parent_id])
         return page_response([self.out(r) for r in rows], total)
+
+
+def _compile_out(fields: tuple[Field, ...], extra: bool) -> Callable[[Any], dict[str, Any]]:
+    """A serialiser written out from the description, once, as ``dataclasses`` writes ``__init__``.
+
+    A list page calls it once per row (10,000 times for ten pages of specifications): compiled,
+    it does exactly the work a hand-written serialiser does, where a loop over ``fields`` would
+    add Python work per field per row. Keys and columns come from the descriptions in this
+    module, never from a request; they must be identifiers.
+    """
+    env: dict[str, Any] = {}
+    items = []
+    for index, f in enumerate(fields):
+        column = f.column or f.key
+        if not (f.key.isidentifier() and column.isidentifier()):
+            raise ValueError(f"field {f.key!r} (column {column!r}) is not an identifier")
+        value = f"row.{column}"
+        if f.convert is not None:
+            env[f"_convert{index}"] = f.convert
+            value = f"_convert{index}({value})"
+        items.append(f"{f.key}={value}")
+    start = "dict(row.extra or {})" if extra else "{}"
+    source = f"def out(row):\n    o = {start}\n    o.update({', '.join(items)})\n    return o\n"
+    exec(source, env)  # the source is built above from this module's own descriptions
+    out: Callable[[Any], dict[str, Any]] = env["out"]
+    return out
 
 
 def page_response(items: list[dict[str, Any]], total: int) -> Response:
