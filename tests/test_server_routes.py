@@ -89,19 +89,23 @@ def _storage_parts(url: str) -> tuple[str, str, str, dict[str, str]]:
     return area, object_id, filename, query
 
 
-def test_every_operation_answers_through_the_generated_client(
-    live_server: ServerProcess, unique: str
-) -> None:
-    client = make_client(live_server)
-    http = http_client(live_server)
-    called: dict[str, int] = {}
+class _Tour:
+    """Calls operations by id through the generated client, recording each one that answered."""
 
-    def call(op_id: str, expected: int, *args: Any, **kwargs: Any) -> Any:
-        response = _call(op_id, *args, client=client, **kwargs)
+    def __init__(self, server: ServerProcess) -> None:
+        self.client = make_client(server)
+        self.called: dict[str, int] = {}
+
+    def call(self, op_id: str, expected: int, *args: Any, **kwargs: Any) -> Any:
+        response = _call(op_id, *args, client=self.client, **kwargs)
         assert response.status_code == expected, (op_id, response.status_code, response.content)
-        called[op_id] = response.status_code
+        self.called[op_id] = response.status_code
         return response
 
+
+def _tour_specs_and_instances(tour: _Tour, unique: str) -> tuple[Any, Any]:
+    """Health, the user, and every specification and instance operation but delete."""
+    call = tour.call
     call("health_check", 200)
     call("get_current_user", 200)
     call("list_cell_specifications", 200, name="ilike.%coin%", limit=5)
@@ -127,11 +131,16 @@ def test_every_operation_answers_through_the_generated_client(
     call(
         "update_cell_instance", 200, instance.id, body=CellInstanceUpdate.from_dict({"notes": "n"})
     )
+    return spec, instance
 
+
+def _tour_upload(tour: _Tour, instance_id: str) -> str:
+    """Initiate, PUT through the storage operation, confirm; returns the measurement id."""
+    call = tour.call
     initiated = call(
         "initiate_upload",
         200,
-        instance.id,
+        instance_id,
         body=InitiateUploadRequest.from_dict({"measurement": {"name": "run-1"}}),
     ).parsed
     target = next(u for u in initiated.uploads if u.filename == "time_series.parquet")
@@ -159,13 +168,17 @@ def test_every_operation_answers_through_the_generated_client(
         201,
         initiated.measurement_id,
         body=ConfirmUploadRequest.from_dict(
-            {"cell_instance_id": instance.id, "measurement": {"name": "run-1"}}
+            {"cell_instance_id": instance_id, "measurement": {"name": "run-1"}}
         ),
     )
-    measurement_id = initiated.measurement_id
-    wait_processed(http, measurement_id)
+    return str(initiated.measurement_id)
+
+
+def _tour_measurement_reads(tour: _Tour, instance_id: str, measurement_id: str) -> None:
+    """Every read and update of a processed measurement, its tables and files."""
+    call = tour.call
     call("get_cell_measurement", 200, measurement_id)
-    call("list_cell_measurements", 200, instance.id)
+    call("list_cell_measurements", 200, instance_id)
     call(
         "update_cell_measurement",
         200,
@@ -189,6 +202,17 @@ def test_every_operation_answers_through_the_generated_client(
     call("get_steps_and_cycles", 200, measurement_id)
     call("list_measurement_files", 200, measurement_id)
     call("download_measurement_file", 404, measurement_id, "no-such-file.csv")
+
+
+def test_every_operation_answers_through_the_generated_client(
+    live_server: ServerProcess, unique: str
+) -> None:
+    tour = _Tour(live_server)
+    call = tour.call
+    spec, instance = _tour_specs_and_instances(tour, unique)
+    measurement_id = _tour_upload(tour, instance.id)
+    wait_processed(http_client(live_server), measurement_id)
+    _tour_measurement_reads(tour, instance.id, measurement_id)
     call(
         "create_properties_measurement",
         201,
@@ -208,7 +232,7 @@ def test_every_operation_answers_through_the_generated_client(
     call("delete_cell_measurement", 204, measurement_id)
     call("delete_cell_instance", 204, instance.id)
     call("delete_cell_specification", 204, spec.id)
-    assert set(called) == set(spec_operations())
+    assert set(tour.called) == set(spec_operations())
 
 
 def test_an_unknown_route_is_a_json_404(live_server: ServerProcess) -> None:
