@@ -60,7 +60,7 @@ def main() -> None:
             offset += 1000
 
     results["list_specs"] = median(list_all, max(1, repeats // 2))
-    code = "import ionworks"
+    code = "from ionworks import Ionworks"
     samples = []
     for _ in range(5):
         start = time.perf_counter()
