@@ -8,7 +8,8 @@ late PUT cannot change a file while it is processed).
 A signature is HMAC-SHA256, keyed by a per-data-dir secret (created with mode 0600 at first
 start), over ``METHOD\\n/storage/<area>/<id>/<name>\\n<expires>``. GET URLs live 15 minutes and
 PUT URLs an hour (see :mod:`.config`). The storage routes take no API key: the signature is the
-authorisation, and the official client never sends credentials here on purpose (§8.3).
+authorisation, and clients must not send credentials to storage (the signed URL may point at
+another host, so an API key sent there could leak).
 
 Every path segment must be a plain name (no ``/``, ``\\``, NUL, ``.`` or ``..``) and the resolved
 path must stay inside the storage root; anything else is a 400 before the disk is touched.
