@@ -32,6 +32,7 @@ from .errors import ApiError, CatchAllMiddleware, api_error_handler, http_except
 from .filters import check_query_values
 from .jsonio import json_response
 from .polars_threads import resolve_lazy_numpy
+from .request_id import RequestIdMiddleware
 from .schema import BodySchemas, body_schemas
 from .storage import Storage, load_or_create_secret
 from .storage_routes import storage_get, storage_put
@@ -334,7 +335,8 @@ def create_app(settings: Settings, context: AppContext | None = None) -> Starlet
 
     app = Starlette(
         routes=_routes(schemas),
-        middleware=[Middleware(CatchAllMiddleware)],
+        # Outermost first: the request id is on every response, the catch-all's 500s included.
+        middleware=[Middleware(RequestIdMiddleware), Middleware(CatchAllMiddleware)],
         exception_handlers={ApiError: api_error_handler, HTTPException: http_exception_handler},
         lifespan=lifespan,
     )

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from . import request_id
 from .jsonio import json_response
 
 __all__ = [
@@ -167,7 +168,12 @@ class CatchAllMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception:
-            log.exception("Unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            log.exception(
+                "Unhandled error on %s %s (request_id=%s)",
+                scope.get("method"),
+                scope.get("path"),
+                request_id.current(),
+            )
             if started:  # too late for an error body; let the server drop the connection
                 raise
             response = ApiError(500, "INTERNAL_ERROR", "Internal server error", None).to_response()
