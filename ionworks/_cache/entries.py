@@ -23,7 +23,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import diskcache
 import polars as pl
@@ -37,6 +37,7 @@ from .readonly import ReadOnlyCache
 from .store import open_cache, put
 
 _TAG_VERSION: Final = "iw1"
+_T = TypeVar("_T")
 
 _now: Callable[[], float] = time.time
 """Clock used for write times and TTL checks; tests replace it instead of sleeping."""
@@ -115,15 +116,8 @@ def load_table(
     miss so the caller refetches it.
     """
     check_artifact(artifact)
-    if not settings.is_enabled():
-        return None
-    key = entry_key(scope, measurement_id, "table", artifact)
-    what = describe("table", artifact, measurement_id)
-    directory = settings.cache_directory()
-    try:
-        cache = open_cache(directory, create=False)
-        if cache is None:
-            return None
+
+    def read(cache: diskcache.Cache | ReadOnlyCache, key: str, what: str) -> pl.DataFrame | None:
         # diskcache opens the value file inside its transaction, so the handle is the committed
         # file even if a concurrent writer replaces the entry and deletes that file right after.
         # polars reads through the handle where the OS allows (Linux); elsewhere a vanished file
@@ -137,9 +131,66 @@ def load_table(
             if outcome is not _REPLACED:
                 return outcome
         return None
+
+    return _read_entry(scope, measurement_id, "table", artifact, settings, read)
+
+
+def _read_entry(
+    scope: CacheScope,
+    measurement_id: str,
+    kind: str,
+    name: str,
+    settings: CacheSettings,
+    read: Callable[[diskcache.Cache | ReadOnlyCache, str, str], _T | None],
+) -> _T | None:
+    """What every read shares: disabled or absent is a miss, and so is trouble, with a warning.
+
+    ``read(cache, key, what)`` looks the entry up; ``what`` names it in warnings.
+    """
+    if not settings.is_enabled():
+        return None
+    key = entry_key(scope, measurement_id, kind, name)
+    what = describe(kind, name, measurement_id)
+    directory = settings.cache_directory()
+    try:
+        cache = open_cache(directory, create=False)
+        return None if cache is None else read(cache, key, what)
     except Exception as exc:  # SQLite locked/corrupt, permissions...: a miss, but say so
         warn(f"Could not read {what} from the cache at {directory}: {exc!r}")
         return None
+
+
+def _write_entry(
+    scope: CacheScope,
+    measurement_id: str,
+    kind: str,
+    name: str,
+    settings: CacheSettings,
+    payload: Callable[[], str | bytes | bytearray | memoryview],
+) -> bool:
+    """What every write shares: stamped, atomic, and a failure warns instead of raising.
+
+    ``payload()`` runs inside the guard, so an encoding failure is reported like a full disk.
+    Text is stored inline; bytes always as a value file (``read=True`` makes one whatever the
+    size), which a hit reads in place.
+    """
+    key = entry_key(scope, measurement_id, kind, name)
+    directory = settings.cache_directory()
+    try:
+        cache = open_cache(directory, create=True)
+        if not isinstance(cache, diskcache.Cache):
+            return False  # read-only: said once when it was opened
+        data = payload()
+        if isinstance(data, str):
+            put(cache, key, data, read=False, tag=_Stamp.new(len(data)).encode())
+        else:
+            stamp = _Stamp.new(memoryview(data).nbytes)
+            put(cache, key, io.BytesIO(data), read=True, tag=stamp.encode())
+        return True
+    except Exception as exc:
+        what = describe(kind, name, measurement_id)
+        warn(f"Could not save {what} to the local cache at {directory}: {exc!r}")
+        return False
 
 
 _REPLACED: Final = pl.DataFrame()
@@ -196,26 +247,18 @@ def store_table(
     check_artifact(artifact)
     if not settings.is_enabled():
         return False
-    key = entry_key(scope, measurement_id, "table", artifact)
-    what = describe("table", artifact, measurement_id)
     if not isinstance(data, pl.DataFrame | bytes | bytearray | memoryview):
         raise TypeError(f"expected a polars DataFrame or parquet bytes, not {type(data)!r}")
     if not isinstance(data, pl.DataFrame) and not _is_parquet(data):
-        warn(f"Not caching {what}: the data is not a parquet file")
+        warn(
+            f"Not caching {describe('table', artifact, measurement_id)}: the data is not a parquet file"
+        )
         return False
-    directory = settings.cache_directory()
-    try:
-        cache = open_cache(directory, create=True)
-        if not isinstance(cache, diskcache.Cache):
-            return False  # read-only: said once when it was opened
-        payload = write_parquet_bytes(data) if isinstance(data, pl.DataFrame) else data
-        # read=True always makes a value file (whatever the size), which a hit reads in place.
-        stamp = _Stamp.new(memoryview(payload).nbytes)
-        put(cache, key, io.BytesIO(payload), read=True, tag=stamp.encode())
-        return True
-    except Exception as exc:
-        warn(f"Could not save {what} to the local cache at {directory}: {exc!r}")
-        return False
+
+    def payload() -> bytes | bytearray | memoryview:
+        return write_parquet_bytes(data) if isinstance(data, pl.DataFrame) else data
+
+    return _write_entry(scope, measurement_id, "table", artifact, settings, payload)
 
 
 def load_json(
@@ -226,15 +269,8 @@ def load_json(
     settings: CacheSettings = PROCESS_DEFAULTS,
 ) -> Any | None:
     """Return cached JSON metadata, or ``None`` on a miss (same rules as :func:`load_table`)."""
-    if not settings.is_enabled():
-        return None
-    key = entry_key(scope, measurement_id, "json", name)
-    what = describe("json", name, measurement_id)
-    directory = settings.cache_directory()
-    try:
-        cache = open_cache(directory, create=False)
-        if cache is None:
-            return None
+
+    def read(cache: diskcache.Cache | ReadOnlyCache, key: str, what: str) -> Any | None:
         text, tag = cache.get(key, tag=True)
         if text is None:
             return None
@@ -248,9 +284,8 @@ def load_json(
             _discard_if_unchanged(cache, key, tag)
             return None
         return value if stamp.is_fresh(settings) else None
-    except Exception as exc:
-        warn(f"Could not read {what} from the cache at {directory}: {exc!r}")
-        return None
+
+    return _read_entry(scope, measurement_id, "json", name, settings, read)
 
 
 def store_json(
@@ -264,16 +299,5 @@ def store_json(
     """Cache JSON-serialisable metadata; returns whether it was stored (failures warn)."""
     if not settings.is_enabled():
         return False
-    key = entry_key(scope, measurement_id, "json", name)
     text = json.dumps(value, separators=(",", ":"))  # a non-JSON value is a bug: let it raise
-    directory = settings.cache_directory()
-    try:
-        cache = open_cache(directory, create=True)
-        if not isinstance(cache, diskcache.Cache):
-            return False  # read-only: said once when it was opened
-        put(cache, key, text, read=False, tag=_Stamp.new(len(text)).encode())
-        return True
-    except Exception as exc:
-        what = describe("json", name, measurement_id)
-        warn(f"Could not save {what} to the local cache at {directory}: {exc!r}")
-        return False
+    return _write_entry(scope, measurement_id, "json", name, settings, lambda: text)
