@@ -13,7 +13,7 @@ from . import _constants as C
 from ._cache import CacheSettings
 from ._dataframe import Backend, resolve_backend
 from ._deadline import deadline_transport
-from ._http import build_api_client, build_storage_client, call, check_timeout
+from ._http import Retries, build_api_client, build_storage_client, call, check_timeout
 from ._logging import configure_from_environment
 from .errors import InvalidParameterError, MissingCredentialsError
 
@@ -118,19 +118,18 @@ class Ionworks:
     def _connect(self) -> None:
         """Build the API and storage httpx clients over this client's (maybe shared) pools."""
         api_transport, storage_transport = self._transports
+        retries = Retries(self.max_retries, self._retry_budget)
         self._http = build_api_client(
             self.api_url,
             self._headers,
             timeout=self.timeout,
-            max_retries=self.max_retries,
-            retry_budget=self._retry_budget,
+            retries=retries,
             transport=api_transport,
             owns_transport=self._owns_transports,
         )
         self._storage = build_storage_client(
             timeout=self._transfer_timeout,
-            max_retries=self.max_retries,
-            retry_budget=self._retry_budget,
+            retries=retries,
             transport=storage_transport,
             owns_transport=self._owns_transports,
         )

@@ -11,6 +11,7 @@ import json
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from ._retry import CALL_TIMEOUT, RetryTransport
 from ._version import __version__
 from .errors import (
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     InvalidParameterError,
     IonworksError,
@@ -39,15 +41,46 @@ def raise_for_api_error(response: httpx.Response) -> None:
     if response.status_code < 400:
         return
     response.read()
-    try:
-        body: Any = json.loads(response.content) if response.content else None
-    except ValueError:
-        body = None
-    error = error_from_response(response.status_code, body, response.text, response=response)
+    error = _error_of(response)
     correlation = response.headers.get("x-correlation-id")
     if correlation and isinstance(error.detail, dict):
         error.detail.setdefault("correlation_id", correlation)
     raise error
+
+
+def _error_of(response: httpx.Response) -> APIStatusError:
+    """The error an error response stands for; a body that is not JSON becomes its text."""
+    try:
+        body: Any = json.loads(response.content) if response.content else None
+    except ValueError:
+        body = None
+    return error_from_response(response.status_code, body, response.text, response=response)
+
+
+@dataclass(frozen=True)
+class Retries:
+    """The retry policy both clients share: retries after the first try, and their time budget."""
+
+    max_retries: int
+    budget: float
+
+    def around(
+        self,
+        transport: httpx.BaseTransport,
+        *,
+        owns: bool,
+        deadline: float | None = None,
+        kind: str = "api",
+    ) -> RetryTransport:
+        """``transport`` behind this policy; ``owns=False`` leaves a shared pool open on close."""
+        return RetryTransport(
+            transport,
+            max_retries=self.max_retries,
+            budget=self.budget,
+            deadline=deadline,
+            owns_wrapped=owns,
+            kind=kind,
+        )
 
 
 def build_api_client(
@@ -55,8 +88,7 @@ def build_api_client(
     headers: dict[str, str],
     *,
     timeout: float,
-    max_retries: int,
-    retry_budget: float,
+    retries: Retries,
     transport: httpx.BaseTransport | None = None,
     owns_transport: bool = True,
 ) -> httpx.Client:
@@ -70,12 +102,8 @@ def build_api_client(
         base_url=base_url,
         headers={"User-Agent": USER_AGENT, "Accept": "application/json", **headers},
         timeout=_timeout(timeout),
-        transport=RetryTransport(
-            transport or deadline_transport(),
-            max_retries=max_retries,
-            budget=retry_budget,
-            deadline=timeout,
-            owns_wrapped=owns_transport,
+        transport=retries.around(
+            transport or deadline_transport(), owns=owns_transport, deadline=timeout
         ),
         follow_redirects=False,
         event_hooks={"response": [raise_for_api_error]},
@@ -85,8 +113,7 @@ def build_api_client(
 def build_storage_client(
     *,
     timeout: float,
-    max_retries: int,
-    retry_budget: float,
+    retries: Retries,
     transport: httpx.BaseTransport | None = None,
     owns_transport: bool = True,
 ) -> httpx.Client:
@@ -94,12 +121,8 @@ def build_storage_client(
     return httpx.Client(
         headers={"User-Agent": USER_AGENT},
         timeout=httpx.Timeout(timeout, connect=10.0),
-        transport=RetryTransport(
-            transport or httpx.HTTPTransport(),
-            max_retries=max_retries,
-            budget=retry_budget,
-            owns_wrapped=owns_transport,
-            kind="storage",
+        transport=retries.around(
+            transport or httpx.HTTPTransport(), owns=owns_transport, kind="storage"
         ),
         follow_redirects=True,
     )
@@ -185,11 +208,7 @@ def call(
 
 def raise_storage_error(response: httpx.Response, what: str) -> None:
     """Storage errors (for example an expired signature) as IonworksError with context."""
-    try:
-        body = json.loads(response.content) if response.content else None
-    except ValueError:
-        body = None
-    error = error_from_response(response.status_code, body, response.text, response=response)
+    error = _error_of(response)
     error.message = f"Storage refused the {what} transfer: {error.message}"
     error.args = (error.message,)
     raise error

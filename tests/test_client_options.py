@@ -364,7 +364,9 @@ def test_the_real_server_error_carries_its_response(live_server: Any) -> None:
         client.cell_spec.get("3f2a9c1e-5b7d-4e8f-9a0b-000000000000")
     assert caught.value.response is not None
     assert caught.value.response.status_code == 404
-    assert caught.value.request_id is None  # the local server sends no request id header
+    # the local server names each request in X-Request-Id; the error carries that id
+    assert caught.value.request_id == caught.value.response.headers["x-request-id"]
+    assert caught.value.request_id
 
 
 # --- lazy package import ---------------------------------------------------------------------
