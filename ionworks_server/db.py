@@ -98,6 +98,23 @@ def _stamps(*, extra: bool = True) -> list[Column[Any]]:
     ]
 
 
+def _named_under(table: str, parent: tuple[str, str], label: str, unique: str) -> Table:
+    """A small table of rows named uniquely under a parent row, deleted with it.
+
+    ``parent`` is (column, parent table): a user's email is unique in its organization, a lot's
+    name under its specification.
+    """
+    return Table(
+        table,
+        metadata,
+        Column("id", ID, primary_key=True),
+        _parent(*parent),
+        Column(label, NAME, nullable=False),
+        Column("created_at", DateTime, nullable=False),
+        UniqueConstraint(parent[0], label, name=unique),
+    )
+
+
 schema_info = Table(
     "schema_info",
     metadata,
@@ -115,15 +132,7 @@ organizations = Table(
     Column("created_at", DateTime, nullable=False),
 )
 
-users = Table(
-    "users",
-    metadata,
-    Column("id", ID, primary_key=True),
-    _parent("organization_id", "organizations"),
-    Column("email", NAME, nullable=False),
-    Column("created_at", DateTime, nullable=False),
-    UniqueConstraint("organization_id", "email", name="uq_users_org_email"),
-)
+users = _named_under("users", ("organization_id", "organizations"), "email", "uq_users_org_email")
 
 api_keys = Table(
     "api_keys",
@@ -175,14 +184,8 @@ cell_specifications = Table(
     Index("ix_specs_org_email", "organization_id", "created_by_email"),
 )
 
-batches = Table(
-    "batches",
-    metadata,
-    Column("id", ID, primary_key=True),
-    _parent("cell_specification_id", "cell_specifications"),
-    Column("name", NAME, nullable=False),
-    Column("created_at", DateTime, nullable=False),
-    UniqueConstraint("cell_specification_id", "name", name="uq_batches_spec_name"),
+batches = _named_under(
+    "batches", ("cell_specification_id", "cell_specifications"), "name", "uq_batches_spec_name"
 )
 
 cell_instances = Table(
