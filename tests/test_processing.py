@@ -100,8 +100,12 @@ def test_derive_steps_on_hand_built_series_matches_hand_computed_values() -> Non
     assert steps["Cycle charge energy [W.h]"].to_list() == pytest.approx(
         [37.5 / H] * 4 + [18.25 / H] * 2
     )
-    # Without a Frequency column the frequency statistics are null, not 0.
-    assert steps["Mean frequency [Hz]"].null_count() == 6
+    # Without a Frequency column the series counts as 0 Hz (ionworksdata 0.20.2 fills the
+    # column with 0.0 before aggregating; this table served nulls before issue 12).
+    assert steps.select(
+        "Min frequency [Hz]", "Max frequency [Hz]", "Std frequency [Hz]", "Mean frequency [Hz]"
+    ).to_series(3).to_list() == [0.0] * 6
+    assert steps["Min frequency [Hz]"].to_list() == [0.0] * 6
 
 
 def test_derive_steps_dtypes_follow_the_wire_contract() -> None:

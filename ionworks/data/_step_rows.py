@@ -39,7 +39,6 @@ from .columns import (
     MIN_FREQUENCY,
     MIN_POWER,
     MIN_VOLTAGE,
-    POWER,
     START_INDEX,
     START_TIME,
     START_VOLTAGE,
@@ -52,14 +51,13 @@ from .columns import (
     TIME,
     VOLTAGE,
 )
-from .validate import changes
 
 __all__ = ["CARRIED", "LongStep", "aggregate_steps"]
 
 CARRIED = (FREQUENCY, STEP_COUNT, CYCLE_COUNT, STEP_FROM_CYCLER, CYCLE_FROM_CYCLER, FRAME)
 """Columns the step summary reads besides time, current, voltage and the cumulative ones."""
 
-_POWER = "_p"  # the series' power column, or voltage times current when it has none
+_POWER = "_p"  # voltage times current
 
 # Source column -> its (min, max, std, mean) columns in the steps table.
 _STAT_NAMES: dict[str, tuple[str, str, str, str]] = {
@@ -79,18 +77,49 @@ _INTEGRANDS = {
 
 
 def _power(cols: set[str]) -> pl.Expr:
-    return pl.col(POWER) if POWER in cols else pl.col(VOLTAGE) * pl.col(CURRENT)
+    """Voltage times current, whatever ``Power [W]`` the series carries (as ionworksdata)."""
+    if CURRENT not in cols:
+        return pl.lit(None, pl.Float64)
+    return pl.col(VOLTAGE) * pl.col(CURRENT)
+
+
+def _or_null(name: str, cols: set[str]) -> pl.Expr:
+    """A series column, or a null one (a series may lack time or current)."""
+    return pl.col(name) if name in cols else pl.lit(None, pl.Float64).alias(name)
+
+
+def cumulative_rules(cols: set[str], integrate: bool) -> dict[str, str]:
+    """How each cumulative column of the steps table is found: ``delta`` (last minus first),
+    ``integrate`` (trapezoid of the current or power), ``null`` or ``zero``.
+
+    ionworksdata's rule: capacities are deltas when the series has both, else null; an energy is
+    a delta when the series has it, else 0 when the capacities are known, else null. The server
+    (``integrate``) integrates whatever the upload lacks instead, as a reader would.
+    """
+    both = DISCHARGE_CAPACITY in cols and CHARGE_CAPACITY in cols
+    rules: dict[str, str] = {}
+    for name in CUMULATIVE:
+        if integrate:
+            rules[name] = "delta" if name in cols else "integrate"
+        elif name in (DISCHARGE_CAPACITY, CHARGE_CAPACITY):
+            rules[name] = "delta" if both else "null"
+        else:
+            rules[name] = "delta" if name in cols else ("zero" if both else "null")
+    return rules
 
 
 def _positions(ts: pl.DataFrame, row_offset: int, cols: set[str]) -> pl.LazyFrame:
     """The columns the summary reads, with each row's step (``_grp``) and place in it."""
-    t, i, v = pl.col(TIME), pl.col(CURRENT), pl.col(VOLTAGE)
-    group_start = changes(pl.col(STEP_COUNT)) | (pl.int_range(pl.len()) == 0)
+    i, v = pl.col(CURRENT), pl.col(VOLTAGE)
+    # As ionworksdata: a new step wherever the count differs from the row before (a null
+    # count differs from everything, itself included).
+    step = pl.col(STEP_COUNT)
+    group_start = (step != step.shift()).fill_null(True)
     frame = ts.lazy().select(
         pl.int_range(row_offset, row_offset + pl.len(), dtype=pl.Int64).alias("_row"),
         group_start.alias("_start"),
-        t,
-        i,
+        _or_null(TIME, cols),
+        _or_null(CURRENT, cols),
         v,
         _power(cols).alias(_POWER),
         *[pl.col(c) for c in (*CARRIED, *CUMULATIVE) if c in cols],
@@ -114,8 +143,8 @@ def _positions(ts: pl.DataFrame, row_offset: int, cols: set[str]) -> pl.LazyFram
     )
 
 
-def _with_increments(frame: pl.LazyFrame, cols: set[str]) -> pl.LazyFrame:
-    """Trapezoidal increments for the cumulative columns the series lacks.
+def _with_increments(frame: pl.LazyFrame, rules: dict[str, str]) -> pl.LazyFrame:
+    """Trapezoidal increments for the cumulative columns ``rules`` integrate.
 
     They are 0 on a step's first row, so each step integrates only its own samples.
     """
@@ -127,7 +156,7 @@ def _with_increments(frame: pl.LazyFrame, cols: set[str]) -> pl.LazyFrame:
         DISCHARGE_ENERGY: p.clip(lower_bound=0.0) / 3600.0,
         CHARGE_ENERGY: (-p).clip(lower_bound=0.0) / 3600.0,
     }
-    to_integrate = [c for c in CUMULATIVE if c not in cols]
+    to_integrate = [c for c in CUMULATIVE if rules[c] == "integrate"]
     if not to_integrate:
         return frame
     return frame.with_columns(
@@ -148,24 +177,29 @@ def _stats(source: str, std_source: str) -> list[pl.Expr]:
     ]
 
 
-def _aggregations(cols: set[str]) -> list[pl.Expr]:
+def _aggregations(cols: set[str], rules: dict[str, str]) -> list[pl.Expr]:
     """Every column of a step's row, from its rows as :func:`_positions` prepares them."""
     t, v = pl.col(TIME), pl.col(VOLTAGE)
 
-    def delta(name: str) -> pl.Expr:
-        if name in cols:
+    def cumulative(name: str) -> pl.Expr:
+        rule = rules[name]
+        if rule == "delta":
             return (pl.col(name).last() - pl.col(name).first()).alias(name)
-        return pl.col(f"_inc {name}").sum().alias(name)
+        if rule == "integrate":
+            return pl.col(f"_inc {name}").sum().alias(name)
+        # A Null-typed column (cast to Float64 at the end) keeps the cycle sums null, not 0.
+        return (pl.lit(0.0) if rule == "zero" else pl.lit(None)).alias(name)
 
     def first_or_null(name: str) -> pl.Expr:
         if name in cols:
             return pl.col(name).first().alias(name)
         return pl.lit(None, pl.Int64).alias(name)
 
-    if FREQUENCY in cols:
-        frequency = _stats(FREQUENCY, FREQUENCY)
-    else:
-        frequency = [pl.lit(None, pl.Float64).alias(n) for n in _STAT_NAMES[FREQUENCY]]
+    def absent(source: str, value: float | None) -> list[pl.Expr]:
+        return [pl.lit(value, pl.Float64).alias(n) for n in _STAT_NAMES[source]]
+
+    # Without a frequency the series counts as 0 Hz throughout, as in ionworksdata.
+    has_current = CURRENT in cols
     return [
         pl.col("_row").first().alias(START_INDEX),
         pl.col("_row").last().alias(END_INDEX),
@@ -173,11 +207,11 @@ def _aggregations(cols: set[str]) -> list[pl.Expr]:
         t.last().alias(END_TIME),
         v.first().alias(START_VOLTAGE),
         v.last().alias(END_VOLTAGE),
-        *[delta(c) for c in CUMULATIVE],
+        *[cumulative(c) for c in CUMULATIVE],
         *_stats(VOLTAGE, "_v_std"),
-        *_stats(CURRENT, "_i_std"),
-        *_stats(_POWER, "_p_std"),
-        *frequency,
+        *(_stats(CURRENT, "_i_std") if has_current else absent(CURRENT, None)),
+        *(_stats(_POWER, "_p_std") if has_current else absent(_POWER, None)),
+        *(_stats(FREQUENCY, FREQUENCY) if FREQUENCY in cols else absent(FREQUENCY, 0.0)),
         pl.col(STEP_COUNT).first(),
         first_or_null(STEP_FROM_CYCLER),
         pl.col(CYCLE_COUNT).first(),
@@ -186,14 +220,19 @@ def _aggregations(cols: set[str]) -> list[pl.Expr]:
     ]
 
 
-def aggregate_steps(ts: pl.DataFrame, row_offset: int) -> pl.DataFrame:
+def aggregate_steps(ts: pl.DataFrame, row_offset: int, integrate: bool) -> pl.DataFrame:
     """One row per step of ``ts`` (whole steps only), before classification.
 
-    ``row_offset`` is the series row of ``ts``'s first row (for the start and end indices).
+    ``row_offset`` is the series row of ``ts``'s first row (for the start and end indices);
+    ``integrate``: see :func:`cumulative_rules`. ``ts`` carries ``Cycle count`` as the summary
+    counts it.
     """
     cols = set(ts.columns)
-    frame = _with_increments(_positions(ts, row_offset, cols), cols)
-    return frame.group_by("_grp").agg(_aggregations(cols)).sort("_grp").drop("_grp").collect()
+    rules = cumulative_rules(cols, integrate)
+    frame = _with_increments(_positions(ts, row_offset, cols), rules)
+    return (
+        frame.group_by("_grp").agg(_aggregations(cols, rules)).sort("_grp").drop("_grp").collect()
+    )
 
 
 class LongStep:
@@ -206,11 +245,13 @@ class LongStep:
     formula), equal to a single pass up to rounding in the last digits.
     """
 
-    def __init__(self, first: pl.DataFrame, row_offset: int) -> None:
-        self._template = aggregate_steps(first.head(1), row_offset)
+    def __init__(self, first: pl.DataFrame, row_offset: int, integrate: bool) -> None:
+        self._template = aggregate_steps(first.head(1), row_offset, integrate)
         self._first = first.row(0, named=True)
         self._last: dict[str, Any] = self._first
         self._cols = set(first.columns)
+        self._rules = cumulative_rules(self._cols, integrate)
+        self._integrated = [c for c in CUMULATIVE if self._rules[c] == "integrate"]
         self._start = row_offset
         self._rows = 0
         self._stats: dict[str, list[Any]] = {}  # source -> [count, sum, min, max]
@@ -219,7 +260,8 @@ class LongStep:
 
     def _sources(self) -> list[str]:
         """The columns with min/max/std/mean statistics, in the steps table's order."""
-        return [VOLTAGE, CURRENT, _POWER] + ([FREQUENCY] if FREQUENCY in self._cols else [])
+        current = [CURRENT, _POWER] if CURRENT in self._cols else []
+        return [VOLTAGE, *current] + ([FREQUENCY] if FREQUENCY in self._cols else [])
 
     def fold(self, piece: pl.DataFrame, *, last: bool) -> None:
         """Aggregate ``piece`` (all of it when ``last``, else all but its final row)."""
@@ -247,14 +289,14 @@ class LongStep:
                 spread_value.var().alias(f"{s}|var"),
             ]
         dt = pl.col(TIME) - pl.col(TIME).shift()
-        for name in (c for c in CUMULATIVE if c not in cols):
+        for name in self._integrated:
             source, sign = _INTEGRANDS[name]
             f = (sign * pl.col(source)).clip(lower_bound=0.0) / 3600.0
             exprs.append(pl.when(pos > 0).then(0.5 * (f + f.shift()) * dt).sum().alias(name))
         out = frame.select(exprs).row(0, named=True)
         for s in sources:
             self._merge(s, out)
-        for name in (c for c in CUMULATIVE if c not in cols):
+        for name in self._integrated:
             self._sums[name] = self._sums.get(name, 0.0) + (out[name] or 0.0)
         self._rows += n if last else n - 1
         if last:
@@ -290,10 +332,10 @@ class LongStep:
         row[END_TIME] = last[TIME]
         row[END_VOLTAGE] = last[VOLTAGE]
         for name in CUMULATIVE:
-            if name in self._cols:
+            if self._rules[name] == "delta":
                 first = self._first[name]
                 row[name] = None if first is None or last[name] is None else last[name] - first
-            else:
+            elif self._rules[name] == "integrate":
                 row[name] = self._sums.get(name, 0.0)
         for s in self._sources():
             low_name, high_name, std_name, mean_name = _STAT_NAMES[s]

@@ -8,6 +8,7 @@ serves (``openapi.yaml``; :data:`ionworks.data.columns.CYCLES`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import polars as pl
 
@@ -41,15 +42,116 @@ from .columns import (
     START_TIME,
 )
 
-__all__ = ["CYCLE_METRIC_COLUMNS", "cycle_metrics"]
+__all__ = ["CYCLE_METRIC_COLUMNS", "cycle_metrics", "get_cycle_metrics"]
 
 CYCLE_METRIC_COLUMNS = CYCLES
 """Full column order of :func:`cycle_metrics`; energy and temperature columns are left out when
 the steps table cannot provide them."""
 
 
+def get_cycle_metrics(steps: pl.DataFrame, options: dict[str, Any] | None = None) -> pl.DataFrame:
+    """Per-cycle metrics of a steps table, as ``ionworksdata.cycle_metrics.get_cycle_metrics``.
+
+    Needs ``Cycle count`` and the discharge and charge capacities (``ValueError`` otherwise);
+    energy, voltage, duration, start-time, current and temperature metrics appear when the
+    steps carry their inputs. ``options={"current units": "density"}`` reads the capacities
+    per area (``[mA.h.cm-2]``). Efficiencies are null where the charge side is not positive;
+    retention is relative to the first cycle's discharge; throughput is a running sum.
+    """
+    capacity_units = _capacity_units(options)
+    discharge, charge = (f"{side} capacity [{capacity_units}]" for side in ("Discharge", "Charge"))
+    for name in (CYCLE_COUNT, discharge, charge):
+        if name not in steps.columns:
+            raise ValueError(f"Steps DataFrame must contain '{name}' column")
+    cols = set(steps.columns)
+    has_energy = {DISCHARGE_ENERGY, CHARGE_ENERGY} <= cols
+    has_duration = DURATION in cols
+    aggs = [pl.col(discharge).sum(), pl.col(charge).sum()]
+    if has_energy:
+        aggs += [pl.col(DISCHARGE_ENERGY).sum(), pl.col(CHARGE_ENERGY).sum()]
+    if {MIN_VOLTAGE, MAX_VOLTAGE} <= cols:
+        aggs += [pl.col(MIN_VOLTAGE).min(), pl.col(MAX_VOLTAGE).max()]
+    if has_duration:
+        aggs.append(pl.col(DURATION).sum().alias(CYCLE_DURATION))
+    if START_TIME in cols:
+        aggs.append(pl.col(START_TIME).min())
+    table = steps.group_by(CYCLE_COUNT).agg(aggs).sort(CYCLE_COUNT)
+    table = table.with_columns(_efficiency(discharge, charge).alias(COULOMBIC_EFFICIENCY))
+    if has_energy:
+        table = table.with_columns(
+            _efficiency(DISCHARGE_ENERGY, CHARGE_ENERGY).alias(ENERGY_EFFICIENCY)
+        )
+    table = _with_retention(table, discharge, CAPACITY_RETENTION, CAPACITY_FADE)
+    if has_energy:
+        table = _with_retention(table, DISCHARGE_ENERGY, ENERGY_RETENTION, ENERGY_FADE)
+    if MEAN_CURRENT in cols and has_duration:
+        table = _with_side(table, steps, pl.col(MEAN_CURRENT) > 0, "discharge")
+        table = _with_side(table, steps, pl.col(MEAN_CURRENT) < 0, "charge")
+    if MEAN_TEMPERATURE in cols and has_duration:
+        weighted = _weighted_mean(MEAN_TEMPERATURE).alias(MEAN_TEMPERATURE)
+        table = table.join(steps.group_by(CYCLE_COUNT).agg(weighted), on=CYCLE_COUNT, how="left")
+    table = table.with_columns(
+        (pl.col(discharge) + pl.col(charge))
+        .cum_sum()
+        .alias(f"Capacity throughput [{capacity_units}]")
+    )
+    if has_energy:
+        table = table.with_columns(
+            (pl.col(DISCHARGE_ENERGY) + pl.col(CHARGE_ENERGY)).cum_sum().alias(ENERGY_THROUGHPUT)
+        )
+    return table
+
+
+def _capacity_units(options: dict[str, Any] | None) -> str:
+    """``A.h`` for total capacities (the default), ``mA.h.cm-2`` for densities."""
+    units = {"total": "A.h", "density": "mA.h.cm-2"}
+    kind = (options or {}).get("current units", "total")
+    if kind not in units:
+        raise ValueError("Invalid current units option")
+    return units[kind]
+
+
+def _efficiency(num: str, den: str) -> pl.Expr:
+    return pl.when(pl.col(den) > 0).then(pl.col(num) / pl.col(den)).otherwise(None)
+
+
+def _weighted_mean(name: str) -> pl.Expr:
+    """Duration-weighted mean: a long step says more than a short one."""
+    return (pl.col(name) * pl.col(DURATION)).sum() / pl.col(DURATION).sum()
+
+
+def _with_retention(table: pl.DataFrame, name: str, retention: str, fade: str) -> pl.DataFrame:
+    """Each cycle's ``name`` relative to the first cycle's (null when that is not positive)."""
+    first = table.get_column(name)[0] if table.height else None
+    if first is None or not first > 0:
+        return table.with_columns(
+            pl.lit(None, pl.Float64).alias(retention), pl.lit(None, pl.Float64).alias(fade)
+        )
+    return table.with_columns((pl.col(name) / first).alias(retention)).with_columns(
+        (1.0 - pl.col(retention)).alias(fade)
+    )
+
+
+def _with_side(table: pl.DataFrame, steps: pl.DataFrame, mask: pl.Expr, side: str) -> pl.DataFrame:
+    """The duration-weighted mean current and total duration of the cycle's ``side`` steps."""
+    current, duration = f"Mean {side} current [A]", f"{side.capitalize()} duration [s]"
+    chosen = steps.filter(mask)
+    if chosen.height == 0:
+        return table.with_columns(
+            pl.lit(None, pl.Float64).alias(current), pl.lit(None, pl.Float64).alias(duration)
+        )
+    per_cycle = chosen.group_by(CYCLE_COUNT).agg(
+        _weighted_mean(MEAN_CURRENT).alias(current), pl.col(DURATION).sum().alias(duration)
+    )
+    return table.join(per_cycle, on=CYCLE_COUNT, how="left")
+
+
 def cycle_metrics(steps: pl.DataFrame) -> pl.DataFrame:
-    """Per-cycle metrics from a steps table (column order: :data:`CYCLE_METRIC_COLUMNS`).
+    """The server's per-cycle metrics of an *uploaded* steps table, which may lack columns.
+
+    Derived steps tables get :func:`get_cycle_metrics` (ionworksdata's rules); an uploaded one
+    may miss the capacities that function requires, so this form fills what is missing with
+    nulls (column order: :data:`CYCLE_METRIC_COLUMNS`).
 
     Grouped by ``Cycle count`` (ascending; all steps are cycle 0 if the column is absent).
     Efficiencies are ratios (null when the charge side is <= 0); retention is relative to the

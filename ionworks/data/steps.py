@@ -1,49 +1,56 @@
-"""The steps table of a time series: one row per step, classified, with per-cycle sums.
+"""The steps table of a time series, with ionworksdata's names, parameters and numbers.
 
-:func:`derive_steps` summarises a whole series; :class:`StepSummariser` does the same over a
-series that arrives in chunks (the local server reads large uploads that way) and equals one pass
-over the whole series. The aggregation itself is vectorised polars (one ``group_by`` over whole
-steps, :mod:`ionworks.data._step_rows`): a 1,000,000-row series with a few thousand steps is
-summarised in a fraction of a second. Column names and order are those of the steps table the
-Ionworks API serves (``openapi.yaml``; :data:`ionworks.data.columns.STEPS`).
+``summarize(time_series)`` gives one row per step (start/end index, time, voltage, capacities,
+energies, statistics of voltage, current, power and frequency, the step type and per-cycle
+sums); ``identify``, ``infer_type``, ``annotate``, ``set_cycle_capacity`` and
+``set_cycle_energy`` are the pieces ionworksdata 0.20.2 exposes under the same names, so code
+written for ``ionworksdata.steps`` runs on this module by changing an import. Column names and
+order are those of the steps table the Ionworks API serves (``openapi.yaml``;
+:data:`ionworks.data.columns.STEPS`).
+
+The work is vectorised polars: one ``group_by`` over whole steps (:mod:`ionworks.data._step_rows`),
+chunk by chunk when the series arrives that way (:class:`StepSummariser`, which the local server
+uses; it gives the same table as ``summarize`` on the whole series).
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import polars as pl
 
-from ._step_rows import CARRIED, LongStep, aggregate_steps
+from ._summariser import (
+    _CAPACITY_SUMS,
+    _ENERGY_SUMS,
+    CURRENT_STD_TOL,
+    EIS_TOL,
+    LONG_STEP_ROWS,
+    POWER_STD_TOL,
+    REST_TOL,
+    VOLTAGE_STD_TOL,
+    StepSummariser,
+    cycle_sums,
+    step_type,
+)
 from .columns import (
+    CAPACITY,
     CHARGE_CAPACITY,
     CHARGE_ENERGY,
-    CUMULATIVE,
-    CURRENT,
-    CYCLE_CHARGE_CAPACITY,
-    CYCLE_CHARGE_ENERGY,
     CYCLE_COUNT,
-    CYCLE_DISCHARGE_CAPACITY,
-    CYCLE_DISCHARGE_ENERGY,
-    CYCLE_FROM_CYCLER,
     DISCHARGE_CAPACITY,
     DISCHARGE_ENERGY,
-    DURATION,
     END_INDEX,
-    END_TIME,
-    FRAME,
     MEAN_CURRENT,
     MEAN_FREQUENCY,
-    POWER,
+    SOC,
     START_INDEX,
-    START_TIME,
     STD_CURRENT,
     STD_POWER,
     STD_VOLTAGE,
     STEP_COUNT,
-    STEP_FROM_CYCLER,
-    STEP_TYPE,
     STEPS,
+    STOICHIOMETRY,
     TIME,
     VOLTAGE,
 )
@@ -58,221 +65,165 @@ __all__ = [
     "STEP_COLUMNS",
     "VOLTAGE_STD_TOL",
     "StepSummariser",
+    "annotate",
     "derive_steps",
+    "identify",
+    "infer_type",
+    "set_cycle_capacity",
+    "set_cycle_energy",
     "step_type",
+    "summarize",
 ]
 
 STEP_COLUMNS = STEPS
 """Full column order of the steps table (``Frame`` goes before ``Duration [s]`` when present)."""
 
-# Default step classification tolerances: ionworksdata's settings, so that step types match what
-# the official service computes for the same series.
-CURRENT_STD_TOL = 1e-2
-VOLTAGE_STD_TOL = 1e-2
-POWER_STD_TOL = 1e-2
-REST_TOL = 1e-3
-EIS_TOL = 1e-8
+_AH_PER_UNIT = {"A.h": 1.0, "mA.h": 1e-3, "uA.h": 1e-6}
+_CYCLE_SUM_COLUMNS = [target for _, target in _CAPACITY_SUMS + _ENERGY_SUMS]
 
-LONG_STEP_ROWS = 1_048_576
-"""A step held whole up to this many rows; longer ones are aggregated piece by piece."""
+
+def summarize(data: Any, *, cell_spec: Any = None) -> pl.DataFrame:
+    """The steps table of a time series (polars or pandas), as ``ionworksdata.steps.summarize``.
+
+    A step is a run of equal ``Step count`` values. ``Cycle count`` counts the changes of
+    ``Cycle from cycler`` (0 without it). Capacities are each step's change of the series'
+    cumulative columns (null without them; energies 0 then when capacities are known). A
+    ``cell_spec`` with ``ratings.capacity`` sets the rest and constant-current tolerances to
+    C/1000 and C/200 instead of 1 % of the largest |current|. The series is not validated:
+    :func:`derive_steps` is the checked form the server uses.
+    """
+    ts = _prepare(_polars(data))
+    summary = StepSummariser(_spec_capacity(cell_spec), integrate=False)
+    if ts.height == 0:
+        return pl.DataFrame(schema={name: pl.Float64 for name in STEP_COLUMNS})
+    summary.add(ts)
+    return summary.finish()
+
+
+def identify(time_series: Any, *, cell_spec: Any = None) -> list[dict[str, Any]]:
+    """One dict per step: :func:`summarize`'s rows before the per-cycle sums are added."""
+    steps = summarize(time_series, cell_spec=cell_spec)
+    return steps.drop(_CYCLE_SUM_COLUMNS).to_dicts()
 
 
 def derive_steps(ts: pl.DataFrame, rated_capacity_ah: float | None = None) -> pl.DataFrame:
-    """Summarise a time series into the steps table (column order: :data:`STEP_COLUMNS`).
+    """The steps table the server serves for an upload: validated, then summarised.
 
-    The series is validated first (see :func:`~ionworks.data.validate.validate_time_series`). A
-    step is a run of equal ``Step count`` values. Capacity/energy columns missing from the series
-    are integrated per step with the trapezoidal rule (positive current = discharge).
-    ``rated_capacity_ah`` tightens the rest and constant-current tolerances for small cells
-    (C/1000 and C/200).
+    The series is validated first (:func:`~ionworks.data.validate.validate_time_series`);
+    capacity and energy columns it lacks are integrated within each step (trapezoidal rule,
+    positive current = discharge) instead of left null. ``rated_capacity_ah`` plays the part of
+    :func:`summarize`'s ``cell_spec``.
     """
     summary = StepSummariser(rated_capacity_ah)
     summary.add(validate_time_series(ts))
     return summary.finish()
 
 
-def _tolerances(max_abs_current: float, rated_capacity_ah: float | None) -> tuple[float, float]:
-    """Rest and current-std tolerances, capped so small cells are not all classed as rest."""
-    rest_tol, current_tol = REST_TOL, CURRENT_STD_TOL
-    if rated_capacity_ah is not None and math.isfinite(rated_capacity_ah) and rated_capacity_ah > 0:
-        rest_tol = min(rest_tol, rated_capacity_ah / 1000)
-        current_tol = min(current_tol, rated_capacity_ah / 200)
-    elif math.isfinite(max_abs_current) and max_abs_current > 0:
-        rest_tol = min(rest_tol, 0.01 * max_abs_current)
-        current_tol = min(current_tol, 0.01 * max_abs_current)
-    return rest_tol, current_tol
+def _polars(data: Any) -> pl.DataFrame:
+    """A polars frame of a polars or pandas one (pandas itself is never imported here)."""
+    if isinstance(data, pl.DataFrame):
+        return data
+    if isinstance(data, Mapping):
+        return pl.DataFrame(data)
+    return pl.DataFrame(pl.from_pandas(data))
 
 
-def step_type(rest_tol: float, current_tol: float) -> pl.Expr:
-    """The ``Step type`` of each row of an aggregated steps table, first rule that holds wins.
-
-    EIS (a frequency), rest (|mean current| under ``rest_tol``), then constant current, voltage
-    or power (the std of that signal under its tolerance), each a discharge when the mean
-    current is positive, else a charge.
-    """
-    mean_i = pl.col(MEAN_CURRENT)
-
-    def directed(kind: str) -> pl.Expr:
-        return (
-            pl.when(mean_i > 0)
-            .then(pl.lit(f"Constant {kind} discharge"))
-            .otherwise(pl.lit(f"Constant {kind} charge"))
+def _prepare(ts: pl.DataFrame) -> pl.DataFrame:
+    """Refuse what ionworksdata refuses (the same ``KeyError`` messages)."""
+    if STEP_COUNT not in ts.columns:
+        raise KeyError(f"Missing required step column: {STEP_COUNT}")
+    if not {TIME, CAPACITY, STOICHIOMETRY, SOC} & set(ts.columns):
+        raise KeyError(
+            "Need at least one of 'Time [s]', 'Capacity [A.h]', 'Stoichiometry', or 'SOC'"
         )
-
-    return (
-        pl.when(pl.col(MEAN_FREQUENCY) > EIS_TOL)
-        .then(pl.lit("EIS"))
-        .when(mean_i.abs() < rest_tol)
-        .then(pl.lit("Rest"))
-        .when(pl.col(STD_CURRENT) < current_tol)
-        .then(directed("current"))
-        .when(pl.col(STD_VOLTAGE) < VOLTAGE_STD_TOL)
-        .then(directed("voltage"))
-        .when(pl.col(STD_POWER) < POWER_STD_TOL)
-        .then(directed("power"))
-        .otherwise(pl.lit("Unknown step type"))
-    )
+    if VOLTAGE not in ts.columns:
+        raise KeyError("Missing required column: 'Voltage [V]'")
+    return ts
 
 
-def _finish_steps(
-    aggregated: pl.DataFrame,
-    schema: pl.Schema,
-    max_abs_current: float,
-    rated_capacity_ah: float | None,
+def _spec_capacity(cell_spec: Any) -> float | None:
+    """A cell specification's rated capacity in A.h (dict or object), or None without one."""
+    if cell_spec is None:
+        return None
+
+    def field(obj: Any, key: str) -> Any:
+        return obj.get(key) if isinstance(obj, Mapping) else getattr(obj, key, None)
+
+    rated = field(field(cell_spec, "ratings") or {}, "capacity") or {}
+    value, unit = field(rated, "value"), field(rated, "unit")
+    unit = str(unit).replace("μ", "u").replace("µ", "u").replace("*", ".").replace(" ", ".")
+    if unit.endswith("Ah"):
+        unit = unit[:-2] + "A.h"
+    if isinstance(value, bool) or not isinstance(value, int | float) or unit not in _AH_PER_UNIT:
+        raise ValueError(f"Unusable cell_spec ratings.capacity: {rated!r}")
+    return float(value) * _AH_PER_UNIT[unit]
+
+
+def set_cycle_capacity(steps: pl.DataFrame | Mapping[str, Any]) -> pl.DataFrame:
+    """Add each cycle's summed charge and discharge capacity to its steps (null without a
+    ``Cycle count``), as ionworksdata does."""
+    return _set_cycle_sums(steps, _CAPACITY_SUMS, (CHARGE_CAPACITY, DISCHARGE_CAPACITY))
+
+
+def set_cycle_energy(steps: pl.DataFrame | Mapping[str, Any]) -> pl.DataFrame:
+    """Add each cycle's summed charge and discharge energy to its steps (null without a
+    ``Cycle count`` or either energy column), as ionworksdata does."""
+    return _set_cycle_sums(steps, _ENERGY_SUMS, (CHARGE_ENERGY, DISCHARGE_ENERGY))
+
+
+def _set_cycle_sums(
+    steps: pl.DataFrame | Mapping[str, Any],
+    names: list[tuple[str, str]],
+    needs: tuple[str, str],
 ) -> pl.DataFrame:
-    """Classify the aggregated steps, add per-cycle sums, order and type the columns.
+    frame = steps if isinstance(steps, pl.DataFrame) else pl.DataFrame(dict(steps))
+    if CYCLE_COUNT not in frame.columns or not set(needs) <= set(frame.columns):
+        return frame.with_columns(pl.lit(None, pl.Float64).alias(t) for _, t in names)
+    return cycle_sums(frame.lazy(), names).collect()
 
-    ``schema`` is the validated series' schema; ``max_abs_current`` its largest |current|.
+
+def infer_type(
+    step: Mapping[str, Any],
+    current_std_tol: float | None = None,
+    voltage_std_tol: float | None = None,
+    power_std_tol: float | None = None,
+    rest_tol: float | None = None,
+    eis_tol: float | None = None,
+) -> str:
+    """The type of one step from its statistics (a row of the steps table as a dict).
+
+    The same rules as :func:`summarize` classifies with; tolerances left out take the defaults
+    (``CURRENT_STD_TOL``, ...), ionworksdata's settings.
     """
-    cols = set(schema.names())
-    rest_tol, current_tol = _tolerances(max_abs_current, rated_capacity_ah)
-    steps = aggregated.lazy().with_columns(
-        (pl.col(END_TIME) - pl.col(START_TIME)).alias(DURATION),
-        step_type(rest_tol, current_tol).cast(pl.String).alias(STEP_TYPE),
-        pl.col(CHARGE_CAPACITY).sum().over(CYCLE_COUNT).alias(CYCLE_CHARGE_CAPACITY),
-        pl.col(DISCHARGE_CAPACITY).sum().over(CYCLE_COUNT).alias(CYCLE_DISCHARGE_CAPACITY),
-        pl.col(CHARGE_ENERGY).sum().over(CYCLE_COUNT).alias(CYCLE_CHARGE_ENERGY),
-        pl.col(DISCHARGE_ENERGY).sum().over(CYCLE_COUNT).alias(CYCLE_DISCHARGE_ENERGY),
+    row = pl.DataFrame(
+        {
+            name: [float(step[name])]
+            for name in (MEAN_FREQUENCY, MEAN_CURRENT, STD_CURRENT, STD_VOLTAGE, STD_POWER)
+        }
     )
-    order = list(STEP_COLUMNS)
-    if FRAME in cols:
-        order.insert(order.index(DURATION), FRAME)
-    not_float = (START_INDEX, END_INDEX, STEP_COUNT, CYCLE_COUNT, STEP_TYPE, FRAME)
-    float_cols = [
-        c for c in order if c not in not_float and c not in (STEP_FROM_CYCLER, CYCLE_FROM_CYCLER)
-    ]
-    return (
-        steps.select(order)
-        .with_columns(
-            pl.col(START_INDEX, END_INDEX, STEP_COUNT, CYCLE_COUNT).cast(pl.Int64),
-            pl.col(float_cols).cast(pl.Float64),
-            *[_cycler_cast(c, schema) for c in (STEP_FROM_CYCLER, CYCLE_FROM_CYCLER)],
+    kind = row.select(
+        step_type(
+            REST_TOL if rest_tol is None else rest_tol,
+            CURRENT_STD_TOL if current_std_tol is None else current_std_tol,
+            VOLTAGE_STD_TOL if voltage_std_tol is None else voltage_std_tol,
+            POWER_STD_TOL if power_std_tol is None else power_std_tol,
+            EIS_TOL if eis_tol is None else eis_tol,
         )
-        .collect()
-    )
+    ).item()
+    return str(kind)
 
 
-def _cycler_cast(name: str, schema: pl.Schema) -> pl.Expr:
-    """Cycler step/cycle numbers become Int64 when they are integers, else stay as uploaded."""
-    if name not in schema or schema[name].is_integer():
-        return pl.col(name).cast(pl.Int64)
-    return pl.col(name)
+def annotate(time_series: Any, steps: Any, column_names: Sequence[str]) -> pl.DataFrame:
+    """Copy step columns onto the rows of the series each step spans.
 
-
-class StepSummariser:
-    """The step table of a validated series that arrives in consecutive chunks.
-
-    Steps are aggregated whole: the rows of the step still open at the end of a chunk are held
-    back and aggregated with the rest of that step, so every number equals what one pass over
-    the whole series gives. Only the columns the summary reads are held. A step longer than
-    ``long_step_rows`` (a long rest, a file without step information) is aggregated piece by
-    piece instead (:class:`LongStep`), so memory follows the chunk size, not the series.
+    A step covers rows ``Start index`` to ``End index`` (inclusive, 0-based in the series given);
+    rows no step covers get nulls. As in ionworksdata, a row covered by two steps appears twice.
     """
-
-    def __init__(
-        self, rated_capacity_ah: float | None, long_step_rows: int = LONG_STEP_ROWS
-    ) -> None:
-        self._rated = rated_capacity_ah
-        # Over 3 rows a step's spread leaves out both its first and last sample, as LongStep does.
-        self._long_step_rows = max(3, long_step_rows)
-        self._long: LongStep | None = None
-        self._schema: pl.Schema | None = None
-        self._open: list[pl.DataFrame] = []  # the rows of the step still open
-        self._open_start = 0  # its first row in the series
-        self._rows = 0
-        self._parts: list[pl.DataFrame] = []
-        self._max_abs_current: float | None = None
-
-    def add(self, chunk: pl.DataFrame) -> None:
-        """Take the next validated chunk; aggregate every step it closes."""
-        if chunk.height == 0:
-            return
-        if self._schema is None:
-            self._schema = chunk.schema
-        peak = chunk.get_column(CURRENT).abs().max()
-        if isinstance(peak, int | float) and (
-            self._max_abs_current is None or peak > self._max_abs_current
-        ):
-            self._max_abs_current = float(peak)
-        needed = [TIME, CURRENT, VOLTAGE, POWER, *CARRIED, *CUMULATIVE]
-        chunk = chunk.select(c for c in chunk.columns if c in needed)
-        if self._long is not None:
-            chunk = self._continue_long(chunk)
-            if chunk.height == 0:
-                return
-        counts = chunk.get_column(STEP_COUNT)
-        previous = self._open[-1].get_column(STEP_COUNT)[-1] if self._open else None
-        # First row of the last run of equal step counts in this chunk.
-        changes = (counts != counts.shift()).arg_true()
-        last_start = int(changes[-1]) if changes.len() else 0
-        if last_start == 0 and counts[0] == previous:  # the open step goes on
-            self._open.append(chunk)
-            self._rows += chunk.height
-            if sum(frame.height for frame in self._open) > self._long_step_rows:
-                self._long = LongStep(self._open[0], self._open_start)
-                self._fold_long(last=False)
-            return
-        closed = [*self._open, chunk.slice(0, last_start)]
-        self._close(pl.concat(closed) if len(closed) > 1 else closed[0])
-        self._open = [chunk.slice(last_start)]
-        self._open_start = self._rows + last_start
-        self._rows += chunk.height
-
-    def _continue_long(self, chunk: pl.DataFrame) -> pl.DataFrame:
-        """Feed the long open step the rows of ``chunk`` that continue it; the rest."""
-        step = self._open[-1].get_column(STEP_COUNT)[-1]
-        other = (chunk.get_column(STEP_COUNT) != step).arg_true()
-        goes_on = int(other[0]) if other.len() else chunk.height
-        self._open.append(chunk.slice(0, goes_on))
-        self._rows += goes_on
-        self._fold_long(last=goes_on < chunk.height)
-        return chunk.slice(goes_on)
-
-    def _fold_long(self, *, last: bool) -> None:
-        """Fold the open rows into the long step; keep its last row back unless it ended."""
-        assert self._long is not None
-        piece = pl.concat(self._open) if len(self._open) > 1 else self._open[0]
-        self._long.fold(piece, last=last)
-        if last:
-            self._parts.append(self._long.result())
-            self._long = None
-            self._open = []
-            self._open_start = self._rows
-        else:
-            self._open = [piece.tail(1)]
-
-    def _close(self, rows: pl.DataFrame) -> None:
-        if rows.height:
-            self._parts.append(aggregate_steps(rows, self._open_start))
-
-    def finish(self) -> pl.DataFrame:
-        """The step table of everything added (the series must have had rows)."""
-        if self._long is not None:
-            self._fold_long(last=True)
-        if self._open:
-            self._close(pl.concat(self._open) if len(self._open) > 1 else self._open[0])
-            self._open = []
-        assert self._schema is not None, "a step table needs at least one row"
-        aggregated = pl.concat(self._parts) if len(self._parts) > 1 else self._parts[0]
-        peak = self._max_abs_current if self._max_abs_current is not None else 0.0
-        return _finish_steps(aggregated, self._schema, peak, self._rated)
+    ts, st = _polars(time_series), _polars(steps)
+    names = list(column_names)
+    rows = st.select(
+        pl.int_ranges(pl.col(START_INDEX), pl.col(END_INDEX) + 1, dtype=pl.Int64).alias("_row"),
+        *names,
+    ).explode("_row")
+    indexed = ts.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
+    return indexed.join(rows, on="_row", how="left", maintain_order="left").drop("_row")
