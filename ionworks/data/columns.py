@@ -27,6 +27,9 @@ Z_IM = "Z_Im [Ohm]"
 Z_MOD = "Z_Mod [Ohm]"
 Z_PHASE = "Z_Phase [deg]"
 DC_RESISTANCE = "DC resistance [Ohm]"
+CAPACITY = "Capacity [A.h]"
+SOC = "SOC"
+STOICHIOMETRY = "Stoichiometry"
 
 REQUIRED = (TIME, CURRENT, VOLTAGE)
 """Every time series has these three."""
