@@ -378,6 +378,110 @@ def run(fn: Callable[..., Any], data: pl.DataFrame, kwargs: dict[str, Any]) -> d
     return record
 
 
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "cyclers" / "expected"
+"""ionworksdata's time series of three real cycler files (noisy, thousands of rows)."""
+
+CORPUS_COLUMNS = [
+    "Time [s]",
+    "Current [A]",
+    "Voltage [V]",
+    "Step from cycler",
+    "Cycle from cycler",
+    "Step count",
+    "Discharge capacity [A.h]",
+    "Charge capacity [A.h]",
+    "Discharge energy [W.h]",
+    "Charge energy [W.h]",
+]
+PAIRS = {
+    "Discharge capacity [A.h]": "Charge capacity [A.h]",
+    "Charge capacity [A.h]": "Discharge capacity [A.h]",
+    "Discharge energy [W.h]": "Charge energy [W.h]",
+    "Charge energy [W.h]": "Discharge energy [W.h]",
+}
+
+
+def corpus_variant(data: pl.DataFrame, variant: str) -> pl.DataFrame:
+    """The same variants as tests/test_data_transform.py builds from a corpus series."""
+    data = data.select(CORPUS_COLUMNS)
+    if variant == "inverted":
+        return data.with_columns(-pl.col("Current [A]"))
+    if variant == "unsigned":
+        return data.with_columns(pl.col("Current [A]").abs())
+    if variant == "unsigned_nosteps":
+        return data.with_columns(pl.col("Current [A]").abs()).drop("Step count")
+    if variant == "swapped":
+        return data.rename(PAIRS)
+    if variant == "nocap":
+        return data.drop(list(PAIRS))
+    if variant == "shuffled_time":
+        return data.with_columns((pl.col("Time [s]") / 10.0).floor() * 10.0)
+    return data
+
+
+CORPUS_CALLS = [
+    ("sign", "as_is", "set_positive_current_for_discharge", {}, ["Current [A]"]),
+    ("sign", "inverted", "set_positive_current_for_discharge", {}, ["Current [A]"]),
+    ("sign", "unsigned", "set_positive_current_for_discharge", {}, ["Current [A]"]),
+    ("sign", "unsigned_nosteps", "set_positive_current_for_discharge", {}, ["Current [A]"]),
+    # A swap only renames: the names in the stored schema are the result.
+    ("swap", "swapped", "fix_swapped_charge_discharge_columns", {}, []),
+    ("swap", "as_is", "fix_swapped_charge_discharge_columns", {}, []),
+    ("capacity", "nocap", "set_capacity", {}, list(PAIRS)[:2]),
+    ("capacity", "as_is", "set_capacity", {}, list(PAIRS)[:2]),
+    ("energy", "nocap", "set_energy", {}, list(PAIRS)[2:]),
+    ("step_count", "as_is", "set_step_count", {}, ["Step count"]),
+    ("cycle_count", "as_is", "set_cycle_count", {}, ["Cycle count"]),
+    ("offset", "shuffled_time", "offset_duplicate_times", {}, ["Time [s]"]),
+    (
+        "step_number",
+        "as_is",
+        "set_cumulative_step_number",
+        {"options": {"method": "current sign"}},
+        ["Step number"],
+    ),
+    (
+        "soc",
+        "as_is",
+        "set_nominal_soc",
+        {"cell_metadata": {"Nominal cell capacity [A.h]": 1.0}},
+        ["Nominal SOC"],
+    ),
+]
+"""(name, input variant, function, arguments, columns stored)."""
+
+
+def corpus_cases() -> list[dict[str, Any]]:
+    """Cases over the corpus series: only the written columns are stored (the inputs stay in
+    ../shared), with every output column's name and dtype."""
+    (OUT / "corpus").mkdir()
+    manifest = []
+    for path in sorted(CORPUS.glob("*.time_series.parquet")):
+        source = path.name.removesuffix(".time_series.parquet")
+        series = pl.read_parquet(path)
+        for name, variant, function, kwargs, columns in CORPUS_CALLS:
+            record = run(getattr(iwt, function), corpus_variant(series, variant), kwargs)
+            case = f"{source}-{name}-{variant}"
+            result = record["result"]
+            if columns:
+                result.select(columns).write_parquet(OUT / "corpus" / f"{case}.parquet")
+            schema = {c: str(t) for c, t in result.schema.items()}
+            manifest.append(
+                {
+                    "case": case,
+                    "source": path.name,
+                    "variant": variant,
+                    "function": function,
+                    "kwargs": kwargs,
+                    "stored": columns,
+                    "height": result.height,
+                    "schema": schema,
+                    "warnings": record["warnings"],
+                }
+            )
+    return manifest
+
+
 def main() -> None:
     if OUT.exists():
         shutil.rmtree(OUT)
@@ -402,6 +506,8 @@ def main() -> None:
             entry.update(record)
         manifest.append(entry)
     (OUT / "cases.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    corpus = corpus_cases()
+    (OUT / "corpus_cases.json").write_text(json.dumps(corpus, indent=1) + "\n")
     print(f"{len(manifest)} cases, {len(inputs)} inputs -> {OUT}")
 
 

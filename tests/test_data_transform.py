@@ -22,9 +22,13 @@ from polars.testing import assert_frame_equal
 from ionworks.data import transform
 from ionworks.data.columns import (
     CHARGE_CAPACITY,
+    CHARGE_ENERGY,
     CURRENT,
+    CYCLE_FROM_CYCLER,
     DISCHARGE_CAPACITY,
+    DISCHARGE_ENERGY,
     STEP_COUNT,
+    STEP_FROM_CYCLER,
     TIME,
     VOLTAGE,
 )
@@ -62,6 +66,48 @@ def test_transform_matches_ionworksdata(case: dict[str, Any]) -> None:
     ours = [m for m in caught if m.startswith(case["function"])]
     theirs = [m for m in case["warnings"] if m.startswith(case["function"])]
     assert ours == theirs
+
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "cyclers" / "expected"
+CORPUS_CASES: list[dict[str, Any]] = json.loads((FIXTURES / "corpus_cases.json").read_text())
+_PAIRS = {
+    DISCHARGE_CAPACITY: CHARGE_CAPACITY,
+    CHARGE_CAPACITY: DISCHARGE_CAPACITY,
+    DISCHARGE_ENERGY: CHARGE_ENERGY,
+    CHARGE_ENERGY: DISCHARGE_ENERGY,
+}
+
+
+def _corpus_variant(data: pl.DataFrame, variant: str) -> pl.DataFrame:
+    """The inputs scripts/iwdata_fixtures_transform.py derived from a corpus series."""
+    data = data.select(
+        TIME, CURRENT, VOLTAGE, STEP_FROM_CYCLER, CYCLE_FROM_CYCLER, STEP_COUNT, *_PAIRS
+    )
+    variants = {
+        "inverted": lambda: data.with_columns(-pl.col(CURRENT)),
+        "unsigned": lambda: data.with_columns(pl.col(CURRENT).abs()),
+        "unsigned_nosteps": lambda: data.with_columns(pl.col(CURRENT).abs()).drop(STEP_COUNT),
+        "swapped": lambda: data.rename(_PAIRS),
+        "nocap": lambda: data.drop(list(_PAIRS)),
+        "shuffled_time": lambda: data.with_columns((pl.col(TIME) / 10.0).floor() * 10.0),
+    }
+    return variants[variant]() if variant in variants else data
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the cycler corpus is not at {CORPUS}")
+@pytest.mark.parametrize("case", CORPUS_CASES, ids=[c["case"] for c in CORPUS_CASES])
+def test_transform_matches_ionworksdata_on_real_cycler_series(case: dict[str, Any]) -> None:
+    """Noisy real data: the sign fits and vote must decide as ionworksdata's do, row by row."""
+    data = _corpus_variant(pl.read_parquet(CORPUS / case["source"]), case["variant"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = getattr(transform, case["function"])(data, **case["kwargs"])
+    assert {c: str(t) for c, t in result.schema.items()} == case["schema"]
+    assert result.height == case["height"]
+    assert [str(w.message) for w in caught] == case["warnings"]
+    if case["stored"]:
+        expected = pl.read_parquet(FIXTURES / "corpus" / f"{case['case']}.parquet")
+        assert_frame_equal(result.select(case["stored"]), expected, rel_tol=1e-9, abs_tol=1e-12)
 
 
 def test_fixtures_cover_every_function_of_the_slice() -> None:
