@@ -6,145 +6,68 @@ so building pipeline configs never downloads anything; a local loader carries it
 sent inline (and is therefore subject to the 1,000-row inline cap, see
 :func:`ionworks._pipeline_config.check_inline_rows`).
 
-Frames are always polars here, whatever the client's DataFrame backend: the loader is a data
-processing object and converting back and forth would cost time on every access. Importing this
-module imports neither pandas nor matplotlib.
+Its options select and transform the data as ionworksdata 0.20.2's loader does: the rules live
+in :mod:`ionworks.data.window` (which rows) and :mod:`ionworks.data.loader_ops` (options and
+transforms); this module fetches and caches. Frames are always polars here, whatever the client's
+DataFrame backend. Importing this module imports neither pandas nor matplotlib.
 """
 
 from __future__ import annotations
 
+import copy as _copy
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from ionworks._client import Ionworks
-from ionworks._dataframe import frame_to_columns, to_polars
+from ionworks._dataframe import to_polars
+from ionworks._dataloader_support import (
+    DB_PREFIX,
+    checked,
+    frames_equal,
+    inline,
+    plot_cutoff,
+    raw_step_row,
+    read_config,
+    read_local_dir,
+    rebased_steps,
+    to_frame,
+)
 from ionworks._pipeline_config import serialize_config
-from ionworks.data.columns import TIME
-from ionworks.errors import IonworksError
+from ionworks.data.columns import CAPACITY, END_INDEX, VOLTAGE
+from ionworks.data.differential import differential_cutoff
+from ionworks.data.loader_ops import LoaderOptions, parse_options, transform_window
+from ionworks.data.window import (
+    StepSelection,
+    Window,
+    check_time_range,
+    first_step_from_cycle,
+    last_step_from_cycle,
+    select_steps,
+    select_window,
+    window_rows,
+)
+from ionworks.errors import InvalidParameterError, IonworksError
 
 if TYPE_CHECKING:
     import numpy as np
     from matplotlib.figure import Figure
 
-__all__ = ["DataLoader"]
+__all__ = ["DataLoader", "first_step_from_cycle", "last_step_from_cycle"]
 
-DB_PREFIX = "db:"
-
-_CONFIG_KEYS = ("data", "options", "time_range")
-# Keys the hosted Ionworks service accepts in a data loader's ``options``. openapi.yaml leaves
-# ``options`` an open object, so the list lives here, to reject a typo before the round trip; the
-# legacy spellings (``*_dict`` selectors and transform names at the top level) are still migrated
-# by the service, so they are accepted too.
-_TRANSFORM_KEYS = (
-    "rest_to_ocp",
-    "sort",
-    "remove_duplicates",
-    "remove_extremes",
-    "filters",
-    "interpolate",
-    "keep_first_ocp_point",
-)
-_OPTION_KEYS = frozenset(
-    {
-        "first_step",
-        "last_step",
-        "first_step_dict",
-        "last_step_dict",
-        "capacity_column",
-        "transforms",
-        *_TRANSFORM_KEYS,
-    }
-)
+_STEP_OPTIONS = ("first_step", "last_step", "first_step_dict", "last_step_dict")
 
 
-def _check_options(options: Any) -> dict[str, Any] | None:
-    """Validate ``options`` early: the server rejects unknown keys only after a round trip."""
-    if options is None:
-        return None
-    if not isinstance(options, Mapping):
-        raise IonworksError(f"DataLoader options must be a dict, got {type(options).__name__}.")
-    unknown = sorted(str(key) for key in options if key not in _OPTION_KEYS)
-    if unknown:
-        raise IonworksError(
-            f"Unknown DataLoader option(s) {', '.join(map(repr, unknown))}; "
-            f"allowed: {', '.join(sorted(_OPTION_KEYS))}."
-        )
-    return dict(options) or None
+@dataclass(frozen=True)
+class _View:
+    """The selected window and what the transforms made of it (``.data``/``.steps``)."""
 
-
-def _check_time_range(time_range: Any) -> dict[str, float] | None:
-    """Normalise ``time_range`` to ``{"start"?: s, "end"?: s}`` in elapsed seconds."""
-    if time_range is None:
-        return None
-    if isinstance(time_range, list | tuple) and len(time_range) == 2:
-        time_range = {"start": time_range[0], "end": time_range[1]}
-    if not isinstance(time_range, Mapping) or set(time_range) - {"start", "end"}:
-        raise IonworksError(
-            "time_range must be {'start': seconds, 'end': seconds} (either optional) or a "
-            f"(start, end) pair, got {time_range!r}."
-        )
-    result: dict[str, float] = {}
-    for key in ("start", "end"):
-        value = time_range.get(key)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise IonworksError(f"time_range {key!r} must be a number of seconds, got {value!r}.")
-        result[key] = value
-    if "start" in result and "end" in result and result["start"] > result["end"]:
-        raise IonworksError(
-            f"time_range start ({result['start']}) is after its end ({result['end']})."
-        )
-    return result or None
-
-
-def _frame(value: Any, where: str) -> pl.DataFrame:
-    """Convert user or config data to polars, naming the config location when it fails."""
-    if isinstance(value, Mapping):
-        bad = [
-            key
-            for key, column in value.items()
-            if isinstance(column, str | bytes | Mapping) or not hasattr(column, "__len__")
-        ]
-        if bad:
-            raise IonworksError(
-                f"{where} must map column names to lists of values; {bad[0]!r} holds a "
-                f"{type(value[bad[0]]).__name__}."
-            )
-        lengths = {key: len(column) for key, column in value.items()}
-        if len(set(lengths.values())) > 1:
-            raise IonworksError(f"{where} has columns of different lengths: {lengths}.")
-    try:
-        return to_polars(value)
-    except IonworksError:
-        raise
-    except Exception as exc:  # any converter error becomes ours, naming the location
-        raise IonworksError(f"{where} could not be read as a table: {exc}") from exc
-
-
-def _comparable(df: pl.DataFrame | None) -> pl.DataFrame | None:
-    """Widen numeric types and treat NaN as null, as a trip through JSON config does."""
-    if df is None:
-        return None
-    return df.with_columns(
-        [
-            pl.col(name).cast(pl.Float64).fill_nan(None)
-            if dtype.is_float()
-            else pl.col(name).cast(pl.Int64)
-            if dtype.is_integer()
-            else pl.col(name)
-            for name, dtype in df.schema.items()
-        ]
-    )
-
-
-def _frames_equal(a: pl.DataFrame | None, b: pl.DataFrame | None) -> bool:
-    a, b = _comparable(a), _comparable(b)
-    if a is None or b is None:
-        return a is b
-    return a.equals(b, null_equal=True)
+    window: Window
+    data: pl.DataFrame
+    steps: pl.DataFrame | None
 
 
 class DataLoader:
@@ -152,16 +75,18 @@ class DataLoader:
 
     ``DataLoader(time_series, steps=None, options=None, time_range=None)`` holds local data
     (polars, pandas or a column dict; stored as polars). Use :meth:`from_db` for uploaded
-    measurements and :meth:`from_config` to rebuild a loader from :meth:`to_config` output.
+    measurements, :meth:`from_local` for a directory, :meth:`from_config` for config output.
 
     Args:
         time_series: the time series (``Time [s]``, ``Current [A]``, ``Voltage [V]``, ...).
         steps: optional step table (``Start index``, ``End index``, ``Step count``, ...).
-        options: loader options sent with the data (``first_step``, ``last_step``,
-            ``capacity_column``, ``transforms``); unknown keys are rejected here rather than by
-            the server.
-        time_range: ``{"start": s, "end": s}`` (either optional) in elapsed ``Time [s]``; the
-            server applies it, and :attr:`data` returns only the rows inside it.
+        options: ``first_step``/``last_step`` (a steps-table row, a SQL query over ``steps``
+            such as :func:`first_step_from_cycle`, or ``{"cycle": n}``), ``capacity_column``
+            and ``transforms`` (``rest_to_ocp``, ``sort``, ``remove_duplicates``,
+            ``remove_extremes``, ``filters``, ``interpolate``, ``keep_first_ocp_point``).
+            Checked here, before any request; they may also be given as keyword arguments.
+        time_range: ``{"start": s, "end": s}`` (either optional) in elapsed ``Time [s]``,
+            applied after the steps are chosen.
     """
 
     __hash__ = None  # type: ignore[assignment]  # mutable cache inside; equality is by value
@@ -173,20 +98,47 @@ class DataLoader:
         *,
         options: Mapping[str, Any] | None = None,
         time_range: Any = None,
+        **option_kwargs: Any,
     ) -> None:
         if time_series is None:
             raise IonworksError(
                 "DataLoader needs a time series (polars/pandas DataFrame or column dict); "
                 "for an uploaded measurement use DataLoader.from_db(measurement_id)."
             )
-        self._measurement_id: str | None = None
-        self._client: Any = None
-        self._use_cache = True
-        self._time_series: pl.DataFrame | None = _frame(time_series, "time_series")
-        self._steps: pl.DataFrame | None = None if steps is None else _frame(steps, "steps")
+        self._setup(None, None, True, options, time_range, option_kwargs)
+        self._time_series: pl.DataFrame | None = to_frame(time_series, "time_series")
+        self._steps: pl.DataFrame | None = None if steps is None else to_frame(steps, "steps")
         self._steps_loaded = True
-        self._options = _check_options(options)
-        self._time_range = _check_time_range(time_range)
+
+    def _setup(
+        self,
+        measurement_id: str | None,
+        client: Any,
+        use_cache: bool,
+        options: Mapping[str, Any] | None,
+        time_range: Any,
+        option_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Common state of every constructor; options are checked in full here."""
+        if options is not None and not isinstance(options, Mapping):
+            raise InvalidParameterError(
+                f"DataLoader options must be a dict, got {type(options).__name__}."
+            )
+        merged = {**(options or {}), **(option_kwargs or {})}
+        if "time_range" in merged:  # ionworksdata accepts it among the options too
+            in_options = merged.pop("time_range")
+            time_range = in_options if time_range is None else time_range
+        self._measurement_id: str | None = measurement_id
+        self._client: Any = client
+        self._use_cache = use_cache
+        self._parsed: LoaderOptions = checked(lambda: parse_options(merged))
+        self._options: dict[str, Any] | None = merged or None
+        self._time_range: dict[str, float] | None = checked(lambda: check_time_range(time_range))
+        self._time_series = None
+        self._ts_rows: tuple[int, int] | None = None  # the rows fetched, when not all of them
+        self._steps = None
+        self._steps_loaded = False
+        self._view_cache: _View | None = None
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -215,15 +167,16 @@ class DataLoader:
                 f"measurement_id must be a non-empty string, got {measurement_id!r}."
             )
         loader = cls.__new__(cls)
-        loader._measurement_id = measurement_id
-        loader._client = client
-        loader._use_cache = use_cache
-        loader._time_series = None
-        loader._steps = None
-        loader._steps_loaded = False
-        loader._options = _check_options(options)
-        loader._time_range = _check_time_range(time_range)
+        loader._setup(measurement_id, client, use_cache, options, time_range)
         return loader
+
+    @classmethod
+    def from_local(
+        cls, data_path: str | Path, options: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> DataLoader:
+        """Load ``time_series.parquet`` (or ``.csv``) and, when present, ``steps`` from a directory."""
+        series, steps = read_local_dir(Path(data_path))
+        return cls(series, steps, options=options, **kwargs)
 
     @classmethod
     def from_config(cls, config: Any) -> DataLoader:
@@ -233,47 +186,10 @@ class DataLoader:
             IonworksError: the config is not one of the shapes ``to_config`` produces; the
                 message names the offending key.
         """
-        if isinstance(config, str):
-            config = {"data": config}
-        if not isinstance(config, Mapping):
-            raise IonworksError(
-                "DataLoader config must be a dict like {'data': 'db:<measurement_id>'}, got "
-                f"{type(config).__name__}."
-            )
-        unknown = sorted(str(key) for key in config if key not in _CONFIG_KEYS)
-        if unknown:
-            raise IonworksError(
-                f"Unknown DataLoader config key(s) {', '.join(map(repr, unknown))}; "
-                f"expected {', '.join(map(repr, _CONFIG_KEYS))}."
-            )
-        if "data" not in config:
-            raise IonworksError("DataLoader config has no 'data' key.")
-        data = config["data"]
-        options, time_range = config.get("options"), config.get("time_range")
-        if isinstance(data, str):
-            if data.startswith(DB_PREFIX) and data[len(DB_PREFIX) :].strip():
-                return cls.from_db(data, options=options, time_range=time_range)
-            raise IonworksError(
-                f"DataLoader config 'data' is {data!r}; a string must be 'db:<measurement_id>'."
-            )
-        if isinstance(data, Mapping) and "time_series" in data:
-            extra = sorted(str(key) for key in data if key not in ("time_series", "steps"))
-            if extra:
-                raise IonworksError(
-                    f"DataLoader config 'data' has unexpected key(s) {', '.join(map(repr, extra))}"
-                    "; with 'time_series' only 'steps' may accompany it."
-                )
-            time_series = _frame(data["time_series"], "'data.time_series'")
-            steps = data.get("steps")
-            return cls(
-                time_series,
-                None if steps is None else _frame(steps, "'data.steps'"),
-                options=options,
-                time_range=time_range,
-            )
-        if data is None:
-            raise IonworksError("DataLoader config 'data' is None.")
-        return cls(_frame(data, "'data'"), options=options, time_range=time_range)
+        source, time_series, steps, settings = read_config(config)
+        if source is not None:
+            return cls.from_db(source, **settings)
+        return cls(time_series, steps, **settings)
 
     # -- state -------------------------------------------------------------------------------
 
@@ -299,21 +215,8 @@ class DataLoader:
 
     @property
     def data(self) -> pl.DataFrame:
-        """The time series (polars), fetched on first access for a database loader.
-
-        Only rows inside :attr:`time_range` are returned when one is set.
-        """
-        frame = self._load_time_series()
-        if self._time_range is None or TIME not in frame.columns:
-            return frame
-        time = pl.col(TIME)
-        start, end = self._time_range.get("start"), self._time_range.get("end")
-        condition = pl.lit(True)
-        if start is not None:
-            condition = condition & (time >= start)
-        if end is not None:
-            condition = condition & (time <= end)
-        return frame.filter(condition)
+        """The selected, transformed time series (polars); fetched on first access if needed."""
+        return self._view().data
 
     @property
     def time_series(self) -> pl.DataFrame:
@@ -322,12 +225,78 @@ class DataLoader:
 
     @property
     def steps(self) -> pl.DataFrame | None:
-        """The step table (polars) or None; fetches only the steps for a database loader."""
-        if not self._steps_loaded:
-            result = self._reader().steps(self._measurement_id, use_cache=self._use_cache)
-            self._steps = None if result is None else to_polars(result)
-            self._steps_loaded = True
-        return self._steps
+        """The chosen steps (polars; indices address the whole series) or None.
+
+        A database loader fetches only the steps table, unless a time window needs the series
+        to clip the steps to it. ``rest_to_ocp`` turns the data into an OCP table: no steps.
+        """
+        raw = self._load_steps()
+        if raw is None or self._parsed.transforms.get("rest_to_ocp"):
+            return None
+        if self._time_range is not None:
+            return self._window_of(raw).steps
+        return self._select_steps(raw).steps
+
+    @property
+    def initial_voltage(self) -> float | None:
+        """Voltage when the window opens: the previous step's end voltage, or the first start."""
+        raw = self._load_steps()
+        return None if raw is None else self._select_steps(raw).initial_voltage
+
+    def __getitem__(self, column: str) -> pl.Series:
+        """``loader["Voltage [V]"]``: one column of :attr:`data`."""
+        return self.data[column]
+
+    def _select_steps(self, raw: pl.DataFrame) -> StepSelection:
+        parsed = self._parsed
+        return checked(lambda: select_steps(raw, parsed.first_step, parsed.last_step))
+
+    def _steps_not_needed(self) -> bool:
+        """True when ``.data`` of a stored measurement does not depend on its steps table.
+
+        With no step selector and no ``rest_to_ocp`` every step is kept, and the server's steps
+        cover every row of a series whose time increases, so the steps need not be fetched.
+        """
+        parsed = self._parsed
+        selectors = (parsed.first_step, parsed.last_step)
+        return (
+            not self._steps_loaded
+            and selectors == (None, None)
+            and not (parsed.transforms.get("rest_to_ocp"))
+        )
+
+    def _window(self) -> Window:
+        """The rows and steps the options select, before transforms."""
+        if self._view_cache is not None:
+            return self._view_cache.window
+        if self._steps_not_needed():
+            series, time_range = self._load_time_series(), self._time_range
+            data = checked(lambda: window_rows(series, time_range))
+            return Window(data, None, None, 0, data.height)
+        steps = self._load_steps()
+        return self._window_of(steps)
+
+    def _window_of(self, steps: pl.DataFrame | None) -> Window:
+        rows = None
+        if steps is not None and steps.height and self._time_series is None:
+            chosen = self._select_steps(steps)
+            if (chosen.start, chosen.end) != (0, int(steps[END_INDEX][-1]) + 1):
+                rows = (chosen.start, chosen.end)  # fetch only the chosen steps' rows
+        series = self._load_time_series(rows)
+        parsed, time_range = self._parsed, self._time_range
+        offset = 0 if self._ts_rows is None else self._ts_rows[0]
+        return checked(
+            lambda: select_window(
+                series, steps, parsed.first_step, parsed.last_step, time_range, offset
+            )
+        )
+
+    def _view(self) -> _View:
+        if self._view_cache is None:
+            window = self._window()
+            data, steps = checked(lambda: transform_window(window, self._parsed))
+            self._view_cache = _View(window, data, steps)
+        return self._view_cache
 
     def _reader(self) -> Any:
         """``client.cell_measurement``, building a client from the environment if needed."""
@@ -337,60 +306,143 @@ class DataLoader:
             self._client = Ionworks()
         return self._client.cell_measurement
 
-    def _load_time_series(self) -> pl.DataFrame:
+    def _load_steps(self) -> pl.DataFrame | None:
+        if not self._steps_loaded:
+            result = self._reader().steps(self._measurement_id, use_cache=self._use_cache)
+            self._steps = None if result is None else to_polars(result)
+            self._steps_loaded = True
+        return self._steps
+
+    def _load_time_series(self, rows: tuple[int, int] | None = None) -> pl.DataFrame:
+        """The series (all of it, or only ``rows`` of a stored measurement)."""
         if self._time_series is None:
-            result = self._reader().time_series(self._measurement_id, use_cache=self._use_cache)
+            extra = {} if rows is None else {"row_range": rows}
+            reader = self._reader()
+            result = reader.time_series(self._measurement_id, use_cache=self._use_cache, **extra)
             if result is None:
                 raise IonworksError(f"Measurement {self._measurement_id} has no time series.")
             self._time_series = to_polars(result)
+            self._ts_rows = rows
         return self._time_series
 
     def _raw_time_series_height(self) -> int:
         """Rows that :meth:`to_config` would inline (local loaders only)."""
-        return 0 if self._time_series is None else self._time_series.height
+        return 0 if self._time_series is None else self._window().data.height
 
     # -- conversion --------------------------------------------------------------------------
 
+    def copy(self) -> DataLoader:
+        """An independent loader with the same source, options and window (frames are shared:
+        polars frames are immutable)."""
+        twin = _copy.copy(self)
+        twin._options = self.options
+        return twin
+
+    def slice_to_steps(self, first_step_idx: int, last_step_idx: int) -> DataLoader:
+        """A loader of rows ``first_step_idx..last_step_idx`` (inclusive) of :attr:`steps`.
+
+        The new loader keeps the source, ``capacity_column`` and transforms, not the time range.
+        """
+        chosen = self.steps
+        if chosen is None:
+            raise InvalidParameterError("Cannot slice_to_steps on a DataLoader without steps.")
+        if not 0 <= first_step_idx <= last_step_idx < chosen.height:
+            raise InvalidParameterError(
+                f"Step indices out of range or inverted: first_step_idx={first_step_idx}, "
+                f"last_step_idx={last_step_idx}, steps.height={chosen.height}."
+            )
+        raw = self._load_steps()
+        assert raw is not None
+        rows = [raw_step_row(raw, chosen, i) for i in (first_step_idx, last_step_idx)]
+        options = {k: v for k, v in (self._options or {}).items() if k not in _STEP_OPTIONS}
+        twin = self.copy()
+        twin._setup(
+            self._measurement_id,
+            self._client,
+            self._use_cache,
+            {**options, "first_step": rows[0], "last_step": rows[1]},
+            None,
+        )
+        twin._time_series, twin._ts_rows = self._time_series, self._ts_rows
+        twin._steps, twin._steps_loaded = self._steps, self._steps_loaded
+        return twin
+
     def to_local(self) -> DataLoader:
-        """Fetch the time series and steps now and return a local loader without the id.
+        """Fetch the whole time series and steps now and return a local loader without the id.
 
         The result's :meth:`to_config` embeds the data, so it can be shared without database
-        access. Options and time range are kept.
+        access. Options and time range are kept, so its :attr:`data` is this loader's.
         """
-        time_series = self._load_time_series()
-        steps = self.steps
-        return DataLoader(time_series, steps, options=self._options, time_range=self._time_range)
+        steps = self._load_steps()
+        series = self._time_series
+        if series is None or self._ts_rows is not None:
+            series = self.copy()._full_series()
+        return DataLoader(series, steps, options=self._options, time_range=self._time_range)
 
-    def to_config(self) -> dict[str, Any]:
+    def _full_series(self) -> pl.DataFrame:
+        self._time_series = None
+        return self._load_time_series()
+
+    def to_config(self, filter_data: bool = True) -> dict[str, Any]:
         """The JSON-ready config for this loader, as pipeline objectives take it.
 
         ``{"data": "db:<id>"}`` for a database loader; for local data
         ``{"data": {<column>: [...]}}`` or, with steps,
         ``{"data": {"time_series": {...}, "steps": {...}}}``. ``"time_range"`` and ``"options"``
         are added when set. NaN and infinities become None.
+
+        ``filter_data=True`` (local data) ships only the selected window, its step indices
+        counted from its first row, with the transforms still as options (so the receiver's
+        ``.data`` equals this one's); ``False`` ships everything with every option.
         """
+        options = self._options
         config: dict[str, Any] = {}
         if self._measurement_id is not None:
             config["data"] = f"{DB_PREFIX}{self._measurement_id}"
+        elif filter_data:
+            window = self._window()
+            options = {k: v for k, v in (options or {}).items() if k not in _STEP_OPTIONS}
+            config["data"] = inline(window.data, rebased_steps(window))
         else:
             assert self._time_series is not None
-            columns = frame_to_columns(self._time_series)
-            if self._steps is None:
-                config["data"] = columns
-            else:
-                config["data"] = {"time_series": columns, "steps": frame_to_columns(self._steps)}
-        if self._time_range is not None:
+            config["data"] = inline(self._time_series, self._steps)
+        if self._time_range is not None and (self._measurement_id or not filter_data):
             config["time_range"] = dict(self._time_range)
-        if self._options is not None:
-            config["options"] = serialize_config(self._options)
+        if options:
+            config["options"] = serialize_config(options)
         return config
 
-    # -- plotting ----------------------------------------------------------------------------
+    # -- analysis and plotting ---------------------------------------------------------------
+
+    def calculate_dUdQ_cutoff(  # ionworksdata's name
+        self, method: str = "explicit", show_plot: bool = False, options: Any = None
+    ) -> float:
+        """Cut-off for ``|dU/dQ|`` of :attr:`data` (``"explicit"``, ``"quantile"``, ``"peaks"``)."""
+        return self._cutoff(CAPACITY, VOLTAGE, method, show_plot, options)
+
+    def calculate_dQdU_cutoff(  # ionworksdata's name
+        self, method: str = "explicit", show_plot: bool = False, options: Any = None
+    ) -> float:
+        """Cut-off for ``|dQ/dU|`` of :attr:`data`, as :meth:`calculate_dUdQ_cutoff`."""
+        return self._cutoff(VOLTAGE, CAPACITY, method, show_plot, options)
+
+    def _cutoff(self, x: str, y: str, method: str, show_plot: bool, options: Any) -> float:
+        data = self.data
+        missing = [c for c in (x, y) if c not in data.columns]
+        if missing:
+            raise InvalidParameterError(
+                f"The cut-off needs columns {missing} in .data (set capacity_column?)."
+            )
+        xs, ys = data[x].to_numpy(), data[y].to_numpy()
+        cutoff = checked(lambda: differential_cutoff(xs, ys, method, options))
+        if show_plot:
+            plot_cutoff(xs, ys, cutoff, x)
+        return cutoff
 
     def plot_data(
         self, show: bool = False, *, ax: Any = None, title: str | None = None
     ) -> tuple[Figure, np.ndarray]:
-        """Plot voltage and current over time (and temperature when present).
+        """Plot voltage and current over time (and temperature when present) of :attr:`data`.
 
         Loads the time series first if needed. See :func:`ionworks.plotting.plot_time_series`
         for ``ax`` and the returned axes array. ``title``: e.g. the measurement's name (the
@@ -412,7 +464,7 @@ class DataLoader:
             return False
         if self._measurement_id is not None or other._measurement_id is not None:
             return self._measurement_id == other._measurement_id
-        return _frames_equal(self._time_series, other._time_series) and _frames_equal(
+        return frames_equal(self._time_series, other._time_series) and frames_equal(
             self._steps, other._steps
         )
 

@@ -30,6 +30,13 @@ DC_RESISTANCE = "DC resistance [Ohm]"
 CAPACITY = "Capacity [A.h]"
 SOC = "SOC"
 STOICHIOMETRY = "Stoichiometry"
+OCP_VOLTAGE_ALIASES = (
+    "OCP [V]",
+    "OCV [V]",
+    "Open-circuit potential [V]",
+    "Open-circuit voltage [V]",
+)
+"""Names an OCP table may give its voltage; a DataLoader without steps reads them as VOLTAGE."""
 
 REQUIRED = (TIME, CURRENT, VOLTAGE)
 """Every time series has these three."""
