@@ -38,6 +38,7 @@ def _box_lstsq(a: Floats, b: Floats, lower: Floats, upper: Floats) -> tuple[Floa
     """Minimise ½‖a·x − b‖² with ``lower ≤ x ≤ upper``: the best feasible face optimum."""
     best: tuple[Floats, float] | None = None
     width = a.shape[1]
+    # All free first: when that optimum lies in the box it is the answer (the problem is convex).
     for states in itertools.product((0, 1, 2), repeat=width):
         x = np.zeros(width)
         free = [k for k, s in enumerate(states) if s == 0]
@@ -57,6 +58,8 @@ def _box_lstsq(a: Floats, b: Floats, lower: Floats, upper: Floats) -> tuple[Floa
         cost = 0.5 * float(residual @ residual)
         if best is None or cost < best[1]:
             best = (x, cost)
+        if not fixed:
+            return best
     assert best is not None  # every unknown at its lower bound is always feasible and finite
     return best
 
