@@ -31,8 +31,10 @@ from .db import (
     pipelines,
     read,
     utcnow,
+    write,
 )
 from .errors import conflict, not_found
+from .fields import extra_fields, name_field
 from .filters import ListQuery, ListSpec, build_list_query
 from .jsonio import format_ts, json_response
 
@@ -76,10 +78,12 @@ class Resource:
     """The select a row is shown from (default: the table); instances join their lot's name."""
     name_scope: tuple[str, ...] = ()
     """Columns within which a name is unique (``cell_specification_id`` for instances)."""
-    conflict_message: str = ""
-    """The 409 message, formatted with ``name`` and the ``name_scope`` values."""
+    name_where: str = ""
+    """Where a name is taken, in the 409 message (``for this specification``); formatted with the
+    ``name_scope`` values."""
     defaults: Callable[[], dict[str, Any]] = dict
-    """Column values a new row starts with (a fresh dict each time: some are mutable)."""
+    """Column values a new row starts with (a fresh dict each time: some are mutable); ``extra``
+    starts empty wherever it is stored."""
     out: Callable[[Any], dict[str, Any]] = field(init=False, repr=False)
     """The row as the API shows it (compiled from ``fields``, see :func:`_compile_out`)."""
 
@@ -119,7 +123,9 @@ class Resource:
         existing = conn.execute(query).scalar()
         if existing is not None:
             raise conflict(
-                self.conflict_message.format(name=name, **scope),
+                f"{self.label} with this name already exists {self.name_where}: {{name!r}}".format(
+                    name=name, **scope
+                ),
                 resource_type=self.resource_type,
                 resource_name=name,
                 existing_id=existing,
@@ -151,7 +157,8 @@ class Resource:
             "created_at": now,
             "updated_at": now,
         }
-        conn.execute(self.table.insert().values({**self.defaults(), **values, **owned}))
+        start: dict[str, Any] = {"extra": {}} if self.extra else {}
+        conn.execute(self.table.insert().values({**start, **self.defaults(), **values, **owned}))
         return self.visible(conn, caller.organization_id, row_id)
 
     def update(
@@ -169,6 +176,35 @@ class Resource:
         t = self.table
         conn.execute(update(t).where(t.c.id == row.id).values(**values))
         return self.visible(conn, organization_id, row.id)
+
+    def patch(
+        self,
+        call: Call,
+        path_key: str,
+        known: frozenset[str],
+        change: Callable[[Connection, Any, dict[str, Any]], None],
+        *,
+        guard: Callable[[Any], None] | None = None,
+    ) -> Row[Any]:
+        """Apply a ``PATCH`` in one transaction and return the updated row.
+
+        In this order, so the same error wins for the same request: 404 unless visible,
+        ``guard(row)`` (fields that cannot change), the rename (409 when taken), then
+        ``change(conn, row, values)`` adds the resource's own columns; keys outside ``known``
+        are merged into ``extra``.
+        """
+        body = call.body
+        org = call.caller.organization_id
+        row_id = call.path(path_key)
+        name = name_field(body, required=False)
+        with write(call.ctx.engine) as conn:
+            row = self.visible(conn, org, row_id)
+            if guard is not None:
+                guard(row)
+            values: dict[str, Any] = {}
+            self.rename(conn, row, name, values)
+            change(conn, row, values)
+            return self.update(conn, org, row, values, extra_fields(body, known))
 
     def page(
         self,
@@ -274,10 +310,8 @@ SPECIFICATIONS = Resource(
         *_STAMPS,
     ),
     name_scope=("organization_id", "project_id"),
-    conflict_message=(
-        "Cell specification with this name already exists in project {project_id!r}: {name!r}"
-    ),
-    defaults=lambda: {"ratings": {}, "extra": {}},
+    name_where="in project {project_id!r}",
+    defaults=lambda: {"ratings": {}},
 )
 """Components are shown by :func:`.resources.spec_out` only when asked for (``full``)."""
 
@@ -294,8 +328,7 @@ INSTANCES = Resource(
         _I.outerjoin(batches, batches.c.id == _I.c.batch_id)
     ),
     name_scope=("cell_specification_id",),
-    conflict_message="Cell instance with this name already exists for this specification: {name!r}",
-    defaults=lambda: {"extra": {}},
+    name_where="for this specification",
 )
 
 MEASUREMENTS = Resource(
@@ -313,10 +346,8 @@ MEASUREMENTS = Resource(
         *_STAMPS,
     ),
     name_scope=("cell_instance_id",),
-    conflict_message=(
-        "Cell measurement with this name already exists for this cell instance: {name!r}"
-    ),
-    defaults=lambda: {"tags": [], "filenames": [], "extra": {}},
+    name_where="for this cell instance",
+    defaults=lambda: {"tags": [], "filenames": []},
 )
 
 PIPELINES = Resource(

@@ -179,19 +179,16 @@ def _merge(current: dict[str, Any], patch: dict[str, Any] | None) -> dict[str, A
 def update_spec(call: Call) -> Response:
     """``PATCH /cell_specifications/{id}``: ratings and components are merged key by key."""
     body = call.body
-    org = call.caller.organization_id
-    spec_id = call.path("cell_specification_id")
-    name = name_field(body, required=False)
-    with write(call.ctx.engine) as conn:
-        row = SPECIFICATIONS.visible(conn, org, spec_id)
+
+    def same_project(row: Any) -> None:
         project_id = optional_str(body, "project_id")
         if project_id is not None and project_id != row.project_id:
             raise bad_request(
                 "Field 'project_id' cannot be changed: create the specification in the other project instead",
                 field="project_id",
             )
-        values: dict[str, Any] = {}
-        SPECIFICATIONS.rename(conn, row, name, values)
+
+    def change(conn: Connection, row: Any, values: dict[str, Any]) -> None:
         for key in ("form_factor", "manufacturer", "chemistry"):
             if key in body:
                 values[key] = optional_str(body, key)
@@ -205,7 +202,9 @@ def update_spec(call: Call) -> Response:
                     None if value is None else _merge(components.get(key) or {}, value)
                 )
             values["components"] = components
-        row = SPECIFICATIONS.update(conn, org, row, values, extra_fields(body, SPEC_FIELDS))
+
+    key = "cell_specification_id"
+    row = SPECIFICATIONS.patch(call, key, SPEC_FIELDS, change, guard=same_project)
     return json_response(spec_out(row, full=True))
 
 
@@ -344,19 +343,15 @@ def create_instance(call: Call) -> Response:
 def update_instance(call: Call) -> Response:
     """``PATCH /cell_instances/{id}``: ``batch_id: null`` removes the cell from its lot."""
     body = call.body
-    org = call.caller.organization_id
-    instance_id = call.path("cell_instance_id")
-    name = name_field(body, required=False)
-    with write(call.ctx.engine) as conn:
-        row = INSTANCES.visible(conn, org, instance_id)
-        values: dict[str, Any] = {}
-        INSTANCES.rename(conn, row, name, values)
+
+    def change(conn: Connection, row: Any, values: dict[str, Any]) -> None:
         if "notes" in body:
             values["notes"] = optional_str(body, "notes")
         given, batch_id = _batch_id(conn, body, row.cell_specification_id)
         if given:
             values["batch_id"] = batch_id
-        row = INSTANCES.update(conn, org, row, values, extra_fields(body, INSTANCE_FIELDS))
+
+    row = INSTANCES.patch(call, "cell_instance_id", INSTANCE_FIELDS, change)
     return json_response(INSTANCES.out(row))
 
 
