@@ -9,7 +9,22 @@ power, step and cycle counts, and the cycler's own step and cycle numbers as
 
 from __future__ import annotations
 
-from ._api import READERS, detect_reader, metadata, start_time, time_series
+from ._api import (
+    READERS,
+    detect_reader,
+    metadata,
+    start_time,
+    time_series,
+    time_series_and_steps,
+)
 from ._errors import ReaderError
 
-__all__ = ["READERS", "ReaderError", "detect_reader", "metadata", "start_time", "time_series"]
+__all__ = [
+    "READERS",
+    "ReaderError",
+    "detect_reader",
+    "metadata",
+    "start_time",
+    "time_series",
+    "time_series_and_steps",
+]

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from . import arbin, bdf, biologic_mpr, maccor, neware, neware_ndax, pec
+from . import (
+    arbin,
+    arbin_text,
+    basytec,
+    bdf,
+    biologic_mpr,
+    biologic_text,
+    digatron,
+    gamry,
+    generic,
+    maccor,
+    neware,
+    neware_ndax,
+    neware_regular,
+    novonix,
+    pec,
+)
 from ._errors import ReaderError
+from ._excel import is_workbook, read_sheets
 from ._registry import Reader
 from ._text import head_text
 
@@ -17,11 +35,31 @@ READERS: dict[str, Reader] = {
     r.name: r
     for r in (
         Reader(maccor.NAME, maccor.read, maccor.metadata, maccor.start_time, (".txt", ".csv")),
-        Reader(neware.NAME, neware.read, neware.metadata, neware.start_time, (".csv",)),
+        Reader(
+            neware.NAME,
+            neware_regular.read,
+            neware_regular.metadata,
+            neware_regular.start_time,
+            (".csv",),
+        ),
         Reader(bdf.NAME, bdf.read, None, None, (".csv", ".bdf")),
         Reader(pec.NAME, pec.read, pec.metadata, pec.start_time, (".csv",)),
-        Reader(arbin.NAME, arbin.read, arbin.metadata, arbin.start_time, (".res",)),
+        Reader(
+            arbin.NAME,
+            arbin_text.read,
+            arbin_text.metadata,
+            arbin_text.start_time,
+            (".res", ".csv", ".xlsx"),
+        ),
         Reader(biologic_mpr.NAME, biologic_mpr.read, None, None, (".mpr",)),
+        Reader(
+            biologic_text.NAME_MPT,
+            biologic_text.read,
+            biologic_text.metadata,
+            biologic_text.start_time,
+            (".mpt",),
+        ),
+        Reader(biologic_text.NAME_CSV, biologic_text.read, None, None, (".csv",)),
         Reader(
             neware_ndax.NAME,
             neware_ndax.read,
@@ -29,20 +67,33 @@ READERS: dict[str, Reader] = {
             neware_ndax.start_time,
             (".ndax",),
         ),
+        Reader(basytec.NAME, basytec.read, basytec.metadata, basytec.start_time, (".txt", ".csv")),
+        Reader(digatron.NAME, digatron.read, digatron.metadata, digatron.start_time, (".csv",)),
+        Reader(novonix.NAME, novonix.read, novonix.metadata, novonix.start_time, (".csv",)),
+        Reader(gamry.NAME, gamry.read, gamry.metadata, gamry.start_time, (".dta",)),
+        Reader(generic.NAME, generic.read, None, None, (".csv", ".xlsx", ".xls"), generic.OPTIONS),
     )
 }
 """Every supported reader by name."""
 
-ALIASES = {"arbin res": arbin.NAME}
+ALIASES = {"arbin res": arbin.NAME, "arbin csv": arbin.NAME, "arbin excel": arbin.NAME}
 """ionworksdata names that reach the same reader here (its "arbin res" is our "arbin")."""
 
-_SNIFFERS = (
+_SNIFFERS: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    (gamry.NAME, gamry.sniff),
+    (biologic_text.NAME_MPT, biologic_text.sniff_mpt),
+    (basytec.NAME, basytec.sniff),
+    (novonix.NAME, novonix.sniff),
+    (neware.NAME, neware_regular.is_regular),
     (bdf.NAME, bdf.sniff),
+    (arbin.NAME, arbin_text.sniff),
+    (digatron.NAME, digatron.sniff),
+    (biologic_text.NAME_CSV, biologic_text.sniff_csv),
     (maccor.NAME, maccor.sniff),
     (neware.NAME, neware.sniff),
     (pec.NAME, pec.sniff),
 )
-"""Text sniffers in the order they are tried (the most specific header first)."""
+"""Text sniffers in the order they are tried (the most specific signature first)."""
 
 
 def detect_reader(path: str | Path) -> str:
@@ -57,10 +108,16 @@ def detect_reader(path: str | Path) -> str:
     for name, sniff in _SNIFFERS:
         if sniff(text):
             return name
+    raise _unknown(file)
+
+
+def _unknown(file: Path) -> ReaderError:
+    """The error for a file no reader recognises: every reader, and how to force one."""
     supported = "; ".join(f"{r.name} ({', '.join(r.extensions)})" for r in READERS.values())
-    raise ReaderError(
+    return ReaderError(
         f"{file.name}: not a format we recognise. Supported readers: {supported}. "
-        'If you know the format, force it: time_series(path, reader="<name>")'
+        'If you know the format, force it: time_series(path, reader="<name>"), or map the '
+        'columns yourself: time_series(path, reader="csv", columns={"my time": "Time [s]", ...})'
     )
 
 
@@ -72,21 +129,50 @@ def _binary_reader(magic: bytes, path: Path) -> str | None:
         return biologic_mpr.NAME
     if neware_ndax.sniff(magic, path):
         return neware_ndax.NAME
+    if is_workbook(magic, path):
+        return _workbook_reader(path)
     return None
+
+
+def _workbook_reader(path: Path) -> str:
+    """A workbook whose channel sheet has Arbin's header is an Arbin export; others need a map."""
+    frame = arbin_text.channel_sheets(read_sheets(path))[0]
+    if arbin_text.is_header(list(frame.columns)):
+        return arbin.NAME
+    raise ReaderError(
+        f"{path.name}: a workbook whose first sheet has columns {', '.join(frame.columns)}; "
+        'map them: time_series(path, reader="csv", columns={"<column>": "Time [s]", ...})'
+    )
 
 
 def time_series(path: str | Path, reader: str | None = None, **options: Any) -> pl.DataFrame:
     """Read a cycler file into the standard time series.
 
-    ``reader`` forces a format by name (see :data:`READERS`); ``options`` go to that reader.
+    ``reader`` forces a format by name (see :data:`READERS`); ``options`` go to that reader
+    (only the generic ``"csv"`` reader takes any: ``columns``, ``units``, ``sheet``,
+    ``charge_positive``).
     """
     file = _existing(path)
     chosen = _reader(reader or detect_reader(file))
-    if options:
-        raise ReaderError(
-            f"the {chosen.name} reader takes no options; got {', '.join(sorted(options))}"
-        )
-    return chosen.read(file)
+    unknown = sorted(set(options) - set(chosen.options))
+    if unknown:
+        takes = f"takes {', '.join(chosen.options)}" if chosen.options else "takes no options"
+        raise ReaderError(f"the {chosen.name} reader {takes}; got {', '.join(unknown)}")
+    return chosen.read(file, **options)
+
+
+def time_series_and_steps(
+    path: str | Path, reader: str | None = None, **options: Any
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The time series of a cycler file and its step table (``ionworks.data.steps``), as a pair.
+
+    Same arguments as :func:`time_series`; ionworksdata's function of the same name returns
+    the same pair, so code switches by changing an import.
+    """
+    from ..steps import derive_steps
+
+    series = time_series(path, reader, **options)
+    return series, derive_steps(series)
 
 
 def metadata(path: str | Path, reader: str | None = None) -> dict[str, Any]:

@@ -20,3 +20,4 @@ class Reader:
     metadata: Callable[[Path], dict[str, Any]] | None = None
     start_time: Callable[[Path], datetime | None] | None = None
     extensions: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()

@@ -62,3 +62,36 @@ def duration_seconds(name: str) -> pl.Expr:
         + number(fields.struct.field("field_1")) * 60.0
         + number(fields.struct.field("field_2"))
     )
+
+
+TIMESTAMP_FORMATS = (
+    ("%Y-%m-%dT%H:%M:%S%.f%:z", True),
+    ("%Y-%m-%d %H:%M:%S%.f%:z", True),
+    ("%Y-%m-%dT%H:%M:%S%.f", False),
+    ("%Y-%m-%d %H:%M:%S%.f", False),
+    ("%Y/%m/%d %H:%M:%S%.f", False),
+    ("%m/%d/%Y %H:%M:%S%.f", False),
+    ("%d.%m.%Y %H:%M:%S%.f", False),
+    ("%Y-%m-%d %I:%M:%S %p", False),
+    ("%m/%d/%Y %I:%M:%S %p", False),
+)
+"""Row timestamps as cyclers write them (ISO 8601 with or without an offset, US, German, 12 h).
+
+Tried in order per row, so one file may mix spellings (Digatron drops ``.fff`` when zero)."""
+
+
+def timestamp_seconds(name: str) -> pl.Expr:
+    """Seconds since the epoch of the text timestamps in ``name``; null where none fits.
+
+    Offsets are honoured (``+01:00`` is one hour before the same clock time in UTC); times
+    without one are taken as written, which is all the time axis needs.
+    """
+    text = pl.col(name).str.strip_chars()
+    parsed = [
+        text.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC" if aware else None)
+        .dt.epoch("us")
+        .cast(pl.Float64)
+        / 1e6
+        for fmt, aware in TIMESTAMP_FORMATS
+    ]
+    return pl.coalesce(parsed)

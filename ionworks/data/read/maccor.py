@@ -26,8 +26,8 @@ from ..columns import (
 )
 from ._errors import ReaderError
 from ._finish import CAPACITY, DIRECTION, ENERGY, MODE, finish
-from ._text import Table, find_table, numeric, read_table
-from ._units import duration_seconds
+from ._text import Table, find_table, head_text, numeric, read_table
+from ._units import duration_seconds, scale
 
 NAME = "maccor"
 
@@ -35,6 +35,7 @@ END_STATUS = "End status from cycler"
 
 _RENAMES: dict[str, tuple[str, float]] = {
     "Cyc#": (CYCLE_FROM_CYCLER, 1.0),
+    "Cycle P": (CYCLE_FROM_CYCLER, 1.0),
     "Cycle": (CYCLE_FROM_CYCLER, 1.0),
     "Cycle ID": (CYCLE_FROM_CYCLER, 1.0),
     "Step": (STEP_FROM_CYCLER, 1.0),
@@ -56,15 +57,39 @@ _RENAMES: dict[str, tuple[str, float]] = {
 """Maccor header -> (standard column, factor to SI)."""
 
 _TIME_COLUMNS = ("TestTime", "Test Time", "Test Time (sec)", "Test Time (s)", "Test Time (Hr)")
-_MODE_COLUMNS = ("State", "MD", "Status")
+_MODE_COLUMNS = ("State", "MD", "Md", "Status")
 _TIMESTAMP_COLUMNS = ("DPt Time", "DPt-Time", "DPT Time")
 _VAR = re.compile(r"^(VAR|FLAG)(\d+)$")
 
 
 def is_header(fields: list[str]) -> bool:
-    """A Maccor table header names a record, the cycle and a current in Maccor's words."""
+    """A Maccor table header names a record (or the procedure cycle) and a current in
+    Maccor's words (the CSV export writes ``Cycle P``/``Cycle C`` and no record number)."""
     names = set(fields)
-    return bool(names & {"Rec#", "Rec"}) and bool(names & {"Amps", "Current", "mAmps"})
+    counter = bool(names & {"Rec#", "Rec"}) or {"Cycle P", "Step"} <= names
+    return counter and bool(names & {"Amps", "Current", "mAmps"})
+
+
+def units_row(path: Path, table: Table) -> tuple[Table, dict[str, str]]:
+    """The CSV export's units line under the header (``(sec)``, ``(A)``, ``(mAh)``), if any.
+
+    Returns the table moved past that line and each column's unit; a line holding any digit
+    is data, so files without a units line are returned unchanged.
+    """
+    text, _ = head_text(path)
+    lines = text.splitlines()
+    below = lines[table.header_line + 1] if len(lines) > table.header_line + 1 else ""
+    fields = [f.strip().strip("()[]") for f in below.split(table.separator)]
+    if not below.strip() or re.search(r"\d", below) or not any(fields):
+        return table, {}
+    units = {c: u for c, u in zip(table.columns, fields, strict=False) if u}
+    moved = Table(
+        table.header_line + 1, table.separator, table.columns, table.preamble, table.encoding
+    )
+    return moved, units
+
+
+_TIME_UNITS = {"sec": 1.0, "s": 1.0, "min": 60.0, "hr": 3600.0, "h": 3600.0}
 
 
 def sniff(text: str) -> bool:
@@ -82,17 +107,18 @@ def read(path: Path) -> pl.DataFrame:
     Without a state column (some exports write signed current instead), the sign is taken as
     written if it is mixed, else from the voltage response.
     """
-    table = find_table(path, is_header, "Maccor")
+    table, units = units_row(path, find_table(path, is_header, "Maccor"))
     time_name = _first_present(table.columns, _TIME_COLUMNS, "test time", path)
     mode_name = next((c for c in _MODE_COLUMNS if c in table.columns), None)
     dtypes: dict[str, type[pl.DataType]] = {c: pl.Float64 for c in table.columns if c in _RENAMES}
     dtypes |= {c: pl.Float64 for c in table.columns if _VAR.match(c)}
     dtypes |= {c: pl.String for c in (time_name, mode_name) if c is not None}
     frame = read_table(path, table, dtypes)
-    exprs = [_time(frame, time_name, path, table)]
+    exprs = [_time(frame, time_name, path, table, units.get(time_name, ""))]
     for source, (target, factor) in _RENAMES.items():
         if source in frame.columns and target not in {e.meta.output_name() for e in exprs}:
-            exprs.append((numeric(frame, source, path, table.header_line) * factor).alias(target))
+            scaled = factor * _unit_factor(target, units.get(source, ""))
+            exprs.append((numeric(frame, source, path, table.header_line) * scaled).alias(target))
     exprs += [_var(frame, c, path, table) for c in frame.columns if _VAR.match(c)]
     if mode_name is None:
         data = _integers(frame.select(exprs))
@@ -103,6 +129,13 @@ def read(path: Path) -> pl.DataFrame:
     data = _integers(frame.select(exprs))
     data = data.with_columns(pl.Series(FRAME, frame_numbers(data.get_column(MODE).to_numpy())))
     return finish(data, file_columns=table.columns)
+
+
+def _unit_factor(target: str, unit: str) -> float:
+    """Factor from the units row's unit to SI; counters and temperatures are taken as written."""
+    if not unit or target in (CYCLE_FROM_CYCLER, STEP_FROM_CYCLER, TEMPERATURE, END_STATUS):
+        return 1.0
+    return scale(unit)
 
 
 def _unsigned(data: pl.DataFrame) -> bool:
@@ -126,7 +159,7 @@ def _direction(mode: pl.Expr) -> pl.Expr:
     return pl.when(mode.is_in(["C", "D"])).then(mode).otherwise(None)
 
 
-def _time(frame: pl.DataFrame, name: str, path: Path, table: Table) -> pl.Expr:
+def _time(frame: pl.DataFrame, name: str, path: Path, table: Table, unit: str = "") -> pl.Expr:
     """Test time in seconds, from ``0d 00:00:05.05`` text or a number of seconds (or hours)."""
     series = frame.get_column(name)
     if series.dtype == pl.String and series.str.contains(":").any():
@@ -136,7 +169,7 @@ def _time(frame: pl.DataFrame, name: str, path: Path, table: Table) -> pl.Expr:
             row = int(bad[0])
             raise _bad_time(path, table, row, series[row])
         return pl.lit(seconds).alias(TIME)
-    factor = 3600.0 if name.endswith("(Hr)") else 1.0
+    factor = 3600.0 if name.endswith("(Hr)") else _TIME_UNITS.get(unit.lower(), 1.0)
     return (numeric(frame, name, path, table.header_line) * factor).alias(TIME)
 
 

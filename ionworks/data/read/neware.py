@@ -119,14 +119,14 @@ def read(path: Path) -> pl.DataFrame:
     exprs = [(pl.col(c) * f).alias(t) for c, (t, f) in columns.items()]
     exprs.append(_time(frame, stamp, duration, path, table))
     if mode is not None:
-        exprs += [pl.col(mode).alias(MODE), _direction(pl.col(mode)).alias(DIRECTION)]
+        exprs += [pl.col(mode).alias(MODE), direction(pl.col(mode)).alias(DIRECTION)]
     data = frame.select(exprs)
     counters = [c for c in (CYCLE_FROM_CYCLER, STEP_FROM_CYCLER) if c in data.columns]
     data = data.with_columns(pl.col(counters).cast(pl.Int64))
     return finish(data.drop(MODE, strict=False), file_columns=table.columns)
 
 
-def _direction(mode: pl.Expr) -> pl.Expr:
+def direction(mode: pl.Expr) -> pl.Expr:
     """``CC DChg`` -> D, ``CCCV Chg`` -> C, rest and others -> none."""
     return (
         pl.when(mode.str.contains(_DISCHARGE.pattern))
