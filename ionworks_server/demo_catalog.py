@@ -40,6 +40,11 @@ from .demo_plans import (
 __all__ = ["demo_catalog"]
 
 
+def _component(material_id: str, name: str, **properties: object) -> dict[str, object]:
+    """One component of a specification, in the shape openapi.yaml's CellSpecification shows."""
+    return {"material_id": material_id, "name": name, "properties": properties}
+
+
 def _spec_plan(
     rnd: random.Random,
     *,
@@ -71,37 +76,28 @@ def _spec_plan(
             "capacity": quantity(capacity, "A.h"),
             "nominal_voltage": quantity(nominal_v, "V"),
         },
-        anode={
-            "material_id": anode_id,
-            "name": f"{anode_label} anode",
-            "properties": {
-                "thickness": quantity(round(rnd.uniform(40, 90), 1), "um"),
-                "porosity": quantity(round(rnd.uniform(0.25, 0.4), 3), "1"),
-            },
-        },
-        cathode={
-            "material_id": cathode_id,
-            "name": f"{cathode_name} cathode",
-            "properties": {
-                "thickness": quantity(round(rnd.uniform(35, 80), 1), "um"),
-                "loading": quantity(round(rnd.uniform(10, 25), 2), "mg.cm-2"),
-            },
-        },
-        electrolyte={
-            "material_id": electrolyte_id,
-            "name": electrolyte_name,
-            "properties": {"volume": quantity(round(rnd.uniform(0.05, 0.2), 3), "mL.A-1.h-1")},
-        },
-        separator={
-            "material_id": separator_id,
-            "name": separator_name,
-            "properties": {"porosity": quantity(round(rnd.uniform(0.38, 0.5), 3), "1")},
-        },
-        case={
-            "material_id": case_id,
-            "name": case_name,
-            "properties": {"form_factor": form_factor},
-        },
+        # Arguments are evaluated left to right: the draws keep their order (the golden hash).
+        anode=_component(
+            anode_id,
+            f"{anode_label} anode",
+            thickness=quantity(round(rnd.uniform(40, 90), 1), "um"),
+            porosity=quantity(round(rnd.uniform(0.25, 0.4), 3), "1"),
+        ),
+        cathode=_component(
+            cathode_id,
+            f"{cathode_name} cathode",
+            thickness=quantity(round(rnd.uniform(35, 80), 1), "um"),
+            loading=quantity(round(rnd.uniform(10, 25), 2), "mg.cm-2"),
+        ),
+        electrolyte=_component(
+            electrolyte_id,
+            electrolyte_name,
+            volume=quantity(round(rnd.uniform(0.05, 0.2), 3), "mL.A-1.h-1"),
+        ),
+        separator=_component(
+            separator_id, separator_name, porosity=quantity(round(rnd.uniform(0.38, 0.5), 3), "1")
+        ),
+        case=_component(case_id, case_name, form_factor=form_factor),
         created_at=iso(created_at),
         updated_at=iso(updated_at),
         created_by_email=creator,
