@@ -19,19 +19,19 @@ from collections.abc import Callable, Iterable, Sequence
 
 import polars as pl
 
-from ionworks.data.columns import CYCLE_COUNT, END_INDEX, START_INDEX, STEP_COUNT
+from ionworks.data.columns import CYCLE_COUNT, START_INDEX, STEP_COUNT
 from ionworks.data.cycles import cycle_metrics
 from ionworks.data.errors import DataError
 from ionworks.data.steps import StepSummariser
-from ionworks.data.validate import SeriesValidator, int_column
+from ionworks.data.validate import UPLOADED_STEPS_REQUIRED, SeriesValidator, int_column
 
 __all__ = ["UPLOADED_STEP_REQUIRED", "ProcessingError", "process", "process_chunks"]
 
 ProcessingError = DataError
 """The server's name for the core's error: a file that cannot be processed."""
 
-UPLOADED_STEP_REQUIRED = (STEP_COUNT, START_INDEX, END_INDEX)
-"""Columns an uploaded steps table must have to be checked against its series."""
+UPLOADED_STEP_REQUIRED = UPLOADED_STEPS_REQUIRED
+"""Columns an uploaded steps table must have (its step and cycle counts come from the series)."""
 
 
 def process(
@@ -42,7 +42,7 @@ def process(
     """Validate a measurement and return (normalised time series, steps, cycles).
 
     An uploaded step table is used as given once its indices are checked against the series
-    (a ``Cycle count`` column is added from the series when it lacks one); an absent or empty
+    (``Step count`` and ``Cycle count`` are added from the series when it lacks them); an absent or empty
     one means the server derives the steps itself.
     """
     parts: list[pl.DataFrame] = []
@@ -69,8 +69,8 @@ def process_chunks(
     validator = SeriesValidator(columns)
     uploaded = uploaded_steps if uploaded_steps is not None and uploaded_steps.height else None
     summary = StepSummariser(rated_capacity_ah) if uploaded is None else None
-    needs_cycles = uploaded is not None and CYCLE_COUNT not in uploaded.columns
-    cycle_counts: list[pl.Series] = []
+    needs_counts = uploaded is not None and not {STEP_COUNT, CYCLE_COUNT} <= set(uploaded.columns)
+    counts: list[pl.DataFrame] = []
     for chunk in chunks:
         series = validator.chunk(chunk)
         if series.height == 0:
@@ -78,50 +78,27 @@ def process_chunks(
         write(series)
         if summary is not None:
             summary.add(series)
-        elif needs_cycles:
-            cycle_counts.append(series.get_column(CYCLE_COUNT))
-    validator.finish()
+        elif needs_counts:
+            counts.append(series.select(STEP_COUNT, CYCLE_COUNT))
+    validator.finish(uploaded)  # the series and the uploaded steps table, every problem at once
     if uploaded is None:
         assert summary is not None
         steps = summary.finish()
     else:
-        steps = _check_uploaded_steps(uploaded, validator.rows, cycle_counts)
+        steps = _uploaded_steps(uploaded, counts)
     return validator.rows, steps, cycle_metrics(steps)
 
 
-def _check_uploaded_steps(
-    steps: pl.DataFrame, rows: int, cycle_counts: list[pl.Series]
-) -> pl.DataFrame:
-    """Make sure a client-supplied step table fits the ``rows``-row series it came with.
+def _uploaded_steps(steps: pl.DataFrame, counts: list[pl.DataFrame]) -> pl.DataFrame:
+    """A client-supplied step table (already checked against its series) with Int64 indices.
 
-    ``cycle_counts`` are the series' cycle counts (in chunks), used when the table has none.
+    ``counts`` are the series' step and cycle counts (in chunks), read at each step's start for
+    a count the table lacks.
     """
-    missing = [c for c in UPLOADED_STEP_REQUIRED if c not in steps.columns]
+    present = [c for c in (*UPLOADED_STEPS_REQUIRED, STEP_COUNT, CYCLE_COUNT) if c in steps.columns]
+    steps = steps.with_columns(int_column(steps, c) for c in present)
+    missing = [c for c in (STEP_COUNT, CYCLE_COUNT) if c not in steps.columns]
     if missing:
-        names = ", ".join(repr(c) for c in missing)
-        found = ", ".join(repr(c) for c in steps.columns) or "none"
-        raise ProcessingError(
-            f"uploaded steps table is missing required column(s) {names}; found columns: "
-            f"{found}. Add them, or upload without a steps table to let the server derive steps."
-        )
-    steps = steps.with_columns(int_column(steps, c) for c in UPLOADED_STEP_REQUIRED)
-    start, end = pl.col(START_INDEX), pl.col(END_INDEX)
-    last_row = rows - 1
-    bad = (
-        steps.with_row_index("_step_row")
-        .filter((start < 0) | (end > last_row) | (start > end))
-        .select("_step_row", START_INDEX, END_INDEX)
-    )
-    if bad.height:
-        row, first, last = bad.row(0)
-        raise ProcessingError(
-            f"uploaded steps row {row} spans rows {first}..{last}, but the time series has rows "
-            f"0..{last_row} and a step must start at or before its end; fix the step indices "
-            "(0-based, inclusive) or upload without a steps table."
-        )
-    if CYCLE_COUNT not in steps.columns:
-        cycles = pl.concat(cycle_counts).gather(steps.get_column(START_INDEX))
-        steps = steps.with_columns(cycles.alias(CYCLE_COUNT))
-    else:
-        steps = steps.with_columns(int_column(steps, CYCLE_COUNT))
+        starts = steps.get_column(START_INDEX)
+        steps = steps.with_columns(pl.concat(counts).select(pl.col(missing).gather(starts)))
     return steps

@@ -259,10 +259,22 @@ def test_validation_reports_each_missing_required_column() -> None:
 
 
 def test_validation_rejects_non_numeric_required_columns() -> None:
-    df = series(3).with_columns(pl.col("Voltage [V]").cast(pl.String))
+    text = series(3).with_columns(pl.Series("Voltage [V]", ["4.0", "3.9 V", "3.8"]))
     with pytest.raises(MeasurementValidationError) as info:
-        validate_measurement_upload(df)
+        validate_measurement_upload(text)
     assert codes(info.value) == ["column_not_numeric"]
+    assert info.value.errors[0]["data"] == {"column": "Voltage [V]", "row": 1}
+    assert "'3.9 V'" in str(info.value)
+    flags = series(3).with_columns(pl.Series("Voltage [V]", [True, False, True]))
+    with pytest.raises(MeasurementValidationError) as info:
+        validate_measurement_upload(flags)
+    assert codes(info.value) == ["column_not_numeric"]
+    assert "type Boolean" in str(info.value)
+
+
+def test_validation_reads_numbers_written_as_text_as_the_server_does() -> None:
+    """The official client uploads such columns and the server reads them as numbers."""
+    validate_measurement_upload(series(3).with_columns(pl.col("Voltage [V]").cast(pl.String)))
 
 
 def test_validation_rejects_an_empty_time_series() -> None:
