@@ -329,7 +329,7 @@ class LongStep:
         row = self._template.row(0, named=True)
         last = self._last
         row[END_INDEX] = self._start + self._rows - 1
-        row[END_TIME] = last[TIME]
+        row[END_TIME] = last.get(TIME)
         row[END_VOLTAGE] = last[VOLTAGE]
         for name in CUMULATIVE:
             if self._rules[name] == "delta":

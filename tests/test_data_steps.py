@@ -1,0 +1,191 @@
+"""ionworks.data.steps against ionworksdata 0.20.2's own outputs.
+
+The fixtures under ``tests/fixtures/ionworksdata/steps/`` are written by
+``scripts/iwdata_fixtures_steps.py`` run with the official package (never imported here).
+
+Deliberate difference, checked below: where ionworksdata's table has a column that is null on
+every row, its dtype is polars' ``Null`` (an artifact of building the table from Python dicts);
+ours keeps the column's wire type (Int64 for cycler numbers, Float64 for numbers), so the
+served parquet and JSON keep one schema whatever the upload carries.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from ionworks.data import steps
+from ionworks.data.validate import validate_time_series
+
+FIXTURES = Path(__file__).parent / "fixtures" / "ionworksdata" / "steps"
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "cyclers" / "expected"
+CASES = sorted(p.name.removesuffix(".input.parquet") for p in FIXTURES.glob("*.input.parquet"))
+WIRE_INTS = {"Step from cycler", "Cycle from cycler", "Frame"}
+
+
+def _case(name: str) -> tuple[pl.DataFrame, Any, pl.DataFrame]:
+    meta = json.loads((FIXTURES / f"{name}.meta.json").read_text())
+    return (
+        pl.read_parquet(FIXTURES / f"{name}.input.parquet"),
+        meta["cell_spec"],
+        pl.read_parquet(FIXTURES / f"{name}.steps.parquet"),
+    )
+
+
+def assert_same_table(ours: pl.DataFrame, theirs: pl.DataFrame) -> None:
+    """Same rows, columns and values (rel 1e-9); same dtypes except their Null columns."""
+    assert ours.columns == theirs.columns
+    for name, dtype in theirs.schema.items():
+        if dtype == pl.Null:
+            assert ours[name].null_count() == ours.height, name
+            assert ours.schema[name] == (pl.Int64 if name in WIRE_INTS else pl.Float64), name
+        else:
+            assert ours.schema[name] == dtype, name
+    assert_frame_equal(ours, theirs, check_dtypes=False, rel_tol=1e-9, abs_tol=1e-15)
+
+
+def test_fixtures_cover_every_protocol_of_the_brief() -> None:
+    assert {"cccv", "gitt", "formation", "eis", "unsigned_with_mode", "no_cumulative"} <= set(CASES)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_summarize_equals_ionworksdata(name: str) -> None:
+    ts, cell_spec, expected = _case(name)
+    assert_same_table(steps.summarize(ts, cell_spec=cell_spec), expected)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_summarize_accepts_pandas_as_ionworksdata_does(name: str) -> None:
+    pytest.importorskip("pandas")
+    ts, cell_spec, _ = _case(name)
+    ours = steps.summarize(ts.to_pandas(), cell_spec=cell_spec)
+    assert_frame_equal(ours, steps.summarize(ts, cell_spec=cell_spec))
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_identify_is_summarize_without_the_cycle_sums(name: str) -> None:
+    ts, cell_spec, expected = _case(name)
+    rows = steps.identify(ts, cell_spec=cell_spec)
+    assert len(rows) == expected.height
+    assert list(rows[0]) == [
+        c
+        for c in expected.columns
+        if not c.startswith("Cycle ") or c in ("Cycle count", "Cycle from cycler")
+    ]
+
+
+@pytest.mark.parametrize("size", [1, 7, 64])
+@pytest.mark.parametrize("name", CASES)
+def test_the_chunked_summariser_gives_summarize_on_the_whole_series(name: str, size: int) -> None:
+    ts, cell_spec, _ = _case(name)
+    whole = steps.summarize(ts, cell_spec=cell_spec)
+    capacity = steps._spec_capacity(cell_spec)
+    for long_rows in (steps.LONG_STEP_ROWS, 5):
+        summary = steps.StepSummariser(capacity, long_rows, integrate=False)
+        for offset in range(0, ts.height, size):
+            summary.add(ts.slice(offset, size))
+        assert_frame_equal(summary.finish(), whole, rel_tol=1e-12, abs_tol=1e-14)
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus/cyclers is absent")
+@pytest.mark.parametrize(
+    "stem",
+    sorted(
+        p.name.removesuffix(".time_series.parquet") for p in CORPUS.glob("*.time_series.parquet")
+    )
+    if CORPUS.is_dir()
+    else [],
+)
+def test_summarize_of_the_corpus_equals_ionworksdata_expected_steps(stem: str) -> None:
+    ts = pl.read_parquet(CORPUS / f"{stem}.time_series.parquet")
+    expected = pl.read_parquet(CORPUS / f"{stem}.steps.parquet")
+    assert_same_table(steps.summarize(ts), expected)
+    # The server's path (validated, then summarised in chunks) gives the same table.
+    assert_frame_equal(steps.derive_steps(ts), steps.summarize(validate_time_series(ts)))
+
+
+def test_derive_steps_integrates_what_an_upload_lacks_where_summarize_leaves_null() -> None:
+    ts, _, _ = _case("no_cumulative")
+    assert (
+        steps.summarize(ts)["Discharge capacity [A.h]"].null_count() == ts["Step count"].n_unique()
+    )
+    derived = steps.derive_steps(ts)
+    with_columns, _, _ = _case("cccv")
+    reference = steps.summarize(with_columns)
+    # The fixture's columns are rectangle sums, ours trapezoids: equal to 1 % on real steps.
+    big = reference["Discharge capacity [A.h]"] > 1e-4
+    assert derived.filter(big)["Discharge capacity [A.h]"].to_list() == pytest.approx(
+        reference.filter(big)["Discharge capacity [A.h]"].to_list(), rel=1e-2
+    )
+    assert derived["Charge capacity [A.h]"].null_count() == 0
+
+
+def test_summarize_refuses_what_ionworksdata_refuses() -> None:
+    ts, _, _ = _case("cccv")
+    with pytest.raises(KeyError, match="Step count"):
+        steps.summarize(ts.drop("Step count"))
+    with pytest.raises(KeyError, match="Voltage"):
+        steps.summarize(ts.drop("Voltage [V]"))
+    with pytest.raises(KeyError, match="at least one of"):
+        steps.summarize(ts.drop("Time [s]"))
+    with pytest.raises(ValueError, match="Unusable cell_spec"):
+        steps.summarize(ts, cell_spec={"ratings": {"capacity": {"value": 1, "unit": "W"}}})
+
+
+def test_infer_type_equals_ionworksdata() -> None:
+    for case in json.loads((FIXTURES / "infer_type.json").read_text()):
+        assert steps.infer_type(case["step"], **case["tolerances"]) == case["type"], case
+
+
+@pytest.mark.parametrize(
+    ("fixture", "rows", "columns"),
+    [
+        ("annotate.gitt", None, ["Step type", "Cycle count", "Mean current [A]"]),
+        ("annotate.partial", slice(2, 3), ["Step type"]),
+        ("annotate.none", slice(0, 0), ["Step type"]),
+    ],
+)
+def test_annotate_equals_ionworksdata(fixture: str, rows: slice | None, columns: list[str]) -> None:
+    ts, _, table = _case("gitt")
+    if rows is not None:
+        table = table.slice(rows.start, rows.stop)
+    expected = pl.read_parquet(FIXTURES / f"{fixture}.parquet")
+    ours = steps.annotate(ts, table, columns)
+    assert_frame_equal(ours, expected, check_dtypes=expected.height and fixture != "annotate.none")
+
+
+@pytest.mark.parametrize(
+    ("fixture", "dropped"),
+    [
+        (
+            "cycle_sums.no_cycle_count",
+            [
+                "Cycle count",
+                "Cycle charge capacity [A.h]",
+                "Cycle discharge capacity [A.h]",
+                "Cycle charge energy [W.h]",
+                "Cycle discharge energy [W.h]",
+            ],
+        ),
+        (
+            "cycle_sums.no_energy",
+            [
+                "Charge energy [W.h]",
+                "Cycle charge capacity [A.h]",
+                "Cycle discharge capacity [A.h]",
+                "Cycle charge energy [W.h]",
+                "Cycle discharge energy [W.h]",
+            ],
+        ),
+    ],
+)
+def test_set_cycle_capacity_and_energy_equal_ionworksdata(fixture: str, dropped: list[str]) -> None:
+    _, _, table = _case("gitt")
+    ours = steps.set_cycle_energy(steps.set_cycle_capacity(table.drop(dropped)))
+    expected = pl.read_parquet(FIXTURES / f"{fixture}.parquet")
+    assert_frame_equal(ours, expected, rel_tol=1e-9)
