@@ -42,8 +42,8 @@ def process(
     """Validate a measurement and return (normalised time series, steps, cycles).
 
     An uploaded step table is used as given once its indices are checked against the series
-    (``Step count`` and ``Cycle count`` are added from the series when it lacks them); an absent or empty
-    one means the server derives the steps itself.
+    (``Step count`` and ``Cycle count`` are added from the series when it lacks them); an
+    absent or empty one means the server derives the steps itself.
     """
     parts: list[pl.DataFrame] = []
     _, steps, cycles = process_chunks(
