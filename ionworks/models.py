@@ -145,6 +145,29 @@ class MeasurementDetail:
             raise AttributeError(name)
         return getattr(self.measurement, name)
 
+    def sql(self, query: str) -> Any:
+        """Run a read-only SQL query over ``time_series``, ``steps`` and ``cycles``.
+
+        ``detail.sql('select * from steps where "Cycle count" = 1')``; polars' SQL dialect.
+        The result is a DataFrame of the tables' backend (pandas when they are pandas).
+        """
+        from ionworks.data.errors import DataError
+        from ionworks.data.sql import sql
+        from ionworks.errors import InvalidParameterError
+
+        tables = dict(self._tables())
+        if not tables:
+            raise InvalidParameterError(
+                f"Measurement {self.measurement.id} has no tables to query "
+                f"(measurement_type {self.measurement.measurement_type!r})."
+            )
+        try:
+            result = sql(query, **tables)
+        except DataError as exc:
+            raise InvalidParameterError(str(exc)) from exc
+        pandas = any(type(t).__module__.startswith("pandas") for t in tables.values())
+        return result.to_pandas() if pandas else result
+
     def _tables(self) -> list[tuple[str, Any]]:
         return [
             (label, table)

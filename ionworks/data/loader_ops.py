@@ -254,7 +254,8 @@ def sort_capacity_and_ocp(data: pl.DataFrame) -> pl.DataFrame:
 def remove_ocp_extremes(data: pl.DataFrame) -> pl.DataFrame:
     """Trim the curve to where d²V/dQ² is non-zero (flat extremes carry no information)."""
     q, u = data[CAPACITY].to_numpy(), data[VOLTAGE].to_numpy()
-    curvature = np.gradient(np.gradient(u, q), q)
+    with np.errstate(divide="ignore", invalid="ignore"):  # repeated capacities give NaN: skipped
+        curvature = np.gradient(np.gradient(u, q), q)
     nonzero = np.where(abs(curvature) > 1e-10)[0]
     if nonzero.size == 0:
         raise DataError("remove_extremes: the OCP curve has no curvature anywhere.")
