@@ -17,147 +17,101 @@ import importlib
 import importlib.util
 from typing import TYPE_CHECKING, Any
 
-from ._version import __version__
+from ._version import __version__ as __version__
+
+# Public name -> the module (relative to this package) that defines it: the one runtime list;
+# ``__all__`` and the lazy lookup both come from it.
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "._client": ("Ionworks",),
+    "._pagination": ("PaginatedList",),
+    ".dataloader": ("DataLoader",),
+    ".errors": (
+        "APIConnectionError",
+        "APIStatusError",
+        "APITimeoutError",
+        "BadRequestError",
+        "CacheMissError",
+        "ConflictError",
+        "InvalidParameterError",
+        "IonworksCacheWarning",
+        "IonworksError",
+        "MeasurementProcessingError",
+        "MeasurementValidationError",
+        "MissingCredentialsError",
+        "NotFoundError",
+        "PayloadTooLargeError",
+        "PermissionDeniedError",
+        "RateLimitError",
+        "ReadOnlyCacheError",
+        "ServerError",
+        "UsageLimitError",
+    ),
+    "._cache": (
+        "cache_info",
+        "clear_cache",
+        "get_cache_directory",
+        "get_cache_enabled",
+        "get_cache_ttl",
+        "get_offline",
+        "set_cache_directory",
+        "set_cache_enabled",
+        "set_cache_ttl",
+        "set_offline",
+    ),
+    ".models": (
+        "CellInstance",
+        "CellMeasurement",
+        "CellSpecification",
+        "MeasurementBundle",
+        "MeasurementDetail",
+        "Pipeline",
+    ),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted([*_WHERE, "__version__"])
 
 if TYPE_CHECKING:
-    from ._cache import (
-        cache_info,
-        clear_cache,
-        get_cache_directory,
-        get_cache_enabled,
-        get_cache_ttl,
-        get_offline,
-        set_cache_directory,
-        set_cache_enabled,
-        set_cache_ttl,
-        set_offline,
-    )
-    from ._client import Ionworks
-    from ._pagination import PaginatedList
-    from .dataloader import DataLoader
-    from .errors import (
-        APIConnectionError,
-        APIStatusError,
-        APITimeoutError,
-        BadRequestError,
-        CacheMissError,
-        ConflictError,
-        InvalidParameterError,
-        IonworksCacheWarning,
-        IonworksError,
-        MeasurementProcessingError,
-        MeasurementValidationError,
-        MissingCredentialsError,
-        NotFoundError,
-        PayloadTooLargeError,
-        PermissionDeniedError,
-        RateLimitError,
-        ReadOnlyCacheError,
-        ServerError,
-        UsageLimitError,
-    )
-    from .models import (
-        CellInstance,
-        CellMeasurement,
-        CellSpecification,
-        MeasurementBundle,
-        MeasurementDetail,
-        Pipeline,
-    )
-
-_ERRORS = (
-    "APIConnectionError",
-    "APIStatusError",
-    "APITimeoutError",
-    "BadRequestError",
-    "CacheMissError",
-    "ConflictError",
-    "InvalidParameterError",
-    "IonworksCacheWarning",
-    "IonworksError",
-    "MeasurementProcessingError",
-    "MeasurementValidationError",
-    "MissingCredentialsError",
-    "NotFoundError",
-    "PayloadTooLargeError",
-    "PermissionDeniedError",
-    "RateLimitError",
-    "ReadOnlyCacheError",
-    "ServerError",
-    "UsageLimitError",
-)
-_CACHE = (
-    "cache_info",
-    "clear_cache",
-    "get_cache_directory",
-    "get_cache_enabled",
-    "get_cache_ttl",
-    "get_offline",
-    "set_cache_directory",
-    "set_cache_enabled",
-    "set_cache_ttl",
-    "set_offline",
-)
-_MODELS = (
-    "CellInstance",
-    "CellMeasurement",
-    "CellSpecification",
-    "MeasurementBundle",
-    "MeasurementDetail",
-    "Pipeline",
-)
-
-# Public name -> the module (relative to this package) that defines it.
-_WHERE: dict[str, str] = {
-    "Ionworks": "._client",
-    "PaginatedList": "._pagination",
-    "DataLoader": ".dataloader",
-    **{name: ".errors" for name in _ERRORS},
-    **{name: "._cache" for name in _CACHE},
-    **{name: ".models" for name in _MODELS},
-}
-
-__all__ = [
-    "APIConnectionError",
-    "APIStatusError",
-    "APITimeoutError",
-    "BadRequestError",
-    "CacheMissError",
-    "CellInstance",
-    "CellMeasurement",
-    "CellSpecification",
-    "ConflictError",
-    "DataLoader",
-    "InvalidParameterError",
-    "Ionworks",
-    "IonworksCacheWarning",
-    "IonworksError",
-    "MeasurementBundle",
-    "MeasurementDetail",
-    "MeasurementProcessingError",
-    "MeasurementValidationError",
-    "MissingCredentialsError",
-    "NotFoundError",
-    "PaginatedList",
-    "PayloadTooLargeError",
-    "PermissionDeniedError",
-    "Pipeline",
-    "RateLimitError",
-    "ReadOnlyCacheError",
-    "ServerError",
-    "UsageLimitError",
-    "__version__",
-    "cache_info",
-    "clear_cache",
-    "get_cache_directory",
-    "get_cache_enabled",
-    "get_cache_ttl",
-    "get_offline",
-    "set_cache_directory",
-    "set_cache_enabled",
-    "set_cache_ttl",
-    "set_offline",
-]
+    # What a type checker sees: the same names, re-exported explicitly (``name as name``) since
+    # ``__all__`` is computed; tests/test_client_unit.py checks that both lists agree.
+    from ._cache import cache_info as cache_info
+    from ._cache import clear_cache as clear_cache
+    from ._cache import get_cache_directory as get_cache_directory
+    from ._cache import get_cache_enabled as get_cache_enabled
+    from ._cache import get_cache_ttl as get_cache_ttl
+    from ._cache import get_offline as get_offline
+    from ._cache import set_cache_directory as set_cache_directory
+    from ._cache import set_cache_enabled as set_cache_enabled
+    from ._cache import set_cache_ttl as set_cache_ttl
+    from ._cache import set_offline as set_offline
+    from ._client import Ionworks as Ionworks
+    from ._pagination import PaginatedList as PaginatedList
+    from .dataloader import DataLoader as DataLoader
+    from .errors import APIConnectionError as APIConnectionError
+    from .errors import APIStatusError as APIStatusError
+    from .errors import APITimeoutError as APITimeoutError
+    from .errors import BadRequestError as BadRequestError
+    from .errors import CacheMissError as CacheMissError
+    from .errors import ConflictError as ConflictError
+    from .errors import InvalidParameterError as InvalidParameterError
+    from .errors import IonworksCacheWarning as IonworksCacheWarning
+    from .errors import IonworksError as IonworksError
+    from .errors import MeasurementProcessingError as MeasurementProcessingError
+    from .errors import MeasurementValidationError as MeasurementValidationError
+    from .errors import MissingCredentialsError as MissingCredentialsError
+    from .errors import NotFoundError as NotFoundError
+    from .errors import PayloadTooLargeError as PayloadTooLargeError
+    from .errors import PermissionDeniedError as PermissionDeniedError
+    from .errors import RateLimitError as RateLimitError
+    from .errors import ReadOnlyCacheError as ReadOnlyCacheError
+    from .errors import ServerError as ServerError
+    from .errors import UsageLimitError as UsageLimitError
+    from .models import CellInstance as CellInstance
+    from .models import CellMeasurement as CellMeasurement
+    from .models import CellSpecification as CellSpecification
+    from .models import MeasurementBundle as MeasurementBundle
+    from .models import MeasurementDetail as MeasurementDetail
+    from .models import Pipeline as Pipeline
 
 
 def __getattr__(name: str) -> Any:

@@ -148,6 +148,25 @@ def test_public_names_are_exported() -> None:
         assert name in ionworks.__all__ and hasattr(ionworks, name)
 
 
+def test_type_checkers_see_exactly_the_lazily_exported_names_from_the_same_modules() -> None:
+    """The ``TYPE_CHECKING`` imports of ``ionworks/__init__.py`` mirror its runtime table."""
+    tree = ast.parse(Path(ionworks.__file__).read_text())
+    static: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            for stmt in node.body:
+                assert isinstance(stmt, ast.ImportFrom) and stmt.module is not None
+                for alias in stmt.names:
+                    assert alias.asname == alias.name, "re-export explicitly: name as name"
+                    static[alias.name] = "." * stmt.level + stmt.module
+    assert static == ionworks._WHERE
+    assert sorted(ionworks.__all__) == sorted([*static, "__version__"])
+    for name, module in static.items():
+        assert getattr(ionworks, name) is getattr(
+            __import__(f"ionworks{module}", fromlist=["_"]), name
+        )
+
+
 class _Tty:
     def __init__(self, tty: bool) -> None:
         self.tty = tty
