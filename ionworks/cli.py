@@ -4,8 +4,9 @@ Every command goes through :class:`ionworks.Ionworks` (no second HTTP path). ``-
 machine-readable output; errors print one line and exit 1 (``--debug`` shows the traceback).
 The common options (``--api-url``, ``--api-key``, ``--json``, ``--debug``) work before or after
 the command. Files written (downloads, plots) appear atomically with the permissions any new
-file gets (``0666`` less the umask). ``serve`` and ``admin`` hand over to the local reference
-server, imported only then.
+file gets (``0666`` less the umask). ``read`` converts a cycler file locally and
+``measurements upload`` sends one after reading it (see ``_cli_files``). ``serve`` and ``admin``
+hand over to the local reference server, imported only then.
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import stat
 import sys
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import _cache
 from . import _constants as C
+from ._cli_files import add_read_command, upload_frame
+from ._cli_files import write_atomically as _write_atomically
 from .errors import IonworksError, NotFoundError
 from .resources._ids import name_hint
 
@@ -141,11 +142,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="bypass the local cache")
     p.set_defaults(handler=_measurements_download)
     p = measurements.add_parser(
-        "upload", help="upload a time series (parquet or CSV) to an instance", parents=[common]
+        "upload",
+        help="upload a time series (a cycler file, or parquet/CSV in the standard columns)",
+        parents=[common],
     )
-    p.add_argument("instance_id")
-    p.add_argument("file", help="parquet or CSV with the standard columns (Time [s], ...)")
-    p.add_argument("--name", required=True)
+    p.add_argument(
+        "targets",
+        nargs="+",
+        metavar="[INSTANCE_ID] FILE",
+        help="the file (format detected), after the instance id unless --instance is given",
+    )
+    p.add_argument("--instance", help="the cell instance to upload to")
+    p.add_argument("-r", "--reader", help="force a cycler file reader by name, e.g. maccor")
+    p.add_argument("--name", help="measurement name (default: the file name without extension)")
     p.add_argument("--notes")
     p.add_argument("--start-time", help="ISO 8601 start time of the test")
     p.add_argument("--tag", action="append", dest="tags", help="tag (repeatable)")
@@ -169,6 +178,7 @@ def _parser() -> argparse.ArgumentParser:
     p = cache.add_parser("clear", help="delete every cached entry", parents=[common])
     p.set_defaults(handler=_cache_clear)
 
+    add_read_command(groups, common)
     groups.add_parser("serve", help="run the local reference server (see `ionworks serve -h`)")
     groups.add_parser("admin", help="manage the local server's keys (see `ionworks admin -h`)")
     return parser
@@ -280,28 +290,27 @@ def _measurements_download(args: argparse.Namespace) -> None:
     )
 
 
+def _upload_target(args: argparse.Namespace) -> tuple[str, Path]:
+    """(instance id, file) from ``FILE --instance ID`` or the older ``INSTANCE_ID FILE``."""
+    targets = list(args.targets)
+    if args.instance and len(targets) == 1:
+        return args.instance, Path(targets[0])
+    if not args.instance and len(targets) == 2:
+        return targets[0], Path(targets[1])
+    raise ValueError("measurements upload: give FILE --instance ID (or INSTANCE_ID FILE)")
+
+
 def _measurements_upload(args: argparse.Namespace) -> None:
-    import polars as pl
-
-    path = Path(args.file)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    if path.suffix.lower() == ".csv":
-        frame = pl.read_csv(path)
-    elif path.suffix.lower() == ".parquet":
-        from ._dataframe import read_parquet
-
-        frame = read_parquet(str(path))
-    else:
-        raise ValueError(f"{path}: upload a .parquet or .csv file")
+    instance_id, path = _upload_target(args)
+    frame, file_start = upload_frame(path, args.reader)
     measurement = {
-        "name": args.name,
+        "name": args.name or path.stem,
         "notes": args.notes,
-        "start_time": args.start_time,
+        "start_time": args.start_time or file_start,
         "tags": args.tags,
     }
     bundle = _client(args).cell_measurement.create(
-        args.instance_id,
+        instance_id,
         {
             "measurement": {k: v for k, v in measurement.items() if v is not None},
             "time_series": frame,
@@ -423,34 +432,6 @@ def _print_table(rows: Iterable[Sequence[str]], header: Sequence[str]) -> None:
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
-
-
-def _write_atomically(target: Path, write: Any) -> None:
-    """Write through a temp file in the same directory, then rename: never a half-written file.
-
-    ``mkstemp`` makes the temp file private (0600); before the rename it gets the mode a plain
-    ``open(target, "w")`` would give: the existing file's, else ``0666`` less the umask.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, _new_file_mode(target))
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _new_file_mode(target: Path) -> int:
-    try:
-        return stat.S_IMODE(target.stat().st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0o022)  # reading the umask means setting it; put it straight back
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 if __name__ == "__main__":

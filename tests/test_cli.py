@@ -433,3 +433,99 @@ def test_a_name_passed_as_an_id_gets_the_command_that_finds_it(
     assert "client." not in result.stderr  # the Python spelling is for Python callers
     found = run(live_server, "--json", "specs", "list", "--name-exact", DOC_SPEC, tmp_path=tmp_path)
     assert [spec["name"] for spec in json.loads(found.stdout)["items"]] == [DOC_SPEC]
+
+
+# ---------------------------------------------------------------- cycler files
+
+CYCLERS = Path(__file__).parent / "data" / "cyclers"
+
+
+def test_read_converts_a_cycler_file_to_the_standard_parquet(
+    live_server: Any, tmp_path: Path
+) -> None:
+    from ionworks.data import read
+
+    target = tmp_path / "maccor.parquet"
+    out = run(
+        live_server,
+        *("read", str(CYCLERS / "maccor_small.txt"), "-o", str(target), "--json"),
+        tmp_path=tmp_path,
+    )
+    summary = json.loads(out.stdout)
+    assert summary["reader"] == "maccor" and summary["rows"] == 8
+    assert pl.read_parquet(target).equals(read.time_series(CYCLERS / "maccor_small.txt"))
+
+
+def test_read_with_a_forced_reader_writes_csv_and_a_plot(live_server: Any, tmp_path: Path) -> None:
+    table, plot = tmp_path / "b.csv", tmp_path / "b.png"
+    out = run(
+        live_server,
+        *("read", str(CYCLERS / "biologic_small.mpt"), "-r", "biologic mpt"),
+        *("-o", str(table), "--plot", str(plot)),
+        tmp_path=tmp_path,
+    )
+    assert "read 6 rows from biologic_small.mpt (biologic mpt)" in out.stdout
+    assert pl.read_csv(table)["Current [A]"].to_list() == [0.0, 0.0, -0.5, -0.5, 1.0, 1.0]
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_read_of_an_unknown_file_lists_the_readers_and_writes_nothing(
+    live_server: Any, tmp_path: Path
+) -> None:
+    source, target = tmp_path / "notes.txt", tmp_path / "out.parquet"
+    source.write_text("not a cycler file\n")
+    out = run(live_server, "read", str(source), "-o", str(target), tmp_path=tmp_path, check=False)
+    assert out.returncode == 1
+    assert "not a format we recognise" in out.stderr and "maccor" in out.stderr
+    assert not target.exists()
+
+
+def test_upload_of_a_cycler_file_detects_it_and_keeps_its_start_time(
+    live_server: Any, ids: dict[str, str], tmp_path: Path
+) -> None:
+    client = Ionworks(api_key=live_server.api_key, api_url=live_server.url)
+    out = run(
+        live_server,
+        *("measurements", "upload", str(CYCLERS / "novonix_small.csv")),
+        *("--instance", ids["instance"], "--name", "cli-novonix", "--json"),
+        tmp_path=tmp_path,
+    )
+    created = json.loads(out.stdout)
+    try:
+        assert created["processing_status"] == "ready" and created["row_count"] == 6
+        assert created["start_time"].startswith("2024-03-01T09:00:00")
+        series = client.cell_measurement.time_series(created["id"])
+        assert series["Current [A]"].to_list() == [0.0, 0.0, -0.05, -0.05, 0.1, 0.1]
+    finally:
+        client.cell_measurement.delete(created["id"])
+
+
+def test_upload_of_a_file_that_does_not_read_uploads_nothing(
+    live_server: Any, ids: dict[str, str], tmp_path: Path
+) -> None:
+    client = Ionworks(api_key=live_server.api_key, api_url=live_server.url)
+    lines = (CYCLERS / "gamry_small.DTA").read_bytes().split(b"\r\n")
+    broken = tmp_path / "cut.DTA"
+    broken.write_bytes(b"\r\n".join(lines[:10]) + b"\r\n")
+    out = run(
+        live_server,
+        *("measurements", "upload", str(broken), "--instance", ids["instance"]),
+        *("--name", "cli-broken"),
+        tmp_path=tmp_path,
+        check=False,
+    )
+    assert out.returncode == 1 and "declares 3 rows but has 1" in out.stderr
+    assert client.cell_measurement.list(ids["instance"], name="cli-broken").total == 0
+
+
+def test_upload_needs_exactly_one_instance(
+    live_server: Any, ids: dict[str, str], tmp_path: Path
+) -> None:
+    out = run(
+        live_server,
+        *("measurements", "upload", ids["instance"], str(CYCLERS / "arbin_small.csv")),
+        *("--instance", ids["instance"]),
+        tmp_path=tmp_path,
+        check=False,
+    )
+    assert out.returncode == 1 and "FILE --instance ID" in out.stderr

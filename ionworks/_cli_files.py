@@ -1,0 +1,170 @@
+"""The command line's local files: ``ionworks read`` (cycler file -> parquet/CSV/plot), the
+frame that ``measurements upload`` sends, and writing output files atomically.
+
+Kept apart from ``cli.py`` so the command table stays one readable page; nothing here talks
+to the API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import stat
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ._progress import progress_bar
+from .data.columns import REQUIRED
+
+STANDARD_SUFFIXES = (".parquet", ".csv")
+"""Output formats of ``ionworks read -o`` (and of ``measurements download``)."""
+
+
+def add_read_command(groups: Any, common: argparse.ArgumentParser) -> None:
+    """``ionworks read FILE [-r READER] [-o out.parquet] [--plot out.png]``."""
+    p = groups.add_parser(
+        "read",
+        help="read a cycler file (Maccor, Neware, Arbin, BioLogic...) into the standard columns",
+        parents=[common],
+    )
+    p.add_argument("file", help="the cycler's export (format detected from its content)")
+    p.add_argument("-r", "--reader", help="force a reader by name, e.g. maccor, 'biologic mpt'")
+    p.add_argument("-o", "--output", help="FILE.parquet or FILE.csv: the standard time series")
+    p.add_argument("--plot", help="FILE.png: voltage and current against time")
+    p.set_defaults(handler=read_command)
+
+
+def read_command(args: argparse.Namespace) -> None:
+    """Read, then write the table and/or the plot; one summary line (or JSON) on stdout."""
+    if not args.output and not args.plot:
+        raise ValueError("ionworks read: say what to write: -o FILE.parquet and/or --plot FILE.png")
+    output = Path(args.output) if args.output else None
+    if output is not None and output.suffix.lower() not in STANDARD_SUFFIXES:
+        raise ValueError(f"-o {output}: use a .parquet or .csv file name")
+    path = Path(args.file)
+    frame, reader = read_cycler_file(path, args.reader)
+    if output is not None:
+        write_table(frame, output)
+    if args.plot:
+        plot_file(frame, Path(args.plot), title=path.name)
+    summary = {
+        "file": str(path),
+        "reader": reader,
+        "rows": frame.height,
+        "columns": frame.columns,
+        "output": str(output) if output else None,
+        "plot": args.plot,
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return
+    written = " and ".join(str(p) for p in (output, args.plot) if p)
+    print(f"read {frame.height:,} rows from {path.name} ({reader}); wrote {written}")
+
+
+def read_cycler_file(path: Path, reader: str | None) -> tuple[Any, str]:
+    """The file's standard time series and the reader used, with a bar for large files.
+
+    Reading is one parse, so the bar moves once, when the file is read; it tells a person
+    watching a multi-gigabyte export that work is under way and what is being read.
+    """
+    from .data import read
+
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    name = reader or read.detect_reader(path)
+    size = path.stat().st_size
+    with progress_bar(size, f"reading {path.name} ({name})") as advance:
+        frame = read.time_series(path, reader=name)
+        if advance is not None:
+            advance(size)
+    return frame, name
+
+
+def upload_frame(path: Path, reader: str | None) -> tuple[Any, str | None]:
+    """What ``measurements upload FILE`` sends: the frame, and the test's start time if known.
+
+    A parquet file, or a CSV already in the standard columns, is sent as it is; anything else
+    is read as a cycler file (detected, or ``reader``), so nothing is uploaded from a file that
+    does not read.
+    """
+    import polars as pl
+
+    from .data import read
+
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if reader is None and suffix == ".parquet":
+        from ._dataframe import read_parquet
+
+        return read_parquet(str(path)), None
+    if reader is None and suffix == ".csv" and _standard_csv(path):
+        return pl.read_csv(path), None
+    frame, name = read_cycler_file(path, reader)
+    started = read.start_time(path, name)
+    return frame, started.isoformat() if started is not None else None
+
+
+def _standard_csv(path: Path) -> bool:
+    """True when the CSV's first line names the standard time, current and voltage columns."""
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        header = [f.strip().strip('"') for f in handle.readline().split(",")]
+    return all(c in header for c in REQUIRED)
+
+
+def write_table(frame: Any, output: Path) -> None:
+    """The frame as parquet or CSV (by suffix), written atomically."""
+    parquet = output.suffix.lower() == ".parquet"
+    write_atomically(
+        output, lambda path: frame.write_parquet(path) if parquet else frame.write_csv(path)
+    )
+
+
+def plot_file(frame: Any, output: Path, *, title: str) -> None:
+    """Voltage and current against time, saved as ``output`` (PNG unless the suffix says)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from . import plotting
+
+    fig, _ = plotting.plot_time_series(frame, title=title)
+    try:
+        write_atomically(
+            output, lambda path: fig.savefig(path, format=output.suffix[1:] or "png", dpi=120)
+        )
+    finally:
+        plt.close(fig)
+
+
+def write_atomically(target: Path, write: Any) -> None:
+    """Write through a temp file in the same directory, then rename: never a half-written file.
+
+    ``mkstemp`` makes the temp file private (0600); before the rename it gets the mode a plain
+    ``open(target, "w")`` would give: the existing file's, else ``0666`` less the umask.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, _new_file_mode(target))
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _new_file_mode(target: Path) -> int:
+    """The mode a new ``open(target, "w")`` would give: the existing file's, else 0666 - umask."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+        os.umask(umask)
+        return 0o666 & ~umask
