@@ -220,11 +220,13 @@ class SeriesValidator:
             return ts
         offset = self.rows
         self.rows += ts.height
-        time_missing = _missing(ts.get_column(TIME)) if TIME in ts.columns else None
+        # Text that is not a number reads as null once cast, yet it is not a missing time.
+        text_time = TIME in ts.columns and ts.schema[TIME] == pl.String
+        time_missing = ts.get_column(TIME).is_null() if text_time else None
         numeric = [n for n in (*REQUIRED_COLUMNS, *OPTIONAL_FLOAT) if n in ts.columns]
         ts = ts.with_columns(self._float_column(ts, name, offset) for name in numeric)
         self._check_finite(ts, offset)
-        if time_missing is not None and TIME not in self.unreadable:
+        if TIME in ts.columns and TIME not in self.unreadable:
             self._check_time(ts, time_missing, offset)
         for name in (STEP_COUNT, CYCLE_COUNT):
             if name in ts.columns:
@@ -323,8 +325,12 @@ class SeriesValidator:
 
     def _check_finite(self, ts: pl.DataFrame, offset: int) -> None:
         """``inf`` in time, current or voltage would poison every statistic of its step."""
-        for name in REQUIRED_COLUMNS:
-            if name in ts.columns and name not in self.unreadable:
+        names = [n for n in REQUIRED_COLUMNS if n in ts.columns and n not in self.unreadable]
+        if not names:
+            return
+        flags = ts.select(pl.col(names).is_infinite().any()).row(0)  # one parallel pass
+        for name, infinite in zip(names, flags, strict=True):
+            if infinite:
                 self._check_finite_column(ts.get_column(name), offset)
 
     def _check_finite_column(self, column: pl.Series, offset: int) -> None:
@@ -343,11 +349,18 @@ class SeriesValidator:
                 ),
             )
 
-    def _check_time(self, ts: pl.DataFrame, missing: pl.Series, offset: int) -> None:
-        """Time may be missing only on EIS rows and must never go backwards."""
-        if FREQUENCY in ts.columns:
+    def _check_time(self, ts: pl.DataFrame, missing: pl.Series | None, offset: int) -> None:
+        """Time may be missing only on EIS rows and must never go backwards.
+
+        ``missing`` marks rows without a time when the column came as text; else (numbers,
+        NaN already null) it is the cast column's nulls.
+        """
+        time = ts.get_column(TIME)
+        if missing is None:
+            missing = time.is_null() if time.null_count() else None
+        if missing is not None and FREQUENCY in ts.columns:
             missing = missing & ts.get_column(FREQUENCY).is_null()
-        if missing.any():
+        if missing is not None and missing.any():
             row = int(missing.arg_true()[0]) + offset
             self._add(
                 "time_missing",
@@ -412,11 +425,6 @@ class SeriesValidator:
             self._counts[name] = int(counts[-1])
             out.append(counts.alias(name))
         return out
-
-
-def _missing(s: pl.Series) -> pl.Series:
-    """Rows without a value: null, or NaN in a float column."""
-    return s.is_null() | s.is_nan() if s.dtype.is_float() else s.is_null()
 
 
 def int_column(ts: pl.DataFrame, name: str, offset: int = 0) -> pl.Series:
