@@ -24,7 +24,7 @@ from ._version import __version__ as __version__
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "._client": ("Ionworks",),
     "._pagination": ("PaginatedList",),
-    ".dataloader": ("DataLoader",),
+    ".dataloader": ("DataLoader", "first_step_from_cycle", "last_step_from_cycle"),
     ".errors": (
         "APIConnectionError",
         "APIStatusError",
@@ -87,6 +87,8 @@ if TYPE_CHECKING:
     from ._client import Ionworks as Ionworks
     from ._pagination import PaginatedList as PaginatedList
     from .dataloader import DataLoader as DataLoader
+    from .dataloader import first_step_from_cycle as first_step_from_cycle
+    from .dataloader import last_step_from_cycle as last_step_from_cycle
     from .errors import APIConnectionError as APIConnectionError
     from .errors import APIStatusError as APIStatusError
     from .errors import APITimeoutError as APITimeoutError
