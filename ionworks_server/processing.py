@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 import polars as pl
 
 from ionworks.data.columns import CYCLE_COUNT, START_INDEX, STEP_COUNT
-from ionworks.data.cycles import cycle_metrics
+from ionworks.data.cycles import cycle_metrics, get_cycle_metrics
 from ionworks.data.errors import DataError
 from ionworks.data.steps import StepSummariser
 from ionworks.data.validate import UPLOADED_STEPS_REQUIRED, SeriesValidator, int_column
@@ -84,8 +84,9 @@ def process_chunks(
     if uploaded is None:
         assert summary is not None
         steps = summary.finish()
-    else:
-        steps = _uploaded_steps(uploaded, counts)
+        return validator.rows, steps, get_cycle_metrics(steps)  # ionworksdata's rules
+    # An uploaded table may lack the capacities get_cycle_metrics requires: the tolerant form.
+    steps = _uploaded_steps(uploaded, counts)
     return validator.rows, steps, cycle_metrics(steps)
 
 

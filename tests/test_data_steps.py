@@ -86,7 +86,7 @@ def test_the_chunked_summariser_gives_summarize_on_the_whole_series(name: str, s
     whole = steps.summarize(ts, cell_spec=cell_spec)
     capacity = steps._spec_capacity(cell_spec)
     for long_rows in (steps.LONG_STEP_ROWS, 5):
-        summary = steps.StepSummariser(capacity, long_rows, integrate=False)
+        summary = steps.StepSummariser(capacity, long_rows, integrate=False, count_cycles=True)
         for offset in range(0, ts.height, size):
             summary.add(ts.slice(offset, size))
         assert_frame_equal(summary.finish(), whole, rel_tol=1e-12, abs_tol=1e-14)
@@ -189,3 +189,16 @@ def test_set_cycle_capacity_and_energy_equal_ionworksdata(fixture: str, dropped:
     ours = steps.set_cycle_energy(steps.set_cycle_capacity(table.drop(dropped)))
     expected = pl.read_parquet(FIXTURES / f"{fixture}.parquet")
     assert_frame_equal(ours, expected, rel_tol=1e-9)
+
+
+def test_the_server_keeps_an_uploaded_cycle_count_that_summarize_recounts() -> None:
+    """Deliberate difference: ionworksdata's summarize ignores a series' own ``Cycle count``
+    (it counts ``Cycle from cycler`` changes, 0 without them); the server keeps an uploaded
+    count, which its validator derives the same way when the upload has none."""
+    ts, _, expected = _case("no_cycler_numbers")
+    assert steps.summarize(ts)["Cycle count"].to_list() == expected["Cycle count"].to_list()
+    assert set(expected["Cycle count"]) == {0}
+    served = steps.derive_steps(ts)
+    first_rows = ts["Cycle count"].gather(served["Start index"])
+    assert served["Cycle count"].to_list() == first_rows.to_list()
+    assert served["Cycle count"].n_unique() > 1

@@ -170,11 +170,13 @@ class StepSummariser:
     ``long_step_rows`` (a long rest, a file without step information) is aggregated piece by
     piece instead (:class:`LongStep`), so memory follows the chunk size, not the series.
 
-    ``Cycle count`` is counted as ionworksdata counts it: the changes of ``Cycle from cycler``
-    before each step's first row (0 throughout without that column). ``integrate``: capacity
-    and energy columns the series lacks are integrated within each step (the server's choice
-    for uploads); without it they follow ionworksdata (null, or 0 for energies next to known
-    capacities).
+    ``count_cycles``: ``Cycle count`` is counted as ionworksdata counts it, the changes of
+    ``Cycle from cycler`` before each step's first row (0 throughout without that column);
+    without it, the series' own ``Cycle count`` is read (the server's validated series, which
+    derives it the same way when an upload has none and keeps an uploaded one). ``integrate``:
+    capacity and energy columns the series lacks are integrated within each step (the server's
+    choice for uploads); without it they follow ionworksdata (null, or 0 for energies next to
+    known capacities).
     """
 
     def __init__(
@@ -183,9 +185,11 @@ class StepSummariser:
         long_step_rows: int = LONG_STEP_ROWS,
         *,
         integrate: bool = True,
+        count_cycles: bool = False,
     ) -> None:
         self._rated = rated_capacity_ah
         self._integrate = integrate
+        self._count_cycles = count_cycles
         # Over 3 rows a step's spread leaves out both its first and last sample, as LongStep does.
         self._long_step_rows = max(3, long_step_rows)
         self._long: LongStep | None = None
@@ -205,10 +209,13 @@ class StepSummariser:
             peak = chunk.get_column(CURRENT).abs().max()
             if isinstance(peak, int | float) and (self._scale is None or peak > self._scale):
                 self._scale = float(peak)
-        needed = {TIME, CURRENT, VOLTAGE, *CARRIED, *CUMULATIVE} - {CYCLE_COUNT}
-        chunk = chunk.select(
-            *[c for c in chunk.columns if c in needed], self._cycle_count(chunk, self._rows)
-        )
+        needed = {TIME, CURRENT, VOLTAGE, *CARRIED, *CUMULATIVE}
+        if self._count_cycles or CYCLE_COUNT not in chunk.columns:
+            needed.discard(CYCLE_COUNT)
+            cycles = [self._cycle_count(chunk, self._rows)]
+        else:
+            cycles = []
+        chunk = chunk.select(*[c for c in chunk.columns if c in needed], *cycles)
         if self._long is not None:
             chunk = self._continue_long(chunk)
             if chunk.height == 0:

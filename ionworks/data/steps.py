@@ -93,7 +93,7 @@ def summarize(data: Any, *, cell_spec: Any = None) -> pl.DataFrame:
     :func:`derive_steps` is the checked form the server uses.
     """
     ts = _prepare(_polars(data))
-    summary = StepSummariser(_spec_capacity(cell_spec), integrate=False)
+    summary = StepSummariser(_spec_capacity(cell_spec), integrate=False, count_cycles=True)
     if ts.height == 0:
         return pl.DataFrame(schema={name: pl.Float64 for name in STEP_COLUMNS})
     summary.add(ts)
@@ -111,7 +111,9 @@ def derive_steps(ts: pl.DataFrame, rated_capacity_ah: float | None = None) -> pl
 
     The series is validated first (:func:`~ionworks.data.validate.validate_time_series`);
     capacity and energy columns it lacks are integrated within each step (trapezoidal rule,
-    positive current = discharge) instead of left null. ``rated_capacity_ah`` plays the part of
+    positive current = discharge) instead of left null, and an uploaded ``Cycle count`` is kept
+    (``summarize`` recounts cycles from ``Cycle from cycler``, as ionworksdata does; the
+    validator derives a missing count the same way). ``rated_capacity_ah`` plays the part of
     :func:`summarize`'s ``cell_spec``.
     """
     summary = StepSummariser(rated_capacity_ah)
