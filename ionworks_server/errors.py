@@ -13,10 +13,11 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from . import request_id
 from .jsonio import json_response
+from .middleware import HttpMiddleware
 
 __all__ = [
     "ApiError",
@@ -143,20 +144,14 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
     return ApiError(exc.status_code, code, message, detail, headers=headers).to_response()
 
 
-class CatchAllMiddleware:
+class CatchAllMiddleware(HttpMiddleware):
     """Turn any unhandled exception into a 500 ``INTERNAL_ERROR`` with no internals in the body.
 
     The traceback goes to the server log instead. This sits inside Starlette's own error middleware
     so the exception is handled once (Starlette's would re-raise it to the ASGI server).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def tracking_send(message: Message) -> None:

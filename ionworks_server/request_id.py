@@ -14,7 +14,9 @@ import secrets
 from contextvars import ContextVar
 from typing import Final
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from .middleware import HttpMiddleware
 
 __all__ = ["HEADER", "MAX_LENGTH", "RequestIdMiddleware", "accept", "current"]
 
@@ -52,20 +54,14 @@ def _incoming(scope: Scope) -> bytes | None:
     return None
 
 
-class RequestIdMiddleware:
+class RequestIdMiddleware(HttpMiddleware):
     """Give each HTTP request its id and add the header to whatever response leaves the app.
 
     It sits outside every other middleware, so the router's 404/405s and the catch-all's 500s
     carry the header too.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = accept(_incoming(scope))
         header = (HEADER.encode("ascii"), request_id.encode("ascii"))
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.engine import Connection
 from starlette.responses import Response
 
@@ -288,12 +288,7 @@ def _batch_id(conn: Connection, body: dict[str, Any], spec_id: str) -> tuple[boo
         batch_id = optional_str(body, "batch_id")
         if batch_id is None:
             return True, None
-        found = conn.execute(
-            select(batches.c.id).where(
-                batches.c.id == batch_id, batches.c.cell_specification_id == spec_id
-            )
-        ).scalar()
-        if found is None:
+        if _lot_of(conn, spec_id, batches.c.id == batch_id) is None:
             raise bad_request(
                 f"Field 'batch_id': {batch_id!r} is not a batch of this cell specification; "
                 "list the specification's instances to see its batch ids, or send batch_name",
@@ -303,13 +298,9 @@ def _batch_id(conn: Connection, body: dict[str, Any], spec_id: str) -> tuple[boo
     batch_name = optional_str(body, "batch_name")
     if batch_name is None:
         return False, None
-    found = conn.execute(
-        select(batches.c.id).where(
-            batches.c.cell_specification_id == spec_id, batches.c.name == batch_name
-        )
-    ).scalar()
+    found = _lot_of(conn, spec_id, batches.c.name == batch_name)
     if found is not None:
-        return True, str(found)
+        return True, found
     batch_id = f"batch-{uuid.uuid4()}"
     conn.execute(
         batches.insert().values(
@@ -317,6 +308,13 @@ def _batch_id(conn: Connection, body: dict[str, Any], spec_id: str) -> tuple[boo
         )
     )
     return True, batch_id
+
+
+def _lot_of(conn: Connection, spec_id: str, which: ColumnElement[bool]) -> str | None:
+    """The id of the specification's lot that ``which`` picks, if there is one."""
+    where = (batches.c.cell_specification_id == spec_id, which)
+    found = conn.execute(select(batches.c.id).where(*where)).scalar()
+    return None if found is None else str(found)
 
 
 def create_instance(call: Call) -> Response:
