@@ -143,8 +143,8 @@ def read_config(
 
 def rebased_steps(window: Window) -> pl.DataFrame | None:
     """The window's steps with indices counted from its first row (as shipped inline)."""
-    if window.steps is None:
-        return None
+    if window.steps is None or not {START_INDEX, END_INDEX} <= set(window.steps.columns):
+        return window.steps
     return window.steps.with_columns([pl.col(c) - window.start for c in (START_INDEX, END_INDEX)])
 
 

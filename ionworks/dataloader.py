@@ -37,7 +37,7 @@ from ionworks._dataloader_support import (
     to_frame,
 )
 from ionworks._pipeline_config import serialize_config
-from ionworks.data.columns import CAPACITY, END_INDEX, VOLTAGE
+from ionworks.data.columns import CAPACITY, END_INDEX, START_INDEX, VOLTAGE
 from ionworks.data.differential import differential_cutoff
 from ionworks.data.loader_ops import LoaderOptions, parse_options, transform_window
 from ionworks.data.window import (
@@ -278,7 +278,8 @@ class DataLoader:
 
     def _window_of(self, steps: pl.DataFrame | None) -> Window:
         rows = None
-        if steps is not None and steps.height and self._time_series is None:
+        indexed = steps is not None and steps.height and START_INDEX in steps.columns
+        if steps is not None and indexed and self._time_series is None:
             chosen = self._select_steps(steps)
             if (chosen.start, chosen.end) != (0, int(steps[END_INDEX][-1]) + 1):
                 rows = (chosen.start, chosen.end)  # fetch only the chosen steps' rows

@@ -262,3 +262,13 @@ def test_a_database_window_fetches_only_its_rows_and_equals_the_local_loader(
     _same(loader.data, local.data)
     _same(loader.to_local().data, local.data)
     assert loader.initial_voltage == local.initial_voltage
+
+
+def test_a_steps_table_without_row_indices_is_kept_whole_and_cannot_select() -> None:
+    series, _ = _inputs("cycles")
+    counts = pl.DataFrame({"Step count": [0, 1]})
+    loader = DataLoader(series, counts, time_range={"end": 95.0})
+    assert loader.data.height == 10 and loader.steps is not None
+    assert loader.to_config()["data"]["steps"] == {"Step count": [0, 1]}
+    with pytest.raises(InvalidParameterError, match="need 'Start index' and 'End index'"):
+        DataLoader(series, counts, options={"first_step": 1}).data  # noqa: B018

@@ -213,8 +213,8 @@ def rest_to_ocp(
     """
     if steps is None:
         raise DataError("rest_to_ocp requires steps data.")
-    if STEP_TYPE not in steps.columns:
-        raise DataError(f"rest_to_ocp requires a {STEP_TYPE!r} column in steps data.")
+    if not {STEP_TYPE, END_INDEX} <= set(steps.columns):
+        raise DataError(f"rest_to_ocp requires {STEP_TYPE!r} and {END_INDEX!r} in steps data.")
     rests = steps.filter(pl.col(STEP_TYPE) == "Rest")
     if rests.height == 0:
         raise DataError("No rest steps found in data.")

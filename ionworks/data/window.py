@@ -172,6 +172,10 @@ def step_row(selector: Any, steps: pl.DataFrame, *, first: bool) -> int:
     return row_of_step_count(steps, cycle[STEP_COUNT][0 if first else -1], name)
 
 
+def _has_indices(steps: pl.DataFrame) -> bool:
+    return {START_INDEX, END_INDEX} <= set(steps.columns)
+
+
 @dataclass(frozen=True)
 class StepSelection:
     """The chosen steps and the half-open row range ``[start, end)`` of the series they cover."""
@@ -189,8 +193,12 @@ def select_steps(steps: pl.DataFrame, first_step: Any, last_step: Any) -> StepSe
     The initial voltage is the first chosen step's start voltage when it is the first step of
     the test, else the end voltage of the step before it (the cell's state when the window opens).
     """
-    if steps.height == 0:
-        return StepSelection(steps, None, 0, 0)
+    if steps.height == 0 or not _has_indices(steps):
+        if steps.height and (first_step, last_step) != (None, None):
+            raise DataError(
+                f"first_step/last_step need {START_INDEX!r} and {END_INDEX!r} in the steps table."
+            )
+        return StepSelection(steps, None, 0, 0)  # nothing to select by: kept whole
     first = step_row(first_step, steps, first=True)
     last = step_row(last_step, steps, first=False)
     if not 0 <= first < steps.height or not 0 <= last < steps.height:
@@ -324,10 +332,10 @@ def select_window(
 
     ``offset`` is the absolute row of ``ts[0]`` when only the chosen steps' rows were fetched.
     """
-    if steps is None:
-        data = window_rows(ts, time_range)
-        return Window(data, None, None, 0, data.height)
-    chosen = select_steps(steps, first_step, last_step)
+    chosen = None if steps is None else select_steps(steps, first_step, last_step)
+    if chosen is None or (chosen.steps.height and not _has_indices(chosen.steps)):
+        data = window_rows(ts, time_range)  # a table without row indices is kept whole
+        return Window(data, None if chosen is None else chosen.steps, None, 0, data.height)
     start, end = apply_time_range(ts, chosen.start, chosen.end, time_range, offset)
     clipped = clip_steps_to_window(chosen.steps, ts, start, end, offset)
     data = ts.slice(start - offset, end - start)
