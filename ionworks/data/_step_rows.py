@@ -109,8 +109,8 @@ def cumulative_rules(cols: set[str], integrate: bool) -> dict[str, str]:
 
 
 def _positions(ts: pl.DataFrame, row_offset: int, cols: set[str]) -> pl.LazyFrame:
-    """The columns the summary reads, with each row's step (``_grp``) and place in it."""
-    i, v = pl.col(CURRENT), pl.col(VOLTAGE)
+    """The columns the summary reads, with each row's step (``_grp``)."""
+    v = pl.col(VOLTAGE)
     # As ionworksdata: a new step wherever the count differs from the row before (a null
     # count differs from everything, itself included).
     step = pl.col(STEP_COUNT)
@@ -124,23 +124,16 @@ def _positions(ts: pl.DataFrame, row_offset: int, cols: set[str]) -> pl.LazyFram
         _power(cols).alias(_POWER),
         *[pl.col(c) for c in (*CARRIED, *CUMULATIVE) if c in cols],
     )
-    frame = frame.with_columns(
-        pl.col("_start").cast(pl.Int64).cum_sum().alias("_grp"),
-        pl.when(pl.col("_start")).then(pl.col("_row")).forward_fill().alias("_first"),
-    ).with_columns(
-        (pl.col("_row") - pl.col("_first")).alias("_pos"),
-        pl.len().over("_grp").alias("_n"),
-    )
-    # The std of voltage/current/power ignores a step's first sample when it has more than two
-    # and its last when it has more than three: cyclers log those at the transition.
-    keep = ~((pl.col("_n") > 2) & (pl.col("_pos") == 0)) & ~(
-        (pl.col("_n") > 3) & (pl.col("_pos") == pl.col("_n") - 1)
-    )
-    return frame.with_columns(
-        pl.when(keep).then(v).alias("_v_std"),
-        pl.when(keep).then(i).alias("_i_std"),
-        pl.when(keep).then(pl.col(_POWER)).alias("_p_std"),
-    )
+    return frame.with_columns(pl.col("_start").cast(pl.Int64).cum_sum().alias("_grp"))
+
+
+def _trimmed_std(source: str) -> pl.Expr:
+    """A step's std without its first sample when it has over two, nor its last when over
+    three: cyclers log those at the transition (ionworksdata's rule)."""
+    n = pl.len()
+    head = (n > 2).cast(pl.UInt32)
+    tail = (n > 3).cast(pl.UInt32)
+    return pl.col(source).slice(head, n - head - tail).std()
 
 
 def _with_increments(frame: pl.LazyFrame, rules: dict[str, str]) -> pl.LazyFrame:
@@ -167,12 +160,13 @@ def _with_increments(frame: pl.LazyFrame, rules: dict[str, str]) -> pl.LazyFrame
     )
 
 
-def _stats(source: str, std_source: str) -> list[pl.Expr]:
+def _stats(source: str, trimmed: bool) -> list[pl.Expr]:
     low, high, std, mean = _STAT_NAMES[source]
+    spread = _trimmed_std(source) if trimmed else pl.col(source).std()
     return [
         pl.col(source).min().alias(low),
         pl.col(source).max().alias(high),
-        pl.col(std_source).std().fill_null(0.0).alias(std),
+        spread.fill_null(0.0).alias(std),
         pl.col(source).mean().alias(mean),
     ]
 
@@ -208,10 +202,10 @@ def _aggregations(cols: set[str], rules: dict[str, str]) -> list[pl.Expr]:
         v.first().alias(START_VOLTAGE),
         v.last().alias(END_VOLTAGE),
         *[cumulative(c) for c in CUMULATIVE],
-        *_stats(VOLTAGE, "_v_std"),
-        *(_stats(CURRENT, "_i_std") if has_current else absent(CURRENT, None)),
-        *(_stats(_POWER, "_p_std") if has_current else absent(_POWER, None)),
-        *(_stats(FREQUENCY, FREQUENCY) if FREQUENCY in cols else absent(FREQUENCY, 0.0)),
+        *_stats(VOLTAGE, trimmed=True),
+        *(_stats(CURRENT, trimmed=True) if has_current else absent(CURRENT, None)),
+        *(_stats(_POWER, trimmed=True) if has_current else absent(_POWER, None)),
+        *(_stats(FREQUENCY, trimmed=False) if FREQUENCY in cols else absent(FREQUENCY, 0.0)),
         pl.col(STEP_COUNT).first(),
         first_or_null(STEP_FROM_CYCLER),
         pl.col(CYCLE_COUNT).first(),
