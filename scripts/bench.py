@@ -624,6 +624,13 @@ class Bench(Recorder):
             f"  official warm steps big/small: {steps_ratio:.2f}x (ours {ours['warm steps beside the large series'].ratio:.2f}x)"
         )
 
+    def read_cycler_files(self) -> None:
+        """1M-row Maccor and Neware text exports vs pl.read_csv of the whole file; .mpr in MB/s."""
+        from bench_readers import measure_readers
+
+        rows = 20_000 if self.smoke else 1_000_000
+        measure_readers(self, self.tmp, rows, self.repeats, paired)
+
     def run(self) -> None:
         for case in (
             self.cold_time_series,
@@ -635,6 +642,7 @@ class Bench(Recorder):
             self.memory,
             self.upload,
             self.server_list_latency,
+            self.read_cycler_files,
         ):
             self.attempt(case)
         processing = ProcessingBench(self.smoke)

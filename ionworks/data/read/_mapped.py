@@ -104,7 +104,8 @@ def _convert(
     if key in TIMESTAMP_UNITS:
         return _parsed(frame, column, timestamp_seconds(column), path, table).alias(target)
     if key in DURATION_UNITS or (target == col.TIME and _clock_text(frame, column)):
-        return _parsed(frame, column, duration_seconds(column), path, table).alias(target)
+        seconds = duration_seconds(frame, column)
+        return _parsed(frame, column, pl.lit(seconds), path, table).alias(target)
     factor = 1.0 if target in AS_WRITTEN or not key else scale(unit)
     return (numeric(frame, column, path, table.header_line) * factor).alias(target)
 

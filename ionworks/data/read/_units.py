@@ -40,28 +40,44 @@ def scale(unit: str) -> float:
     return SCALE_TO_SI[key]
 
 
-def duration_seconds(name: str) -> pl.Expr:
+def duration_seconds(frame: pl.DataFrame, name: str) -> pl.Series:
     """Parse ``[Nd ]hh:mm:ss[.fff]`` durations (Maccor, Neware) into seconds; null if malformed.
 
-    Maccor writes ``2d 02:52:51.57``; Neware writes ``123:04:05`` with hours past 24. Splitting
-    on the separators is twice as fast as a regular expression on a million rows.
+    Maccor writes ``2d 02:52:51.57``; Neware writes ``123:04:05`` with hours past 24. The day
+    marker becomes one more ``:`` field, the fields are split once into a frame and then
+    combined: evaluating the split inside one expression per field parses each string four
+    times and takes three times as long on a million rows.
     """
+    fast = _day_clock_seconds(frame, name)
+    if fast is not None:
+        return fast
     text = pl.col(name).str.strip_chars()
-    has_days = text.str.contains("d", literal=True)
-    parts = text.str.split_exact("d", 1)
-    days = pl.when(has_days).then(parts.struct.field("field_0")).otherwise(pl.lit("0"))
-    clock = pl.when(has_days).then(parts.struct.field("field_1")).otherwise(text)
-    fields = clock.str.strip_chars().str.split_exact(":", 2)
+    split = text.str.replace("d", ":", literal=True).str.split_exact(":", 3).alias("_f")
+    fields = frame.select(text.str.contains("d", literal=True).alias("_days"), split).unnest("_f")
 
-    def number(expr: pl.Expr) -> pl.Expr:
-        return expr.str.strip_chars().cast(pl.Float64, strict=False)
+    def number(i: int) -> pl.Expr:
+        return pl.col(f"field_{i}").str.strip_chars().cast(pl.Float64, strict=False)
 
-    return (
-        number(days) * 86400.0
-        + number(fields.struct.field("field_0")) * 3600.0
-        + number(fields.struct.field("field_1")) * 60.0
-        + number(fields.struct.field("field_2"))
+    with_days = number(0) * 86400.0 + number(1) * 3600.0 + number(2) * 60.0 + number(3)
+    without = number(0) * 3600.0 + number(1) * 60.0 + number(2)
+    seconds = pl.when(pl.col("_days")).then(with_days).when(number(3).is_null()).then(without)
+    return fields.select(seconds.alias(name)).to_series()
+
+
+def _day_clock_seconds(frame: pl.DataFrame, name: str) -> pl.Series | None:
+    """Maccor's ``Nd hh:mm:ss[.ff]`` through polars' time parser (twice as fast as splitting
+    the clock by hand); None when any value does not fit, so the general parser decides."""
+    text = pl.col(name).str.strip_chars()
+    parts = frame.select(text.str.split_exact("d", 1).alias("_p")).unnest("_p")
+    clock = pl.col("field_1").str.strip_chars().str.to_time("%H:%M:%S%.f", strict=False)
+    days = pl.col("field_0").cast(pl.Float64, strict=False)
+    seconds = parts.select(
+        (days * 86400.0 + clock.cast(pl.Int64) / 1e9).alias(name),
+        (pl.col("field_0").is_not_null()).alias("_written"),
     )
+    if seconds.filter(pl.col("_written") & pl.col(name).is_null()).height:
+        return None
+    return seconds.get_column(name)
 
 
 TIMESTAMP_FORMATS = (

@@ -163,7 +163,7 @@ def _time(frame: pl.DataFrame, name: str, path: Path, table: Table, unit: str = 
     """Test time in seconds, from ``0d 00:00:05.05`` text or a number of seconds (or hours)."""
     series = frame.get_column(name)
     if series.dtype == pl.String and series.str.contains(":").any():
-        seconds = frame.select(duration_seconds(name)).to_series()
+        seconds = duration_seconds(frame, name)
         bad = (seconds.is_null() & series.is_not_null()).arg_true()
         if bad.len():
             row = int(bad[0])

@@ -148,7 +148,7 @@ def _time(
         _check_parsed(frame.get_column(stamp), parsed, stamp, path, table)
         return pl.lit(parsed.dt.epoch("us").cast(pl.Float64) / 1e6).alias(TIME)
     if duration is not None:
-        seconds = frame.select(duration_seconds(duration)).to_series()
+        seconds = duration_seconds(frame, duration)
         _check_parsed(frame.get_column(duration), seconds, duration, path, table)
         return pl.lit(seconds).alias(TIME)
     raise ReaderError(

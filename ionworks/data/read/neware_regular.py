@@ -120,8 +120,8 @@ def _time(nested: pl.DataFrame, header: list[str], path: Path) -> pl.Series:
     if "time" not in names:
         raise ReaderError(f"{path.name}: no Time or Realtime in the record header {header}")
     source = f"c{names.index('time')}"
-    frame = nested.select(
-        duration_seconds(source).alias("t"), changes("_step").cum_sum().alias("run")
+    frame = nested.select(changes("_step").cum_sum().alias("run")).with_columns(
+        duration_seconds(nested, source).alias("t")
     )
     if frame.get_column("t").null_count():
         row = int(frame.get_column("t").is_null().arg_true()[0])
