@@ -17,17 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from ..columns import (
-    CHARGE_CAPACITY,
-    CHARGE_ENERGY,
-    CURRENT,
-    CYCLE_FROM_CYCLER,
-    DISCHARGE_CAPACITY,
-    DISCHARGE_ENERGY,
-    STEP_FROM_CYCLER,
-    TIME,
-    VOLTAGE,
-)
+from .. import columns as col
 from ._errors import ReaderError
 from ._finish import finish
 
@@ -46,15 +36,15 @@ EXPORT_TIMEOUT_S = 600
 """mdb-export can spin on a damaged file; a generous bound turns that into an error."""
 
 _COLUMNS = {
-    "Test_Time": TIME,
-    "Current": CURRENT,
-    "Voltage": VOLTAGE,
-    "Charge_Capacity": CHARGE_CAPACITY,
-    "Discharge_Capacity": DISCHARGE_CAPACITY,
-    "Charge_Energy": CHARGE_ENERGY,
-    "Discharge_Energy": DISCHARGE_ENERGY,
-    "Cycle_Index": CYCLE_FROM_CYCLER,
-    "Step_Index": STEP_FROM_CYCLER,
+    "Test_Time": col.TIME,
+    "Current": col.CURRENT,
+    "Voltage": col.VOLTAGE,
+    "Charge_Capacity": col.CHARGE_CAPACITY,
+    "Discharge_Capacity": col.DISCHARGE_CAPACITY,
+    "Charge_Energy": col.CHARGE_ENERGY,
+    "Discharge_Energy": col.DISCHARGE_ENERGY,
+    "Cycle_Index": col.CYCLE_FROM_CYCLER,
+    "Step_Index": col.STEP_FROM_CYCLER,
 }
 """Channel_Normal_Table column -> standard column (Arbin stores SI units)."""
 

@@ -13,19 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ..columns import (
-    CHARGE_CAPACITY,
-    CHARGE_ENERGY,
-    CURRENT,
-    CYCLE_FROM_CYCLER,
-    DISCHARGE_CAPACITY,
-    DISCHARGE_ENERGY,
-    POWER,
-    STEP_FROM_CYCLER,
-    TEMPERATURE,
-    TIME,
-    VOLTAGE,
-)
+from .. import columns as col
 from ._finish import DIRECTION, MODE, finish
 from ._text import Table, find_table, read_table
 from ._units import scale
@@ -33,38 +21,38 @@ from ._units import scale
 NAME = "bdf"
 
 _LABELS = {
-    "test time": TIME,
-    "current": CURRENT,
-    "voltage": VOLTAGE,
-    "power": POWER,
-    "cycle count": CYCLE_FROM_CYCLER,
-    "step index": STEP_FROM_CYCLER,
-    "charge capacity": CHARGE_CAPACITY,
-    "charging capacity": CHARGE_CAPACITY,
-    "discharge capacity": DISCHARGE_CAPACITY,
-    "discharging capacity": DISCHARGE_CAPACITY,
-    "charge energy": CHARGE_ENERGY,
-    "charging energy": CHARGE_ENERGY,
-    "discharge energy": DISCHARGE_ENERGY,
-    "discharging energy": DISCHARGE_ENERGY,
-    "temperature t1": TEMPERATURE,
-    "surface temperature t1": TEMPERATURE,
+    "test time": col.TIME,
+    "current": col.CURRENT,
+    "voltage": col.VOLTAGE,
+    "power": col.POWER,
+    "cycle count": col.CYCLE_FROM_CYCLER,
+    "step index": col.STEP_FROM_CYCLER,
+    "charge capacity": col.CHARGE_CAPACITY,
+    "charging capacity": col.CHARGE_CAPACITY,
+    "discharge capacity": col.DISCHARGE_CAPACITY,
+    "discharging capacity": col.DISCHARGE_CAPACITY,
+    "charge energy": col.CHARGE_ENERGY,
+    "charging energy": col.CHARGE_ENERGY,
+    "discharge energy": col.DISCHARGE_ENERGY,
+    "discharging energy": col.DISCHARGE_ENERGY,
+    "temperature t1": col.TEMPERATURE,
+    "surface temperature t1": col.TEMPERATURE,
 }
 """BDF quantity label (lower case) -> standard column."""
 
 _MACHINE = {
-    "test_time_second": (TIME, 1.0),
-    "test_time_hour": (TIME, 3600.0),
-    "current_ampere": (CURRENT, 1.0),
-    "voltage_volt": (VOLTAGE, 1.0),
-    "power_watt": (POWER, 1.0),
-    "cycle_count": (CYCLE_FROM_CYCLER, 1.0),
-    "step_index": (STEP_FROM_CYCLER, 1.0),
-    "charging_capacity_ampere_hour": (CHARGE_CAPACITY, 1.0),
-    "discharging_capacity_ampere_hour": (DISCHARGE_CAPACITY, 1.0),
-    "charging_energy_watt_hour": (CHARGE_ENERGY, 1.0),
-    "discharging_energy_watt_hour": (DISCHARGE_ENERGY, 1.0),
-    "temperature_t1_celsius": (TEMPERATURE, 1.0),
+    "test_time_second": (col.TIME, 1.0),
+    "test_time_hour": (col.TIME, 3600.0),
+    "current_ampere": (col.CURRENT, 1.0),
+    "voltage_volt": (col.VOLTAGE, 1.0),
+    "power_watt": (col.POWER, 1.0),
+    "cycle_count": (col.CYCLE_FROM_CYCLER, 1.0),
+    "step_index": (col.STEP_FROM_CYCLER, 1.0),
+    "charging_capacity_ampere_hour": (col.CHARGE_CAPACITY, 1.0),
+    "discharging_capacity_ampere_hour": (col.DISCHARGE_CAPACITY, 1.0),
+    "charging_energy_watt_hour": (col.CHARGE_ENERGY, 1.0),
+    "discharging_energy_watt_hour": (col.DISCHARGE_ENERGY, 1.0),
+    "temperature_t1_celsius": (col.TEMPERATURE, 1.0),
 }
 """BDF machine-readable names -> (standard column, factor to SI)."""
 
@@ -89,7 +77,7 @@ def _mapping(columns: list[str]) -> dict[str, tuple[str, float]]:
 def is_header(fields: list[str]) -> bool:
     """A BDF header names test time, current and voltage in BDF's label or machine form."""
     targets = {t for t, _ in _mapping(fields).values()}
-    return {TIME, CURRENT, VOLTAGE} <= targets
+    return {col.TIME, col.CURRENT, col.VOLTAGE} <= targets
 
 
 def sniff(text: str) -> bool:
@@ -113,6 +101,6 @@ def read(path: Path) -> pl.DataFrame:
         direction = pl.when(mode == "charge").then(pl.lit("C")).when(mode == "discharge")
         exprs += [mode.alias(MODE), direction.then(pl.lit("D")).otherwise(None).alias(DIRECTION)]
     data = frame.select(exprs)
-    counters = [c for c in (CYCLE_FROM_CYCLER, STEP_FROM_CYCLER) if c in data.columns]
+    counters = [c for c in (col.CYCLE_FROM_CYCLER, col.STEP_FROM_CYCLER) if c in data.columns]
     data = data.with_columns(pl.col(counters).cast(pl.Int64)).drop(MODE, strict=False)
     return finish(data, file_columns=table.columns, infer_sign=step_type is None)

@@ -18,18 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..columns import (
-    CHARGE_ENERGY,
-    CURRENT,
-    CYCLE_FROM_CYCLER,
-    DISCHARGE_ENERGY,
-    FREQUENCY,
-    STEP_FROM_CYCLER,
-    TIME,
-    VOLTAGE,
-    Z_MOD,
-    Z_PHASE,
-)
+from .. import columns as col
 from ._errors import ReaderError
 from ._finish import CAPACITY, MODE, finish
 
@@ -187,15 +176,15 @@ def read(path: Path) -> pl.DataFrame:
     """The time series of an ``.mpr`` file, in standard columns (EC-Lab: positive current charges)."""
     raw = raw_data(path)
     exprs = [
-        pl.col("time/s").cast(pl.Float64).alias(TIME),
-        pl.col("Ewe/V").cast(pl.Float64).alias(VOLTAGE),
-        (pl.col("I/mA").cast(pl.Float64) / 1000.0).alias(CURRENT),
+        pl.col("time/s").cast(pl.Float64).alias(col.TIME),
+        pl.col("Ewe/V").cast(pl.Float64).alias(col.VOLTAGE),
+        (pl.col("I/mA").cast(pl.Float64) / 1000.0).alias(col.CURRENT),
     ]
     optional = {
         "(Q-Qo)/mA.h": (CAPACITY, 1e-3),
-        "Energy charge/W.h": (CHARGE_ENERGY, 1.0),
-        "Energy discharge/W.h": (DISCHARGE_ENERGY, 1.0),
-        "cycle number": (CYCLE_FROM_CYCLER, 1.0),
+        "Energy charge/W.h": (col.CHARGE_ENERGY, 1.0),
+        "Energy discharge/W.h": (col.DISCHARGE_ENERGY, 1.0),
+        "cycle number": (col.CYCLE_FROM_CYCLER, 1.0),
     }
     exprs += [
         (pl.col(c).cast(pl.Float64) * f).alias(t)
@@ -203,20 +192,20 @@ def read(path: Path) -> pl.DataFrame:
         if c in raw.columns
     ]
     if "Ns" in raw.columns:
-        exprs.append(pl.col("Ns").cast(pl.Int64).alias(STEP_FROM_CYCLER))
+        exprs.append(pl.col("Ns").cast(pl.Int64).alias(col.STEP_FROM_CYCLER))
     if "half cycle" in raw.columns:
         exprs.append(pl.col("half cycle").cast(pl.Int64).alias("Half cycle from cycler"))
     if "flags" in raw.columns:
         exprs.append((pl.col("flags") & 3).cast(pl.Int64).alias(MODE))
     if "freq/Hz" in raw.columns and (raw["freq/Hz"] > 0).any():
         exprs += [
-            pl.col("freq/Hz").cast(pl.Float64).alias(FREQUENCY),
-            pl.col("|Z|/Ohm").cast(pl.Float64).alias(Z_MOD),
-            pl.col("Phase(Z)/deg").cast(pl.Float64).alias(Z_PHASE),
+            pl.col("freq/Hz").cast(pl.Float64).alias(col.FREQUENCY),
+            pl.col("|Z|/Ohm").cast(pl.Float64).alias(col.Z_MOD),
+            pl.col("Phase(Z)/deg").cast(pl.Float64).alias(col.Z_PHASE),
         ]
     data = raw.select(exprs)
-    if CYCLE_FROM_CYCLER in data.columns:
-        data = data.with_columns(pl.col(CYCLE_FROM_CYCLER).cast(pl.Int64))
+    if col.CYCLE_FROM_CYCLER in data.columns:
+        data = data.with_columns(pl.col(col.CYCLE_FROM_CYCLER).cast(pl.Int64))
     if "I/mA" not in raw.columns or "Ewe/V" not in raw.columns or "time/s" not in raw.columns:
         raise ReaderError(f"{path.name}: columns found: {', '.join(raw.columns)}")
     return finish(data, file_columns=raw.columns, charge_positive=True)

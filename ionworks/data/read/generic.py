@@ -20,7 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ..columns import TIME
+from .. import columns as col
 from ._errors import ReaderError
 from ._excel import is_workbook, read_sheet
 from ._mapped import Plan, standard
@@ -79,6 +79,6 @@ def read(
             f"line); the first line has: {', '.join(fields)}"
         ) from exc
     # Time as text: a clock (hh:mm:ss) or date is only recognised once the values are seen.
-    dtypes = mapping.dtypes() | {c: pl.String for c, t in mapping.columns.items() if t == TIME}
+    dtypes = mapping.dtypes() | {c: pl.String for c, t in mapping.columns.items() if t == col.TIME}
     frame = read_table(path, table, dtypes)
     return standard(frame, mapping, path, table)

@@ -15,15 +15,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..columns import (
-    CURRENT,
-    CYCLE_FROM_CYCLER,
-    FRAME,
-    STEP_FROM_CYCLER,
-    TEMPERATURE,
-    TIME,
-    VOLTAGE,
-)
+from .. import columns as col
 from ._errors import ReaderError
 from ._finish import CAPACITY, DIRECTION, ENERGY, MODE, finish
 from ._text import Table, find_table, head_text, numeric, read_table
@@ -34,24 +26,24 @@ NAME = "maccor"
 END_STATUS = "End status from cycler"
 
 _RENAMES: dict[str, tuple[str, float]] = {
-    "Cyc#": (CYCLE_FROM_CYCLER, 1.0),
-    "Cycle P": (CYCLE_FROM_CYCLER, 1.0),
-    "Cycle": (CYCLE_FROM_CYCLER, 1.0),
-    "Cycle ID": (CYCLE_FROM_CYCLER, 1.0),
-    "Step": (STEP_FROM_CYCLER, 1.0),
-    "Step ID": (STEP_FROM_CYCLER, 1.0),
-    "Amps": (CURRENT, 1.0),
-    "Current": (CURRENT, 1.0),
-    "mAmps": (CURRENT, 1e-3),
-    "Volts": (VOLTAGE, 1.0),
-    "Voltage": (VOLTAGE, 1.0),
+    "Cyc#": (col.CYCLE_FROM_CYCLER, 1.0),
+    "Cycle P": (col.CYCLE_FROM_CYCLER, 1.0),
+    "Cycle": (col.CYCLE_FROM_CYCLER, 1.0),
+    "Cycle ID": (col.CYCLE_FROM_CYCLER, 1.0),
+    "Step": (col.STEP_FROM_CYCLER, 1.0),
+    "Step ID": (col.STEP_FROM_CYCLER, 1.0),
+    "Amps": (col.CURRENT, 1.0),
+    "Current": (col.CURRENT, 1.0),
+    "mAmps": (col.CURRENT, 1e-3),
+    "Volts": (col.VOLTAGE, 1.0),
+    "Voltage": (col.VOLTAGE, 1.0),
     "Amp-hr": (CAPACITY, 1.0),
     "Capacity": (CAPACITY, 1.0),
     "mAmp-hr": (CAPACITY, 1e-3),
     "Watt-hr": (ENERGY, 1.0),
     "Energy": (ENERGY, 1.0),
     "mWatt-hr": (ENERGY, 1e-3),
-    "Temp 1": (TEMPERATURE, 1.0),
+    "Temp 1": (col.TEMPERATURE, 1.0),
     "ES": (END_STATUS, 1.0),
 }
 """Maccor header -> (standard column, factor to SI)."""
@@ -127,25 +119,32 @@ def read(path: Path) -> pl.DataFrame:
     mode = pl.col(mode_name).str.strip_chars().str.slice(0, 1)
     exprs += [mode.alias(MODE), _direction(mode).alias(DIRECTION)]
     data = _integers(frame.select(exprs))
-    data = data.with_columns(pl.Series(FRAME, frame_numbers(data.get_column(MODE).to_numpy())))
+    data = data.with_columns(pl.Series(col.FRAME, frame_numbers(data.get_column(MODE).to_numpy())))
     return finish(data, file_columns=table.columns)
 
 
 def _unit_factor(target: str, unit: str) -> float:
     """Factor from the units row's unit to SI; counters and temperatures are taken as written."""
-    if not unit or target in (CYCLE_FROM_CYCLER, STEP_FROM_CYCLER, TEMPERATURE, END_STATUS):
+    if not unit or target in (
+        col.CYCLE_FROM_CYCLER,
+        col.STEP_FROM_CYCLER,
+        col.TEMPERATURE,
+        END_STATUS,
+    ):
         return 1.0
     return scale(unit)
 
 
 def _unsigned(data: pl.DataFrame) -> bool:
     """True when no current is negative: a magnitude, so the direction must be inferred."""
-    return CURRENT in data.columns and bool((data.get_column(CURRENT) >= 0).all())
+    return col.CURRENT in data.columns and bool((data.get_column(col.CURRENT) >= 0).all())
 
 
 def _integers(data: pl.DataFrame) -> pl.DataFrame:
     """Cycle, step and end status are counters: Int64 as ionworksdata types them."""
-    names = [c for c in (CYCLE_FROM_CYCLER, STEP_FROM_CYCLER, END_STATUS) if c in data.columns]
+    names = [
+        c for c in (col.CYCLE_FROM_CYCLER, col.STEP_FROM_CYCLER, END_STATUS) if c in data.columns
+    ]
     return data.with_columns(pl.col(names).cast(pl.Int64))
 
 
@@ -168,9 +167,9 @@ def _time(frame: pl.DataFrame, name: str, path: Path, table: Table, unit: str = 
         if bad.len():
             row = int(bad[0])
             raise _bad_time(path, table, row, series[row])
-        return pl.lit(seconds).alias(TIME)
+        return pl.lit(seconds).alias(col.TIME)
     factor = 3600.0 if name.endswith("(Hr)") else _TIME_UNITS.get(unit.lower(), 1.0)
-    return (numeric(frame, name, path, table.header_line) * factor).alias(TIME)
+    return (numeric(frame, name, path, table.header_line) * factor).alias(col.TIME)
 
 
 def _bad_time(path: Path, table: Table, row: int, value: Any) -> Exception:

@@ -14,18 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from ..columns import (
-    CHARGE_CAPACITY,
-    CHARGE_ENERGY,
-    CURRENT,
-    CYCLE_FROM_CYCLER,
-    DISCHARGE_CAPACITY,
-    DISCHARGE_ENERGY,
-    STEP_FROM_CYCLER,
-    TEMPERATURE,
-    TIME,
-    VOLTAGE,
-)
+from .. import columns as col
 from ._errors import ReaderError
 from ._finish import CAPACITY, DIRECTION, ENERGY, MODE, finish
 from ._text import Table, find_table, read_table, split_unit
@@ -34,23 +23,23 @@ from ._units import duration_seconds, scale
 NAME = "neware"
 
 _QUANTITIES = {
-    "cycle index": CYCLE_FROM_CYCLER,
-    "cycle id": CYCLE_FROM_CYCLER,
-    "cycle": CYCLE_FROM_CYCLER,
-    "step index": STEP_FROM_CYCLER,
-    "step id": STEP_FROM_CYCLER,
-    "step": STEP_FROM_CYCLER,
-    "current": CURRENT,
-    "cur": CURRENT,
-    "voltage": VOLTAGE,
-    "chg. cap.": CHARGE_CAPACITY,
-    "dchg. cap.": DISCHARGE_CAPACITY,
+    "cycle index": col.CYCLE_FROM_CYCLER,
+    "cycle id": col.CYCLE_FROM_CYCLER,
+    "cycle": col.CYCLE_FROM_CYCLER,
+    "step index": col.STEP_FROM_CYCLER,
+    "step id": col.STEP_FROM_CYCLER,
+    "step": col.STEP_FROM_CYCLER,
+    "current": col.CURRENT,
+    "cur": col.CURRENT,
+    "voltage": col.VOLTAGE,
+    "chg. cap.": col.CHARGE_CAPACITY,
+    "dchg. cap.": col.DISCHARGE_CAPACITY,
     "capacity": CAPACITY,
-    "chg. energy": CHARGE_ENERGY,
-    "dchg. energy": DISCHARGE_ENERGY,
+    "chg. energy": col.CHARGE_ENERGY,
+    "dchg. energy": col.DISCHARGE_ENERGY,
     "energy": ENERGY,
-    "temperature": TEMPERATURE,
-    "t1": TEMPERATURE,
+    "temperature": col.TEMPERATURE,
+    "t1": col.TEMPERATURE,
 }
 """Neware quantity name (lower case, unit removed) -> standard column."""
 
@@ -90,7 +79,7 @@ def _columns(table: Table) -> dict[str, tuple[str, float]]:
             continue
         factor = (
             1.0
-            if target in (CYCLE_FROM_CYCLER, STEP_FROM_CYCLER, TEMPERATURE) or not unit
+            if target in (col.CYCLE_FROM_CYCLER, col.STEP_FROM_CYCLER, col.TEMPERATURE) or not unit
             else scale(unit)
         )
         found[column] = (target, factor)
@@ -121,7 +110,7 @@ def read(path: Path) -> pl.DataFrame:
     if mode is not None:
         exprs += [pl.col(mode).alias(MODE), direction(pl.col(mode)).alias(DIRECTION)]
     data = frame.select(exprs)
-    counters = [c for c in (CYCLE_FROM_CYCLER, STEP_FROM_CYCLER) if c in data.columns]
+    counters = [c for c in (col.CYCLE_FROM_CYCLER, col.STEP_FROM_CYCLER) if c in data.columns]
     data = data.with_columns(pl.col(counters).cast(pl.Int64))
     return finish(data.drop(MODE, strict=False), file_columns=table.columns)
 
@@ -146,11 +135,11 @@ def _time(
             frame.get_column(stamp).str.strip_chars().str.to_datetime(strict=False, time_unit="us")
         )
         _check_parsed(frame.get_column(stamp), parsed, stamp, path, table)
-        return pl.lit(parsed.dt.epoch("us").cast(pl.Float64) / 1e6).alias(TIME)
+        return pl.lit(parsed.dt.epoch("us").cast(pl.Float64) / 1e6).alias(col.TIME)
     if duration is not None:
         seconds = duration_seconds(frame, duration)
         _check_parsed(frame.get_column(duration), seconds, duration, path, table)
-        return pl.lit(seconds).alias(TIME)
+        return pl.lit(seconds).alias(col.TIME)
     raise ReaderError(
         f"{path.name}: no time column (looked for {', '.join(_TIMESTAMP_NAMES + _DURATION_NAMES)}); "
         f"columns found: {', '.join(c for c in table.columns if c)}"

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from ..columns import CURRENT, CYCLE_FROM_CYCLER, STEP_FROM_CYCLER, TIME, VOLTAGE
+from .. import columns as col
 from ._errors import ReaderError
 from ._finish import CAPACITY, DIRECTION, ENERGY, MODE, finish
 
@@ -61,11 +61,11 @@ def read(path: Path) -> pl.DataFrame:
     )
     data = raw.select(
         # Time from the cycler's running total: the wall clock can jump (fastnda logs a warning).
-        pl.col("total_time_s").cast(pl.Float64).alias(TIME),
-        pl.col("voltage_V").cast(pl.Float64).alias(VOLTAGE),
-        (pl.col("current_mA").cast(pl.Float64) / 1000.0).alias(CURRENT),
-        pl.col("step_count").cast(pl.Int64).alias(STEP_FROM_CYCLER),
-        pl.col("cycle_count").cast(pl.Int64).alias(CYCLE_FROM_CYCLER),
+        pl.col("total_time_s").cast(pl.Float64).alias(col.TIME),
+        pl.col("voltage_V").cast(pl.Float64).alias(col.VOLTAGE),
+        (pl.col("current_mA").cast(pl.Float64) / 1000.0).alias(col.CURRENT),
+        pl.col("step_count").cast(pl.Int64).alias(col.STEP_FROM_CYCLER),
+        pl.col("cycle_count").cast(pl.Int64).alias(col.CYCLE_FROM_CYCLER),
         (pl.col("capacity_mAh").cast(pl.Float64) / 1000.0).alias(CAPACITY),
         (pl.col("energy_mWh").cast(pl.Float64) / 1000.0).alias(ENERGY),
         mode.alias(MODE),

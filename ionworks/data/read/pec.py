@@ -13,18 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from ..columns import (
-    CHARGE_CAPACITY,
-    CHARGE_ENERGY,
-    CURRENT,
-    CYCLE_FROM_CYCLER,
-    DISCHARGE_CAPACITY,
-    DISCHARGE_ENERGY,
-    STEP_FROM_CYCLER,
-    TEMPERATURE,
-    TIME,
-    VOLTAGE,
-)
+from .. import columns as col
 from ._finish import finish
 from ._text import find_table, read_table, split_unit
 from ._units import scale
@@ -39,25 +28,25 @@ def _target(name: str, unit: str) -> str | None:
     key = name.lower()
     energy = unit.lower() in _ENERGY_UNITS
     plain = {
-        "step": STEP_FROM_CYCLER,
-        "cycle": CYCLE_FROM_CYCLER,
-        "total time": TIME,
-        "voltage": VOLTAGE,
-        "current": CURRENT,
-        "cell surface temperature": TEMPERATURE,
-        "charge energy": CHARGE_ENERGY,
-        "discharge energy": DISCHARGE_ENERGY,
+        "step": col.STEP_FROM_CYCLER,
+        "cycle": col.CYCLE_FROM_CYCLER,
+        "total time": col.TIME,
+        "voltage": col.VOLTAGE,
+        "current": col.CURRENT,
+        "cell surface temperature": col.TEMPERATURE,
+        "charge energy": col.CHARGE_ENERGY,
+        "discharge energy": col.DISCHARGE_ENERGY,
     }
     if key == "charge capacity":
-        return CHARGE_ENERGY if energy else CHARGE_CAPACITY
+        return col.CHARGE_ENERGY if energy else col.CHARGE_CAPACITY
     if key == "discharge capacity":
-        return DISCHARGE_ENERGY if energy else DISCHARGE_CAPACITY
+        return col.DISCHARGE_ENERGY if energy else col.DISCHARGE_CAPACITY
     return plain.get(key)
 
 
 def _factor(target: str, unit: str) -> float:
     """Factor to SI: counters and temperatures are taken as written, the rest by unit."""
-    if target in (STEP_FROM_CYCLER, CYCLE_FROM_CYCLER, TEMPERATURE):
+    if target in (col.STEP_FROM_CYCLER, col.CYCLE_FROM_CYCLER, col.TEMPERATURE):
         return 1.0
     return 1.0 if unit.lower() in ("seconds", "") else scale(unit)
 
@@ -89,7 +78,7 @@ def read(path: Path) -> pl.DataFrame:
     mapping = _mapping(table.columns)
     frame = read_table(path, table, {c: pl.Float64 for c in mapping})
     data = frame.select((pl.col(c) * f).alias(t) for c, (t, f) in mapping.items())
-    counters = [c for c in (CYCLE_FROM_CYCLER, STEP_FROM_CYCLER) if c in data.columns]
+    counters = [c for c in (col.CYCLE_FROM_CYCLER, col.STEP_FROM_CYCLER) if c in data.columns]
     data = data.with_columns(pl.col(counters).cast(pl.Int64))
     return finish(data, file_columns=table.columns, charge_positive=True)
 
