@@ -28,7 +28,6 @@ _QUANTITIES = {
     "test time": col.TIME,
     "current": col.CURRENT,
     "voltage": col.VOLTAGE,
-    "power": col.POWER,
     "charge capacity": col.CHARGE_CAPACITY,
     "discharge capacity": col.DISCHARGE_CAPACITY,
     "charge energy": col.CHARGE_ENERGY,
@@ -38,7 +37,10 @@ _QUANTITIES = {
     "aux temperature 1": col.TEMPERATURE,
     "temperature": col.TEMPERATURE,
 }
-"""Arbin quantity (lower case, ``_`` as space, unit removed) -> standard column."""
+"""Arbin quantity (lower case, ``_`` as space, unit removed) -> standard column.
+
+``Power(W)`` is left out: Arbin signs it like its current (charge positive), and power is
+recomputed as V·I from the flipped current, as ionworksdata does."""
 
 _CHANNEL_SHEET = re.compile(r"(?i)^channel[_ ]?\d")
 
