@@ -36,6 +36,20 @@ def add_read_command(groups: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=read_command)
 
 
+def add_upload_arguments(p: argparse.ArgumentParser) -> None:
+    """What ``measurements upload`` takes about its file: ``FILE --instance ID`` (or the older
+    ``INSTANCE_ID FILE``), a reader to force, and a name defaulting to the file's."""
+    p.add_argument(
+        "target",
+        metavar="FILE",
+        help="the file to upload, format detected (the older form INSTANCE_ID FILE still works)",
+    )
+    p.add_argument("file", nargs="?", help=argparse.SUPPRESS)
+    p.add_argument("--instance", help="the cell instance to upload to (required with FILE alone)")
+    p.add_argument("-r", "--reader", help="force a cycler file reader by name, e.g. maccor")
+    p.add_argument("--name", help="measurement name (default: the file name without extension)")
+
+
 def read_command(args: argparse.Namespace) -> None:
     """Read, then write the table and/or the plot; one summary line (or JSON) on stdout."""
     if not args.output and not args.plot:

@@ -21,7 +21,7 @@ from typing import Any
 
 from . import _cache
 from . import _constants as C
-from ._cli_files import add_read_command, upload_frame
+from ._cli_files import add_read_command, add_upload_arguments, upload_frame
 from ._cli_files import write_atomically as _write_atomically
 from .errors import IonworksError, NotFoundError
 from .resources._ids import name_hint
@@ -146,15 +146,7 @@ def _parser() -> argparse.ArgumentParser:
         help="upload a time series (a cycler file, or parquet/CSV in the standard columns)",
         parents=[common],
     )
-    p.add_argument(
-        "targets",
-        nargs="+",
-        metavar="[INSTANCE_ID] FILE",
-        help="the file (format detected), after the instance id unless --instance is given",
-    )
-    p.add_argument("--instance", help="the cell instance to upload to")
-    p.add_argument("-r", "--reader", help="force a cycler file reader by name, e.g. maccor")
-    p.add_argument("--name", help="measurement name (default: the file name without extension)")
+    add_upload_arguments(p)
     p.add_argument("--notes")
     p.add_argument("--start-time", help="ISO 8601 start time of the test")
     p.add_argument("--tag", action="append", dest="tags", help="tag (repeatable)")
@@ -292,11 +284,10 @@ def _measurements_download(args: argparse.Namespace) -> None:
 
 def _upload_target(args: argparse.Namespace) -> tuple[str, Path]:
     """(instance id, file) from ``FILE --instance ID`` or the older ``INSTANCE_ID FILE``."""
-    targets = list(args.targets)
-    if args.instance and len(targets) == 1:
-        return args.instance, Path(targets[0])
-    if not args.instance and len(targets) == 2:
-        return targets[0], Path(targets[1])
+    if args.instance and args.file is None:
+        return args.instance, Path(args.target)
+    if not args.instance and args.file is not None:
+        return args.target, Path(args.file)
     raise ValueError("measurements upload: give FILE --instance ID (or INSTANCE_ID FILE)")
 
 

@@ -163,3 +163,10 @@ def test_time_series_and_steps_returns_the_series_and_its_step_table() -> None:
         "Constant current discharge",
     ]
     assert steps["Discharge capacity [A.h]"].to_list()[2] == pytest.approx(1.0)
+
+
+def test_digatron_iso_timestamps_with_a_t_read_the_same(tmp_path: Path) -> None:
+    text = (DATA / "digatron_small.csv").read_text()
+    path = tmp_path / "digatron_t.csv"
+    path.write_text(text.replace("2024-03-01 ", "2024-03-01T"))
+    assert read.time_series(path).equals(read.time_series(DATA / "digatron_small.csv"))
