@@ -18,7 +18,7 @@ from .. import columns as col
 from ._errors import ReaderError
 from ._finish import DIRECTION, MODE, finish
 from ._text import Table, numeric
-from ._units import duration_seconds, scale, timestamp_seconds
+from ._units import duration_seconds, scale, timestamp_series
 
 DURATION_UNITS = frozenset({"hh:mm:ss", "h:min:s.ms", "h:m:s", "duration"})
 """Units meaning ``[Nd ]hh:mm:ss[.fff]`` text rather than a number."""
@@ -102,7 +102,8 @@ def _convert(
     if target == MODE:
         return pl.col(column).str.strip_chars().alias(MODE)
     if key in TIMESTAMP_UNITS:
-        return _parsed(frame, column, timestamp_seconds(column), path, table).alias(target)
+        stamps = timestamp_series(frame, column)
+        return _parsed(frame, column, pl.lit(stamps), path, table).alias(target)
     if key in DURATION_UNITS or (target == col.TIME and _clock_text(frame, column)):
         seconds = duration_seconds(frame, column)
         return _parsed(frame, column, pl.lit(seconds), path, table).alias(target)

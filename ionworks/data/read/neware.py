@@ -18,7 +18,7 @@ from .. import columns as col
 from ._errors import ReaderError
 from ._finish import CAPACITY, DIRECTION, ENERGY, MODE, finish
 from ._text import Table, find_table, read_table, split_unit
-from ._units import duration_seconds, scale
+from ._units import duration_seconds, scale, timestamp_series
 
 NAME = "neware"
 
@@ -131,11 +131,9 @@ def _time(
 ) -> pl.Expr:
     """Seconds from the row timestamps (whole seconds in most exports), else a running duration."""
     if stamp is not None:
-        parsed = (
-            frame.get_column(stamp).str.strip_chars().str.to_datetime(strict=False, time_unit="us")
-        )
-        _check_parsed(frame.get_column(stamp), parsed, stamp, path, table)
-        return pl.lit(parsed.dt.epoch("us").cast(pl.Float64) / 1e6).alias(col.TIME)
+        seconds = timestamp_series(frame, stamp)
+        _check_parsed(frame.get_column(stamp), seconds, stamp, path, table)
+        return pl.lit(seconds).alias(col.TIME)
     if duration is not None:
         seconds = duration_seconds(frame, duration)
         _check_parsed(frame.get_column(duration), seconds, duration, path, table)
