@@ -327,8 +327,46 @@ class ProcessingBench(Recorder):
             f"{big_done - big_confirmed:.2f} s; {first} finished first",
         )
 
+    def steps_summary(self) -> None:
+        """``steps.summarize`` + ``cycles.get_cycle_metrics`` against one polars group_by pass
+        computing the same aggregates (first/last, deltas, min/max/std/mean) per step."""
+        from ionworks.data.cycles import get_cycle_metrics
+        from ionworks.data.steps import summarize
+
+        rows = 20_000 if self.smoke else 10_000_000
+        frame = series(rows, seed=11)
+        v, i = pl.col("Voltage [V]"), pl.col("Current [A]")
+        deltas = [
+            (pl.col(c).last() - pl.col(c).first()).alias(c)
+            for c in frame.columns
+            if c.endswith(("capacity [A.h]", "energy [W.h]"))
+        ]
+        spreads = [
+            agg.alias(f"{name} {k}")
+            for name, e in (("v", v), ("i", i), ("p", v * i))
+            for k, agg in enumerate((e.min(), e.max(), e.std(), e.mean()))
+        ]
+        firsts = [pl.col(c).first() for c in ("Time [s]", "Voltage [V]", "Cycle count")]
+        lasts = [pl.col(c).last().alias(f"{c} last") for c in ("Time [s]", "Voltage [V]")]
+
+        def floor() -> pl.DataFrame:
+            aggs = [*firsts, *lasts, *deltas, *spreads]
+            return frame.lazy().group_by("Step count").agg(aggs).collect()
+
+        ours, floor_t = paired(
+            lambda: get_cycle_metrics(summarize(frame)), floor, 1 if self.smoke else 3
+        )
+        self.add(
+            f"steps + cycles ({rows:,} rows)",
+            ours,
+            floor_t,
+            1.5,
+            "floor: one polars group_by computing the same aggregates",
+        )
+
     def run(self) -> None:
-        for case in (self.processing_memory, self.bomb_refused, self.small_behind_big):
+        cases = (self.processing_memory, self.bomb_refused, self.small_behind_big)
+        for case in (*cases, self.steps_summary):
             self.attempt(case)
 
 

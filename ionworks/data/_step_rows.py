@@ -52,12 +52,14 @@ from .columns import (
     VOLTAGE,
 )
 
-__all__ = ["CARRIED", "LongStep", "aggregate_steps"]
+__all__ = ["CARRIED", "PEAK", "LongStep", "aggregate_steps", "cumulative_rules"]
 
 CARRIED = (FREQUENCY, STEP_COUNT, CYCLE_COUNT, STEP_FROM_CYCLER, CYCLE_FROM_CYCLER, FRAME)
 """Columns the step summary reads besides time, current, voltage and the cumulative ones."""
 
 _POWER = "_p"  # voltage times current
+PEAK = "_peak"
+"""A column of :func:`aggregate_steps`' output: the step's largest |current| (dropped later)."""
 
 # Source column -> its (min, max, std, mean) columns in the steps table.
 _STAT_NAMES: dict[str, tuple[str, str, str, str]] = {
@@ -211,6 +213,9 @@ def _aggregations(cols: set[str], rules: dict[str, str]) -> list[pl.Expr]:
         pl.col(CYCLE_COUNT).first(),
         first_or_null(CYCLE_FROM_CYCLER),
         *([pl.col(FRAME).first()] if FRAME in cols else []),
+        # The largest |current| of the step: the series' peak sets the tolerances without
+        # another pass over the rows.
+        (pl.col(CURRENT).abs().max() if has_current else pl.lit(None, pl.Float64)).alias(PEAK),
     ]
 
 
@@ -331,6 +336,9 @@ class LongStep:
                 row[name] = None if first is None or last[name] is None else last[name] - first
             elif self._rules[name] == "integrate":
                 row[name] = self._sums.get(name, 0.0)
+        if CURRENT in self._cols:
+            low, high = self._stats[CURRENT][2:]
+            row[PEAK] = None if low is None else max(abs(low), abs(high))
         for s in self._sources():
             low_name, high_name, std_name, mean_name = _STAT_NAMES[s]
             count, total, low, high = self._stats[s]

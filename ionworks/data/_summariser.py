@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from ._step_rows import CARRIED, LongStep, aggregate_steps
+from ._step_rows import CARRIED, PEAK, LongStep, aggregate_steps
 from .columns import (
     CHARGE_CAPACITY,
     CHARGE_ENERGY,
@@ -130,14 +130,14 @@ _CAPACITY_SUMS = [
 _ENERGY_SUMS = [(CHARGE_ENERGY, CYCLE_CHARGE_ENERGY), (DISCHARGE_ENERGY, CYCLE_DISCHARGE_ENERGY)]
 
 
-def finish_steps(
-    aggregated: pl.DataFrame, scale: float | None, capacity_ah: float | None
-) -> pl.DataFrame:
+def finish_steps(aggregated: pl.DataFrame, capacity_ah: float | None) -> pl.DataFrame:
     """Classify aggregated steps, add the per-cycle sums, order and type the columns.
 
     Integers become Int64 and floats Float64 (what ionworksdata's round trip through Python
     values gives); an all-null column gets its wire type rather than polars' Null type.
     """
+    peak = aggregated.get_column(PEAK).max()
+    scale = float(peak) if isinstance(peak, int | float) else None
     rest_tol, current_tol = tolerances(scale, capacity_ah)
     steps = aggregated.lazy().with_columns(
         (pl.col(END_TIME) - pl.col(START_TIME)).alias(DURATION),
@@ -186,10 +186,12 @@ class StepSummariser:
         *,
         integrate: bool = True,
         count_cycles: bool = False,
+        whole: bool = False,
     ) -> None:
         self._rated = rated_capacity_ah
         self._integrate = integrate
         self._count_cycles = count_cycles
+        self._whole = whole  # add() is called once, with the whole series
         # Over 3 rows a step's spread leaves out both its first and last sample, as LongStep does.
         self._long_step_rows = max(3, long_step_rows)
         self._long: LongStep | None = None
@@ -197,7 +199,6 @@ class StepSummariser:
         self._open_start = 0  # its first row in the series
         self._rows = 0
         self._parts: list[pl.DataFrame] = []
-        self._scale: float | None = None
         self._cycler: Any = None  # the last Cycle from cycler value seen
         self._cycles = 0  # changes of it so far
 
@@ -205,17 +206,11 @@ class StepSummariser:
         """Take the next chunk; aggregate every step it closes."""
         if chunk.height == 0:
             return
-        if CURRENT in chunk.columns:
-            peak = chunk.get_column(CURRENT).abs().max()
-            if isinstance(peak, int | float) and (self._scale is None or peak > self._scale):
-                self._scale = float(peak)
-        needed = {TIME, CURRENT, VOLTAGE, *CARRIED, *CUMULATIVE}
-        if self._count_cycles or CYCLE_COUNT not in chunk.columns:
-            needed.discard(CYCLE_COUNT)
-            cycles = [self._cycle_count(chunk, self._rows)]
-        else:
-            cycles = []
-        chunk = chunk.select(*[c for c in chunk.columns if c in needed], *cycles)
+        chunk = self._needed(chunk)
+        if self._rows == 0 and not self._open and self._whole:
+            self._rows = chunk.height  # one chunk is the whole series: no step to hold back
+            self._parts.append(aggregate_steps(chunk, 0, self._integrate))
+            return
         if self._long is not None:
             chunk = self._continue_long(chunk)
             if chunk.height == 0:
@@ -237,6 +232,16 @@ class StepSummariser:
         self._open = [chunk.slice(last_start)]
         self._open_start = self._rows + last_start
         self._rows += chunk.height
+
+    def _needed(self, chunk: pl.DataFrame) -> pl.DataFrame:
+        """Only the columns the summary reads, with ``Cycle count`` as it is counted."""
+        needed = {TIME, CURRENT, VOLTAGE, *CARRIED, *CUMULATIVE}
+        if self._count_cycles or CYCLE_COUNT not in chunk.columns:
+            needed.discard(CYCLE_COUNT)
+            cycles = [self._cycle_count(chunk, self._rows)]
+        else:
+            cycles = []
+        return chunk.select(*[c for c in chunk.columns if c in needed], *cycles)
 
     def _cycle_count(self, chunk: pl.DataFrame, offset: int) -> pl.Series:
         """ionworksdata's cycle count of each row: changes of the cycler's cycle number so far
@@ -289,4 +294,4 @@ class StepSummariser:
             self._open = []
         assert self._parts, "a steps table needs at least one row"
         aggregated = pl.concat(self._parts) if len(self._parts) > 1 else self._parts[0]
-        return finish_steps(aggregated, self._scale, self._rated)
+        return finish_steps(aggregated, self._rated)

@@ -93,7 +93,8 @@ def summarize(data: Any, *, cell_spec: Any = None) -> pl.DataFrame:
     :func:`derive_steps` is the checked form the server uses.
     """
     ts = _prepare(_polars(data))
-    summary = StepSummariser(_spec_capacity(cell_spec), integrate=False, count_cycles=True)
+    capacity = _spec_capacity(cell_spec)
+    summary = StepSummariser(capacity, integrate=False, count_cycles=True, whole=True)
     if ts.height == 0:
         return pl.DataFrame(schema={name: pl.Float64 for name in STEP_COLUMNS})
     summary.add(ts)
