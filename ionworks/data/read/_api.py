@@ -164,15 +164,15 @@ def time_series(path: str | Path, reader: str | None = None, **options: Any) -> 
 def time_series_and_steps(
     path: str | Path, reader: str | None = None, **options: Any
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The time series of a cycler file and its step table (``ionworks.data.steps``), as a pair.
+    """The time series of a cycler file and its step table (``ionworks.data.steps.summarize``).
 
     Same arguments as :func:`time_series`; ionworksdata's function of the same name returns
     the same pair, so code switches by changing an import.
     """
-    from ..steps import derive_steps
+    from ..steps import summarize
 
     series = time_series(path, reader, **options)
-    return series, derive_steps(series)
+    return series, summarize(series)
 
 
 def metadata(path: str | Path, reader: str | None = None) -> dict[str, Any]:
