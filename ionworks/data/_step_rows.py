@@ -52,14 +52,12 @@ from .columns import (
     VOLTAGE,
 )
 
-__all__ = ["CARRIED", "PEAK", "LongStep", "aggregate_steps", "cumulative_rules"]
+__all__ = ["CARRIED", "LongStep", "aggregate_steps", "cumulative_rules"]
 
 CARRIED = (FREQUENCY, STEP_COUNT, CYCLE_COUNT, STEP_FROM_CYCLER, CYCLE_FROM_CYCLER, FRAME)
 """Columns the step summary reads besides time, current, voltage and the cumulative ones."""
 
 _POWER = "_p"  # voltage times current
-PEAK = "_peak"
-"""A column of :func:`aggregate_steps`' output: the step's largest |current| (dropped later)."""
 
 # Source column -> its (min, max, std, mean) columns in the steps table.
 _STAT_NAMES: dict[str, tuple[str, str, str, str]] = {
@@ -213,9 +211,6 @@ def _aggregations(cols: set[str], rules: dict[str, str]) -> list[pl.Expr]:
         pl.col(CYCLE_COUNT).first(),
         first_or_null(CYCLE_FROM_CYCLER),
         *([pl.col(FRAME).first()] if FRAME in cols else []),
-        # The largest |current| of the step: the series' peak sets the tolerances without
-        # another pass over the rows.
-        (pl.col(CURRENT).abs().max() if has_current else pl.lit(None, pl.Float64)).alias(PEAK),
     ]
 
 
@@ -228,10 +223,33 @@ def aggregate_steps(ts: pl.DataFrame, row_offset: int, integrate: bool) -> pl.Da
     """
     cols = set(ts.columns)
     rules = cumulative_rules(cols, integrate)
-    frame = _with_increments(_positions(ts, row_offset, cols), rules)
-    return (
-        frame.group_by("_grp").agg(_aggregations(cols, rules)).sort("_grp").drop("_grp").collect()
+    aggregations = _aggregations(cols, rules)
+    step = ts.get_column(STEP_COUNT)
+    if "integrate" in rules.values() or step.null_count() or not step.is_sorted():
+        frame = _with_increments(_positions(ts, row_offset, cols), rules)
+        return frame.group_by("_grp").agg(aggregations).sort("_grp").drop("_grp").collect()
+    # Sorted counts (the usual case): each value is one run, so the counts group the rows
+    # themselves and the indices follow from the run lengths. Saves three row-long columns.
+    needed = [c for c in (VOLTAGE, *CARRIED, *CUMULATIVE) if c in cols]
+    frame = ts.lazy().select(
+        _or_null(TIME, cols), _or_null(CURRENT, cols), *needed, _power(cols).alias(_POWER)
     )
+    end = pl.col("_len").cum_sum() - 1 + row_offset
+    return (
+        frame.group_by(pl.col(STEP_COUNT).alias("_grp"))
+        .agg(pl.len().alias("_len"), *aggregations[2:])
+        .sort("_grp")
+        .with_columns(
+            (end - pl.col("_len") + 1).cast(pl.Int64).alias(START_INDEX),
+            end.cast(pl.Int64).alias(END_INDEX),
+        )
+        .select(START_INDEX, END_INDEX, *[c for c in _names(aggregations[2:])])
+        .collect()
+    )
+
+
+def _names(exprs: list[pl.Expr]) -> list[str]:
+    return [e.meta.output_name() for e in exprs]
 
 
 class LongStep:
@@ -336,9 +354,6 @@ class LongStep:
                 row[name] = None if first is None or last[name] is None else last[name] - first
             elif self._rules[name] == "integrate":
                 row[name] = self._sums.get(name, 0.0)
-        if CURRENT in self._cols:
-            low, high = self._stats[CURRENT][2:]
-            row[PEAK] = None if low is None else max(abs(low), abs(high))
         for s in self._sources():
             low_name, high_name, std_name, mean_name = _STAT_NAMES[s]
             count, total, low, high = self._stats[s]

@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from ._step_rows import CARRIED, PEAK, LongStep, aggregate_steps
+from ._step_rows import CARRIED, LongStep, aggregate_steps
 from .columns import (
     CHARGE_CAPACITY,
     CHARGE_ENERGY,
@@ -29,8 +29,10 @@ from .columns import (
     DURATION,
     END_TIME,
     FRAME,
+    MAX_CURRENT,
     MEAN_CURRENT,
     MEAN_FREQUENCY,
+    MIN_CURRENT,
     START_TIME,
     STD_CURRENT,
     STD_POWER,
@@ -136,7 +138,8 @@ def finish_steps(aggregated: pl.DataFrame, capacity_ah: float | None) -> pl.Data
     Integers become Int64 and floats Float64 (what ionworksdata's round trip through Python
     values gives); an all-null column gets its wire type rather than polars' Null type.
     """
-    peak = aggregated.get_column(PEAK).max()
+    # The series' largest |current|, from the steps' extremes rather than another pass.
+    peak = aggregated.select(pl.max_horizontal(pl.col(MAX_CURRENT, MIN_CURRENT).abs().max())).item()
     scale = float(peak) if isinstance(peak, int | float) else None
     rest_tol, current_tol = tolerances(scale, capacity_ah)
     steps = aggregated.lazy().with_columns(
@@ -248,15 +251,16 @@ class StepSummariser:
         (a change to or from a missing value does not count)."""
         if CYCLE_FROM_CYCLER not in chunk.columns:
             return pl.repeat(0, chunk.height, dtype=pl.Int64, eager=True).alias(CYCLE_COUNT)
-        cycler = chunk.get_column(CYCLE_FROM_CYCLER)
+        cycler = pl.col(CYCLE_FROM_CYCLER)
         before = cycler.shift(1)
         if offset:
-            before = before.scatter(0, self._cycler)
+            before = before.fill_null(pl.lit(self._cycler)) if self._cycler is not None else before
+            before = pl.when(pl.int_range(pl.len()) == 0).then(before).otherwise(cycler.shift(1))
         change = (cycler != before).fill_null(False).cast(pl.Int64)
-        counts = change.cum_sum() + self._cycles
-        self._cycler = cycler[-1]
+        counts = chunk.select((change.cum_sum() + self._cycles).alias(CYCLE_COUNT)).to_series()
+        self._cycler = chunk.get_column(CYCLE_FROM_CYCLER)[-1]
         self._cycles = int(counts[-1])
-        return counts.alias(CYCLE_COUNT)
+        return counts
 
     def _continue_long(self, chunk: pl.DataFrame) -> pl.DataFrame:
         """Feed the long open step the rows of ``chunk`` that continue it; the rest."""
