@@ -102,9 +102,14 @@ def test_derive_steps_on_hand_built_series_matches_hand_computed_values() -> Non
     )
     # Without a Frequency column the series counts as 0 Hz (ionworksdata 0.20.2 fills the
     # column with 0.0 before aggregating; this table served nulls before issue 12).
-    assert steps.select(
-        "Min frequency [Hz]", "Max frequency [Hz]", "Std frequency [Hz]", "Mean frequency [Hz]"
-    ).to_series(3).to_list() == [0.0] * 6
+    assert (
+        steps.select(
+            "Min frequency [Hz]", "Max frequency [Hz]", "Std frequency [Hz]", "Mean frequency [Hz]"
+        )
+        .to_series(3)
+        .to_list()
+        == [0.0] * 6
+    )
     assert steps["Min frequency [Hz]"].to_list() == [0.0] * 6
 
 
