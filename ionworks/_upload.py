@@ -10,8 +10,10 @@ round trip and leaves nothing half-uploaded behind.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -29,17 +31,22 @@ def upload_measurement(
     parsed: Parsed,
     transfer: Transfer,
     cell_instance_id: str,
-    measurement_data: Mapping[str, Any],
+    measurement_data: Mapping[str, Any] | str | os.PathLike[str],
     *,
     validate: bool,
     timeout: float | None = None,
+    reader: str | None = None,
 ) -> tuple[dict[str, Any], int]:
-    """Run the protocol; the confirmed measurement (a dict) and how many steps it got."""
+    """Run the protocol; the confirmed measurement (a dict) and how many steps it got.
+
+    A path is read (``reader`` forces a format) before anything is sent: a file that does not
+    read raises the reader's error and leaves nothing on the server.
+    """
     from ionworks_generated.api.uploads import confirm_upload, initiate_upload
     from ionworks_generated.models.confirm_upload_request import ConfirmUploadRequest
     from ionworks_generated.models.initiate_upload_request import InitiateUploadRequest
 
-    fields, time_series, steps = unpack_measurement_data(measurement_data)
+    fields, time_series, steps = unpack_measurement_data(measurement_data, reader=reader)
     if validate:
         validate_measurement_upload(time_series, steps)
     announce = {key: fields[key] for key in ("name", "notes") if fields.get(key) is not None}
@@ -78,9 +85,18 @@ def upload_measurement(
 
 
 def unpack_measurement_data(
-    data: Mapping[str, Any],
+    data: Mapping[str, Any] | str | os.PathLike[str], *, reader: str | None = None
 ) -> tuple[dict[str, Any], pl.DataFrame, pl.DataFrame | None]:
-    """The metadata fields, the time series and the optional steps of ``measurement_data``."""
+    """The metadata fields, the time series and the optional steps of ``measurement_data``.
+
+    A str or path names a file: a cycler export read by ``ionworks.data.read`` (detected, or
+    ``reader``), or a parquet/CSV already in the standard columns, as ``measurements upload``
+    reads it; the measurement is named after the file and starts when the file says.
+    """
+    if isinstance(data, str | os.PathLike):
+        data = measurement_data_from_file(Path(data), reader)
+    elif reader is not None:
+        raise TypeError("reader= applies only when measurement_data is a file path")
     if not isinstance(data, Mapping) or "measurement" not in data or "time_series" not in data:
         raise MeasurementValidationError(
             "measurement_data must be a dict with 'measurement' (a dict with at least 'name') and "
@@ -99,6 +115,21 @@ def unpack_measurement_data(
     return fields, time_series, steps
 
 
+def measurement_data_from_file(path: Path, reader: str | None) -> dict[str, Any]:
+    """``measurement_data`` for the file at ``path``; the same read as the CLI's upload."""
+    from ._cli_files import upload_frame
+
+    if not path.is_file():
+        raise MeasurementValidationError(
+            f"measurement_data {str(path)!r} is not an existing file (pass a file path, or a "
+            "dict with 'measurement' and 'time_series')",
+            errors=[{"code": "no_such_file", "message": f"{path}: no such file"}],
+        )
+    frame, started = upload_frame(path, reader)
+    fields = {"name": path.stem} | ({"start_time": started} if started else {})
+    return {"measurement": fields, "time_series": frame}
+
+
 def jsonable(value: Any) -> Any:
     """Dates to ISO strings, recursively, so metadata dicts serialise."""
     if isinstance(value, datetime | date):
@@ -110,4 +141,9 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-__all__ = ["jsonable", "unpack_measurement_data", "upload_measurement"]
+__all__ = [
+    "jsonable",
+    "measurement_data_from_file",
+    "unpack_measurement_data",
+    "upload_measurement",
+]

@@ -12,6 +12,7 @@ wait for processing, so there the per-request bound is ``request_timeout``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -306,18 +307,22 @@ class CellMeasurements(ResourceAPI):
     def create(
         self,
         cell_instance_id: str,
-        measurement_data: Mapping[str, Any],
+        measurement_data: Mapping[str, Any] | str | os.PathLike[str],
         *,
         validate: bool = True,
         wait_for_processing: bool = True,
         timeout: float = PROCESSING_TIMEOUT,
         request_timeout: float | None = None,
+        reader: str | None = None,
     ) -> MeasurementBundle:
         """Upload a time-series measurement and (by default) wait until the server processed it.
 
         ``measurement_data`` is ``{"measurement": {"name": ..., "notes": ..., "start_time": ...,
         "tags": [...]}, "time_series": <polars/pandas DataFrame or column dict>, "steps":
-        <optional>}``. The data is checked first (required columns, time non-decreasing, sign
+        <optional>}``, or the path of a cycler file (``"run-42.mpr"``), read by
+        ``ionworks.data.read.time_series`` (format detected; ``reader="maccor"`` forces one) and
+        named after the file; a file that does not read raises ``ReaderError`` (a ``ValueError``)
+        and nothing is sent. The data is checked first (required columns, time non-decreasing, sign
         convention); a problem raises :class:`MeasurementValidationError` and nothing is sent.
         Processing failures raise :class:`MeasurementProcessingError` with the server's reason.
         Returns a bundle whose ``.measurement`` is the created (processed) measurement.
@@ -330,6 +335,7 @@ class CellMeasurements(ResourceAPI):
             measurement_data,
             validate=validate,
             timeout=request_timeout,
+            reader=reader,
         )
         measurement = CellMeasurement(confirmed)
         if wait_for_processing:
