@@ -10,7 +10,8 @@ For each synthetic protocol it writes ``<case>.input.parquet`` (the series), ``<
 steps), plus ``<case>.meta.json`` (the ``cell_spec`` passed, if any). For each corpus file whose
 expected time series exists it writes ``corpus-<name>.cycles.parquet`` and checks that summarize
 reproduces the expected steps. ``infer_type.json``, ``annotate.*`` and ``cycle_sums.*`` cover the
-smaller functions. Outputs go to ``tests/fixtures/ionworksdata/steps/``.
+smaller functions; ``capacity_only*.{series,steps,cycle_metrics}.parquet`` a single ``Capacity [A.h]``
+counter and ``empty.summarize.json`` an empty series. Outputs go to ``tests/fixtures/ionworksdata/steps/``.
 """
 
 from __future__ import annotations
@@ -209,6 +210,49 @@ def write_cases() -> None:
         print(f"{name}: {ts.height} rows -> {steps.height} steps")
 
 
+def capacity_only_cases() -> dict[str, pl.DataFrame]:
+    """A single both-ways ``Capacity [A.h]`` counter instead of the discharge/charge pair.
+
+    Named ``*.series.parquet`` (not ``*.input.parquet``): summarize splits the counter on the
+    whole series, the chunked summariser reads the pair only.
+    """
+    base = cccv()
+    net = pl.col("Discharge capacity [A.h]") - pl.col("Charge capacity [A.h]")
+    pair = ("Discharge capacity [A.h]", "Charge capacity [A.h]")
+    return {
+        # Rises on discharge (positive current), falls on charge.
+        "capacity_only": base.with_columns(net.alias("Capacity [A.h]")).drop(*pair),
+        # The other way round, and without energies: the split takes |change| per step.
+        "capacity_only_falling": base.with_columns((-net).alias("Capacity [A.h]")).drop(
+            *pair, "Discharge energy [W.h]", "Charge energy [W.h]"
+        ),
+    }
+
+
+def write_capacity_only_and_empty() -> None:
+    """summarize after its own set_capacity split; summarize of an empty series."""
+    for name, ts in capacity_only_cases().items():
+        ts.write_parquet(OUT / f"{name}.series.parquet")
+        steps = iwsteps.summarize(ts)
+        steps.write_parquet(OUT / f"{name}.steps.parquet")
+        # Not "*.cycles.parquet": tests/test_data_cycles.py pairs those with "*.input.parquet".
+        get_cycle_metrics(steps).write_parquet(OUT / f"{name}.cycle_metrics.parquet")
+        print(f"{name}: {ts.height} rows -> {steps.height} steps")
+    empty = iwsteps.summarize(cccv().head(0))
+    try:
+        get_cycle_metrics(empty)
+        cycles_error = None
+    except Exception as error:
+        cycles_error = f"{type(error).__name__}: {error}"
+    record = {
+        "columns": empty.columns,
+        "dtypes": [str(d) for d in empty.dtypes],
+        "height": empty.height,
+        "cycles_error": cycles_error,
+    }
+    (OUT / "empty.summarize.json").write_text(json.dumps(record, indent=1))
+
+
 def write_corpus() -> None:
     if not CORPUS.is_dir():
         print("corpus absent: skipped")
@@ -325,6 +369,7 @@ def main() -> int:
     assert iwdata.__version__ == "0.20.2", iwdata.__version__
     OUT.mkdir(parents=True, exist_ok=True)
     write_cases()
+    write_capacity_only_and_empty()
     write_corpus()
     write_small_functions()
     return 0

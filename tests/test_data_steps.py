@@ -19,7 +19,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from ionworks.data import steps
+from ionworks.data import cycles, steps
 from ionworks.data.validate import validate_time_series
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ionworksdata" / "steps"
@@ -156,7 +156,9 @@ def test_annotate_equals_ionworksdata(fixture: str, rows: slice | None, columns:
         table = table.slice(rows.start, rows.stop)
     expected = pl.read_parquet(FIXTURES / f"{fixture}.parquet")
     ours = steps.annotate(ts, table, columns)
-    assert_frame_equal(ours, expected, check_dtypes=expected.height and fixture != "annotate.none")
+    assert_frame_equal(
+        ours, expected, check_dtypes=bool(expected.height) and fixture != "annotate.none"
+    )
 
 
 @pytest.mark.parametrize(
@@ -202,3 +204,41 @@ def test_the_server_keeps_an_uploaded_cycle_count_that_summarize_recounts() -> N
     first_rows = ts["Cycle count"].gather(served["Start index"])
     assert served["Cycle count"].to_list() == first_rows.to_list()
     assert served["Cycle count"].n_unique() > 1
+
+
+@pytest.mark.parametrize("name", ["capacity_only", "capacity_only_falling"])
+def test_summarize_splits_a_single_capacity_column_as_ionworksdata_does(name: str) -> None:
+    """With only ``Capacity [A.h]`` (no discharge/charge pair), ionworksdata's summarize runs
+    ``transform.set_capacity`` first; so do we, so each step gets its capacities, not null."""
+    ts = pl.read_parquet(FIXTURES / f"{name}.series.parquet")
+    assert "Capacity [A.h]" in ts.columns and "Discharge capacity [A.h]" not in ts.columns
+    ours = steps.summarize(ts)
+    assert_same_table(ours, pl.read_parquet(FIXTURES / f"{name}.steps.parquet"))
+    assert ours["Discharge capacity [A.h]"].null_count() == 0
+    assert ours.select(pl.max("Charge capacity [A.h]")).item() > 0.01  # the CC and CV charges
+    expected_cycles = pl.read_parquet(FIXTURES / f"{name}.cycle_metrics.parquet")
+    assert_frame_equal(cycles.get_cycle_metrics(ours), expected_cycles, rel_tol=1e-9)
+    # The caller's frame is not changed: the split works on a copy.
+    assert "Capacity [A.h]" in ts.columns
+
+
+def test_summarize_of_an_empty_series_keeps_the_whole_typed_schema() -> None:
+    """Deliberate difference: ionworksdata returns only the four per-cycle sum columns for an
+    empty series (and its get_cycle_metrics then refuses that table); ours has every column,
+    typed as in a table with rows, and get_cycle_metrics gives an empty cycles table."""
+    theirs = json.loads((FIXTURES / "empty.summarize.json").read_text())
+    assert theirs["height"] == 0 and theirs["columns"] == [
+        "Cycle charge capacity [A.h]",
+        "Cycle discharge capacity [A.h]",
+        "Cycle charge energy [W.h]",
+        "Cycle discharge energy [W.h]",
+    ]
+    assert "Cycle count" in theirs["cycles_error"]
+    ts, _, _ = _case("cccv")
+    ours = steps.summarize(ts.head(0))
+    assert ours.height == 0
+    assert ours.schema == steps.summarize(ts).schema
+    assert set(theirs["columns"]) < set(ours.columns)
+    metrics = cycles.get_cycle_metrics(ours)
+    assert metrics.height == 0 and metrics.schema["Cycle count"] == pl.Int64
+    assert steps.summarize(ts.head(0).to_pandas()).schema == ours.schema

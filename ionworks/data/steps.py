@@ -37,7 +37,9 @@ from .columns import (
     CAPACITY,
     CHARGE_CAPACITY,
     CHARGE_ENERGY,
+    CURRENT,
     CYCLE_COUNT,
+    CYCLE_FROM_CYCLER,
     DISCHARGE_CAPACITY,
     DISCHARGE_ENERGY,
     END_INDEX,
@@ -49,11 +51,14 @@ from .columns import (
     STD_POWER,
     STD_VOLTAGE,
     STEP_COUNT,
+    STEP_FROM_CYCLER,
+    STEP_TYPE,
     STEPS,
     STOICHIOMETRY,
     TIME,
     VOLTAGE,
 )
+from .transform import set_capacity
 from .validate import validate_time_series
 
 __all__ = [
@@ -80,12 +85,29 @@ STEP_COLUMNS = STEPS
 
 _AH_PER_UNIT = {"A.h": 1.0, "mA.h": 1e-3, "uA.h": 1e-6}
 _CYCLE_SUM_COLUMNS = [target for _, target in _CAPACITY_SUMS + _ENERGY_SUMS]
+_INT_COLUMNS = (
+    START_INDEX,
+    END_INDEX,
+    STEP_COUNT,
+    STEP_FROM_CYCLER,
+    CYCLE_COUNT,
+    CYCLE_FROM_CYCLER,
+)
+_EMPTY_SCHEMA: dict[str, pl.DataType] = {
+    name: pl.Int64() if name in _INT_COLUMNS else pl.String() if name == STEP_TYPE else pl.Float64()
+    for name in STEP_COLUMNS
+}
+"""The types of a steps table with rows, so an empty one concatenates with any other."""
 
 
 def summarize(data: Any, *, cell_spec: Any = None) -> pl.DataFrame:
     """The steps table of a time series (polars or pandas), as ``ionworksdata.steps.summarize``.
 
-    A step is a run of equal ``Step count`` values. ``Cycle count`` counts the changes of
+    A step is a run of equal ``Step count`` values. A single ``Capacity [A.h]`` column (with
+    ``Current [A]``) is split into discharge and charge capacity by
+    :func:`ionworks.data.transform.set_capacity` first, as ionworksdata does. An empty series
+    gives an empty table with every column and its type (ionworksdata returns a frame with only
+    the four per-cycle sum columns, which ``get_cycle_metrics`` then refuses). ``Cycle count`` counts the changes of
     ``Cycle from cycler`` (0 without it). Capacities are each step's change of the series'
     cumulative columns (null without them; energies 0 then when capacities are known). A
     ``cell_spec`` with ``ratings.capacity`` sets the rest and constant-current tolerances to
@@ -94,9 +116,13 @@ def summarize(data: Any, *, cell_spec: Any = None) -> pl.DataFrame:
     """
     ts = _prepare(_polars(data))
     capacity = _spec_capacity(cell_spec)
-    summary = StepSummariser(capacity, integrate=False, count_cycles=True, whole=True)
     if ts.height == 0:
-        return pl.DataFrame(schema={name: pl.Float64 for name in STEP_COLUMNS})
+        return pl.DataFrame(schema=_EMPTY_SCHEMA)
+    if CAPACITY in ts.columns and CURRENT in ts.columns:
+        # ionworksdata splits a both-ways counter by the current's sign first, so its steps get
+        # discharge and charge capacities; set_capacity is that same split.
+        ts = set_capacity(ts)
+    summary = StepSummariser(capacity, integrate=False, count_cycles=True, whole=True)
     summary.add(ts)
     return summary.finish()
 
