@@ -688,6 +688,71 @@ class Bench(Recorder):
         self.cases += processing.cases
 
 
+IWDATA_PYTHON = Path(tempfile.gettempdir()) / "iwdata-venv" / "bin" / "python"
+"""The scratch interpreter with ionworksdata 0.20.2 installed (never a project dependency)."""
+
+
+def _ionworksdata_times(path: Path, repeats: int) -> dict[str, Any]:
+    """ionworksdata's median and counts on the parquet at ``path``, from its own interpreter."""
+    command = [str(IWDATA_PYTHON), str(ROOT / "scripts" / "bench_ionworksdata.py")]
+    out = subprocess.run(
+        [*command, str(path), str(repeats)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+    ).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def _compare_steps_once(path: Path, rows: int, repeats: int) -> dict[str, Any]:
+    """One size: ours and ionworksdata's medians on the same parquet, printed and returned."""
+    from ionworks.data.cycles import get_cycle_metrics
+    from ionworks.data.steps import summarize
+
+    series(rows, seed=11).write_parquet(path)
+    theirs = _ionworksdata_times(path, repeats)
+    frame = pl.read_parquet(path)
+    ours = median_time(lambda: get_cycle_metrics(summarize(frame)), repeats)
+    steps = summarize(frame)
+    same = (steps.height, get_cycle_metrics(steps).height) == (theirs["steps"], theirs["cycles"])
+    name = f"steps + cycles ({rows:,} rows)"
+    print(
+        f"  {name:<40}{show(ours, 'ms'):>12}{show(theirs['median_s'], 'ms'):>14}"
+        f"  {theirs['median_s'] / ours:6.2f}x{'' if same else '  (step counts differ!)'}"
+    )
+    return {
+        "case": name,
+        "ours": ours,
+        "official": theirs["median_s"],
+        "reference": f"ionworksdata {theirs['version']}",
+        "same_steps_and_cycles": same,
+    }
+
+
+def compare_with_ionworksdata(smoke: bool, repeats: int = 3) -> list[dict[str, Any]]:
+    """``summarize`` + ``get_cycle_metrics``: ours against ionworksdata 0.20.2 on one parquet.
+
+    The same series (``series(rows, seed=11)``, as the steps case of ``make bench``) is written
+    once per size; each side reads it outside its timing and reports the median of ``repeats``
+    runs. 1M rows always; 10M too when ionworksdata's 1M time says its 10M runs fit in about
+    60 s. Skipped, with a message, when the scratch venv is absent.
+    """
+    if not IWDATA_PYTHON.exists():
+        print(f"\nionworksdata comparison skipped: no {IWDATA_PYTHON} (a venv with ionworksdata)")
+        return []
+    print("\nionworksdata 0.20.2, summarize + get_cycle_metrics, same parquet input:")
+    print(f"  {'case':<40}{'ours':>12}{'ionworksdata':>14}  ionworksdata/ours")
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="ionworks-bench-iwdata-") as tmp:
+        for rows in [20_000] if smoke else [1_000_000, 10_000_000]:
+            results.append(_compare_steps_once(Path(tmp) / f"{rows}.parquet", rows, repeats))
+            if results[-1]["official"] * 10 * repeats > 60:  # the next size: over a minute
+                break
+    return results
+
+
 def run_all(
     rows: int, specs: int, repeats: int, smoke: bool, compare: bool
 ) -> tuple[Recorder, list[dict[str, Any]] | None]:
@@ -711,6 +776,8 @@ def run_all(
         finally:
             stop(server)
 
+    if compare:  # after the server stopped: both sides get the machine to themselves
+        bench.comparison = [*(bench.comparison or []), *compare_with_ionworksdata(smoke)]
     return bench, bench.comparison
 
 
