@@ -179,7 +179,8 @@ class StepSummariser:
     derives it the same way when an upload has none and keeps an uploaded one). ``integrate``:
     capacity and energy columns the series lacks are integrated within each step (the server's
     choice for uploads); without it they follow ionworksdata (null, or 0 for energies next to
-    known capacities).
+    known capacities). A single ``Capacity [A.h]`` counter is not split here: ``summarize``
+    splits it on the whole series first (its per-step restart needs whole steps).
     """
 
     def __init__(
