@@ -139,3 +139,42 @@ def measure_readers(bench: Any, tmp: Path, rows: int, repeats: int, paired: Any)
     size = mpr.stat().st_size / 1e6
     note = f"{size:.0f} MB at {size / ours:.0f} MB/s; floor: reading the bytes"
     bench.add(f"read biologic .mpr ({rows:,} records)", ours, base, None, note)
+
+
+def _interleaved(ours: Any, floor: Any, repeats: int) -> tuple[float, float]:
+    """Medians of ``ours`` and ``floor`` timed alternately, so machine noise hits both alike."""
+    import gc
+    import statistics
+    import time
+
+    samples: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeats):
+        for fn, out in zip((ours, floor), samples, strict=True):
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    return statistics.median(samples[0]), statistics.median(samples[1])
+
+
+def main() -> None:
+    """``python scripts/bench_readers.py [ROWS] [REPEATS]``: the text cases alone, as ratios."""
+    import sys
+    import tempfile
+
+    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    with tempfile.TemporaryDirectory() as tmp:
+        maccor, neware = Path(tmp) / "m.txt", Path(tmp) / "n.csv"
+        write_maccor(maccor, rows)
+        write_neware(neware, rows)
+        for name, path, floor in (
+            ("maccor", maccor, lambda: pl.read_csv(maccor, separator="\t", skip_rows=3)),
+            ("neware", neware, lambda: pl.read_csv(neware)),
+        ):
+            ours, base = _interleaved(lambda p=path: read.time_series(p), floor, repeats)
+            print(f"{name}: ours {ours:.3f} s, pl.read_csv {base:.3f} s, ratio {ours / base:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -312,3 +312,12 @@ def test_maccor_magnitude_only_without_state_takes_the_sign_from_the_voltage(
     # Magnitudes and no mode: each step is signed by its voltage (falls: discharge, rises: charge).
     ts = read.time_series(path)
     assert ts[CURRENT].to_list() == [0.0, 0.0, 1.0, 1.0, 1.0, -2.0, -2.0, -0.0]
+
+
+def test_maccor_frames_follow_procedure_calls_and_returns() -> None:
+    from ionworks.data.read.maccor import frame_column
+
+    # main, call (P then S), callee rows, a nested call, return, return: frames 0,1,2,1,0.
+    letters = ["R", "P", "S", "C", "P", "S", "D", "O", "C", "O", "R", "P", "R"]
+    frames = frame_column(pl.DataFrame({"Mode from cycler": letters}))
+    assert frames.to_list() == [0, 0, 0, 1, 1, 1, 2, 2, 1, 1, 0, 0, 0]

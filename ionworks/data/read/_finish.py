@@ -209,8 +209,15 @@ def cycle_count(data: pl.DataFrame) -> pl.Expr:
 
 
 def from_step_start(name: str) -> pl.Expr:
-    """A cumulative counter restarted at each step, as a magnitude (counters may count down)."""
-    return (pl.col(name) - pl.col(name).first().over(STEP_COUNT)).abs()
+    """A cumulative counter restarted at each step, as a magnitude (counters may count down).
+
+    Steps are runs of equal counts, so each step's first value is carried forward from where
+    the count changes: the same numbers as ``first().over(step)``, without grouping rows.
+    """
+    step = pl.col(STEP_COUNT)
+    starts = (step != step.shift()).fill_null(True)
+    first_row = pl.when(starts).then(pl.int_range(pl.len())).forward_fill()
+    return (pl.col(name) - pl.col(name).gather(first_row)).abs()
 
 
 def split_by_direction(counter: str, direction: pl.Expr) -> tuple[pl.Expr, pl.Expr]:

@@ -66,13 +66,17 @@ def duration_seconds(frame: pl.DataFrame, name: str) -> pl.Series:
 
 def _day_clock_seconds(frame: pl.DataFrame, name: str) -> pl.Series | None:
     """Maccor's ``Nd hh:mm:ss[.ff]`` through polars' time parser (twice as fast as splitting
-    the clock by hand); None when any value does not fit, so the general parser decides."""
-    text = pl.col(name).str.strip_chars()
-    parts = frame.select(text.str.split_exact("d", 1).alias("_p")).unnest("_p")
-    clock = pl.col("field_1").str.strip_chars().str.to_time("%H:%M:%S%.f", strict=False)
-    days = pl.col("field_0").cast(pl.Float64, strict=False)
+    the clock by hand); None when any value does not fit, so the general parser decides.
+
+    One ``splitn`` at the ``d`` and an uncached parse: every clock value is distinct, so
+    polars' parse cache only costs a hash per row.
+    """
+    parts = frame.select(pl.col(name).str.splitn("d", 2).alias("_p")).unnest("_p")
+    clock = pl.col("field_1").str.strip_chars()
+    parsed = clock.str.strptime(pl.Time, "%H:%M:%S%.f", strict=False, cache=False)
+    days = pl.col("field_0").str.strip_chars().cast(pl.Float64, strict=False)
     seconds = parts.select(
-        (days * 86400.0 + clock.cast(pl.Int64) / 1e9).alias(name),
+        (days * 86400.0 + parsed.cast(pl.Int64) / 1e9).alias(name),
         (pl.col("field_0").is_not_null()).alias("_written"),
     )
     if seconds.filter(pl.col("_written") & pl.col(name).is_null()).height:
@@ -120,13 +124,16 @@ def timestamp_series(frame: pl.DataFrame, name: str) -> pl.Series:
     pass (four times faster than letting polars infer it per call on a million rows); a
     column that format does not fully parse goes through every format (:func:`timestamp_seconds`).
     """
-    text = frame.get_column(name).str.strip_chars()
+    text = frame.get_column(name)
+    if text.str.contains(r"^\s|\s$").any():
+        text = text.str.strip_chars()
     sample = text.drop_nulls().head(100)
     for fmt, aware in TIMESTAMP_FORMATS if sample.len() else ():
         zone = "UTC" if aware else None
         if sample.str.to_datetime(fmt, strict=False, time_zone=zone).null_count():
             continue
-        parsed = text.str.to_datetime(fmt, strict=False, time_unit="us", time_zone=zone)
+        # Uncached: row timestamps are nearly all distinct, so a parse cache only adds hashing.
+        parsed = text.str.strptime(pl.Datetime("us", zone), fmt, strict=False, cache=False)
         if parsed.null_count() == text.null_count():
             return (parsed.dt.epoch("us").cast(pl.Float64) / 1e6).alias(name)
         break

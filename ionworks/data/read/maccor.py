@@ -115,12 +115,20 @@ def read(path: Path) -> pl.DataFrame:
     if mode_name is None:
         data = _integers(frame.select(exprs))
         return finish(data, file_columns=table.columns, infer_sign=_unsigned(data))
-    frame = frame.filter(pl.col(mode_name).str.strip_chars() != "MSG")
-    mode = pl.col(mode_name).str.strip_chars().str.slice(0, 1)
-    exprs += [mode.alias(MODE), _direction(mode).alias(DIRECTION)]
+    mode = pl.col(mode_name).str.strip_chars()
+    exprs += [mode.str.slice(0, 1).alias(MODE), _direction(mode.str.slice(0, 1)).alias(DIRECTION)]
     data = _integers(frame.select(exprs))
-    data = data.with_columns(pl.Series(col.FRAME, frame_numbers(data.get_column(MODE).to_numpy())))
-    return finish(data, file_columns=table.columns)
+    if frame.get_column(mode_name).str.contains("MSG", literal=True).any():
+        data = data.filter(frame.select(mode != "MSG").to_series())
+    return finish(data.with_columns(frame_column(data)), file_columns=table.columns)
+
+
+def frame_column(data: pl.DataFrame) -> pl.Series:
+    """The ``Frame`` column of :func:`frame_numbers`, looking only at the P/S/O marker rows."""
+    mode = data.get_column(MODE)
+    markers = mode.is_in(["P", "S", "O"]).arg_true()
+    frames = frame_numbers(mode.gather(markers).to_numpy(), markers.to_numpy(), data.height)
+    return pl.Series(col.FRAME, frames)
 
 
 def _unit_factor(target: str, unit: str) -> float:
@@ -189,25 +197,27 @@ def _first_present(columns: list[str], names: tuple[str, ...], what: str, path: 
     )
 
 
-def frame_numbers(mode: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.int64]]:
+def frame_numbers(
+    mode: np.ndarray[Any, Any], markers: np.ndarray[Any, Any], rows: int
+) -> np.ndarray[Any, np.dtype[np.int64]]:
     """Number each row by the procedure activation (main procedure 0, each call the next number).
 
     Maccor marks a sub-procedure call by a ``P`` row directly followed by an ``S`` row, and a
     return by ``O``. Steps are numbered per procedure, so the step count must also advance when
-    the frame changes (step 3 of a callee followed by step 3 of its caller is two steps). Only the
-    marker rows are visited, so this stays fast on long files.
+    the frame changes (step 3 of a callee followed by step 3 of its caller is two steps).
+    ``mode`` holds the marker rows' letters and ``markers`` their row numbers: only those rows
+    are visited, so this stays fast on long files.
     """
-    frame = np.zeros(len(mode), dtype=np.int64)
-    markers = np.flatnonzero(np.isin(mode, ["P", "S", "O"]))
+    frame = np.zeros(rows, dtype=np.int64)
     stack, started, k = [0], 0, 0
     changes: list[tuple[int, int]] = []
     while k < len(markers):
         i = int(markers[k])
         is_call = (
-            mode[i] == "P"
+            mode[k] == "P"
             and k + 1 < len(markers)
             and markers[k + 1] == i + 1
-            and mode[i + 1] == "S"
+            and mode[k + 1] == "S"
         )
         if is_call:
             started += 1
@@ -215,13 +225,15 @@ def frame_numbers(mode: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.int
             changes.append((i + 2, started))
             k += 2
             continue
-        if mode[i] == "O" and len(stack) > 1:
+        if mode[k] == "O" and len(stack) > 1:
             stack.pop()
             changes.append((i + 1, stack[-1]))
         k += 1
-    for start, value in changes:
-        frame[start:] = value
-    return frame
+    if not changes:
+        return frame
+    starts, values = (np.array(v, dtype=np.int64) for v in zip(*changes, strict=True))
+    latest = np.searchsorted(starts, np.arange(rows), side="right") - 1
+    return np.where(latest >= 0, values[np.maximum(latest, 0)], frame)
 
 
 def metadata(path: Path) -> dict[str, Any]:

@@ -101,18 +101,25 @@ def read(path: Path) -> pl.DataFrame:
     columns = _columns(table)
     mode = _first(table, _MODE_NAMES)
     stamp = _first(table, _TIMESTAMP_NAMES)
-    duration = _first(table, _DURATION_NAMES)
+    duration = None if stamp is not None else _first(table, _DURATION_NAMES)
     dtypes: dict[str, type[pl.DataType]] = {c: pl.Float64 for c in columns}
     dtypes |= {c: pl.String for c in (mode, stamp, duration) if c is not None}
     frame = read_table(path, table, dtypes)
     exprs = [(pl.col(c) * f).alias(t) for c, (t, f) in columns.items()]
     exprs.append(_time(frame, stamp, duration, path, table))
     if mode is not None:
-        exprs += [pl.col(mode).alias(MODE), direction(pl.col(mode)).alias(DIRECTION)]
+        exprs += [pl.col(mode).alias(MODE), direction_of(frame.get_column(mode))]
     data = frame.select(exprs)
     counters = [c for c in (col.CYCLE_FROM_CYCLER, col.STEP_FROM_CYCLER) if c in data.columns]
     data = data.with_columns(pl.col(counters).cast(pl.Int64))
     return finish(data.drop(MODE, strict=False), file_columns=table.columns)
+
+
+def direction_of(mode: pl.Series) -> pl.Expr:
+    """:func:`direction` of each row, worked out once per distinct step type (a handful)."""
+    kinds = mode.unique().drop_nulls()
+    letters = pl.DataFrame({"k": kinds}).select(direction(pl.col("k"))).to_series()
+    return pl.col(mode.name).replace_strict(kinds, letters, default=None).alias(DIRECTION)
 
 
 def direction(mode: pl.Expr) -> pl.Expr:
