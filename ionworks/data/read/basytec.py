@@ -19,6 +19,7 @@ from .. import columns as col
 from ._errors import ReaderError
 from ._finish import MODE
 from ._mapped import Plan, standard
+from ._meta import parse_datetime, with_start
 from ._text import Table, find_table, head_text, read_table, split_unit
 
 NAME = "basytec"
@@ -113,10 +114,7 @@ def metadata(path: Path) -> dict[str, Any]:
         name = _METADATA.get(key.strip().lower())
         if name and value.strip():
             out[name] = value.strip()
-    started = start_time(path)
-    if started is not None:
-        out["start_time"] = started
-    return out
+    return with_start(out, start_time(path))
 
 
 def start_time(path: Path) -> datetime | None:
@@ -125,9 +123,7 @@ def start_time(path: Path) -> datetime | None:
     for line in table.preamble if table else []:
         key, _, value = line.lstrip("~").partition(":")
         if key.strip().lower() == "start of test":
-            for fmt in ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M"):
-                try:
-                    return datetime.strptime(value.strip(), fmt)
-                except ValueError:
-                    continue
+            found = parse_datetime(value, ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M"))
+            if found is not None:
+                return found
     return None

@@ -20,6 +20,7 @@ import polars as pl
 from .. import columns as col
 from ._errors import ReaderError
 from ._mapped import Plan, standard
+from ._meta import parse_datetime, with_start
 from ._text import Table, head_text
 
 NAME_MPT = "biologic mpt"
@@ -139,10 +140,7 @@ def metadata(path: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"cycler": "biologic"}
     if len(table.preamble) > 3 and table.preamble[3].strip():
         out["procedure"] = table.preamble[3].strip()
-    started = start_time(path)
-    if started is not None:
-        out["start_time"] = started
-    return out
+    return with_start(out, start_time(path))
 
 
 def start_time(path: Path) -> datetime | None:
@@ -151,9 +149,7 @@ def start_time(path: Path) -> datetime | None:
         found = _ACQUISITION.search(line)
         if not found:
             continue
-        for fmt in _DATE_FORMATS:
-            try:
-                return datetime.strptime(found.group(1).strip(), fmt)
-            except ValueError:
-                continue
+        started = parse_datetime(found.group(1), _DATE_FORMATS)
+        if started is not None:
+            return started
     return None

@@ -18,6 +18,7 @@ import polars as pl
 from .. import columns as col
 from ._finish import MODE
 from ._mapped import Plan, standard
+from ._meta import with_start
 from ._text import find_table, read_table
 
 NAME = "digatron"
@@ -82,11 +83,7 @@ def read(path: Path) -> pl.DataFrame:
 
 def metadata(path: Path) -> dict[str, Any]:
     """The cycler and the first row's timestamp (the export has no header block to read)."""
-    out: dict[str, Any] = {"cycler": NAME}
-    started = start_time(path)
-    if started is not None:
-        out["start_time"] = started
-    return out
+    return with_start({"cycler": NAME}, start_time(path))
 
 
 def start_time(path: Path) -> datetime | None:

@@ -20,6 +20,7 @@ import polars as pl
 from .. import columns as col
 from ._errors import ReaderError
 from ._finish import finish
+from ._meta import parse_datetime, with_start
 from ._text import head_text
 
 NAME = "gamry"
@@ -125,19 +126,11 @@ def metadata(path: Path) -> dict[str, Any]:
     names = {"TAG": "procedure", "TITLE": "test_name", "PSTAT": "instrument"}
     out: dict[str, Any] = {"cycler": NAME}
     out |= {name: fields[key] for key, name in names.items() if fields.get(key)}
-    started = start_time(path)
-    if started is not None:
-        out["start_time"] = started
-    return out
+    return with_start(out, start_time(path))
 
 
 def start_time(path: Path) -> datetime | None:
     """``DATE`` and ``TIME`` lines (month first, as Gamry Framework writes them)."""
     fields = _explain(path)
     stamp = f"{fields.get('DATE', '')} {fields.get('TIME', '')}".strip()
-    for fmt in ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M:%S %p", "%Y-%m-%d %H:%M:%S"):
-        try:
-            return datetime.strptime(stamp, fmt)
-        except ValueError:
-            continue
-    return None
+    return parse_datetime(stamp, ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M:%S %p", "%Y-%m-%d %H:%M:%S"))

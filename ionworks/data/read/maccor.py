@@ -18,6 +18,7 @@ import polars as pl
 from .. import columns as col
 from ._errors import ReaderError
 from ._finish import CAPACITY, DIRECTION, ENERGY, MODE, finish
+from ._meta import parse_datetime, with_start
 from ._text import Table, find_table, head_text, numeric, read_table
 from ._units import duration_seconds, scale
 
@@ -51,6 +52,7 @@ _RENAMES: dict[str, tuple[str, float]] = {
 _TIME_COLUMNS = ("TestTime", "Test Time", "Test Time (sec)", "Test Time (s)", "Test Time (Hr)")
 _MODE_COLUMNS = ("State", "MD", "Md", "Status")
 _TIMESTAMP_COLUMNS = ("DPt Time", "DPt-Time", "DPT Time")
+_TEST_DATE_FORMATS = ("%d %B %Y, %I:%M:%S %p", "%d %B %Y, %H:%M:%S", "%m/%d/%Y %H:%M:%S")
 _VAR = re.compile(r"^(VAR|FLAG)(\d+)$")
 
 
@@ -253,10 +255,7 @@ def metadata(path: Path) -> dict[str, Any]:
     ):
         if key in fields:
             out[name] = fields[key]
-    started = start_time(path)
-    if started is not None:
-        out["start_time"] = started
-    return out
+    return with_start(out, start_time(path))
 
 
 def start_time(path: Path) -> datetime | None:
@@ -266,9 +265,7 @@ def start_time(path: Path) -> datetime | None:
         parts = [p.strip() for p in line.split(table.separator)]
         if "Date of Test:" in parts:
             value = parts[parts.index("Date of Test:") + 1]
-            for fmt in ("%d %B %Y, %I:%M:%S %p", "%d %B %Y, %H:%M:%S", "%m/%d/%Y %H:%M:%S"):
-                try:
-                    return datetime.strptime(value, fmt)
-                except ValueError:
-                    continue
+            found = parse_datetime(value, _TEST_DATE_FORMATS)
+            if found is not None:
+                return found
     return None

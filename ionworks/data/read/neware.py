@@ -17,6 +17,7 @@ import polars as pl
 from .. import columns as col
 from ._errors import ReaderError
 from ._finish import CAPACITY, DIRECTION, ENERGY, MODE, finish
+from ._meta import with_start
 from ._text import Table, find_table, read_table, split_unit
 from ._units import duration_seconds, scale, timestamp_series
 
@@ -162,11 +163,7 @@ def _check_parsed(raw: pl.Series, parsed: pl.Series, name: str, path: Path, tabl
 
 def metadata(path: Path) -> dict[str, Any]:
     """The cycler name and the first row's timestamp (Neware CSV exports carry no header block)."""
-    out: dict[str, Any] = {"cycler": NAME}
-    started = start_time(path)
-    if started is not None:
-        out["start_time"] = started
-    return out
+    return with_start({"cycler": NAME}, start_time(path))
 
 
 def start_time(path: Path) -> datetime | None:

@@ -28,6 +28,7 @@ from .. import columns as col
 from . import neware
 from ._errors import ReaderError
 from ._finish import CAPACITY, DIRECTION, ENERGY, MODE, changes, finish
+from ._meta import with_start
 from ._text import Table, head_text, split_unit
 from ._units import duration_seconds, scale
 
@@ -137,11 +138,7 @@ def metadata(path: Path) -> dict[str, Any]:
     text, _ = head_text(path)
     if not is_regular(text):
         return neware.metadata(path)
-    out: dict[str, Any] = {"cycler": NAME}
-    started = start_time(path)
-    if started is not None:
-        out["start_time"] = started
-    return out
+    return with_start({"cycler": NAME}, start_time(path))
 
 
 def start_time(path: Path) -> datetime | None:

@@ -15,6 +15,7 @@ import polars as pl
 
 from .. import columns as col
 from ._mapped import Plan, standard
+from ._meta import parse_datetime, with_start
 from ._text import find_table, read_table, split_unit
 
 NAME = "novonix"
@@ -82,18 +83,10 @@ def metadata(path: Path) -> dict[str, Any]:
     fields = _summary(path)
     out: dict[str, Any] = {"cycler": NAME}
     out |= {name: fields[key] for key, name in _SUMMARY.items() if key in fields}
-    started = start_time(path)
-    if started is not None:
-        out["start_time"] = started
-    return out
+    return with_start(out, start_time(path))
 
 
 def start_time(path: Path) -> datetime | None:
     """``Started: 2024-03-01 9:00:00 AM`` (12- or 24-hour clock, by the PC's locale)."""
     value = _summary(path).get("started")
-    for fmt in ("%Y-%m-%d %I:%M:%S %p", "%Y-%m-%d %H:%M:%S"):
-        try:
-            return datetime.strptime(value or "", fmt)
-        except ValueError:
-            continue
-    return None
+    return parse_datetime(value, ("%Y-%m-%d %I:%M:%S %p", "%Y-%m-%d %H:%M:%S"))

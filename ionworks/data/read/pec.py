@@ -15,6 +15,7 @@ import polars as pl
 
 from .. import columns as col
 from ._finish import finish
+from ._meta import with_start
 from ._text import find_table, read_table, split_unit
 from ._units import scale
 
@@ -92,10 +93,7 @@ def metadata(path: Path) -> dict[str, Any]:
         value = value.strip().rstrip(",")
         if key.endswith(":") and value:
             out[key[:-1].strip()] = value
-    started = start_time(path)
-    if started is not None:
-        out["start_time"] = started
-    return out
+    return with_start(out, start_time(path))
 
 
 def start_time(path: Path) -> datetime | None:
