@@ -8,9 +8,10 @@ only in how they find their table and name their columns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -57,6 +58,32 @@ class Plan:
     def _text_unit(self, column: str) -> bool:
         unit = self.units.get(column, "").strip().lower()
         return unit in DURATION_UNITS or unit in TIMESTAMP_UNITS
+
+
+def plan_of_header(
+    columns: list[str],
+    quantity: Callable[[str], tuple[str, str]],
+    quantities: Mapping[str, str],
+    unit_of: Callable[[str, str], str] | None = None,
+    **options: Any,
+) -> Plan:
+    """The plan of a header: ``quantity`` splits a column into (quantity, unit), ``quantities``
+    names its standard column; the first column of each quantity wins (exports repeat some).
+
+    ``unit_of(target, unit)`` overrides the unit kept; by default temperatures and the mode
+    keep none (they are taken as written). ``options`` are the :class:`Plan`'s other fields.
+    """
+    mapping: dict[str, str] = {}
+    units: dict[str, str] = {}
+    for column in columns:
+        name, unit = quantity(column)
+        target = quantities.get(name)
+        if target is None or target in mapping.values():
+            continue
+        mapping[column] = target
+        as_written = target in (col.TEMPERATURE, MODE)
+        units[column] = unit_of(target, unit) if unit_of else ("" if as_written else unit)
+    return Plan(mapping, units, **options)
 
 
 def standard(frame: pl.DataFrame, plan: Plan, path: Path, table: Table) -> pl.DataFrame:

@@ -19,7 +19,7 @@ import polars as pl
 from .. import columns as col
 from . import arbin
 from ._excel import is_workbook, read_sheets
-from ._mapped import Plan, standard
+from ._mapped import Plan, plan_of_header, standard
 from ._text import Table, find_table, read_table, split_unit
 
 NAME = arbin.NAME
@@ -53,16 +53,11 @@ def _quantity(column: str) -> tuple[str, str]:
 
 def plan_of(columns: list[str]) -> Plan:
     """The mapping of an Arbin header, first column of each quantity winning."""
-    mapping: dict[str, str] = {}
-    units: dict[str, str] = {}
-    for column in columns:
-        quantity, unit = _quantity(column)
-        target = _QUANTITIES.get(quantity)
-        if target is None or target in mapping.values():
-            continue
-        mapping[column] = target
-        units[column] = "" if unit.lower() in ("c", "°c", "degc") else unit
-    return Plan(mapping, units, charge_positive=True)
+
+    def unit_of(_target: str, unit: str) -> str:
+        return "" if unit.lower() in ("c", "°c", "degc") else unit
+
+    return plan_of_header(columns, _quantity, _QUANTITIES, unit_of, charge_positive=True)
 
 
 def is_header(fields: list[str]) -> bool:

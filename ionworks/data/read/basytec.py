@@ -18,7 +18,7 @@ import polars as pl
 from .. import columns as col
 from ._errors import ReaderError
 from ._finish import MODE
-from ._mapped import Plan, standard
+from ._mapped import Plan, plan_of_header, standard
 from ._meta import parse_datetime, with_start
 from ._text import Table, find_table, head_text, read_table, split_unit
 
@@ -78,16 +78,19 @@ def _txt_table(path: Path) -> Table | None:
 
 def _txt_plan(table: Table) -> Plan:
     """Mapping of a result file's header; the first ``Time[...]`` is the test time."""
-    mapping: dict[str, str] = {}
-    units: dict[str, str] = {}
-    for column in table.columns:
+
+    def quantity(column: str) -> tuple[str, str]:
         name, unit = split_unit(column)
-        target = _TXT.get(name.lower())
-        if target is None or target in mapping.values():
-            continue
-        mapping[column] = target
-        units[column] = "" if target in (col.TEMPERATURE, MODE) else unit
-    return Plan(mapping, units, charge_positive=True, charge=("charge",), discharge=("discharge",))
+        return name.lower(), unit
+
+    return plan_of_header(
+        table.columns,
+        quantity,
+        _TXT,
+        charge_positive=True,
+        charge=("charge",),
+        discharge=("discharge",),
+    )
 
 
 def read(path: Path) -> pl.DataFrame:

@@ -19,7 +19,7 @@ import polars as pl
 
 from .. import columns as col
 from ._errors import ReaderError
-from ._mapped import Plan, standard
+from ._mapped import Plan, plan_of_header, standard
 from ._meta import parse_datetime, with_start
 from ._text import Table, head_text
 
@@ -91,16 +91,7 @@ def _table(path: Path) -> Table:
 
 def _plan(table: Table) -> Plan:
     """Standard columns and units of this file's columns."""
-    mapping: dict[str, str] = {}
-    units: dict[str, str] = {}
-    for column in table.columns:
-        quantity, unit = _quantity(column)
-        target = _QUANTITIES.get(quantity)
-        if target is None or target in mapping.values():
-            continue
-        mapping[column] = target
-        units[column] = "" if target == col.TEMPERATURE else unit
-    return Plan(mapping, units, charge_positive=True)
+    return plan_of_header(table.columns, _quantity, _QUANTITIES, charge_positive=True)
 
 
 def read(path: Path) -> pl.DataFrame:

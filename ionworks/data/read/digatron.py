@@ -17,7 +17,7 @@ import polars as pl
 
 from .. import columns as col
 from ._finish import MODE
-from ._mapped import Plan, standard
+from ._mapped import Plan, plan_of_header, standard
 from ._meta import with_start
 from ._text import find_table, read_table
 
@@ -59,19 +59,22 @@ def sniff(text: str) -> bool:
 
 def _plan(columns: list[str]) -> Plan:
     """Mapping and units of a Digatron header, first column of each quantity winning."""
-    mapping: dict[str, str] = {}
-    units: dict[str, str] = {}
-    for column in columns:
-        name, unit = _split(column)
-        target = _QUANTITIES.get(name)
-        if target is None or target in mapping.values():
-            continue
-        mapping[column] = target
+
+    def unit_of(target: str, unit: str) -> str:
+        """Time is the row's timestamp; temperature and state are taken as written."""
         if target == col.TIME:
-            units[column] = "timestamp"
-        elif target not in (col.TEMPERATURE, MODE):
-            units[column] = unit
-    return Plan(mapping, units, charge_positive=True, charge=("cha",), discharge=("dch",))
+            return "timestamp"
+        return "" if target in (col.TEMPERATURE, MODE) else unit
+
+    return plan_of_header(
+        columns,
+        _split,
+        _QUANTITIES,
+        unit_of,
+        charge_positive=True,
+        charge=("cha",),
+        discharge=("dch",),
+    )
 
 
 def read(path: Path) -> pl.DataFrame:
