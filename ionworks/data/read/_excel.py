@@ -24,11 +24,17 @@ def is_workbook(magic: bytes, path: Path) -> bool:
     """True for an ``.xlsx`` (a zip with ``xl/workbook.xml``) or an ``.xls`` (OLE2) workbook."""
     if magic.startswith(OLE_MAGIC):
         return path.suffix.lower() == ".xls"
+    return zip_holds(magic, path, "xl/workbook.xml")
+
+
+def zip_holds(magic: bytes, path: Path, member: str) -> bool:
+    """True for a zip archive (by its first bytes) listing ``member``: how zipped formats
+    (``.xlsx``, Neware's ``.ndax``) are told apart, whatever the file's suffix."""
     if not magic.startswith(b"PK\x03\x04"):
         return False
     try:
         with zipfile.ZipFile(path) as archive:
-            return "xl/workbook.xml" in archive.namelist()
+            return member in archive.namelist()
     except zipfile.BadZipFile:
         return False
 

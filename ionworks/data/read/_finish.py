@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from .. import transform
 from ..columns import (
     CHARGE_CAPACITY,
     CHARGE_ENERGY,
@@ -26,6 +27,7 @@ from ..columns import (
     TIME,
     VOLTAGE,
 )
+from ..errors import DataError
 from ._errors import ReaderError
 
 MODE = "Mode from cycler"
@@ -68,7 +70,7 @@ def finish(
     )
     if data.height == 0:
         raise ReaderError("the file has a header but no rows with both a current and a voltage")
-    data = offset_duplicate_times(data.with_columns(pl.col(TIME) - pl.col(TIME).first()))
+    data = offset_duplicate_times(transform.reset_time(data))
     if infer_sign and STEP_FROM_CYCLER in data.columns and _magnitudes_only(data):
         data = data.with_columns(_sign_per_step(data).alias(CURRENT))
     elif infer_sign and positive_current_charges(data):
@@ -86,37 +88,16 @@ def finish(
 def offset_duplicate_times(data: pl.DataFrame) -> pl.DataFrame:
     """Spread repeated timestamps by 1 µs per repeat until every time is unique.
 
-    Same result as ionworksdata's ``transform.offset_duplicate_times``: the k-th repeat of a value
-    (in row order) moves by k µs, and the pass repeats in case that lands on another value. Cycler
-    time almost always only grows, so repeats are adjacent and one cheap pass settles them.
+    ``transform.offset_duplicate_times`` (ionworksdata's semantics) does the work; cycler time
+    almost always only grows, so a file with no repeat is returned after one cheap check.
     """
-    t = data.get_column(TIME)
-    if t.len() < 2:
+    steps = data.get_column(TIME).diff().slice(1)
+    if data.height < 2 or bool((steps > 0).all()):
         return data
-    steps = t.diff().slice(1)
-    if (steps > 0).all():
-        return data
-    if (steps >= 0).all():
-        shifted = _offset_adjacent_repeats(t)
-        if (shifted.diff().slice(1) > 0).all():
-            return data.with_columns(shifted.alias(TIME))
-    for _ in range(100):
-        if t.n_unique() == t.len():
-            return data.with_columns(t.alias(TIME))
-        frame = pl.DataFrame({"t": t})
-        t = frame.select(pl.col("t") + pl.int_range(pl.len()).over("t") * DUPLICATE_TIME_OFFSET)[
-            "t"
-        ]
-    raise ReaderError("could not make timestamps unique after 100 passes of 1 µs offsets")
-
-
-def _offset_adjacent_repeats(t: pl.Series) -> pl.Series:
-    """Add k µs to the k-th repeat of each value in a non-decreasing series (repeats adjacent)."""
-    frame = pl.DataFrame({"t": t})
-    index = pl.int_range(pl.len())
-    new_run = (pl.col("t") != pl.col("t").shift()).fill_null(True)
-    run_start = pl.when(new_run).then(index).otherwise(None).forward_fill()
-    return frame.select(pl.col("t") + (index - run_start) * DUPLICATE_TIME_OFFSET)["t"]
+    try:
+        return transform.offset_duplicate_times(data, DUPLICATE_TIME_OFFSET)
+    except DataError as exc:
+        raise ReaderError(f"could not make timestamps unique: {exc}") from exc
 
 
 def signed_current(data: pl.DataFrame, *, charge_positive: bool) -> pl.DataFrame:

@@ -18,6 +18,7 @@ import polars as pl
 
 from .. import columns as col
 from ._errors import ReaderError
+from ._excel import zip_holds
 from ._finish import CAPACITY, DIRECTION, ENERGY, MODE, finish
 
 NAME = "neware ndax"
@@ -27,13 +28,7 @@ INSTALL_HINT = "reading Neware .ndax files needs fastnda: pip install 'ionworks[
 
 def sniff(magic: bytes, path: Path) -> bool:
     """True for a zip archive holding Neware's ``data.ndc`` records."""
-    if not magic.startswith(b"PK\x03\x04"):
-        return False
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return "data.ndc" in archive.namelist()
-    except zipfile.BadZipFile:
-        return False
+    return zip_holds(magic, path, "data.ndc")
 
 
 def _fastnda() -> Any:
