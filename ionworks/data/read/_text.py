@@ -58,11 +58,20 @@ def find_table(path: Path, is_header: Callable[[list[str]], bool], what: str) ->
     )
 
 
-def read_table(path: Path, table: Table, dtypes: Mapping[str, type[pl.DataType]]) -> pl.DataFrame:
+def read_table(
+    path: Path,
+    table: Table,
+    dtypes: Mapping[str, type[pl.DataType]],
+    *,
+    encoding: str | None = None,
+    quote_char: str | None = '"',
+) -> pl.DataFrame:
     """Parse only the columns named in ``dtypes``, with those types, from the table below the header.
 
     Explicit types make the parse independent of how many rows polars would sniff, and reading
-    only the needed columns keeps a wide export as fast as a narrow one.
+    only the needed columns keeps a wide export as fast as a narrow one. ``encoding`` overrides
+    the table's (``"utf8-lossy"`` for exports that mix code pages); ``quote_char=None`` for
+    formats whose fields hold bare quotes.
     """
     positions = sorted({table.columns.index(c) for c in dtypes if c in table.columns})
     wanted = [table.columns[i] for i in positions]
@@ -76,7 +85,8 @@ def read_table(path: Path, table: Table, dtypes: Mapping[str, type[pl.DataType]]
             has_header=False,
             schema=schema,
             columns=positions,
-            encoding=table.encoding,
+            encoding=encoding or table.encoding,
+            quote_char=quote_char,
             truncate_ragged_lines=True,
         )
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:

@@ -21,7 +21,7 @@ from .. import columns as col
 from ._errors import ReaderError
 from ._mapped import Plan, plan_of_header, standard
 from ._meta import parse_datetime, with_start
-from ._text import Table, head_text
+from ._text import Table, head_text, read_table
 
 NAME_MPT = "biologic mpt"
 NAME_CSV = "biologic csv"
@@ -99,19 +99,8 @@ def read(path: Path) -> pl.DataFrame:
     table = _table(path)
     plan = _plan(table)
     decimal_comma = table.separator != "," and _decimal_comma(path, table)
-    positions = [table.columns.index(c) for c in plan.columns]
-    frame = pl.read_csv(
-        path,
-        separator=table.separator,
-        skip_rows=table.header_line + 1,
-        has_header=False,
-        columns=positions,
-        infer_schema=False,
-        encoding="utf8-lossy",
-        quote_char=None,
-        truncate_ragged_lines=True,
-    )
-    frame.columns = list(plan.columns)
+    as_text = dict.fromkeys(plan.columns, pl.String)
+    frame = read_table(path, table, as_text, encoding="utf8-lossy", quote_char=None)
     if decimal_comma:
         frame = frame.with_columns(pl.all().str.replace(",", ".", literal=True))
     return standard(frame, plan, path, table)
