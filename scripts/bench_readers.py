@@ -9,6 +9,8 @@ reported in MB/s against reading its bytes. Files are written once per run, in t
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -141,39 +143,84 @@ def measure_readers(bench: Any, tmp: Path, rows: int, repeats: int, paired: Any)
     bench.add(f"read biologic .mpr ({rows:,} records)", ours, base, None, note)
 
 
-def _interleaved(ours: Any, floor: Any, repeats: int) -> tuple[float, float]:
-    """Medians of ``ours`` and ``floor`` timed alternately, so machine noise hits both alike."""
+def _interleaved(fns: dict[str, Any], repeats: int) -> dict[str, float]:
+    """Median seconds of each of ``fns``, timed in turn, so machine noise hits all alike."""
     import gc
     import statistics
     import time
 
-    samples: tuple[list[float], list[float]] = ([], [])
+    samples: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
-        for fn, out in zip((ours, floor), samples, strict=True):
+        for name, fn in fns.items():
             gc.collect()
             start = time.perf_counter()
             fn()
-            out.append(time.perf_counter() - start)
-    return statistics.median(samples[0]), statistics.median(samples[1])
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(times) for name, times in samples.items()}
+
+
+def _readers_at(revision: str, tmp: Path) -> Any:
+    """``ionworks.data.read`` as it was at ``revision`` (git), loaded beside today's."""
+    import importlib.util
+    import subprocess
+    import sys
+    import tarfile
+
+    archive = tmp / "before.tar"
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run(
+        ["git", "-C", str(root), "archive", "-o", str(archive), revision, "ionworks/data/read"],
+        check=True,
+    )
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp / "before", filter="data")
+    package = tmp / "before" / "ionworks" / "data" / "read"
+    spec = importlib.util.spec_from_file_location(
+        "ionworks.data.read_before",
+        package / "__init__.py",
+        submodule_search_locations=[str(package)],
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def main() -> None:
-    """``python scripts/bench_readers.py [ROWS] [REPEATS]``: the text cases alone, as ratios."""
-    import sys
+    """``python scripts/bench_readers.py [--rows N] [--repeats N] [--against REV]``.
+
+    The text cases alone, as ratios to ``pl.read_csv``; with ``--against``, the readers at that
+    git revision are timed in the same interleaved run, for a before/after comparison.
+    """
+    import argparse
     import tempfile
 
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--against", help="a git revision whose readers to time as well")
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        before = _readers_at(args.against, Path(tmp)) if args.against else None
         maccor, neware = Path(tmp) / "m.txt", Path(tmp) / "n.csv"
-        write_maccor(maccor, rows)
-        write_neware(neware, rows)
-        for name, path, floor in (
-            ("maccor", maccor, lambda: pl.read_csv(maccor, separator="\t", skip_rows=3)),
-            ("neware", neware, lambda: pl.read_csv(neware)),
-        ):
-            ours, base = _interleaved(lambda p=path: read.time_series(p), floor, repeats)
-            print(f"{name}: ours {ours:.3f} s, pl.read_csv {base:.3f} s, ratio {ours / base:.2f}")
+        write_maccor(maccor, args.rows)
+        write_neware(neware, args.rows)
+        floors: dict[str, tuple[Path, dict[str, Any]]] = {
+            "maccor": (maccor, {"separator": "\t", "skip_rows": 3}),
+            "neware": (neware, {}),
+        }
+        for name, (path, options) in floors.items():
+            fns: dict[str, Callable[[], Any]] = {
+                "pl.read_csv": partial(pl.read_csv, path, **options),
+                "ours": partial(read.time_series, path),
+            }
+            if before is not None:
+                fns[args.against] = partial(before.time_series, path)
+            times = _interleaved(fns, args.repeats)
+            base = times["pl.read_csv"]
+            cells = ", ".join(f"{k} {v:.3f} s ({v / base:.2f}x)" for k, v in times.items())
+            print(f"{name} ({args.rows:,} rows): {cells}")
 
 
 if __name__ == "__main__":
