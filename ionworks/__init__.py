@@ -24,6 +24,7 @@ from ._version import __version__ as __version__
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "._client": ("Ionworks",),
     "._pagination": ("PaginatedList",),
+    ".data.dataset": ("scan",),
     ".dataloader": ("DataLoader", "first_step_from_cycle", "last_step_from_cycle"),
     ".errors": (
         "APIConnectionError",
@@ -86,6 +87,7 @@ if TYPE_CHECKING:
     from ._cache import set_offline as set_offline
     from ._client import Ionworks as Ionworks
     from ._pagination import PaginatedList as PaginatedList
+    from .data.dataset import scan as scan
     from .dataloader import DataLoader as DataLoader
     from .dataloader import first_step_from_cycle as first_step_from_cycle
     from .dataloader import last_step_from_cycle as last_step_from_cycle

@@ -18,9 +18,12 @@ from ._logging import configure_from_environment
 from .errors import InvalidParameterError, MissingCredentialsError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
     from ionworks_generated import Client as GeneratedClient
 
     from ._artifacts import MeasurementData
+    from ._export import ExportResult
     from .resources.cell_instance import CellInstances
     from .resources.cell_measurement import CellMeasurements
     from .resources.cell_spec import CellSpecifications
@@ -234,6 +237,42 @@ class Ionworks:
         response = call(get_current_user, self._api, self.api_url, timeout=timeout)
         parsed: dict[str, Any] = response.parsed.to_dict()
         return parsed
+
+    def export(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        spec_id: str | None = None,
+        instance_id: str | None = None,
+        measurement_ids: Iterable[str] | None = None,
+        name: str | None = None,
+        tables: Sequence[str] = ("time_series", "steps", "cycles"),
+        concurrency: int = 4,
+        use_cache: bool = True,
+    ) -> ExportResult:
+        """Write measurements to a hive-partitioned parquet dataset that engines read.
+
+        Selects by ``measurement_ids``, else ``instance_id``, else ``spec_id``, else every
+        specification whose name contains ``name`` (all of them when None); the other filters
+        narrow a ``measurement_ids`` selection. Time-series measurements get ``tables`` under
+        ``spec_id=/instance_id=/measurement_id=``; ``_metadata/`` holds the specs, instances
+        and measurements. A rerun skips measurements whose ``updated_at`` has not changed; each
+        partition appears whole or not at all; failures are listed, not raised. Read it back
+        with ``ionworks.scan(path)``, DuckDB, Spark or Dask.
+        """
+        from ._export import export
+
+        return export(
+            self,
+            path,
+            spec_id=spec_id,
+            instance_id=instance_id,
+            measurement_ids=measurement_ids,
+            name=name,
+            tables=tables,
+            concurrency=concurrency,
+            use_cache=use_cache,
+        )
 
     def close(self) -> None:
         """Close pooled connections."""

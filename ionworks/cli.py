@@ -170,10 +170,27 @@ def _parser() -> argparse.ArgumentParser:
     p = cache.add_parser("clear", help="delete every cached entry", parents=[common])
     p.set_defaults(handler=_cache_clear)
 
+    _add_export_command(groups, common)
     add_read_command(groups, common)
     groups.add_parser("serve", help="run the local reference server (see `ionworks serve -h`)")
     groups.add_parser("admin", help="manage the local server's keys (see `ionworks admin -h`)")
     return parser
+
+
+def _add_export_command(groups: Any, common: argparse.ArgumentParser) -> None:
+    """``ionworks export PATH [--spec ID] [--instance ID] [--tables ...]``."""
+    p = groups.add_parser(
+        "export", help="write measurements to a parquet dataset (hive partitions)", parents=[common]
+    )
+    p.add_argument("path", help="dataset directory (created; a rerun skips unchanged data)")
+    p.add_argument("--spec", help="only this specification's measurements")
+    p.add_argument("--instance", help="only this instance's measurements")
+    p.add_argument(
+        "--tables", nargs="+", choices=["time_series", "steps", "cycles"], help="default: all"
+    )
+    p.add_argument("--concurrency", type=int, default=4, help="measurements at once (default 4)")
+    p.add_argument("--no-cache", action="store_true", help="bypass the local cache")
+    p.set_defaults(handler=_export)
 
 
 def _command_group(groups: Any, name: str, help_text: str, common: argparse.ArgumentParser) -> Any:
@@ -347,6 +364,27 @@ def _measurements_plot(args: argparse.Namespace) -> None:
         _emit_object(args, {**summary, "title": title})
     else:
         print(f"wrote {args.kind} plot of {args.id} ({title}) to {output}")
+
+
+def _export(args: argparse.Namespace) -> None:
+    """``ionworks export``: the summary on stdout, one line per failure on stderr; exit 1 on any."""
+    result = _client(args).export(
+        args.path,
+        spec_id=args.spec,
+        instance_id=args.instance,
+        tables=tuple(args.tables or ("time_series", "steps", "cycles")),
+        concurrency=args.concurrency,
+        use_cache=not args.no_cache,
+    )
+    if args.json:
+        fields = ("exported", "skipped", "failed")
+        _emit_object(args, {"path": str(result.path), **{k: getattr(result, k) for k in fields}})
+    else:
+        print(result.summary())
+        for mid, reason in result.failed.items():
+            print(f"failed {mid}: {reason}", file=sys.stderr)
+    if result.failed:
+        raise ValueError(f"{len(result.failed)} measurement(s) failed; rerun to retry them")
 
 
 def _cache_info(args: argparse.Namespace) -> None:

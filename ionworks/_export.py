@@ -1,0 +1,310 @@
+"""``client.export``: many measurements to one hive-partitioned parquet dataset engines read.
+
+The layout is described in :mod:`ionworks.data.dataset` (``ionworks.scan`` reads it back).
+Three promises, and how they are kept:
+
+* Resumable: each partition holds a ``_manifest.json`` with the measurement's ``updated_at``
+  and the tables written; a rerun skips a measurement whose ``updated_at`` has not changed.
+* Atomic per measurement: the tables are written into ``PATH/_staging/<random>/`` (same file
+  system, so a rename is atomic) and the directory is renamed into place only when every table
+  and the manifest are written. Readers' ``*/*/*/<table>.parquet`` globs never match the
+  staging area, so no half-written partition is ever visible, even after a crash.
+* One failure does not stop the others: each measurement's error is caught at its own
+  boundary and listed in :class:`ExportResult.failed`.
+
+One export at a time per directory: a run clears staging leftovers of earlier, crashed runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from ._dataframe import to_polars
+from .data import dataset as ds
+from .errors import InvalidParameterError
+
+if TYPE_CHECKING:
+    from ._client import Ionworks
+    from .models import CellInstance, CellMeasurement, CellSpecification
+
+
+@dataclass
+class ExportResult:
+    """What an export did: measurement ids exported, skipped (unchanged), failed (id -> why)."""
+
+    path: Path
+    exported: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when no measurement failed."""
+        return not self.failed
+
+    def summary(self) -> str:
+        """One line for people: counts, then where."""
+        return (
+            f"exported {len(self.exported)}, skipped {len(self.skipped)} (unchanged), "
+            f"failed {len(self.failed)} -> {self.path}"
+        )
+
+
+@dataclass
+class _Selection:
+    """The specs, instances and measurements an export covers, with each one's spec id."""
+
+    specs: dict[str, CellSpecification] = field(default_factory=dict)
+    instances: dict[str, CellInstance] = field(default_factory=dict)
+    measurements: dict[str, CellMeasurement] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def spec_of(self, measurement: CellMeasurement) -> str:
+        return str(self.instances[measurement.cell_instance_id].cell_specification_id)
+
+
+def export(
+    client: Ionworks,
+    path: str | os.PathLike[str],
+    *,
+    spec_id: str | None = None,
+    instance_id: str | None = None,
+    measurement_ids: Iterable[str] | None = None,
+    name: str | None = None,
+    tables: Sequence[str] = ds.TABLES,
+    concurrency: int = 4,
+    use_cache: bool = True,
+) -> ExportResult:
+    """Write the selected measurements to ``path``; see ``Ionworks.export`` for the parameters."""
+    tables = _check_tables(tables)
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise InvalidParameterError(f"concurrency={concurrency!r} must be an integer >= 1")
+    root = Path(path)
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(root / ds.STAGING_DIR, ignore_errors=True)
+    selection = _select(client, spec_id, instance_id, measurement_ids, name)
+    _write_metadata(root, selection)
+    result = ExportResult(root, failed=dict(selection.failed))
+    series = [m for m in selection.measurements.values() if m.measurement_type == "time_series"]
+
+    def run(m: CellMeasurement) -> tuple[str, str]:
+        try:
+            done = _export_one(client, root, selection.spec_of(m), m, tables, use_cache)
+            return m.id, "exported" if done else "skipped"
+        except Exception as exc:  # the per-measurement boundary: report it, go on with the rest
+            return m.id, f"{type(exc).__name__}: {exc}"
+
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ionworks-export") as pool:
+        for mid, outcome in pool.map(run, series):
+            if outcome == "exported":
+                result.exported.append(mid)
+            elif outcome == "skipped":
+                result.skipped.append(mid)
+            else:
+                result.failed[mid] = outcome
+    shutil.rmtree(root / ds.STAGING_DIR, ignore_errors=True)
+    return result
+
+
+def _check_tables(tables: Sequence[str]) -> tuple[str, ...]:
+    """The requested tables, known and without repeats (a string is one table, not letters)."""
+    chosen = (tables,) if isinstance(tables, str) else tuple(dict.fromkeys(tables))
+    unknown = [t for t in chosen if t not in ds.TABLES]
+    if unknown or not chosen:
+        raise InvalidParameterError(f"tables={tables!r}: choose from {', '.join(ds.TABLES)}")
+    return chosen
+
+
+# ---------------------------------------------------------------- which measurements
+
+
+def _select(
+    client: Ionworks,
+    spec_id: str | None,
+    instance_id: str | None,
+    measurement_ids: Iterable[str] | None,
+    name: str | None,
+) -> _Selection:
+    """Resolve the filters to specs, instances and measurements through the list/get calls."""
+    sel = _Selection()
+    if measurement_ids is not None:
+        for mid in dict.fromkeys(measurement_ids):
+            _add_measurement(client, sel, mid, spec_id, instance_id)
+        return sel
+    if instance_id is not None:
+        instance = client.cell_instance.get(instance_id)
+        if spec_id is not None and instance.cell_specification_id != spec_id:
+            return sel
+        _add_spec(sel, client.cell_spec.get(instance.cell_specification_id))
+        _add_instance(client, sel, instance)
+        return sel
+    specs = [client.cell_spec.get(spec_id)] if spec_id else client.cell_spec.list_all(name=name)
+    for spec in specs:
+        _add_spec(sel, spec)
+        for instance in client.cell_instance.list_all(spec.id):
+            _add_instance(client, sel, instance)
+    return sel
+
+
+def _add_spec(sel: _Selection, spec: CellSpecification) -> None:
+    sel.specs[spec.id] = spec
+
+
+def _add_instance(client: Ionworks, sel: _Selection, instance: CellInstance) -> None:
+    """An instance and every one of its measurements."""
+    sel.instances[instance.id] = instance
+    for measurement in client.cell_measurement.list_all(instance.id):
+        sel.measurements[measurement.id] = measurement
+
+
+def _add_measurement(
+    client: Ionworks, sel: _Selection, mid: str, spec_id: str | None, instance_id: str | None
+) -> None:
+    """One measurement by id with its instance and spec; an error is that id's failure."""
+    try:
+        measurement = client.cell_measurement.get(mid)
+        iid = measurement.cell_instance_id
+        if iid not in sel.instances:
+            sel.instances[iid] = client.cell_instance.get(iid)
+        sid = str(sel.instances[iid].cell_specification_id)
+        if sid not in sel.specs:
+            sel.specs[sid] = client.cell_spec.get(sid)
+    except Exception as exc:  # reported per id, like a failed download
+        sel.failed[mid] = f"{type(exc).__name__}: {exc}"
+        return
+    if (spec_id is None or sid == spec_id) and (instance_id is None or iid == instance_id):
+        sel.measurements[mid] = measurement
+
+
+# ---------------------------------------------------------------- one measurement's partition
+
+
+def _export_one(
+    client: Ionworks,
+    root: Path,
+    spec_id: str,
+    measurement: CellMeasurement,
+    tables: tuple[str, ...],
+    use_cache: bool,
+) -> bool:
+    """Write one partition unless it is current; True when written, False when skipped."""
+    partition = ds.partition_dir(root, spec_id, measurement.cell_instance_id, measurement.id)
+    if _is_current(partition, measurement.updated_at, tables):
+        return False
+    if measurement.processing_status not in (None, "ready"):
+        raise RuntimeError(f"measurement is {measurement.processing_status}, not ready")
+    staging = root / ds.STAGING_DIR / uuid.uuid4().hex
+    staging.mkdir(parents=True)
+    try:
+        rows: dict[str, int] = {}
+        for table in tables:
+            fetch = getattr(client.cell_measurement, table)
+            frame = to_polars(fetch(measurement.id, use_cache=use_cache))
+            if frame.width:  # a table with no columns (no cycles yet) has nothing to write
+                frame.write_parquet(staging / f"{table}.parquet")
+            rows[table] = frame.height
+        manifest = {"measurement_id": measurement.id, "updated_at": measurement.updated_at}
+        (staging / ds.MANIFEST).write_text(json.dumps({**manifest, "tables": rows}, indent=1))
+        _publish(staging, partition, root)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return True
+
+
+def _is_current(partition: Path, updated_at: str | None, tables: tuple[str, ...]) -> bool:
+    """The partition holds these tables of this version of the measurement."""
+    try:
+        manifest = json.loads((partition / ds.MANIFEST).read_text())
+    except (OSError, ValueError):
+        return False
+    written = manifest.get("tables") or {}
+    return (
+        bool(updated_at)
+        and manifest.get("updated_at") == updated_at
+        and set(tables) <= set(written)
+    )
+
+
+def _publish(staging: Path, partition: Path, root: Path) -> None:
+    """Rename the finished staging directory into place, replacing an older partition."""
+    partition.parent.mkdir(parents=True, exist_ok=True)
+    old = root / ds.STAGING_DIR / f"{uuid.uuid4().hex}.old"
+    replaced = partition.exists()
+    if replaced:
+        partition.rename(old)
+    staging.rename(partition)
+    if replaced:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- metadata
+
+
+def _write_metadata(root: Path, sel: _Selection) -> None:
+    """Merge this run's specs, instances and measurements into ``_metadata/*.parquet``."""
+    instance_spec = {i.id: str(i.cell_specification_id) for i in sel.instances.values()}
+    rows: dict[str, list[dict[str, Any]]] = {
+        "specs": [{"spec_id": s.id, **s.to_dict()} for s in sel.specs.values()],
+        "instances": [
+            {"spec_id": instance_spec[i.id], "instance_id": i.id, **i.to_dict()}
+            for i in sel.instances.values()
+        ],
+        "measurements": [
+            {
+                "spec_id": sel.spec_of(m),
+                "instance_id": m.cell_instance_id,
+                "measurement_id": m.id,
+                **m.to_dict(),
+            }
+            for m in sel.measurements.values()
+        ],
+    }
+    folder = root / ds.METADATA_DIR
+    folder.mkdir(exist_ok=True)
+    for kind, records in rows.items():
+        _merge_table(folder / f"{kind}.parquet", _records_frame(records))
+
+
+def _records_frame(records: list[dict[str, Any]]) -> pl.DataFrame:
+    """Records as a frame: scalars stay typed, nested values (ratings, tags) become JSON text."""
+    names = list(dict.fromkeys(k for r in records for k in r))
+    columns: dict[str, pl.Series] = {}
+    for name in names:
+        values = [r.get(name) for r in records]
+        if any(isinstance(v, Mapping | list | tuple) for v in values):
+            values = [None if v is None else json.dumps(v, default=str) for v in values]
+        try:
+            columns[name] = pl.Series(name, values, strict=True)
+        except (TypeError, pl.exceptions.PolarsError):
+            columns[name] = pl.Series(name, [None if v is None else str(v) for v in values])
+    return pl.DataFrame(columns)
+
+
+def _merge_table(target: Path, new: pl.DataFrame) -> None:
+    """Keep earlier exports' rows this run did not cover; write by atomic replace."""
+    if new.is_empty() and target.exists():
+        return
+    frame = new
+    if target.exists() and "id" in new.columns:
+        try:
+            old = pl.read_parquet(target)
+            kept = old.filter(~pl.col("id").is_in(new["id"].implode()))
+            frame = pl.concat([kept, new], how="diagonal_relaxed")
+        except pl.exceptions.PolarsError:
+            frame = new  # an earlier table that cannot be merged is replaced by this run's
+    temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.incomplete")
+    try:
+        frame.write_parquet(temp)
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
