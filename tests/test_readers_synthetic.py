@@ -321,3 +321,11 @@ def test_maccor_frames_follow_procedure_calls_and_returns() -> None:
     letters = ["R", "P", "S", "C", "P", "S", "D", "O", "C", "O", "R", "P", "R"]
     frames = frame_column(pl.DataFrame({"Mode from cycler": letters}))
     assert frames.to_list() == [0, 0, 0, 1, 1, 1, 2, 2, 1, 1, 0, 0, 0]
+
+
+def test_maccor_message_rows_are_dropped(tmp_path: Path) -> None:
+    lines = (DATA / "maccor_small.txt").read_text().splitlines(keepends=True)
+    lines.insert(6, lines[6].replace("\tD\t", "\t MSG \t"))  # a message row, padded as written
+    path = tmp_path / "with_message.txt"
+    path.write_text("".join(lines))
+    assert read.time_series(path).equals(read.time_series(DATA / "maccor_small.txt"))

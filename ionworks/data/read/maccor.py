@@ -99,7 +99,8 @@ def read(path: Path) -> pl.DataFrame:
     """The time series of a Maccor export, in standard columns.
 
     Without a state column (some exports write signed current instead), the sign is taken as
-    written if it is mixed, else from the voltage response.
+    written if it is mixed, else from the voltage response. The state is worked out once per
+    distinct value (a handful), not once per row.
     """
     table, units = units_row(path, find_table(path, is_header, "Maccor"))
     time_name = _first_present(table.columns, _TIME_COLUMNS, "test time", path)
@@ -117,11 +118,14 @@ def read(path: Path) -> pl.DataFrame:
     if mode_name is None:
         data = _integers(frame.select(exprs))
         return finish(data, file_columns=table.columns, infer_sign=_unsigned(data))
-    mode = pl.col(mode_name).str.strip_chars()
-    exprs += [mode.str.slice(0, 1).alias(MODE), _direction(mode.str.slice(0, 1)).alias(DIRECTION)]
+    states = frame.get_column(mode_name).unique().drop_nulls()
+    letters = states.str.strip_chars().str.slice(0, 1)
+    by_state = pl.col(mode_name).replace_strict(states, letters, default=None)
+    exprs += [by_state.alias(MODE), _direction(by_state).alias(DIRECTION)]
     data = _integers(frame.select(exprs))
-    if frame.get_column(mode_name).str.contains("MSG", literal=True).any():
-        data = data.filter(frame.select(mode != "MSG").to_series())
+    messages = states.filter(states.str.strip_chars() == "MSG")
+    if messages.len():
+        data = data.filter(~frame.get_column(mode_name).is_in(messages.to_list()))
     return finish(data.with_columns(frame_column(data)), file_columns=table.columns)
 
 
