@@ -13,7 +13,7 @@ wait for processing, so there the per-request bound is ``request_timeout``.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
@@ -27,6 +27,7 @@ from .._dataframe import Frame, columns_to_frame, to_backend
 from .._filters import choice, common_filters, iso_timestamp, page_bounds
 from .._pagination import PaginatedList
 from .._polling import Backoff, poll
+from .._transfer import EVERY_ROW, check_columns, select_columns
 from .._upload import jsonable, upload_measurement
 from ..errors import InvalidParameterError, MeasurementProcessingError
 from ..models import CellMeasurement, MeasurementBundle, MeasurementDetail
@@ -164,11 +165,13 @@ class CellMeasurements(ResourceAPI):
         *,
         use_cache: bool = True,
         row_range: tuple[int, int] | None = None,
+        columns: Sequence[str] | None = None,
         timeout: float | None = None,
     ) -> Frame:
         """The time series as a DataFrame (polars, or pandas if configured).
 
-        ``row_range=(start, stop)`` returns only rows ``start <= i < stop``: from the cache when
+        ``row_range=(start, stop)`` returns only rows ``start <= i < stop`` and ``columns=[...]``
+        only those columns (an unknown one raises, listing those present): from the cache when
         the whole series is cached, otherwise by reading just the needed parts of the stored
         parquet file with HTTP range requests (nothing is cached then).
         """
@@ -176,18 +179,21 @@ class CellMeasurements(ResourceAPI):
 
         what = f"time series of {measurement_id}"
         window = None if row_range is None else _check_row_range(row_range)
+        wanted = check_columns(columns)
+        if wanted is not None and window is None:  # a projection is a part, never cached
+            window = EVERY_ROW
 
         def fetch() -> pl.DataFrame | bytes:
             response = self._call(download_time_series, measurement_id, timeout=timeout)
             transfer = self._data.transfer
             if window is None:
                 return transfer.body(response, what=what, timeout=timeout)
-            return transfer.rows(response, *window, what=what, timeout=timeout)
+            return transfer.rows(response, *window, columns=wanted, what=what, timeout=timeout)
 
         frame = self._data.artifacts.table(
             measurement_id, "time_series", fetch, use_cache=use_cache, window=window
         )
-        return self._frame(frame)
+        return self._frame(select_columns(frame, wanted, what))
 
     def steps(
         self, measurement_id: str, *, use_cache: bool = True, timeout: float | None = None
