@@ -236,7 +236,11 @@ def _is_current(partition: Path, updated_at: str | None, tables: tuple[str, ...]
 
 
 def _publish(staging: Path, partition: Path, root: Path) -> None:
-    """Rename the finished staging directory into place, replacing an older partition."""
+    """Rename the finished staging directory into place, replacing an older partition.
+
+    Two renames, as a directory cannot replace a non-empty one in one step: a reader between
+    them sees the measurement missing for a moment, never half of it.
+    """
     partition.parent.mkdir(parents=True, exist_ok=True)
     old = root / ds.STAGING_DIR / f"{uuid.uuid4().hex}.old"
     replaced = partition.exists()
