@@ -13,7 +13,7 @@ wait for processing, so there the per-request bound is ``request_timeout``.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
@@ -25,6 +25,7 @@ from .._artifacts import MeasurementData
 from .._constants import PROCESSING_TIMEOUT
 from .._dataframe import Frame, columns_to_frame, to_backend
 from .._filters import choice, common_filters, iso_timestamp, page_bounds
+from .._fleet import TABLES, FleetResult, fetch_many
 from .._pagination import PaginatedList
 from .._polling import Backoff, poll
 from .._transfer import EVERY_ROW, check_columns, select_columns
@@ -291,6 +292,22 @@ class CellMeasurements(ResourceAPI):
             )
         tables.update({name: future.result() for name, future in futures.items()})
         return MeasurementDetail(measurement, **tables)
+
+    def fetch_many(
+        self,
+        ids: Iterable[str],
+        tables: Sequence[str] = TABLES,
+        concurrency: int = 8,
+        use_cache: bool = True,
+        *,
+        timeout: float | None = None,
+    ) -> FleetResult:
+        """``tables`` of many measurements on ``concurrency`` threads, through the cache, with one
+        progress bar: ``.frames[id][table]``; a failed measurement is in ``.failed[id]`` (its error)
+        and does not lose the others. A rerun fetches only what the cache lacks."""
+        return fetch_many(
+            self, ids, tables, concurrency=concurrency, use_cache=use_cache, timeout=timeout
+        )
 
     def files(self, measurement_id: str, *, timeout: float | None = None) -> dict[str, bytes]:
         """The files of a file measurement, by name (never cached)."""
