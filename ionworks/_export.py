@@ -92,8 +92,23 @@ def export(
     root = Path(path)
     root.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(root / ds.STAGING_DIR, ignore_errors=True)
-    selection = _select(client, spec_id, instance_id, measurement_ids, name)
-    _write_metadata(root, selection)
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ionworks-export") as pool:
+        selection = _select(client, pool, spec_id, instance_id, measurement_ids, name)
+        _write_metadata(root, selection)
+        result = _export_all(client, pool, root, selection, tables, use_cache)
+    shutil.rmtree(root / ds.STAGING_DIR, ignore_errors=True)
+    return result
+
+
+def _export_all(
+    client: Ionworks,
+    pool: ThreadPoolExecutor,
+    root: Path,
+    selection: _Selection,
+    tables: tuple[str, ...],
+    use_cache: bool,
+) -> ExportResult:
+    """Every time series of the selection on the pool; each outcome sorted into the result."""
     result = ExportResult(root, failed=dict(selection.failed))
     series = [m for m in selection.measurements.values() if m.measurement_type == "time_series"]
 
@@ -104,15 +119,13 @@ def export(
         except Exception as exc:  # the per-measurement boundary: report it, go on with the rest
             return m.id, f"{type(exc).__name__}: {exc}"
 
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ionworks-export") as pool:
-        for mid, outcome in pool.map(run, series):
-            if outcome == "exported":
-                result.exported.append(mid)
-            elif outcome == "skipped":
-                result.skipped.append(mid)
-            else:
-                result.failed[mid] = outcome
-    shutil.rmtree(root / ds.STAGING_DIR, ignore_errors=True)
+    for mid, outcome in pool.map(run, series):
+        if outcome == "exported":
+            result.exported.append(mid)
+        elif outcome == "skipped":
+            result.skipped.append(mid)
+        else:
+            result.failed[mid] = outcome
     return result
 
 
@@ -130,12 +143,17 @@ def _check_tables(tables: Sequence[str]) -> tuple[str, ...]:
 
 def _select(
     client: Ionworks,
+    pool: ThreadPoolExecutor,
     spec_id: str | None,
     instance_id: str | None,
     measurement_ids: Iterable[str] | None,
     name: str | None,
 ) -> _Selection:
-    """Resolve the filters to specs, instances and measurements through the list/get calls."""
+    """Resolve the filters to specs, instances and measurements through the list/get calls.
+
+    One list call per spec and per instance, on the pool: a catalog of a thousand specs would
+    otherwise spend seconds in round trips before exporting anything.
+    """
     sel = _Selection()
     if measurement_ids is not None:
         for mid in dict.fromkeys(measurement_ids):
@@ -145,26 +163,32 @@ def _select(
         instance = client.cell_instance.get(instance_id)
         if spec_id is not None and instance.cell_specification_id != spec_id:
             return sel
-        _add_spec(sel, client.cell_spec.get(instance.cell_specification_id))
-        _add_instance(client, sel, instance)
+        spec = client.cell_spec.get(instance.cell_specification_id)
+        sel.specs[spec.id] = spec
+        _add_instances(client, pool, sel, [instance])
         return sel
     specs = [client.cell_spec.get(spec_id)] if spec_id else client.cell_spec.list_all(name=name)
-    for spec in specs:
-        _add_spec(sel, spec)
-        for instance in client.cell_instance.list_all(spec.id):
-            _add_instance(client, sel, instance)
+    sel.specs.update((spec.id, spec) for spec in specs)
+
+    def instances_of(sid: str) -> list[CellInstance]:
+        return list(client.cell_instance.list_all(sid))
+
+    found = [i for group in pool.map(instances_of, list(sel.specs)) for i in group]
+    _add_instances(client, pool, sel, found)
     return sel
 
 
-def _add_spec(sel: _Selection, spec: CellSpecification) -> None:
-    sel.specs[spec.id] = spec
+def _add_instances(
+    client: Ionworks, pool: ThreadPoolExecutor, sel: _Selection, instances: list[CellInstance]
+) -> None:
+    """Instances and every one of their measurements."""
 
+    def measurements_of(iid: str) -> list[CellMeasurement]:
+        return list(client.cell_measurement.list_all(iid))
 
-def _add_instance(client: Ionworks, sel: _Selection, instance: CellInstance) -> None:
-    """An instance and every one of its measurements."""
-    sel.instances[instance.id] = instance
-    for measurement in client.cell_measurement.list_all(instance.id):
-        sel.measurements[measurement.id] = measurement
+    sel.instances.update((i.id, i) for i in instances)
+    for group in pool.map(measurements_of, [i.id for i in instances]):
+        sel.measurements.update((m.id, m) for m in group)
 
 
 def _add_measurement(
