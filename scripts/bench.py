@@ -662,6 +662,34 @@ class Bench(Recorder):
             f"  official warm steps big/small: {steps_ratio:.2f}x (ours {ours['warm steps beside the large series'].ratio:.2f}x)"
         )
 
+    def column_projection(self) -> None:
+        """Bytes moved for 2 columns of the large series (HTTP ranges) against the whole file."""
+        from ionworks.data.columns import TIME, VOLTAGE
+
+        class Counting(httpx.HTTPTransport):
+            moved = 0
+
+            def handle_request(self, request: httpx.Request) -> httpx.Response:
+                response = super().handle_request(request)
+                Counting.moved += len(response.read())
+                return response
+
+        client = Ionworks(api_key=self.key, api_url=self.url, storage_transport=Counting())
+        wanted = [TIME, VOLTAGE]
+        whole = client.cell_measurement.time_series(self.big_id, use_cache=False)
+        size, Counting.moved = Counting.moved, 0
+        part = client.cell_measurement.time_series(self.big_id, columns=wanted, use_cache=False)
+        assert isinstance(whole, pl.DataFrame) and isinstance(part, pl.DataFrame)
+        assert part.equals(whole.select(wanted))
+        self.add(
+            f"2 of {whole.width} columns: bytes moved",
+            Counting.moved,
+            size,
+            0.35,
+            "floor: the whole file",
+            unit="MB",
+        )
+
     def read_cycler_files(self) -> None:
         """1M-row Maccor and Neware text exports vs pl.read_csv of the whole file; .mpr in MB/s."""
         from bench_readers import measure_readers
@@ -681,6 +709,7 @@ class Bench(Recorder):
             self.upload,
             self.server_list_latency,
             self.read_cycler_files,
+            self.column_projection,
         ):
             self.attempt(case)
         processing = ProcessingBench(self.smoke)
