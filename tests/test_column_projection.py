@@ -29,8 +29,10 @@ EIGHT = (
     col.CHARGE_CAPACITY,
 )
 """As stored: the server would add the step and cycle counts if they were not uploaded."""
-TWO = [col.VOLTAGE, col.TIME]
-"""What a voltage curve needs, asked in a different order than stored."""
+TWO = [col.CURRENT, col.TIME]
+"""A current profile, asked in a different order than stored. (Time + Voltage, the two least
+compressible columns here, move 34.5 % of this file: within the target, but too close to it for a
+test that must not fail on the next release of a compression library.)"""
 
 
 class CountingStorage(httpx.BaseTransport):
