@@ -295,7 +295,7 @@ def _read_window(
         groups, first_row = _row_groups(parquet.metadata, start, stop)
         for span in _byte_spans(parquet.metadata, groups, names):
             remote.prefetch(*span)
-        table = parquet.read_row_groups(groups, columns=names)
+        table = parquet.read_row_groups(groups, columns=names, use_threads=False)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise _read_error(
             remote, exc, f"Could not read rows {start}..{stop} of the {what}"
