@@ -15,7 +15,7 @@ import pytest
 
 import ionworks
 from ionworks import CacheMissError, Ionworks
-from ionworks._cache import entries
+from ionworks._cache import config, entries
 from ionworks._polling import Backoff, poll
 from ionworks._retry import CALL_TIMEOUT
 from ionworks._transfer import _read_window
@@ -24,14 +24,14 @@ DOC_SPEC = "NCM622/Graphite Coin Cell"
 
 
 @pytest.fixture(autouse=True)
-def _default_cache(tmp_path: Path) -> Iterator[Path]:
+def _default_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The process default cache directory, private to each test (must stay empty when a
-    client overrides it)."""
+    client overrides it). Every process default a test may change is put back as it was
+    (``set_offline(False)`` would not be: it stops ``IONWORKS_OFFLINE`` being read)."""
+    for name in ("_directory", "_offline", "_enabled", "_ttl"):
+        monkeypatch.setattr(config, name, getattr(config, name))
     ionworks.set_cache_directory(tmp_path / "default")
     yield tmp_path / "default"
-    ionworks.set_offline(False)
-    ionworks.set_cache_enabled(True)
-    ionworks.set_cache_directory(None)
 
 
 @pytest.fixture(scope="module")
