@@ -24,11 +24,14 @@ CYCLERS = Path(__file__).parent / "data" / "cyclers"
 
 
 @pytest.fixture()
-def instance(empty_server: Any, unique: str) -> tuple[Ionworks, str]:
-    """A client and a fresh, empty cell instance."""
+def instance(empty_server: Any, unique: str, tmp_path: Path) -> tuple[Ionworks, str]:
+    """A client (with a private cache, not the user's) and a fresh, empty cell instance."""
     with http_client(empty_server) as http:
         _, instance_id = new_spec_and_instance(http, unique)
-    return Ionworks(api_key=empty_server.api_key, api_url=empty_server.url), instance_id
+    client = Ionworks(
+        api_key=empty_server.api_key, api_url=empty_server.url, cache_dir=tmp_path / "cache"
+    )
+    return client, instance_id
 
 
 def measurements(client: Ionworks, instance_id: str) -> int:
