@@ -10,6 +10,7 @@ server. A series checked in chunks gives exactly the issues of the whole series.
 from __future__ import annotations
 
 import math
+import uuid
 from typing import Any
 
 import polars as pl
@@ -163,11 +164,17 @@ def server_message(issues: list[dict[str, Any]]) -> str:
 
 
 @pytest.fixture(scope="module")
-def uploads(empty_server: ServerProcess) -> dict[str, dict[str, Any]]:
+def uploads(
+    empty_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, dict[str, Any]]:
     """Every case of both tables uploaded unchecked by the real client, then processed."""
     http = http_client(empty_server)
-    _, instance = new_spec_and_instance(http, "one-set-of-checks")
-    client = Ionworks(api_key=empty_server.api_key, api_url=empty_server.url)
+    _, instance = new_spec_and_instance(http, f"one-set-of-checks-{uuid.uuid4().hex[:10]}")
+    client = Ionworks(
+        api_key=empty_server.api_key,
+        api_url=empty_server.url,
+        cache_dir=tmp_path_factory.mktemp("validate-cache"),
+    )
     cases = {name: (ts, steps) for name, (ts, steps, _) in SHARED.items()}
     cases |= {name: (ts, None) for name, (ts, _) in CLIENT_ONLY.items()}
     cases["steps without counts"] = (series(), STEPS.drop("Step count"))

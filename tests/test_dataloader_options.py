@@ -217,9 +217,10 @@ def test_copy_is_equal_and_independent() -> None:
     twin = loader.copy()
     assert twin == loader and twin is not loader
     _same(twin.data, loader.data)
-    assert twin.options is not None
-    twin.options["first_step"] = 0  # a copy of the options; the loader's own stay
-    assert twin.options == loader.options
+    assert twin.options is not None and loader.options is not None
+    before = dict(loader.options)
+    twin.options["first_step"] = 0  # a copy of the options; neither loader's own change
+    assert twin.options == before and loader.options == before
 
 
 @pytest.mark.parametrize("suffix", ["parquet", "csv"])
