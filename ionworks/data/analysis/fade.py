@@ -1,0 +1,230 @@
+"""Capacity fade: retention against a reference cycle, fade rate, knee and threshold crossing.
+
+Input is a cycles table (``Cycle count`` and ``Discharge capacity [A.h]``, as the API serves and
+:func:`ionworks.data.cycles.get_cycle_metrics` computes), or many of them stacked: the LazyFrame of
+``ionworks.scan(path, table="cycles")`` is grouped by ``measurement_id``, so a fleet's fade
+table is one call that reads only those three columns.
+
+* Retention is each cycle's capacity over the reference cycle's (the first cycle with a positive
+  capacity unless ``reference_cycle`` is given); cycles without a positive capacity are skipped.
+* ``Fade rate [%/100 cycles]`` is minus the least-squares slope of retention against cycle,
+  in percentage points of the reference capacity per 100 cycles.
+* The knee is the break point of the Bacon–Watts two-phase model in its sharp limit
+  (``y = a0 + a1 (x - x1) + a2 |x - x1|``, a continuous two-line fit; Fermín-Cueto et al.,
+  2020, use the same model for capacity knees), fitted by least squares over every break point
+  ``x1`` that leaves at least 3 cycles on each side. It is reported only when the line after it
+  is steeper (more fade) than ``min_slope_ratio`` times the line before it and the two lines
+  leave at most half the squared residual of one straight line; otherwise it is null.
+* ``Threshold cycle`` is where retention first falls to ``threshold`` (0.8 by default),
+  interpolated linearly between the last cycle above and the first at or below; null when it
+  never does. Retention is first averaged over a centred window of ``window`` cycles (5 by
+  default, 1 for none), so one noisy cycle does not cross early.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ..columns import CAPACITY_RETENTION, CYCLE_COUNT, DISCHARGE_CAPACITY
+from ..errors import DataError
+from ._frames import Array, group_keys, lazy, require
+
+__all__ = ["FADE_COLUMNS", "capacity_fade", "capacity_retention", "knee_point"]
+
+FADE_COLUMNS = (
+    "Reference cycle",
+    "Reference capacity [A.h]",
+    "Cycles",
+    "Last cycle",
+    "Retention",
+    "Fade rate [%/100 cycles]",
+    "Knee cycle",
+    "Fade before knee [%/100 cycles]",
+    "Fade after knee [%/100 cycles]",
+    "Threshold",
+    "Threshold cycle",
+)
+"""The summary columns of :func:`capacity_fade`, after the grouping columns."""
+
+_HINT = (
+    "Pass a cycles table (client.cell_measurement.cycles(id), ionworks.scan(path, "
+    "table='cycles') or ionworks.data.cycles.get_cycle_metrics(steps))."
+)
+
+
+def capacity_retention(
+    cycles: Any,
+    *,
+    reference_cycle: int | None = None,
+    capacity: str = DISCHARGE_CAPACITY,
+    by: str | list[str] | None = None,
+) -> pl.DataFrame:
+    """Each cycle's capacity and ``Capacity retention`` against the reference cycle, per cell."""
+    frame, keys = _cycles(cycles, capacity, by)
+    parts = []
+    for key, part in _cells(frame, keys):
+        x, y = _xy(part, capacity)
+        ref = _reference(x, y, reference_cycle, key)
+        parts.append(
+            part.filter(pl.col(capacity) > 0).with_columns(
+                (pl.col(capacity) / y[ref]).alias(CAPACITY_RETENTION)
+            )
+        )
+    return pl.concat(parts)
+
+
+def capacity_fade(
+    cycles: Any,
+    *,
+    reference_cycle: int | None = None,
+    threshold: float = 0.8,
+    capacity: str = DISCHARGE_CAPACITY,
+    min_slope_ratio: float = 1.5,
+    window: int = 5,
+    by: str | list[str] | None = None,
+) -> pl.DataFrame:
+    """One row per cell: retention, fade rate, knee and threshold crossing (see the module)."""
+    if not 0 < threshold < 1:
+        raise DataError(
+            f"threshold is a retention between 0 and 1 (0.8 for 80 %), got {threshold!r}."
+        )
+    frame, keys = _cycles(cycles, capacity, by)
+    rows = []
+    for key, part in _cells(frame, keys):
+        x, y = _xy(part, capacity)
+        ref = _reference(x, y, reference_cycle, key)
+        retention = y / y[ref]
+        after = x >= x[ref]
+        xs, rs = x[after], retention[after]
+        knee = knee_point(xs, rs, min_slope_ratio=min_slope_ratio)
+        slope = float(np.polyfit(xs, rs, 1)[0]) if xs.size >= 2 else float("nan")
+        rows.append(
+            {
+                **dict(zip(keys, key, strict=True)),
+                "Reference cycle": int(x[ref]),
+                "Reference capacity [A.h]": float(y[ref]),
+                "Cycles": int(xs.size),
+                "Last cycle": int(xs[-1]),
+                "Retention": float(rs[-1]),
+                "Fade rate [%/100 cycles]": -slope * 1e4 if np.isfinite(slope) else None,
+                "Knee cycle": None if knee is None else knee[0],
+                "Fade before knee [%/100 cycles]": None if knee is None else -knee[1] * 1e4,
+                "Fade after knee [%/100 cycles]": None if knee is None else -knee[2] * 1e4,
+                "Threshold": threshold,
+                "Threshold cycle": _crossing(xs, _moving_mean(rs, window), threshold),
+            }
+        )
+    schema = {k: frame.schema[k] for k in keys} | {
+        c: pl.Int64 if c in ("Reference cycle", "Cycles", "Last cycle") else pl.Float64
+        for c in FADE_COLUMNS
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def knee_point(
+    cycle: Array, retention: Array, *, min_slope_ratio: float = 1.5
+) -> tuple[float, float, float] | None:
+    """``(knee cycle, slope before, slope after)`` of the sharp Bacon–Watts fit, or None."""
+    x, y = np.asarray(cycle, dtype=float), np.asarray(retention, dtype=float)
+    if x.size < 8:
+        return None
+    candidates = x[3:-3]
+    if candidates.size > 200:  # coarse grid, then every cycle around the best
+        coarse = candidates[np.linspace(0, candidates.size - 1, 200).astype(int)]
+        best = coarse[int(np.argmin(_hinge_sse(x, y, coarse)[0]))]
+        spacing = coarse[1] - coarse[0]
+        candidates = candidates[np.abs(candidates - best) <= spacing]
+    sse, coefs = _hinge_sse(x, y, candidates)
+    at = int(np.argmin(sse))
+    _, a1, a2 = coefs[at]
+    before, after = a1 - a2, a1 + a2
+    line_sse = float(np.sum((y - np.polyval(np.polyfit(x, y, 1), x)) ** 2))
+    steeper = after < 0 and (before >= 0 or after <= min_slope_ratio * before)
+    if not steeper or sse[at] > 0.5 * line_sse:
+        return None
+    return float(candidates[at]), float(before), float(after)
+
+
+def _hinge_sse(x: Array, y: Array, breaks: Array) -> tuple[Array, Array]:
+    """Least-squares residuals and coefficients of ``a0 + a1 (x - b) + a2 |x - b|`` per break b."""
+    d = x[None, :] - breaks[:, None]
+    design = np.stack([np.ones_like(d), d, np.abs(d)], axis=2)
+    gram = np.einsum("mni,mnj->mij", design, design)
+    rhs = np.einsum("mni,n->mi", design, y)
+    coefs = np.linalg.solve(gram, rhs[..., None])[..., 0]
+    fitted = np.einsum("mni,mi->mn", design, coefs)
+    return np.sum((y[None, :] - fitted) ** 2, axis=1), coefs
+
+
+def _moving_mean(values: Array, window: int) -> Array:
+    """Centred moving mean over ``window`` points; near the ends the window shrinks on both
+    sides alike, so a sloped line stays unbiased up to its last point."""
+    half = max(0, int(window) // 2)
+    if half == 0 or values.size < 3:
+        return values
+    sums = np.concatenate([[0.0], np.cumsum(values)])
+    index = np.arange(values.size)
+    reach = np.minimum(np.minimum(index, values.size - 1 - index), half)
+    low, high = index - reach, index + reach + 1
+    return np.asarray((sums[high] - sums[low]) / (high - low), dtype=np.float64)
+
+
+def _crossing(x: Array, retention: Array, threshold: float) -> float | None:
+    below = np.nonzero(retention <= threshold)[0]
+    if below.size == 0:
+        return None
+    j = int(below[0])
+    if j == 0:
+        return float(x[0])
+    r0, r1 = retention[j - 1], retention[j]
+    return float(x[j - 1] + (r0 - threshold) / (r0 - r1) * (x[j] - x[j - 1]))
+
+
+def _cycles(
+    cycles: Any, capacity: str, by: str | list[str] | None
+) -> tuple[pl.DataFrame, list[str]]:
+    """The grouping, cycle and capacity columns, read (only those) and sorted."""
+    lf = lazy(cycles, "capacity_fade")
+    columns = lf.collect_schema().names()
+    require(columns, [CYCLE_COUNT, capacity], "capacity_fade", _HINT)
+    keys = group_keys(columns, by)
+    frame = (
+        lf.select(*keys, CYCLE_COUNT, pl.col(capacity).cast(pl.Float64))
+        .sort(*keys, CYCLE_COUNT)
+        .collect()
+    )
+    if frame.filter(pl.col(capacity) > 0).height == 0:
+        raise DataError(f"capacity_fade: no cycle has a positive {capacity!r}. {_HINT}")
+    return frame, keys
+
+
+def _cells(frame: pl.DataFrame, keys: list[str]) -> list[tuple[tuple[Any, ...], pl.DataFrame]]:
+    if not keys:
+        return [((), frame)]
+    return list(frame.partition_by(keys, as_dict=True, maintain_order=True).items())
+
+
+def _xy(part: pl.DataFrame, capacity: str) -> tuple[Array, Array]:
+    kept = part.filter(pl.col(capacity) > 0)
+    x = kept.get_column(CYCLE_COUNT).cast(pl.Float64).to_numpy()
+    return x, kept.get_column(capacity).to_numpy()
+
+
+def _reference(x: Array, y: Array, reference_cycle: int | None, key: tuple[Any, ...]) -> int:
+    """The index of the reference cycle (the first with a positive capacity by default)."""
+    if x.size == 0:
+        cell = f" of {key[0]}" if key else ""
+        raise DataError(f"capacity_fade: no cycle{cell} has a positive capacity. {_HINT}")
+    if reference_cycle is None:
+        return 0
+    found = np.nonzero(x == reference_cycle)[0]
+    if found.size == 0:
+        cell = f" of {key[0]}" if key else ""
+        raise DataError(
+            f"capacity_fade: reference_cycle={reference_cycle} has no positive capacity{cell}; "
+            f"cycles run from {int(x[0])} to {int(x[-1])}."
+        )
+    return int(found[0])
