@@ -192,6 +192,14 @@ def test_biologic_mpr_reads_with_values_from_the_records() -> None:
     assert step[CHARGE_ENERGY][-1] == pytest.approx(0.00037341870553318253, rel=1e-6)
 
 
+def test_biologic_mpr_start_time_is_the_log_modules_ole_date() -> None:
+    """biol.mpr's LOG module holds 42809.4325694... at byte 585 of its data (EC-Lab 11): 2017-03-15
+    10:22:54, on the day its module headers are stamped (03.15.17)."""
+    path = CORPUS / "biol.mpr"
+    assert str(read.start_time(path)) == "2017-03-15 10:22:54"
+    assert read.metadata(path) == {"cycler": "biologic", "start_time": read.start_time(path)}
+
+
 def test_biologic_mpr_cut_short_names_the_byte_offset(tmp_path: Path) -> None:
     cut = tmp_path / "cut.mpr"
     cut.write_bytes((CORPUS / "biol.mpr").read_bytes()[:1_000_000])

@@ -187,14 +187,31 @@ def write_mpr(path: Path, rows: list[tuple[int, int, float, float, float, float]
     ids = (1, 131, 4, 6, 8, 13)
     head = struct.pack("<IB", len(rows), len(ids)) + struct.pack(f"<{len(ids)}H", *ids)
     body = head.ljust(0x195, b"\x00") + b"".join(struct.pack("<BHdffd", *r) for r in rows)
-    module = (
-        b"MODULE"
-        + b"VMP data".ljust(10)
-        + b"VMP data".ljust(25)
-        + struct.pack("<II", len(body), 2)
-        + b"03.15.17"
-    )
-    path.write_bytes(b"BIO-LOGIC MODULAR FILE\x1a".ljust(52, b" ") + module + body)
+    path.write_bytes(b"BIO-LOGIC MODULAR FILE\x1a".ljust(52, b" ") + mpr_module("VMP data", body))
+
+
+def mpr_module(short: str, body: bytes, version: int = 2, date: bytes = b"03.15.17") -> bytes:
+    """One .mpr module: 'MODULE', short and long name, length, version, header date, data."""
+    header = b"MODULE" + short.encode().ljust(10) + short.encode().ljust(25)
+    return header + struct.pack("<II", len(body), version) + date + body
+
+
+def test_biologic_mpr_start_time_comes_from_the_log_module(tmp_path: Path) -> None:
+    """The LOG module holds the start as an OLE date (days since 1899-12-30); this writer puts
+    it at byte 469, after an implausible value at 465, as some EC-Lab versions do."""
+    path = tmp_path / "run.mpr"
+    write_mpr(path, [(3, 0, 0.0, 3.5, 0.0, 0.0), (1, 1, 10.0, 3.4, -500.0, 0.0)])
+    assert read.start_time(path) is None  # no LOG module: the file does not say
+    started = 45351.385416666664  # 2024-02-29 09:15:00
+    log = bytearray(600)
+    struct.pack_into("<d", log, 465, 1e-300)
+    struct.pack_into("<d", log, 469, started)
+    settings = mpr_module("VMP Set", b"\x00" * 64, 0, b"02/29/24")
+    blob = path.read_bytes()
+    path.write_bytes(blob[:52] + settings + blob[52:] + mpr_module("VMP LOG", bytes(log), 0))
+    assert str(read.start_time(path)) == "2024-02-29 09:15:00"
+    assert str(read.metadata(path)["start_time"]) == "2024-02-29 09:15:00"
+    assert read.time_series(path).height == 2  # the extra modules do not disturb the data
 
 
 def test_biologic_mpr_records_become_standard_columns(tmp_path: Path) -> None:

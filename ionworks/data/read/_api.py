@@ -51,7 +51,13 @@ READERS: dict[str, Reader] = {
             arbin_text.start_time,
             (".res", ".csv", ".xlsx"),
         ),
-        Reader(biologic_mpr.NAME, biologic_mpr.read, None, None, (".mpr",)),
+        Reader(
+            biologic_mpr.NAME,
+            biologic_mpr.read,
+            biologic_mpr.metadata,
+            biologic_mpr.start_time,
+            (".mpr",),
+        ),
         Reader(
             biologic_text.NAME_MPT,
             biologic_text.read,

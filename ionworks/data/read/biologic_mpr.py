@@ -5,13 +5,16 @@ An ``.mpr`` file is ``BIO-LOGIC MODULAR FILE`` followed by modules. Each module 
 and a date (8 ASCII bytes). The ``VMP data`` module holds the number
 of points (uint32), the number of columns (uint8), the column ids (uint16 each, up to 200), then
 fixed-size little-endian records from byte 0x195 of the module (0x196 in some newer writers).
-The flag ids (mode, ox/red, error, control/Ns changes, counter) share one byte. No library with a
+The flag ids (mode, ox/red, error, control/Ns changes, counter) share one byte. The ``VMP LOG``
+module stores when the run started as an OLE automation date (float64 days since 1899-12-30) at
+byte 465, 469, 473 or 585 of its data, depending on the EC-Lab version. No library with a
 permissive licence reads these files (galvani, the usual one, is GPL), so this parser is ours.
 """
 
 from __future__ import annotations
 
 import struct
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,7 @@ import polars as pl
 from .. import columns as col
 from ._errors import ReaderError
 from ._finish import CAPACITY, MODE, finish
+from ._meta import with_start
 
 NAME = "biologic"
 
@@ -209,3 +213,79 @@ def read(path: Path) -> pl.DataFrame:
     if "I/mA" not in raw.columns or "Ewe/V" not in raw.columns or "time/s" not in raw.columns:
         raise ReaderError(f"{path.name}: columns found: {', '.join(raw.columns)}")
     return finish(data, file_columns=raw.columns, charge_positive=True)
+
+
+LOG_START_OFFSETS = (465, 469, 473, 585)
+"""Bytes into the ``VMP LOG`` data where EC-Lab versions write the start time (OLE date)."""
+
+OLE_EPOCH = datetime(1899, 12, 30)
+OLE_PLAUSIBLE_DAYS = (32874.0, 65745.0)
+"""OLE dates from 1990 to 2080: eight bytes that decode outside this are not a start time."""
+
+
+def _module_headers(path: Path) -> dict[str, tuple[int, int, str]]:
+    """Each module's short name -> (data offset, data length, header date), reading only headers.
+
+    The data module of a long run is large; the LOG module sits after it, so the headers are
+    walked with seeks instead of reading the whole file.
+    """
+    found: dict[str, tuple[int, int, str]] = {}
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        if handle.read(len(MAGIC)) != MAGIC:
+            raise ReaderError(f"{path.name}: not a BioLogic .mpr file")
+        offset = FILE_HEADER_SIZE
+        while offset + MODULE_HEADER_SIZE <= size:
+            handle.seek(offset)
+            header = handle.read(MODULE_HEADER_SIZE)
+            if header[:6] != b"MODULE":
+                raise ReaderError(
+                    f"{path.name}: byte {offset}: expected a module header ('MODULE'), file corrupt"
+                )
+            short = header[6:16].decode("ascii", errors="replace").strip()
+            (length,) = struct.unpack_from("<I", header, 41)
+            date = header[49:57].decode("ascii", errors="replace")
+            found[short] = (offset + MODULE_HEADER_SIZE, length, date)
+            offset += MODULE_HEADER_SIZE + length
+    return found
+
+
+def _header_date(text: str) -> datetime | None:
+    """A module header's date (``03/15/17`` or ``03.15.17``, month first), or None."""
+    for fmt in ("%m/%d/%y", "%m.%d.%y", "%m-%d-%y"):
+        try:
+            return datetime.strptime(text.strip(), fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def start_time(path: Path) -> datetime | None:
+    """When the run started, from the ``VMP LOG`` module; None for files without one.
+
+    Of the candidate offsets, the first holding a plausible OLE date is taken, preferring one
+    on the day the settings module's header says the file was written (EC-Lab stamps it at
+    the start of the run).
+    """
+    found = _module_headers(path)
+    if "VMP LOG" not in found:
+        return None
+    start, length, _ = found["VMP LOG"]
+    with path.open("rb") as handle:
+        handle.seek(start)
+        log = handle.read(length)
+    candidates: list[datetime] = []
+    for at in LOG_START_OFFSETS:
+        if at + 8 <= len(log):
+            (days,) = struct.unpack_from("<d", log, at)
+            if OLE_PLAUSIBLE_DAYS[0] < days < OLE_PLAUSIBLE_DAYS[1]:
+                # To the millisecond: a float64 of days carries ~10 µs of rounding noise.
+                candidates.append(OLE_EPOCH + timedelta(milliseconds=round(days * 86_400_000)))
+    settings = _header_date(found["VMP Set"][2]) if "VMP Set" in found else None
+    same_day = [c for c in candidates if settings is not None and c.date() == settings.date()]
+    return (same_day or candidates or [None])[0]
+
+
+def metadata(path: Path) -> dict[str, Any]:
+    """The cycler and, where the file has a LOG module, when the run started."""
+    return with_start({"cycler": NAME}, start_time(path))
