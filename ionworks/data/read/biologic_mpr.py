@@ -283,7 +283,8 @@ def start_time(path: Path) -> datetime | None:
                 candidates.append(OLE_EPOCH + timedelta(milliseconds=round(days * 86_400_000)))
     settings = _header_date(found["VMP Set"][2]) if "VMP Set" in found else None
     same_day = [c for c in candidates if settings is not None and c.date() == settings.date()]
-    return (same_day or candidates or [None])[0]
+    chosen = same_day or candidates
+    return chosen[0] if chosen else None
 
 
 def metadata(path: Path) -> dict[str, Any]:
