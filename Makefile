@@ -6,9 +6,9 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: setup regen check-regen lint typecheck spec-check test test-fast demo bench bench-smoke bench-compare compat stress fuzz clean
+.PHONY: setup viewer bench-viewer regen check-regen lint typecheck spec-check test test-fast demo bench bench-smoke bench-compare compat stress fuzz clean
 
-setup: $(STAMP)
+setup: $(STAMP) viewer
 
 $(STAMP): $(ROOT)pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,22 @@ $(STAMP): $(ROOT)pyproject.toml
 	$(PY) -m pip install --quiet -e "$(ROOT)[server,pandas,readers,dev]"
 	@bash $(ROOT)scripts/system_packages.sh
 	@touch $(STAMP)
+
+# The browser viewer (viewer/ -> ionworks_server/viewer_static/): npm ci and the esbuild bundle,
+# when Node.js and npm are present (without them /viewer/ says what to run, and its tests skip).
+VIEWER_STAMP := $(ROOT)ionworks_server/viewer_static/index.html
+viewer: $(VIEWER_STAMP)
+
+$(VIEWER_STAMP): $(ROOT)viewer/package-lock.json $(ROOT)viewer/build.mjs $(wildcard $(ROOT)viewer/src/*)
+	@if command -v npm >/dev/null 2>&1; then \
+		cd $(ROOT)viewer && npm ci --no-audit --no-fund --loglevel=error >/dev/null && npm run --silent build; \
+	else \
+		echo "note: npm not found; the viewer is not built (install Node.js 20, then make setup)" >&2; \
+	fi
+
+# First paint of a 1M-row measurement and a zoom refine in headless chromium; bytes moved.
+bench-viewer: $(STAMP) viewer
+	cd $(ROOT) && $(PY) scripts/bench_viewer.py
 
 # Regenerate the low-level client from openapi.yaml (pinned generator, pinned ruff from the venv).
 regen: $(STAMP)
@@ -34,10 +50,10 @@ typecheck: $(STAMP)
 spec-check: $(STAMP)
 	cd $(ROOT) && $(BIN)/openapi-spec-validator openapi.yaml
 
-test: $(STAMP) lint typecheck spec-check check-regen
+test: $(STAMP) viewer lint typecheck spec-check check-regen
 	cd $(ROOT) && $(BIN)/pytest -n 2 -q
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) viewer
 	cd $(ROOT) && $(BIN)/pytest -n 2 -q -x
 
 demo: $(STAMP)

@@ -1,0 +1,215 @@
+"""The browser viewer at ``/viewer/``: its static assets, and the overview route it plots from.
+
+The page itself (``viewer/`` in the repository, built by ``make setup`` into ``viewer_static/``)
+talks to the public API like any client. Two things it needs are not in the public API and are
+declared in ``openapi.yaml`` under the ``local`` tag, authenticated and organisation-scoped like
+every route: the decimated overview of a time series here, and SQL in :mod:`.viewer_sql`.
+
+The overview answers the first paint of a long series with at most ``points`` points per signal
+(the min/max of consecutive row buckets, as ``ionworks.plotting.decimate_minmax`` does), and
+signed *relative* links to the measurement's parquet files: the browser then reads a zoomed
+window of the time series itself with HTTP range requests, from the page's own origin whatever
+address the server was reached by (a signature covers the path, not the host).
+"""
+
+from __future__ import annotations
+
+import math
+import mimetypes
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow.parquet as pq
+from starlette.datastructures import QueryParams
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ionworks.data.columns import CURRENT, TEMPERATURE, TIME, VOLTAGE
+
+from .context import Call
+from .errors import bad_parameter
+from .filters import single
+from .jsonio import json_response
+from .measurements import _processed
+from .viewer_sql import run_sql
+
+__all__ = ["ASSETS_DIR", "LOCAL_OPERATIONS", "ViewerAssets", "overview"]
+
+ASSETS_DIR = Path(__file__).resolve().parent / "viewer_static"
+PREFIX = "/viewer"
+PLOTTED = (VOLTAGE, CURRENT, TEMPERATURE)
+"""The signals the viewer plots against time, in panel order (those the file has)."""
+TABLE_FILES = ("time_series", "steps", "cycles")
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+"""Same-origin scripts, styles and requests only; no inline script, no framing."""
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-cache",
+}
+MISSING_ASSETS = (
+    "The viewer's assets are not built. Run `make setup` in the repository (it needs Node.js 20 "
+    "and npm), or `npm ci && npm run build` in viewer/, then reload this page."
+)
+
+
+class ViewerAssets:
+    """ASGI middleware serving ``/viewer/`` from :data:`ASSETS_DIR`; every other path passes on.
+
+    Not a route: the routing table holds exactly the operations of ``openapi.yaml``. Only files
+    that exist directly in the assets directory are served (no subdirectories, no ``..``).
+    """
+
+    def __init__(self, app: ASGIApp, assets: Path = ASSETS_DIR) -> None:
+        self.app = app
+        self.assets = assets
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path != PREFIX and not path.startswith(PREFIX + "/"):
+            await self.app(scope, receive, send)
+            return
+        response = self._response(scope["method"], path)
+        await response(scope, receive, send)
+
+    def _response(self, method: str, path: str) -> Response:
+        if method not in ("GET", "HEAD"):
+            return _page(405, "Method not allowed: the viewer's files are read with GET.")
+        if path == PREFIX:
+            return Response(status_code=308, headers={**SECURITY_HEADERS, "Location": "/viewer/"})
+        name = path[len(PREFIX) + 1 :] or "index.html"
+        if not (self.assets / "index.html").is_file():
+            return _page(503, MISSING_ASSETS)
+        if "/" in name or name.startswith(".") or not (self.assets / name).is_file():
+            return _page(404, f"No viewer file {name!r}; open /viewer/")
+        media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        if media_type.startswith("text/") or media_type.endswith("javascript"):
+            media_type += "; charset=utf-8"
+        body = (self.assets / name).read_bytes()
+        return Response(body, media_type=media_type, headers=SECURITY_HEADERS)
+
+
+def _page(status: int, message: str) -> Response:
+    """A plain-text answer (never HTML built from the request)."""
+    return Response(
+        message + "\n", status_code=status, media_type="text/plain", headers=SECURITY_HEADERS
+    )
+
+
+# -- the overview route ------------------------------------------------------------------
+
+
+def _number(params: QueryParams, name: str) -> float | None:
+    raw = single(params, name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise bad_parameter(name, f"Invalid value for {name!r}: {raw!r} is not a finite number")
+    return value
+
+
+def _points(params: QueryParams) -> int:
+    raw = single(params, "points")
+    if raw is None:
+        return 1000
+    if not raw.isdigit() or not 16 <= int(raw) <= 5000:
+        raise bad_parameter(
+            "points", f"Invalid value for 'points': {raw!r}; use an integer between 16 and 5000"
+        )
+    return int(raw)
+
+
+def decimate(frame: pl.DataFrame, column: str, points: int) -> pl.DataFrame:
+    """``Time`` and ``column`` reduced to at most ``points`` rows keeping each bucket's extrema.
+
+    Consecutive rows are cut into ``points // 2`` buckets; each keeps the rows holding its
+    minimum and maximum, in their original order (nulls and NaN never chosen).
+    """
+    pair = frame.select(TIME, column).with_row_index("row")
+    pair = pair.filter(pl.col(column).is_not_null() & pl.col(column).is_not_nan())
+    if pair.height <= points:
+        return pair.drop("row")
+    size = -(-pair.height // (points // 2))
+    keep = (
+        pair.group_by((pl.int_range(pl.len()) // size).alias("bucket"))
+        .agg(
+            pl.col("row").get(pl.col(column).arg_min()).alias("low"),
+            pl.col("row").get(pl.col(column).arg_max()).alias("high"),
+        )
+        .select(pl.concat_list("low", "high").alias("row"))
+        .explode("row")
+        .unique()
+    )
+    return pair.join(keep, on="row").sort("row").drop("row")
+
+
+def _links(call: Call, measurement_id: str) -> dict[str, Any]:
+    """Signed links (path and query only: same origin as the page) and sizes of the tables."""
+    storage = call.ctx.storage
+    ttl = call.ctx.settings.get_url_ttl_s
+    links: dict[str, Any] = {}
+    for table in TABLE_FILES:
+        path = storage.object_path("measurements", measurement_id, f"{table}.parquet")
+        if path.is_file():
+            url = storage.signed_url("", "GET", "measurements", measurement_id, path.name, ttl)
+            links[table] = {"url": url, "size": path.stat().st_size}
+    return links
+
+
+def overview(call: Call) -> Response:
+    """``GET /cell_measurements/{id}/time_series/overview``: decimated signals and file links."""
+    params = call.request.query_params
+    points = _points(params)
+    start, end = _number(params, "start"), _number(params, "end")
+    row = _processed(call)
+    path = call.ctx.storage.object_path("measurements", row.id, "time_series.parquet")
+    total = pq.ParquetFile(path).metadata.num_rows
+    names = pl.read_parquet_schema(path)
+    columns = [c for c in PLOTTED if c in names]
+    scan = pl.scan_parquet(path).select(TIME, *columns)
+    if start is not None:
+        scan = scan.filter(pl.col(TIME) >= start)
+    if end is not None:
+        scan = scan.filter(pl.col(TIME) <= end)
+    frame = scan.collect()
+    series: dict[str, Any] = {}
+    for column in columns:
+        reduced = decimate(frame, column, points)
+        series[column] = {
+            "time": reduced[TIME].to_list(),
+            "values": reduced[column].to_list(),
+        }
+    times = frame[TIME].drop_nulls()
+    body = {
+        "rows": total,
+        "window_rows": frame.height,
+        "time_range": [times.min(), times.max()] if len(times) else None,
+        "columns": columns,
+        "series": series,
+        "files": _links(call, row.id),
+    }
+    return json_response(body)
+
+
+LOCAL_OPERATIONS: tuple[tuple[str, str, str, Any, bool], ...] = (
+    (
+        "get_time_series_overview",
+        "GET",
+        "/cell_measurements/{cell_measurement_id}/time_series/overview",
+        overview,
+        False,
+    ),
+    ("run_measurement_sql", "POST", "/cell_measurements/{cell_measurement_id}/sql", run_sql, True),
+)
+"""(operation id, method, path, handler, has a JSON body): the ``local`` operations of the spec."""
