@@ -1,5 +1,8 @@
 """The two HTTP clients: one for the API (credentials, retries, error mapping) and one for storage.
 
+The async client builds its two (``_async_http``) from the same pieces: headers, timeouts, the
+retry policy, error mapping and :func:`translate_transport_errors`.
+
 Signed storage URLs are fetched by a client that carries no credentials at all, so following a
 redirect to the storage host can never leak the API key. Every httpx exception is translated here
 into an :class:`~ionworks.errors.IonworksError`; nothing from httpx reaches the user.
@@ -19,7 +22,7 @@ import httpx
 
 from ._deadline import deadline_transport
 from ._operations import request_of, response_of
-from ._retry import CALL_TIMEOUT, RetryTransport
+from ._retry import CALL_TIMEOUT, RetryPolicy, RetryTransport
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -64,6 +67,10 @@ class Retries:
     max_retries: int
     budget: float
 
+    def policy(self, deadline: float | None = None) -> RetryPolicy:
+        """The decisions both transports follow, for calls bounded by ``deadline`` seconds."""
+        return RetryPolicy(max(0, self.max_retries), self.budget, deadline)
+
     def around(
         self,
         transport: httpx.BaseTransport,
@@ -100,8 +107,8 @@ def build_api_client(
     """
     return httpx.Client(
         base_url=base_url,
-        headers={"User-Agent": USER_AGENT, "Accept": "application/json", **headers},
-        timeout=_timeout(timeout),
+        headers=api_headers(headers),
+        timeout=api_timeout(timeout),
         transport=retries.around(
             transport or deadline_transport(), owns=owns_transport, deadline=timeout
         ),
@@ -120,12 +127,22 @@ def build_storage_client(
     """A client for signed storage URLs: no credentials, no base URL, redirects followed."""
     return httpx.Client(
         headers={"User-Agent": USER_AGENT},
-        timeout=httpx.Timeout(timeout, connect=10.0),
+        timeout=storage_timeout(timeout),
         transport=retries.around(
             transport or httpx.HTTPTransport(), owns=owns_transport, kind="storage"
         ),
         follow_redirects=True,
     )
+
+
+def api_headers(headers: dict[str, str]) -> dict[str, str]:
+    """Every API request's headers: ours, then the credential's."""
+    return {"User-Agent": USER_AGENT, "Accept": "application/json", **headers}
+
+
+def storage_timeout(seconds: float) -> httpx.Timeout:
+    """httpx's timeouts of a storage transfer: ``seconds`` per read, 10 s to connect."""
+    return httpx.Timeout(seconds, connect=10.0)
 
 
 @contextmanager
@@ -149,7 +166,7 @@ def translate_transport_errors(url: str) -> Iterator[None]:
         raise APIConnectionError(f"HTTP error talking to {url}: {exc}") from exc
 
 
-def _timeout(seconds: float) -> httpx.Timeout:
+def api_timeout(seconds: float) -> httpx.Timeout:
     """httpx's per-operation timeouts for a call bounded by ``seconds`` (connect: 10 s at most)."""
     return httpx.Timeout(seconds, connect=min(seconds, 10.0))
 
@@ -172,11 +189,16 @@ def send(
     ``timeout`` (seconds) bounds this call as a whole, retries included, instead of the client's
     ``timeout``; None keeps the client's.
     """
-    if timeout is not None:
-        check_timeout(timeout)
-        request = {**request, "timeout": _timeout(timeout), "extensions": {CALL_TIMEOUT: timeout}}
     with translate_transport_errors(url):
-        return http.request(**request)
+        return http.request(**with_timeout(request, timeout))
+
+
+def with_timeout(request: dict[str, Any], timeout: float | None) -> dict[str, Any]:
+    """Request keywords bounded by ``timeout`` seconds in all (None: the client's timeout)."""
+    if timeout is None:
+        return request
+    check_timeout(timeout)
+    return {**request, "timeout": api_timeout(timeout), "extensions": {CALL_TIMEOUT: timeout}}
 
 
 def parse(operation: ModuleType, api: GeneratedClient, url: str, response: httpx.Response) -> Any:

@@ -1,40 +1,30 @@
-"""``PaginatedList``: one page of results that behaves like a list, and can walk the rest."""
+"""``PaginatedList`` (and its async twin): one page of results that behaves like a list, and can
+walk the rest. The page's list behaviour, reprs and the decoding of a list answer are shared;
+only fetching the next page differs (a call, or an ``await``)."""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterator
-from typing import Any, Generic, TypeVar, overload
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
+from .errors import IonworksError
 from .models import Resource
+
+if TYPE_CHECKING:
+    import httpx
 
 R = TypeVar("R", bound=Resource)
 
 
-class PaginatedList(Generic[R]):
-    """One page of a ``list()`` call.
+class _Page(Generic[R]):
+    """What a page of either client is: a list of records, and where it sits among them."""
 
-    Iterate, index, slice, ``len()`` and ``in`` it like a list (``count`` is a property here,
-    not ``list.count``, as the docs promise). ``.items`` is the page as a list,
-    ``.total`` the number of matching records across all pages (after filters), ``.count`` the
-    number on this page. :meth:`auto_paging_iter` yields every record of every page, carrying the
-    same filters and page size.
-    """
-
-    def __init__(
-        self,
-        items: list[R],
-        *,
-        total: int,
-        limit: int | None,
-        offset: int,
-        fetch_page: Callable[[int, int | None], PaginatedList[R]] | None = None,
-    ) -> None:
+    def __init__(self, items: list[R], *, total: int, limit: int | None, offset: int) -> None:
         self.items = items
         self.total = total
         self.limit = limit
         self.offset = offset
-        self._fetch_page = fetch_page
 
     @property
     def count(self) -> int:
@@ -45,6 +35,10 @@ class PaginatedList(Generic[R]):
     def has_more(self) -> bool:
         """Whether records remain after this page (decided by the server's ``total``)."""
         return self.offset + self.count < self.total
+
+    def _next_offset(self) -> int | None:
+        """Where the next page starts, or None at the end (never a guess from the page size)."""
+        return self.offset + self.count if self.has_more and self.items else None
 
     @overload
     def __getitem__(self, index: int) -> R: ...
@@ -78,7 +72,7 @@ class PaginatedList(Generic[R]):
         return bool(self.items)
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, PaginatedList):
+        if isinstance(other, _Page):
             return self.items == other.items and self.total == other.total
         if isinstance(other, list):
             return self.items == other
@@ -86,30 +80,17 @@ class PaginatedList(Generic[R]):
 
     __hash__ = None  # type: ignore[assignment]
 
-    def auto_paging_iter(self) -> Iterator[R]:
-        """Yield every record from this page onwards, fetching later pages as needed.
-
-        Stops when the server's ``total`` is reached (or a page comes back empty), never on a
-        guess from the page size.
-        """
-        page: PaginatedList[R] = self
-        while True:
-            yield from page.items
-            if not page.has_more or not page.items or page._fetch_page is None:
-                return
-            page = page._fetch_page(page.offset + page.count, page.limit)
-
     def __repr__(self) -> str:
         head = ", ".join(repr(item) for item in self.items[:3])
         more = f", … {self.count - 3} more" if self.count > 3 else ""
         return (
-            f"PaginatedList(count={self.count}, total={self.total}, offset={self.offset}, "
+            f"{type(self).__name__}(count={self.count}, total={self.total}, offset={self.offset}, "
             f"items=[{head}{more}])"
         )
 
     def _repr_html_(self) -> str:
         if not self.items:
-            return f"<p>PaginatedList: 0 of {self.total}</p>"
+            return f"<p>{type(self).__name__}: 0 of {self.total}</p>"
         columns: list[str] = []
         for item in self.items[:50]:
             for key, value in item.items():
@@ -125,6 +106,91 @@ class PaginatedList(Generic[R]):
         )
         note = f"<p>Showing {min(self.count, 50)} of {self.count} on this page; {self.total} in all.</p>"
         return f"<table><tr>{header}</tr>{body}</table>{note}"
+
+
+class PaginatedList(_Page[R]):
+    """One page of a ``list()`` call.
+
+    Iterate, index, slice, ``len()`` and ``in`` it like a list (``count`` is a property here,
+    not ``list.count``, as the docs promise). ``.items`` is the page as a list,
+    ``.total`` the number of matching records across all pages (after filters), ``.count`` the
+    number on this page. :meth:`auto_paging_iter` yields every record of every page, carrying the
+    same filters and page size.
+    """
+
+    def __init__(
+        self,
+        items: list[R],
+        *,
+        total: int,
+        limit: int | None,
+        offset: int,
+        fetch_page: Callable[[int, int | None], PaginatedList[R]] | None = None,
+    ) -> None:
+        super().__init__(items, total=total, limit=limit, offset=offset)
+        self._fetch_page = fetch_page
+
+    def auto_paging_iter(self) -> Iterator[R]:
+        """Yield every record from this page onwards, fetching later pages as needed.
+
+        Stops when the server's ``total`` is reached (or a page comes back empty), never on a
+        guess from the page size.
+        """
+        page: PaginatedList[R] = self
+        while True:
+            yield from page.items
+            next_offset = page._next_offset()
+            if next_offset is None or page._fetch_page is None:
+                return
+            page = page._fetch_page(next_offset, page.limit)
+
+
+class AsyncPaginatedList(_Page[R]):
+    """A page of an ``AsyncIonworks`` ``list()`` call: the same list behaviour as
+    :class:`PaginatedList` over this page, and ``async for`` over every record of every page."""
+
+    def __init__(
+        self,
+        items: list[R],
+        *,
+        total: int,
+        limit: int | None,
+        offset: int,
+        fetch_page: Callable[[int, int | None], Awaitable[AsyncPaginatedList[R]]] | None = None,
+    ) -> None:
+        super().__init__(items, total=total, limit=limit, offset=offset)
+        self._fetch_page = fetch_page
+
+    async def auto_paging_iter(self) -> AsyncIterator[R]:
+        """Yield every record from this page onwards, awaiting later pages as needed."""
+        page: AsyncPaginatedList[R] = self
+        while True:
+            for item in page.items:
+                yield item
+            next_offset = page._next_offset()
+            if next_offset is None or page._fetch_page is None:
+                return
+            page = await page._fetch_page(next_offset, page.limit)
+
+    def __aiter__(self) -> AsyncIterator[R]:
+        return self.auto_paging_iter()
+
+
+def parse_page(
+    response: httpx.Response, wrap: Callable[[dict[str, Any]], R], offset: int, url: str
+) -> tuple[list[R], int]:
+    """The records and the server's ``total`` of a list answer (both clients decode it so)."""
+    try:
+        body = response.json()
+        raw_items = body["items"] if isinstance(body, dict) else body  # legacy: bare array
+        items = [wrap(item) for item in raw_items]
+        total = body.get("total") if isinstance(body, dict) else None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise IonworksError(
+            f"The server at {url} sent a list response this client could not understand "
+            f"({type(exc).__name__}: {exc}). Is IONWORKS_API_URL pointing at an Ionworks API?"
+        ) from exc
+    return items, total if isinstance(total, int) else offset + len(items)
 
 
 def _cell(value: Any) -> str:

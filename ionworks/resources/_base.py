@@ -1,4 +1,7 @@
-"""What every resource sub-client shares: calling a generated operation and paging."""
+"""What every resource sub-client shares: calling a generated operation and paging.
+
+:func:`prepare_request` and :func:`page_query` are the async resources' too (``_async_resources``).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,8 @@ import httpx
 
 from .._http import parse, send
 from .._operations import request_of
-from .._pagination import PaginatedList
-from ..errors import IonworksError, NotFoundError
+from .._pagination import PaginatedList, parse_page
+from ..errors import NotFoundError
 from ..models import Resource
 from ._ids import add_name_hint, check_path_parameters, keep_dot_segments, path_parameters
 
@@ -55,10 +58,7 @@ class ResourceAPI:
         timeout: float | None = None,
     ) -> httpx.Response:
         """Send the generated operation's request, its ids checked and kept one path segment."""
-        ids = path_parameters(operation, args)
-        check_path_parameters(ids)
-        request = request_of(operation, *args, **kwargs)
-        request["url"] = keep_dot_segments(request["url"])
+        ids, request = prepare_request(operation, args, kwargs)
         try:
             return send(self._client._http, self._client.api_url, request, timeout=timeout)
         except NotFoundError as error:
@@ -88,22 +88,29 @@ class ResourceAPI:
                 operation, wrap, args, filters, page_limit, next_offset, timeout=timeout
             )
 
-        kwargs = dict(filters)
-        if limit is not None:
-            kwargs["limit"] = limit
-        kwargs["offset"] = offset
-        response = self._send(operation, args, kwargs, timeout=timeout)
-        url = self._client.api_url
-        try:
-            body = response.json()
-            raw_items = body["items"] if isinstance(body, dict) else body  # legacy: bare array
-            items = [wrap(item) for item in raw_items]
-            total = body.get("total") if isinstance(body, dict) else None
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise IonworksError(
-                f"The server at {url} sent a list response this client could not understand "
-                f"({type(exc).__name__}: {exc}). Is IONWORKS_API_URL pointing at an Ionworks API?"
-            ) from exc
-        if not isinstance(total, int):
-            total = offset + len(items)
+        response = self._send(operation, args, page_query(filters, limit, offset), timeout=timeout)
+        items, total = parse_page(response, wrap, offset, self._client.api_url)
         return PaginatedList(items, total=total, limit=limit, offset=offset, fetch_page=fetch)
+
+
+def prepare_request(
+    operation: ModuleType, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The named path ids and the request keywords of one call (both clients send these).
+
+    The ids are checked and each kept one path segment.
+    """
+    ids = path_parameters(operation, args)
+    check_path_parameters(ids)
+    request = request_of(operation, *args, **kwargs)
+    request["url"] = keep_dot_segments(request["url"])
+    return ids, request
+
+
+def page_query(filters: dict[str, Any], limit: int | None, offset: int) -> dict[str, Any]:
+    """A list operation's keywords for one page."""
+    query = dict(filters)
+    if limit is not None:
+        query["limit"] = limit
+    query["offset"] = offset
+    return query

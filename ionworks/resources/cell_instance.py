@@ -36,11 +36,10 @@ class CellInstances(ResourceAPI):
     ) -> PaginatedList[CellInstance]:
         """One page of the instances of a specification (filters and ``timeout`` as ``cell_spec.list``)."""
         from ionworks_generated.api.cell_instances import list_cell_instances
-        from ionworks_generated.models.resource_order_by import ResourceOrderBy
-        from ionworks_generated.models.sort_order import SortOrder
 
-        limit, start = page_bounds(limit, offset)
-        filters = common_filters(
+        limit, start, filters = list_query(
+            limit,
+            offset,
             name=name,
             name_exact=name_exact,
             created_by_email=created_by_email,
@@ -48,13 +47,10 @@ class CellInstances(ResourceAPI):
             created_before=created_before,
             updated_after=updated_after,
             updated_before=updated_before,
+            order_by=order_by,
+            order=order,
+            batch_id=batch_id,
         )
-        if batch_id is not None:
-            filters["batch_id"] = batch_id
-        if order_by is not None:
-            filters["order_by"] = choice("order_by", order_by, ResourceOrderBy)
-        if order is not None:
-            filters["order"] = choice("order", order, SortOrder)
         return self._page(
             list_cell_instances,
             CellInstance,
@@ -92,14 +88,7 @@ class CellInstances(ResourceAPI):
 
         instance_id = cell_instance_id or spec_or_instance_id
         instance = CellInstance(self._parsed(get_cell_instance, instance_id, timeout=timeout))
-        if cell_instance_id is not None and instance.cell_specification_id != spec_or_instance_id:
-            raise NotFoundError(
-                f"Cell instance {instance_id!r} does not belong to cell specification "
-                f"{spec_or_instance_id!r} (it belongs to {instance.cell_specification_id!r})",
-                status_code=404,
-                error_code="NOT_FOUND",
-            )
-        return instance
+        return check_owner(instance, spec_or_instance_id, cell_instance_id)
 
     def create(
         self, cell_spec_id: str, data: Mapping[str, Any], *, timeout: float | None = None
@@ -108,11 +97,7 @@ class CellInstances(ResourceAPI):
         from ionworks_generated.api.cell_instances import create_cell_instance
         from ionworks_generated.models.cell_instance_create import CellInstanceCreate
 
-        if "batch" in data:
-            raise InvalidParameterError("'batch' is no longer supported; pass 'batch_id' instead")
-        if not data.get("name"):
-            raise InvalidParameterError("A cell instance needs a non-empty 'name'")
-        body = CellInstanceCreate.from_dict(dict(data))
+        body = CellInstanceCreate.from_dict(create_payload(data))
         return CellInstance(
             self._parsed(create_cell_instance, cell_spec_id, body=body, timeout=timeout)
         )
@@ -150,3 +135,50 @@ class CellInstances(ResourceAPI):
             if matches.count == 1:
                 return matches[0]
             raise
+
+
+def list_query(
+    limit: int | None,
+    offset: int | None,
+    *,
+    order_by: str | None,
+    order: str | None,
+    batch_id: str | None,
+    **common: Any,
+) -> tuple[int | None, int, dict[str, Any]]:
+    """The checked page bounds and wire filters of ``list`` (both clients')."""
+    from ionworks_generated.models.resource_order_by import ResourceOrderBy
+    from ionworks_generated.models.sort_order import SortOrder
+
+    limit, start = page_bounds(limit, offset)
+    filters = common_filters(**common)
+    if batch_id is not None:
+        filters["batch_id"] = batch_id
+    if order_by is not None:
+        filters["order_by"] = choice("order_by", order_by, ResourceOrderBy)
+    if order is not None:
+        filters["order"] = choice("order", order, SortOrder)
+    return limit, start, filters
+
+
+def check_owner(
+    instance: CellInstance, spec_or_instance_id: str, cell_instance_id: str | None
+) -> CellInstance:
+    """With two ids given to ``get``, an instance of another specification is not found."""
+    if cell_instance_id is not None and instance.cell_specification_id != spec_or_instance_id:
+        raise NotFoundError(
+            f"Cell instance {cell_instance_id!r} does not belong to cell specification "
+            f"{spec_or_instance_id!r} (it belongs to {instance.cell_specification_id!r})",
+            status_code=404,
+            error_code="NOT_FOUND",
+        )
+    return instance
+
+
+def create_payload(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The body of ``create``: a name is required, the old ``batch`` refused."""
+    if "batch" in data:
+        raise InvalidParameterError("'batch' is no longer supported; pass 'batch_id' instead")
+    if not data.get("name"):
+        raise InvalidParameterError("A cell instance needs a non-empty 'name'")
+    return dict(data)

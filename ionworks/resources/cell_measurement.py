@@ -24,17 +24,21 @@ import polars as pl
 from .._artifacts import MeasurementData
 from .._constants import PROCESSING_TIMEOUT
 from .._dataframe import Frame, columns_to_frame, to_backend
-from .._filters import choice, common_filters, iso_timestamp, page_bounds
 from .._fleet import TABLES, FleetResult, fetch_many
 from .._pagination import PaginatedList
 from .._polling import Backoff, poll
 from .._transfer import EVERY_ROW, check_columns, select_columns
 from .._upload import jsonable, upload_measurement
-from ..errors import InvalidParameterError, MeasurementProcessingError
 from ..models import CellMeasurement, MeasurementBundle, MeasurementDetail
 from ._base import ResourceAPI
+from ._measurement_rules import (
+    check_row_range,
+    list_query,
+    processed,
+    raise_if_failed,
+    still_processing,
+)
 
-PENDING_STATES = frozenset({"pending", "running"})
 PROCESSING_BACKOFF = Backoff(first=0.1, factor=1.5, cap=2.0)
 """Processing usually takes well under a second: ask early, then less and less often."""
 
@@ -81,30 +85,25 @@ class CellMeasurements(ResourceAPI):
         ``measurement_type``, ``started_after``/``started_before``, tags, and
         ``order_by="start_time"``)."""
         from ionworks_generated.api.cell_measurements import list_cell_measurements
-        from ionworks_generated.models.measurement_order_by import MeasurementOrderBy
-        from ionworks_generated.models.measurement_type import MeasurementType
-        from ionworks_generated.models.sort_order import SortOrder
 
-        limit, start = page_bounds(limit, offset)
-        filters = common_filters(
+        limit, start, filters = list_query(
+            limit,
+            offset,
             name=name,
             name_exact=name_exact,
+            measurement_type=measurement_type,
             created_by_email=created_by_email,
             created_after=created_after,
             created_before=created_before,
             updated_after=updated_after,
             updated_before=updated_before,
+            started_after=started_after,
+            started_before=started_before,
+            order_by=order_by,
+            order=order,
+            tags_all=tags_all,
+            tags_any=tags_any,
         )
-        extra = {
-            "start_time_gt": iso_timestamp("started_after", started_after),
-            "start_time_lt": iso_timestamp("started_before", started_before),
-            "measurement_type": choice("measurement_type", measurement_type, MeasurementType),
-            "order_by": choice("order_by", order_by, MeasurementOrderBy),
-            "order": choice("order", order, SortOrder),
-            "tags_all": _tag_list(tags_all),
-            "tags_any": _tag_list(tags_any),
-        }
-        filters.update({key: value for key, value in extra.items() if value is not None})
         return self._page(
             list_cell_measurements,
             CellMeasurement,
@@ -179,7 +178,7 @@ class CellMeasurements(ResourceAPI):
         from ionworks_generated.api.cell_measurements import download_time_series
 
         what = f"time series of {measurement_id}"
-        window = None if row_range is None else _check_row_range(row_range)
+        window = None if row_range is None else check_row_range(row_range)
         wanted = check_columns(columns)
         if wanted is not None and window is None:  # a projection is a part, never cached
             window = EVERY_ROW
@@ -414,22 +413,14 @@ class CellMeasurements(ResourceAPI):
                 include_time_series=False,
                 timeout=request_timeout,
             )
-            return _raise_if_failed(measurement_id, CellMeasurement(body))
-
-        def too_late(measurement: CellMeasurement) -> Exception:
-            status = measurement.processing_status
-            return MeasurementProcessingError(
-                f"Measurement {measurement_id} was still {status!r} after {timeout:.0f} s; "
-                f"call client.cell_measurement.wait_for_processing({measurement_id!r}) later",
-                failures={measurement_id: f"still {status} after {timeout:.0f} s"},
-            )
+            return raise_if_failed(measurement_id, CellMeasurement(body))
 
         return poll(
             ask,
-            lambda measurement: measurement.processing_status not in PENDING_STATES,
+            processed,
             timeout=timeout,
             backoff=PROCESSING_BACKOFF,
-            on_timeout=too_late,
+            on_timeout=lambda measurement: still_processing(measurement_id, measurement, timeout),
         )
 
     # ------------------------------------------------------------------ plumbing
@@ -458,36 +449,6 @@ class CellMeasurements(ResourceAPI):
             )
 
         return fetch
-
-
-def _raise_if_failed(measurement_id: str, measurement: CellMeasurement) -> CellMeasurement:
-    """Processing failed for good: say why, with the server's reason."""
-    if measurement.processing_status != "failed":
-        return measurement
-    reason = measurement.processing_error or "the server gave no reason"
-    raise MeasurementProcessingError(
-        f"Processing of measurement {measurement_id} ({measurement.name!r}) failed: {reason}",
-        failures={measurement_id: reason},
-    )
-
-
-def _check_row_range(row_range: tuple[int, int]) -> tuple[int, int]:
-    try:
-        start, stop = (int(value) for value in row_range)
-    except (TypeError, ValueError):
-        start, stop = -1, -1
-    if not 0 <= start <= stop:
-        raise InvalidParameterError(
-            f"row_range={row_range!r} must be (start, stop) with 0 <= start <= stop"
-        )
-    return start, stop
-
-
-def _tag_list(tags: str | list[str] | None) -> list[str] | None:
-    if tags is None:
-        return None
-    listed = [tags] if isinstance(tags, str) else list(tags)
-    return listed or None
 
 
 __all__ = ["CellMeasurements", "StepsAndCycles"]

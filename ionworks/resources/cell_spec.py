@@ -45,29 +45,23 @@ class CellSpecifications(ResourceAPI):
         ``timeout``, here and on every method of the client's resources.
         """
         from ionworks_generated.api.cell_specifications import list_cell_specifications
-        from ionworks_generated.models.resource_order_by import ResourceOrderBy
-        from ionworks_generated.models.sort_order import SortOrder
 
-        limit, start = page_bounds(limit, offset)
-        filters = common_filters(
+        limit, start, filters = list_query(
+            limit,
+            offset,
             name=name,
             name_exact=name_exact,
+            form_factor=form_factor,
             created_by_email=created_by_email,
             created_after=created_after,
             created_before=created_before,
             updated_after=updated_after,
             updated_before=updated_before,
+            order_by=order_by,
+            order=order,
+            project_id=project_id,
+            include_components=include_components,
         )
-        if form_factor is not None:
-            filters["form_factor"] = f"eq.{form_factor}"
-        if project_id is not None:
-            filters["project_id"] = project_id
-        if include_components:
-            filters["full"] = True
-        if order_by is not None:
-            filters["order_by"] = choice("order_by", order_by, ResourceOrderBy)
-        if order is not None:
-            filters["order"] = choice("order", order, SortOrder)
         return self._page(
             list_cell_specifications, CellSpecification, (), filters, limit, start, timeout=timeout
         )
@@ -94,12 +88,7 @@ class CellSpecifications(ResourceAPI):
         from ionworks_generated.api.cell_specifications import create_cell_specification
         from ionworks_generated.models.cell_specification_create import CellSpecificationCreate
 
-        payload = dict(data)
-        if payload.get("project_id") is None and self._client.project_id:
-            payload["project_id"] = self._client.project_id
-        if not payload.get("name"):
-            raise InvalidParameterError("A cell specification needs a non-empty 'name'")
-        body = CellSpecificationCreate.from_dict(payload)
+        body = CellSpecificationCreate.from_dict(create_payload(data, self._client.project_id))
         return CellSpecification(
             self._parsed(create_cell_specification, body=body, timeout=timeout)
         )
@@ -138,3 +127,43 @@ class CellSpecifications(ResourceAPI):
             if matches.count == 1:
                 return matches[0]
             raise
+
+
+def list_query(
+    limit: int | None,
+    offset: int | None,
+    *,
+    form_factor: str | None,
+    order_by: str | None,
+    order: str | None,
+    project_id: str | None,
+    include_components: bool,
+    **common: Any,
+) -> tuple[int | None, int, dict[str, Any]]:
+    """The checked page bounds and wire filters of ``list`` (both clients')."""
+    from ionworks_generated.models.resource_order_by import ResourceOrderBy
+    from ionworks_generated.models.sort_order import SortOrder
+
+    limit, start = page_bounds(limit, offset)
+    filters = common_filters(**common)
+    if form_factor is not None:
+        filters["form_factor"] = f"eq.{form_factor}"
+    if project_id is not None:
+        filters["project_id"] = project_id
+    if include_components:
+        filters["full"] = True
+    if order_by is not None:
+        filters["order_by"] = choice("order_by", order_by, ResourceOrderBy)
+    if order is not None:
+        filters["order"] = choice("order", order, SortOrder)
+    return limit, start, filters
+
+
+def create_payload(data: Mapping[str, Any], default_project: str | None) -> dict[str, Any]:
+    """The body of ``create``: ``project_id`` defaults to the client's; a name is required."""
+    payload = dict(data)
+    if payload.get("project_id") is None and default_project:
+        payload["project_id"] = default_project
+    if not payload.get("name"):
+        raise InvalidParameterError("A cell specification needs a non-empty 'name'")
+    return payload

@@ -42,22 +42,14 @@ class Pipelines(ResourceAPI):
         from ionworks_generated.api.pipelines import create_pipeline
         from ionworks_generated.models.pipeline_create import PipelineCreate
 
-        if not isinstance(config, Mapping):
-            raise IonworksError(
-                f"A pipeline config must be a dict with an 'elements' key, not {type(config).__name__}"
-            )
-        payload = dict(prepare_config(dict(config)))
-        if "elements" not in payload:
-            raise IonworksError("A pipeline config needs an 'elements' dict (name -> element)")
-        explicit = {
-            "project_id": project_id or payload.get("project_id") or self._client.project_id,
-            "name": name or payload.get("name"),
-            "description": description or payload.get("description"),
-            "options": dict(prepare_config(dict(options)))
-            if options
-            else payload.get("options") or {},
-        }
-        payload.update({key: value for key, value in explicit.items() if value is not None})
+        payload = run_payload(
+            config,
+            project_id=project_id,
+            default_project=self._client.project_id,
+            name=name,
+            description=description,
+            options=options,
+        )
         body = PipelineCreate.from_dict(payload)
         created = Pipeline(self._parsed(create_pipeline, body=body, timeout=request_timeout))
         if not wait:
@@ -82,18 +74,52 @@ class Pipelines(ResourceAPI):
     ) -> Pipeline:
         """Poll every ``poll`` seconds until the pipeline is terminal (completed or failed)."""
 
-        def too_late(pipeline: Pipeline) -> Exception:
-            return IonworksError(
-                f"Pipeline {pipeline_id} was still {pipeline.status!r} after {timeout:.0f} s"
-            )
-
         return _polling.poll(
             lambda: self.get(pipeline_id, timeout=request_timeout),
-            lambda pipeline: pipeline.is_terminal,
+            is_terminal,
             timeout=timeout,
             backoff=_polling.Backoff(first=poll),
-            on_timeout=too_late,
+            on_timeout=lambda pipeline: still_running(pipeline_id, pipeline, timeout),
         )
+
+
+def run_payload(
+    config: Mapping[str, Any],
+    *,
+    project_id: str | None,
+    default_project: str | None,
+    name: str | None,
+    description: str | None,
+    options: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The body of ``run`` (both clients'): the config checked and prepared, explicit arguments
+    winning over the config's own, and the client's project the last resort."""
+    if not isinstance(config, Mapping):
+        raise IonworksError(
+            f"A pipeline config must be a dict with an 'elements' key, not {type(config).__name__}"
+        )
+    payload = dict(prepare_config(dict(config)))
+    if "elements" not in payload:
+        raise IonworksError("A pipeline config needs an 'elements' dict (name -> element)")
+    explicit = {
+        "project_id": project_id or payload.get("project_id") or default_project,
+        "name": name or payload.get("name"),
+        "description": description or payload.get("description"),
+        "options": dict(prepare_config(dict(options))) if options else payload.get("options") or {},
+    }
+    payload.update({key: value for key, value in explicit.items() if value is not None})
+    return payload
+
+
+def is_terminal(pipeline: Pipeline) -> bool:
+    return bool(pipeline.is_terminal)
+
+
+def still_running(pipeline_id: str, pipeline: Pipeline, timeout: float) -> IonworksError:
+    """The error of a wait for a pipeline that ran out of time."""
+    return IonworksError(
+        f"Pipeline {pipeline_id} was still {pipeline.status!r} after {timeout:.0f} s"
+    )
 
 
 __all__ = ["Pipelines"]
