@@ -12,6 +12,7 @@ from __future__ import annotations
 from ._api import (
     READERS,
     detect_reader,
+    eis,
     metadata,
     start_time,
     time_series,
@@ -23,6 +24,7 @@ __all__ = [
     "READERS",
     "ReaderError",
     "detect_reader",
+    "eis",
     "metadata",
     "start_time",
     "time_series",

@@ -197,6 +197,26 @@ def start_time(path: str | Path, reader: str | None = None) -> datetime | None:
     return None if chosen.start_time is None else chosen.start_time(file)
 
 
+EIS_READERS: dict[str, Callable[[Path], pl.DataFrame]] = {gamry.NAME: gamry.eis}
+"""Readers of impedance spectra, by the name of the format that stores them."""
+
+
+def eis(path: str | Path, reader: str | None = None) -> pl.DataFrame:
+    """The impedance spectrum a file holds: frequency, Z_Re, Z_Im, Z_Mod and Z_Phase.
+
+    Only Gamry ``.DTA`` files (``ZCURVE`` tables) so far; :func:`time_series` of the same
+    file stays its DC curves.
+    """
+    file = _existing(path)
+    name = _reader(reader or detect_reader(file)).name
+    if name not in EIS_READERS:
+        raise ReaderError(
+            f"{file.name}: a {name} file; read.eis reads the impedance tables of "
+            f"{', '.join(EIS_READERS)} files only (reader=... forces one)"
+        )
+    return EIS_READERS[name](file)
+
+
 def _reader(name: str) -> Reader:
     """The reader called ``name`` (case-insensitive), or an error listing the known ones."""
     key = name.strip().lower()

@@ -1,0 +1,64 @@
+"""Format variants: Gamry impedance tables, BaSyTec's whitespace-separated export and Excel
+workbooks from other cyclers than Arbin, each on a file written in the format's layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ionworks.data import read
+from ionworks.data.columns import FREQUENCY, Z_IM, Z_MOD, Z_PHASE, Z_RE
+
+DATA = Path(__file__).parent / "data" / "cyclers"
+EIS = DATA / "gamry_eis.DTA"
+
+
+def test_gamry_eis_reads_the_zcurve_table_as_written() -> None:
+    """gamry_eis.DTA is an EISPOT file: an OCVCURVE (no current), then a 7-point ZCURVE from
+    100 kHz to 0.1 Hz. Row 4 (10 Hz) reads 5.273353E-02, -6.870110E-03, 5.317917E-02 ohm and
+    -7.422673E+00 degrees in the file."""
+    assert read.detect_reader(EIS) == "gamry"
+    z = read.eis(EIS)
+    assert z.columns == [FREQUENCY, Z_RE, Z_IM, Z_MOD, Z_PHASE]
+    assert z[FREQUENCY].to_list() == [1e5, 1e4, 1e3, 1e2, 1e1, 1e0, 1e-1]
+    assert z.row(4) == (10.0, 5.273353e-02, -6.870110e-03, 5.317917e-02, -7.422673)
+    modulus = (z[Z_RE] ** 2 + z[Z_IM] ** 2).sqrt()
+    assert z[Z_MOD].to_list() == pytest.approx(modulus.to_list(), rel=1e-6)
+
+
+def test_gamry_eis_without_modulus_and_phase_computes_them(tmp_path: Path) -> None:
+    """Drop Zmod and Zphz from every line of the table: they come back from Zreal and Zimag."""
+    lines = EIS.read_bytes().split(b"\r\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith(b"ZCURVE")) + 1
+    cut = [b"\t".join(line.split(b"\t")[:7] + line.split(b"\t")[9:]) for line in lines[start:]]
+    path = tmp_path / "eis.DTA"
+    path.write_bytes(b"\r\n".join(lines[:start] + cut))
+    z, written = read.eis(path), read.eis(EIS)
+    assert z[Z_MOD].to_list() == pytest.approx(written[Z_MOD].to_list(), rel=1e-6)
+    assert z[Z_PHASE].to_list() == pytest.approx(written[Z_PHASE].to_list(), rel=1e-5)
+
+
+def test_gamry_time_series_stays_the_dc_curves_when_a_zcurve_follows(tmp_path: Path) -> None:
+    lines = EIS.read_bytes().split(b"\r\n")
+    zcurve = lines[next(i for i, line in enumerate(lines) if line.startswith(b"ZCURVE")) :]
+    path = tmp_path / "both.DTA"
+    path.write_bytes((DATA / "gamry_small.DTA").read_bytes() + b"\r\n".join(zcurve))
+    assert read.time_series(path).equals(read.time_series(DATA / "gamry_small.DTA"))
+    assert read.eis(path).equals(read.eis(EIS))
+
+
+def test_gamry_eis_and_time_series_errors_say_which_tables_the_file_has() -> None:
+    with pytest.raises(read.ReaderError, match=r"no ZCURVE table \(EIS\).*CURVE1, CURVE2"):
+        read.eis(DATA / "gamry_small.DTA")
+    with pytest.raises(read.ReaderError, match=r"OCVCURVE, ZCURVE\); .*read\.eis\(path\)"):
+        read.time_series(EIS)
+    with pytest.raises(read.ReaderError, match=r"a maccor file; read\.eis reads .* gamry"):
+        read.eis(DATA / "maccor_small.txt")
+
+
+def test_gamry_eis_table_cut_short_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "cut.DTA"
+    path.write_bytes(b"\r\n".join(EIS.read_bytes().split(b"\r\n")[:-4]))
+    with pytest.raises(read.ReaderError, match=r"line \d+: the curve declares 7 rows but has 4"):
+        read.eis(path)
