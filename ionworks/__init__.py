@@ -61,10 +61,12 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     ".models": (
         "CellInstance",
+        "CellInstanceDetail",
         "CellMeasurement",
         "CellSpecification",
         "MeasurementBundle",
         "MeasurementDetail",
+        "MeasurementTagUsage",
         "Pipeline",
     ),
 }
@@ -111,10 +113,12 @@ if TYPE_CHECKING:
     from .errors import ServerError as ServerError
     from .errors import UsageLimitError as UsageLimitError
     from .models import CellInstance as CellInstance
+    from .models import CellInstanceDetail as CellInstanceDetail
     from .models import CellMeasurement as CellMeasurement
     from .models import CellSpecification as CellSpecification
     from .models import MeasurementBundle as MeasurementBundle
     from .models import MeasurementDetail as MeasurementDetail
+    from .models import MeasurementTagUsage as MeasurementTagUsage
     from .models import Pipeline as Pipeline
 
 

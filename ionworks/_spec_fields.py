@@ -97,11 +97,21 @@ class PipelineFields(Resource):
     created_at: Field[str | None] = Field()
 
 
+class MeasurementTagUsageFields(Resource):
+    """``MeasurementTagUsage`` in openapi.yaml: A tag used on a project's measurements, and how many measurements carry it."""
+
+    tag: Field[str] = Field()
+    """The tag as the project spells it."""
+    usage_count: Field[int] = Field()
+    """Number of measurements carrying it."""
+
+
 SCHEMA_FIELDS: dict[str, type[Resource]] = {
     "CellSpecification": CellSpecificationFields,
     "CellInstance": CellInstanceFields,
     "CellMeasurement": CellMeasurementFields,
     "CellMeasurementBundle": CellMeasurementBundleFields,
     "Pipeline": PipelineFields,
+    "MeasurementTagUsage": MeasurementTagUsageFields,
 }
 """The generated base of each public schema, by schema name."""

@@ -10,6 +10,7 @@ summary fields for reprs, docstrings and helpers.
 from __future__ import annotations
 
 import html
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -19,16 +20,19 @@ from ._spec_fields import (
     CellMeasurementBundleFields,
     CellMeasurementFields,
     CellSpecificationFields,
+    MeasurementTagUsageFields,
     PipelineFields,
 )
 
 __all__ = [
     "CellInstance",
+    "CellInstanceDetail",
     "CellMeasurement",
     "CellSpecification",
     "Field",
     "MeasurementBundle",
     "MeasurementDetail",
+    "MeasurementTagUsage",
     "Pipeline",
     "Resource",
     "field_names",
@@ -82,6 +86,12 @@ class Pipeline(PipelineFields):
     """A submitted modelling pipeline and its status."""
 
     _summary_fields = ("id", "name", "status")
+
+
+class MeasurementTagUsage(MeasurementTagUsageFields):
+    """A tag used on a project's measurements and how many carry it (``cell_measurement.list_tags``)."""
+
+    _summary_fields = ("tag", "usage_count")
 
 
 class MeasurementBundle(CellMeasurementBundleFields, CellMeasurement):
@@ -195,6 +205,59 @@ class MeasurementDetail:
             )
             sections.append(f"<p><b>{label}</b> {_shape(table)}</p>{rendered}")
         return "".join(sections)
+
+
+class CellInstanceDetail:
+    """A cell instance with every one of its measurements' details (``cell_instance.detail``).
+
+    ``instance`` is the cell, ``specification_id`` its specification's id, ``measurements`` a
+    :class:`MeasurementDetail` per measurement, all pages of them, oldest first.
+    """
+
+    def __init__(
+        self,
+        instance: CellInstance,
+        specification_id: str,
+        measurements: list[MeasurementDetail],
+    ) -> None:
+        self.instance = instance
+        self.specification_id = specification_id
+        self.measurements = measurements
+
+    def __iter__(self) -> Iterator[MeasurementDetail]:
+        return iter(self.measurements)
+
+    def __len__(self) -> int:
+        return len(self.measurements)
+
+    def __getitem__(self, key: int | str) -> MeasurementDetail:
+        """A measurement's detail by position, or by its id or name."""
+        if isinstance(key, int):
+            return self.measurements[key]
+        for detail in self.measurements:
+            if key in (detail.measurement.id, detail.measurement.name):
+                return detail
+        known = ", ".join(repr(d.measurement.name) for d in self.measurements[:10])
+        raise KeyError(
+            f"no measurement {key!r} in cell instance {self.instance.id}; it has {known}"
+        )
+
+    def __repr__(self) -> str:
+        kinds: dict[str, int] = {}
+        for detail in self.measurements:
+            kind = str(detail.measurement.measurement_type or "time_series")
+            kinds[kind] = kinds.get(kind, 0) + 1
+        counted = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "none"
+        return f"CellInstanceDetail(instance={self.instance!r}, measurements: {counted})"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<li>{html.escape(str(d.measurement.name))} "
+            f"({html.escape(str(d.measurement.measurement_type))})</li>"
+            for d in self.measurements[:50]
+        )
+        more = f"<p>… {len(self.measurements) - 50} more</p>" if len(self.measurements) > 50 else ""
+        return f"{self.instance._repr_html_()}<ul>{rows}</ul>{more}"
 
 
 def _shape(table: Any) -> str:

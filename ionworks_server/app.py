@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
-from . import __version__, measurements, pipelines, resources, uploads
+from . import __version__, measurements, pipelines, projects, resources, tags, uploads
 from .auth import authenticate
 from .bodies import read_json_body
 from .config import Settings
@@ -177,6 +177,21 @@ OPERATIONS: tuple[Operation, ...] = (
         "POST",
         "/cell_instances/{cell_instance_id}/cell_measurements/create",
         uploads.create_properties_measurement,
+        body=True,
+    ),
+    # Before /cell_measurements/{cell_measurement_id}: "tags" must not be taken for an id.
+    Operation(
+        "list_project_cell_measurements",
+        "GET",
+        "/cell_measurements",
+        projects.list_project_measurements,
+    ),
+    Operation("list_measurement_tags", "GET", "/cell_measurements/tags", tags.list_tags),
+    Operation(
+        "bulk_update_measurement_tags",
+        "POST",
+        "/cell_measurements/tags/bulk",
+        tags.bulk_update_tags,
         body=True,
     ),
     Operation(

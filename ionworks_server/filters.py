@@ -34,6 +34,7 @@ __all__ = [
     "ListSpec",
     "build_list_query",
     "check_query_values",
+    "page_window",
     "parse_bool",
     "parse_iso_datetime",
     "single",
@@ -75,6 +76,8 @@ class ListSpec:
     """Raw-value parameters restricted to a set of values (``measurement_type``)."""
     tag_table: Any = None
     """For measurements: the tag index table, enabling ``tags_all`` / ``tags_any``."""
+    default_limit: int = DEFAULT_LIMIT
+    """The page size when ``limit`` is not given (the project-wide measurement list: 25)."""
 
 
 @dataclass
@@ -135,6 +138,13 @@ def _integer(params: QueryParams, name: str, default: int, low: int, high: int |
             f"Invalid value for {name!r}: {value} is out of range; use an integer {bounds}{hint}",
         )
     return value
+
+
+def page_window(params: QueryParams, default_limit: int) -> tuple[int, int]:
+    """``limit`` (1..1000, default ``default_limit``) and ``offset`` (>= 0), for lists that are
+    not tables of rows (tag usage)."""
+    limit = _integer(params, "limit", default_limit, 1, MAX_LIMIT)
+    return limit, _integer(params, "offset", 0, 0, None)
 
 
 def parse_bool(params: QueryParams, name: str, default: bool = False) -> bool:
@@ -216,7 +226,7 @@ def build_list_query(params: QueryParams, spec: ListSpec) -> ListQuery:
             f"The {name!r} filter is not supported by the local reference server; "
             "filter on name, form_factor, created_by_email or dates instead",
         )
-    limit = _integer(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    limit = _integer(params, "limit", spec.default_limit, 1, MAX_LIMIT)
     offset = _integer(params, "offset", 0, 0, None)
     conditions: list[ColumnElement[bool]] = []
 

@@ -30,9 +30,11 @@ from .jsonio import JSON_MEDIA_TYPE, format_ts, json_response
 from .records import INSTANCES, MEASUREMENTS
 from .resources import purge_measurements
 from .tables import table_json
+from .tag_spelling import respell
 
 __all__ = [
     "MEASUREMENT_FIELDS",
+    "MEASUREMENT_LIST",
     "MEASUREMENT_TYPES",
     "check_times",
     "common_fields",
@@ -163,6 +165,9 @@ def update_measurement(call: Call) -> Response:
         MEASUREMENTS.rename(conn, row, name, values)
         check_times(values.get("start_time", row.start_time), values.get("end_time", row.end_time))
         if "tags" in values:
+            values["tags"] = respell(
+                conn, org, row.specification_id, values["tags"], exclude=measurement_id
+            )
             set_tags(conn, measurement_id, values["tags"])
         extra = extra_fields(body, MEASUREMENT_FIELDS)
         row = MEASUREMENTS.update(conn, org, row, values, extra)

@@ -45,6 +45,7 @@ from .measurements import (
 )
 from .records import INSTANCES, MEASUREMENTS
 from .storage import check_name, parts_in_flight, sweep_parts
+from .tag_spelling import respell
 
 __all__ = ["check_quota", "confirm_upload", "create_properties_measurement", "initiate_upload"]
 
@@ -346,7 +347,9 @@ def _create_measurement(
 
     File and properties measurements have nothing to process, so they are ``ready`` at once.
     """
-    tags = values.pop("tags", [])
+    tags = respell(
+        conn, call.caller.organization_id, instance.cell_specification_id, values.pop("tags", [])
+    )
     status = "pending" if measurement_type == "time_series" else "ready"
     row = MEASUREMENTS.insert(
         conn,

@@ -32,6 +32,7 @@ PUBLIC_SCHEMAS = (
     "CellMeasurement",
     "CellMeasurementBundle",
     "Pipeline",
+    "MeasurementTagUsage",
 )
 """Schemas users receive as resource objects, in output order (a base before its subclasses)."""
 

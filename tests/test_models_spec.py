@@ -32,6 +32,7 @@ PUBLIC_MODELS: dict[str, type[Any]] = {
     "CellMeasurement": ionworks.CellMeasurement,
     "CellMeasurementBundle": ionworks.MeasurementBundle,
     "Pipeline": ionworks.Pipeline,
+    "MeasurementTagUsage": ionworks.MeasurementTagUsage,
 }
 
 

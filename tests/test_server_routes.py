@@ -27,6 +27,7 @@ from ionworks_generated.models import (
     CellSpecificationUpdate,
     ConfirmUploadRequest,
     InitiateUploadRequest,
+    MeasurementTagsBulk,
     PipelineCreate,
     PropertiesMeasurementCreate,
     StorageGetObjectArea,
@@ -202,6 +203,10 @@ def _tour_measurement_reads(tour: _Tour, instance_id: str, measurement_id: str) 
     call("get_steps_and_cycles", 200, measurement_id)
     call("list_measurement_files", 200, measurement_id)
     call("download_measurement_file", 404, measurement_id, "no-such-file.csv")
+    call("list_project_cell_measurements", 200, q="run", tags_any=["tour"], limit=5)
+    body = MeasurementTagsBulk.from_dict({"measurement_ids": [measurement_id], "add": ["bulk"]})
+    call("bulk_update_measurement_tags", 200, body=body)
+    call("list_measurement_tags", 200, q="bulk")
 
 
 def test_every_operation_answers_through_the_generated_client(

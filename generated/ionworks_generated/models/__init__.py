@@ -30,6 +30,10 @@ from .known_error_code import KnownErrorCode
 from .measurement_fields import MeasurementFields
 from .measurement_fields_properties_type_0 import MeasurementFieldsPropertiesType0
 from .measurement_order_by import MeasurementOrderBy
+from .measurement_tag_usage import MeasurementTagUsage
+from .measurement_tag_usage_page import MeasurementTagUsagePage
+from .measurement_tags_bulk import MeasurementTagsBulk
+from .measurement_tags_bulk_result import MeasurementTagsBulkResult
 from .measurement_type import MeasurementType
 from .organization import Organization
 from .pipeline import Pipeline
@@ -87,6 +91,10 @@ __all__ = (
     "MeasurementFields",
     "MeasurementFieldsPropertiesType0",
     "MeasurementOrderBy",
+    "MeasurementTagsBulk",
+    "MeasurementTagsBulkResult",
+    "MeasurementTagUsage",
+    "MeasurementTagUsagePage",
     "MeasurementType",
     "Organization",
     "Pipeline",
