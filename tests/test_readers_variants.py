@@ -62,3 +62,29 @@ def test_gamry_eis_table_cut_short_names_the_line(tmp_path: Path) -> None:
     path.write_bytes(b"\r\n".join(EIS.read_bytes().split(b"\r\n")[:-4]))
     with pytest.raises(read.ReaderError, match=r"line \d+: the curve declares 7 rows but has 4"):
         read.eis(path)
+
+
+BASYTEC_TABS = DATA / "basytec_small.txt"
+BASYTEC_SPACES = DATA / "basytec_spaces.txt"
+
+
+def test_basytec_space_aligned_export_reads_like_the_tab_separated_one() -> None:
+    """basytec_spaces.txt holds basytec_small.txt's values in right-aligned columns padded with
+    runs of spaces (Date and Time of day are two fields, as their two header names say)."""
+    assert read.detect_reader(BASYTEC_SPACES) == "basytec"
+    assert read.time_series(BASYTEC_SPACES).equals(read.time_series(BASYTEC_TABS))
+    assert read.metadata(BASYTEC_SPACES) == read.metadata(BASYTEC_TABS)
+
+
+def test_basytec_single_space_export_reads_too(tmp_path: Path) -> None:
+    lines = BASYTEC_SPACES.read_bytes().split(b"\r\n")
+    path = tmp_path / "single.txt"
+    path.write_bytes(b"\r\n".join(b" ".join(line.split()) for line in lines))
+    assert read.time_series(path).equals(read.time_series(BASYTEC_TABS))
+
+
+def test_basytec_space_aligned_bad_value_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.txt"
+    path.write_bytes(BASYTEC_SPACES.read_bytes().replace(b"3.800", b"3.8x0"))
+    with pytest.raises(read.ReaderError, match=r"line 13: U\[V\] is '3.8x0', not a number"):
+        read.time_series(path)

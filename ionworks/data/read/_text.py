@@ -100,6 +100,37 @@ def read_table(
     return frame
 
 
+WHITESPACE = " "
+"""A :class:`Table` separator meaning runs of spaces or tabs (column-aligned exports)."""
+
+
+def read_whitespace_table(
+    path: Path, table: Table, names: list[str], *, encoding: str | None = None
+) -> pl.DataFrame:
+    """Columns ``names`` (as text) of a table whose fields are separated by runs of whitespace.
+
+    A CSV parser takes one separator character, and aligned exports pad with several spaces;
+    each line is read whole, its runs of blanks made one separator, and split (all in polars).
+    Text columns go through :func:`numeric` like any other, which names a bad line.
+    """
+    width = len(table.columns)
+    lines = pl.read_csv(
+        path,
+        separator="\x01",
+        has_header=False,
+        skip_rows=table.header_line + 1,
+        new_columns=["line"],
+        schema={"line": pl.String},
+        encoding=encoding or table.encoding,
+        quote_char=None,
+    )
+    fields = pl.col("line").str.strip_chars().str.replace_all(r"[ \t]+", "\x01")
+    split = fields.str.split_exact("\x01", width - 1).struct.rename_fields(table.columns)
+    frame = lines.select(split).unnest("line").select(names)
+    _check_not_cut(path, table, frame)
+    return frame
+
+
 def _check_not_cut(path: Path, table: Table, frame: pl.DataFrame) -> None:
     """A last row with fewer values than the one before, in a file without a final newline, is a
     write that stopped midway: say so with its line instead of dropping it quietly."""

@@ -1,7 +1,7 @@
 """BaSyTec exports: the ``.txt`` result file and the flat CSV (reader ``"basytec"``).
 
 The ``.txt`` result file prefixes every preamble line with ``~``; the last ``~`` line is the
-tab-separated header, units in brackets (``Time[h]``, ``U[V]``, ``I[A]``, ``T1[°C]``), with the
+header, its fields separated by tabs or (in other exports) by runs of spaces, units in brackets (``Time[h]``, ``U[V]``, ``I[A]``, ``T1[°C]``), with the
 program ``Line`` (the step), ``Cyc-Count`` and ``Command`` (``Charge``, ``Discharge``,
 ``Pause``). The flat CSV has ``run_time`` (``hh:mm:ss``, hours past 24), ``c_vol``, ``c_cur``,
 ``c_surf_temp`` and ``step_type``. Both write charge current as positive.
@@ -20,7 +20,15 @@ from ._errors import ReaderError
 from ._finish import MODE
 from ._mapped import Plan, plan_of_header, standard
 from ._meta import parse_datetime, with_start
-from ._text import Table, find_table, head_text, read_table, split_unit
+from ._text import (
+    WHITESPACE,
+    Table,
+    find_table,
+    head_text,
+    read_table,
+    read_whitespace_table,
+    split_unit,
+)
 
 NAME = "basytec"
 
@@ -69,8 +77,8 @@ def _txt_table(path: Path) -> Table | None:
     if count == 0:
         return None
     header = lines[count - 1].lstrip("~")
-    separator = "\t" if "\t" in header else ","
-    fields = [f.strip() for f in header.split(separator)]
+    separator = next((s for s in ("\t", ",") if s in header), WHITESPACE)
+    fields = [f.strip() for f in header.split(None if separator == WHITESPACE else separator)]
     if "Resultfile from Basytec" in fields[0] or len(fields) < 3:
         raise ReaderError(f"{path.name}: no column header on the last '~' line (line {count})")
     return Table(count - 1, separator, fields, lines[: count - 1], encoding)
@@ -105,7 +113,11 @@ def read(path: Path) -> pl.DataFrame:
         )
     else:
         plan = _txt_plan(table)
-    return standard(read_table(path, table, plan.dtypes()), plan, path, table)
+    if table.separator == WHITESPACE:
+        frame = read_whitespace_table(path, table, list(plan.columns))
+    else:
+        frame = read_table(path, table, plan.dtypes())
+    return standard(frame, plan, path, table)
 
 
 def metadata(path: Path) -> dict[str, Any]:
