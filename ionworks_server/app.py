@@ -36,6 +36,7 @@ from .request_id import RequestIdMiddleware
 from .schema import BodySchemas, body_schemas
 from .storage import Storage, load_or_create_secret
 from .storage_routes import storage_get, storage_put
+from .viewer import LOCAL_OPERATIONS, ViewerAssets
 from .worker import Worker
 
 __all__ = ["OPERATIONS", "Operation", "build_context", "create_app"]
@@ -264,6 +265,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation("create_pipeline", "POST", "/pipelines", pipelines.create_pipeline, body=True),
     Operation("get_pipeline", "GET", "/pipelines/{pipeline_id}", pipelines.get_pipeline),
+    *(Operation(*local) for local in LOCAL_OPERATIONS),  # the viewer's routes (viewer.py)
 )
 
 
@@ -351,7 +353,11 @@ def create_app(settings: Settings, context: AppContext | None = None) -> Starlet
     app = Starlette(
         routes=_routes(schemas),
         # Outermost first: the request id is on every response, the catch-all's 500s included.
-        middleware=[Middleware(RequestIdMiddleware), Middleware(CatchAllMiddleware)],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(CatchAllMiddleware),
+            Middleware(ViewerAssets),  # /viewer/: static files, not API routes
+        ],
         exception_handlers={ApiError: api_error_handler, HTTPException: http_exception_handler},
         lifespan=lifespan,
     )

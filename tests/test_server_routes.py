@@ -30,6 +30,7 @@ from ionworks_generated.models import (
     MeasurementTagsBulk,
     PipelineCreate,
     PropertiesMeasurementCreate,
+    RunMeasurementSqlBody,
     StorageGetObjectArea,
     StorageGetObjectMethod,
     StoragePutObjectArea,
@@ -218,6 +219,9 @@ def test_every_operation_answers_through_the_generated_client(
     measurement_id = _tour_upload(tour, instance.id)
     wait_processed(http_client(live_server), measurement_id)
     _tour_measurement_reads(tour, instance.id, measurement_id)
+    call("get_time_series_overview", 200, measurement_id, points=16)
+    sql = RunMeasurementSqlBody.from_dict({"query": "select count(*) from time_series"})
+    call("run_measurement_sql", 200, measurement_id, body=sql)
     call(
         "create_properties_measurement",
         201,

@@ -23,6 +23,19 @@ from .cycles_response import CyclesResponse
 from .error import Error
 from .error_detail_type_0 import ErrorDetailType0
 from .file_list import FileList
+from .get_time_series_overview_response_200 import GetTimeSeriesOverviewResponse200
+from .get_time_series_overview_response_200_files import (
+    GetTimeSeriesOverviewResponse200Files,
+)
+from .get_time_series_overview_response_200_files_additional_property import (
+    GetTimeSeriesOverviewResponse200FilesAdditionalProperty,
+)
+from .get_time_series_overview_response_200_series import (
+    GetTimeSeriesOverviewResponse200Series,
+)
+from .get_time_series_overview_response_200_series_additional_property import (
+    GetTimeSeriesOverviewResponse200SeriesAdditionalProperty,
+)
 from .health import Health
 from .initiate_upload_request import InitiateUploadRequest
 from .initiate_upload_response import InitiateUploadResponse
@@ -51,6 +64,9 @@ from .properties_measurement_create_properties import (
 from .quantity import Quantity
 from .ratings import Ratings
 from .resource_order_by import ResourceOrderBy
+from .run_measurement_sql_body import RunMeasurementSqlBody
+from .run_measurement_sql_response_200 import RunMeasurementSqlResponse200
+from .run_measurement_sql_response_200_data import RunMeasurementSqlResponse200Data
 from .sort_order import SortOrder
 from .steps_and_cycles_response import StepsAndCyclesResponse
 from .storage_get_object_area import StorageGetObjectArea
@@ -84,6 +100,11 @@ __all__ = (
     "Error",
     "ErrorDetailType0",
     "FileList",
+    "GetTimeSeriesOverviewResponse200",
+    "GetTimeSeriesOverviewResponse200Files",
+    "GetTimeSeriesOverviewResponse200FilesAdditionalProperty",
+    "GetTimeSeriesOverviewResponse200Series",
+    "GetTimeSeriesOverviewResponse200SeriesAdditionalProperty",
     "Health",
     "InitiateUploadRequest",
     "InitiateUploadResponse",
@@ -108,6 +129,9 @@ __all__ = (
     "Quantity",
     "Ratings",
     "ResourceOrderBy",
+    "RunMeasurementSqlBody",
+    "RunMeasurementSqlResponse200",
+    "RunMeasurementSqlResponse200Data",
     "SortOrder",
     "StepsAndCyclesResponse",
     "StorageGetObjectArea",
