@@ -10,7 +10,8 @@ their parameters are documented in the modules: :mod:`.incremental`, :mod:`.puls
 from __future__ import annotations
 
 from .fade import FADE_COLUMNS, capacity_fade, capacity_retention, knee_point
-from .incremental import DIRECTION, DQDV, DVDQ, dqdv, dvdq, find_peaks
+from .incremental import DIRECTION, DQDV, DVDQ, dqdv, dvdq
+from .peaks import find_peaks
 from .pulses import DISCHARGED, R0, pulse_resistance, resistance_column
 
 __all__ = [

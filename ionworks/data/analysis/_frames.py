@@ -58,8 +58,9 @@ def group_keys(columns: Sequence[str], by: str | Sequence[str] | None) -> list[s
 
 
 def gaussian_kernel(sigma_points: float) -> Array:
-    """A normalised Gaussian sampled at whole points, cut at 4 standard deviations."""
-    half = max(1, int(np.ceil(4.0 * sigma_points)))
+    """A normalised Gaussian sampled at whole points, cut at 3 standard deviations (99.7 % of
+    its weight: wider costs time and changes nothing visible)."""
+    half = max(1, int(np.ceil(3.0 * sigma_points)))
     x = np.arange(-half, half + 1, dtype=float)
     kernel = np.exp(-0.5 * (x / sigma_points) ** 2)
     return np.asarray(kernel / kernel.sum(), dtype=float)

@@ -29,7 +29,7 @@ import polars as pl
 
 from ..columns import CURRENT, STEP_COUNT, TIME, VOLTAGE
 from ..errors import DataError
-from ._frames import Array, lazy, require
+from ._frames import Array, group_keys, lazy, require
 
 __all__ = ["DISCHARGED", "R0", "pulse_resistance", "resistance_column"]
 
@@ -51,13 +51,39 @@ def pulse_resistance(
     times: Sequence[float] = (1.0, 10.0, 30.0),
     min_current_change: float | None = None,
     capacity_ah: float | None = None,
+    by: str | list[str] | None = None,
 ) -> pl.DataFrame:
     """One row per current pulse: its step, time, currents, R0, R at ``times`` and SOC.
 
     ``steps``: a steps table (:func:`ionworks.data.steps.summarize`) whose ``Start index`` /
-    ``End index`` delimit the steps; without it the runs of ``Step count`` do.
+    ``End index`` delimit the steps; without it the runs of ``Step count`` do. A fleet frame
+    (``ionworks.scan(path, table="time_series")``) is split by ``by`` (``measurement_id`` when
+    present) and each cell gets its own rows, with its key columns first.
     """
-    ts = lazy(time_series, "pulse_resistance").collect()
+    frame = lazy(time_series, "pulse_resistance")
+    keys = group_keys(frame.collect_schema().names(), by)
+    if not keys:
+        return _pulses(frame.collect(), steps, times, min_current_change, capacity_ah)
+    if steps is not None:
+        raise DataError(
+            "pulse_resistance: steps= is for one series; a fleet frame uses Step count."
+        )
+    parts = []
+    for key, cell in frame.collect().partition_by(keys, as_dict=True, maintain_order=True).items():
+        found = _pulses(cell.drop(keys), None, times, min_current_change, capacity_ah)
+        labels = [pl.lit(k, dtype=cell.schema[c]).alias(c) for c, k in zip(keys, key, strict=True)]
+        parts.append(found.with_columns(labels).select(*keys, *found.columns))
+    return pl.concat(parts, how="diagonal_relaxed")
+
+
+def _pulses(
+    ts: pl.DataFrame,
+    steps: Any,
+    times: Sequence[float],
+    min_current_change: float | None,
+    capacity_ah: float | None,
+) -> pl.DataFrame:
+    """The pulses of one cell's series."""
     hint = "Read cycler files with ionworks.data.read (it numbers the steps)."
     require(ts.columns, [TIME, CURRENT, VOLTAGE], "pulse_resistance", hint)
     t, i, v = (ts.get_column(c).cast(pl.Float64).to_numpy() for c in (TIME, CURRENT, VOLTAGE))
