@@ -128,7 +128,9 @@ def test_arbin_excel_export_joins_its_channel_sheets_in_order(tmp_path: Path) ->
 
 def test_an_unknown_workbook_says_to_map_its_columns(tmp_path: Path) -> None:
     path = write_xlsx(tmp_path / "mine.xlsx", {"Sheet1": [["t", "v", "i"], [0, 3.5, 0]]})
-    with pytest.raises(ReaderError, match=r'columns t, v, i; map them: .*reader="csv"'):
+    with pytest.raises(
+        ReaderError, match=r"'Sheet1' \(t, v, i\); map the columns: .*reader=\"csv\""
+    ):
         read.time_series(path)
 
 

@@ -6,12 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from xlsx_writer import Cell, write_xlsx
 
 from ionworks.data import read
 from ionworks.data.columns import FREQUENCY, Z_IM, Z_MOD, Z_PHASE, Z_RE
 
 DATA = Path(__file__).parent / "data" / "cyclers"
 EIS = DATA / "gamry_eis.DTA"
+MACCOR = DATA / "maccor_small.txt"
+NEWARE = DATA / "neware_small.csv"
+BDF = DATA / "bdf_small.csv"
 
 
 def test_gamry_eis_reads_the_zcurve_table_as_written() -> None:
@@ -87,4 +91,76 @@ def test_basytec_space_aligned_bad_value_names_its_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.txt"
     path.write_bytes(BASYTEC_SPACES.read_bytes().replace(b"3.800", b"3.8x0"))
     with pytest.raises(read.ReaderError, match=r"line 13: U\[V\] is '3.8x0', not a number"):
+        read.time_series(path)
+
+
+def _cells(line: str, separator: str) -> list[Cell]:
+    """One text line as workbook cells: numbers stored as numbers, the rest as text (as Excel
+    holds an export: a cycler's Excel writer stores readings as numbers, clocks as text)."""
+    cells: list[Cell] = []
+    for field in line.split(separator):
+        try:
+            cells.append(float(field) if field.strip() else None)
+        except ValueError:
+            cells.append(field)
+    return cells
+
+
+def _sheet_of(path: Path, separator: str) -> list[list[Cell]]:
+    """Every line of a small text export as a sheet's rows."""
+    text = path.read_text(encoding="latin-1")
+    return [_cells(line, separator) for line in text.splitlines()]
+
+
+def test_maccor_excel_export_is_detected_and_reads_like_the_text_one(tmp_path: Path) -> None:
+    """One sheet holding the text export's preamble rows, header and records."""
+    path = write_xlsx(tmp_path / "maccor.xlsx", {"Sheet1": _sheet_of(MACCOR, "\t")})
+    assert read.detect_reader(path) == "maccor"
+    assert read.time_series(path).equals(read.time_series(MACCOR))
+    assert read.metadata(path) == read.metadata(MACCOR)
+    assert read.start_time(path) == read.start_time(MACCOR)
+
+
+def test_neware_workbook_reads_its_record_sheet_not_the_step_summary(tmp_path: Path) -> None:
+    """Neware's BTSDA workbook: a test-info sheet, a step summary (which has a step type, a
+    step index and a current too) and the records; the record sheet is the time series."""
+    records = _sheet_of(NEWARE, ",")
+    steps: list[list[Cell]] = [
+        ["Cycle Index", "Step Index", "Step Type", "Step Time", "Current(mA)", "Capacity(mAh)"],
+        [1, 1, "Rest", "00:01:00", 0.0, 0.0],
+        [1, 2, "CC Chg", "01:00:00", 500.0, 500.0],
+    ]
+    info: list[list[Cell]] = [["Test information"], ["Channel", "1-3"]]
+    sheets = {"test": info, "step": steps, "record": records}
+    path = write_xlsx(tmp_path / "neware.xlsx", sheets)
+    assert read.detect_reader(path) == "neware"
+    assert read.time_series(path).equals(read.time_series(NEWARE))
+    assert read.start_time(path) == read.start_time(NEWARE)
+
+
+def test_a_record_sheet_split_over_two_sheets_is_read_whole(tmp_path: Path) -> None:
+    records = _sheet_of(NEWARE, ",")
+    half = len(records) // 2
+    sheets = {"record": records[:half], "record_2": [records[0], *records[half:]]}
+    path = write_xlsx(tmp_path / "split.xlsx", sheets)
+    assert read.time_series(path).equals(read.time_series(NEWARE))
+
+
+def test_bdf_workbook_with_quantity_unit_headers_is_detected(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "bdf.xlsx", {"Sheet1": _sheet_of(BDF, ",")})
+    assert read.detect_reader(path) == "bdf"
+    assert read.time_series(path).equals(read.time_series(BDF))
+
+
+def test_forced_reader_on_a_workbook_reads_the_sheet_it_recognises(tmp_path: Path) -> None:
+    notes: list[list[Cell]] = [["made by hand"]]
+    path = write_xlsx(tmp_path / "forced.xlsx", {"notes": notes, "Sheet2": _sheet_of(MACCOR, "\t")})
+    assert read.time_series(path, reader="maccor").equals(read.time_series(MACCOR))
+
+
+def test_a_bad_value_in_a_workbook_names_the_sheet_and_row(tmp_path: Path) -> None:
+    rows = _sheet_of(MACCOR, "\t")
+    rows[5][8] = "3.4x"  # Volts of the sheet's row 6
+    path = write_xlsx(tmp_path / "bad.xlsx", {"export": rows})
+    with pytest.raises(read.ReaderError, match=r"bad.xlsx, sheet export: .*`3.4x`.*'Volts'"):
         read.time_series(path)

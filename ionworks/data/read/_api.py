@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import polars as pl
 
 from . import (
+    _workbook,
     arbin,
     arbin_text,
     basytec,
@@ -141,14 +143,36 @@ def _binary_reader(magic: bytes, path: Path) -> str | None:
 
 
 def _workbook_reader(path: Path) -> str:
-    """A workbook whose channel sheet has Arbin's header is an Arbin export; others need a map."""
+    """An Arbin export by its channel sheet, else the cycler whose text export a sheet holds
+    (Maccor, Neware, BDF... exported to Excel); a workbook of none says to map its columns."""
     frame = arbin_text.channel_sheets(read_sheets(path))[0]
     if arbin_text.is_header(list(frame.columns)):
         return arbin.NAME
+    found = _workbook.detect(path, _SNIFFERS)
+    if found is not None:
+        return found[0]
     raise ReaderError(
-        f"{path.name}: a workbook whose first sheet has columns {', '.join(frame.columns)}; "
-        'map them: time_series(path, reader="csv", columns={"<column>": "Time [s]", ...})'
+        f"{path.name}: a workbook whose sheets no reader recognises: {_workbook.describe(path)}; "
+        'map the columns: time_series(path, reader="csv", columns={"<column>": "Time [s]", ...}, '
+        'sheet="<sheet>")'
     )
+
+
+WORKBOOK_READERS = frozenset({arbin.NAME, generic.NAME})
+"""Readers that read workbooks themselves; the others read a sheet written out as text."""
+
+
+@contextmanager
+def _as_text(file: Path, reader: str) -> Iterator[Path]:
+    """``file``, or for a workbook read by a text reader, its sheet in that reader's format."""
+    with file.open("rb") as handle:
+        magic = handle.read(64)
+    if reader in WORKBOOK_READERS or not is_workbook(magic, file):
+        yield file
+        return
+    sniffers = [sniff for name, sniff in _SNIFFERS if name == reader]
+    with _workbook.text_copy(file, lambda text: any(s(text) for s in sniffers)) as text:
+        yield text
 
 
 def time_series(path: str | Path, reader: str | None = None, **options: Any) -> pl.DataFrame:
@@ -164,7 +188,8 @@ def time_series(path: str | Path, reader: str | None = None, **options: Any) -> 
     if unknown:
         takes = f"takes {', '.join(chosen.options)}" if chosen.options else "takes no options"
         raise ReaderError(f"the {chosen.name} reader {takes}; got {', '.join(unknown)}")
-    return chosen.read(file, **options)
+    with _as_text(file, chosen.name) as source:
+        return chosen.read(source, **options)
 
 
 def time_series_and_steps(
@@ -187,14 +212,18 @@ def metadata(path: str | Path, reader: str | None = None) -> dict[str, Any]:
     chosen = _reader(reader or detect_reader(file))
     if chosen.metadata is None:
         return {"cycler": chosen.name}
-    return chosen.metadata(file)
+    with _as_text(file, chosen.name) as source:
+        return chosen.metadata(source)
 
 
 def start_time(path: str | Path, reader: str | None = None) -> datetime | None:
     """When the test started, where the format stores it; None where it does not."""
     file = _existing(path)
     chosen = _reader(reader or detect_reader(file))
-    return None if chosen.start_time is None else chosen.start_time(file)
+    if chosen.start_time is None:
+        return None
+    with _as_text(file, chosen.name) as source:
+        return chosen.start_time(source)
 
 
 EIS_READERS: dict[str, Callable[[Path], pl.DataFrame]] = {gamry.NAME: gamry.eis}
