@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from ionworks_generated import Client as GeneratedClient
 
-    from ._artifacts import MeasurementData
+    from ._artifacts import Artifacts, MeasurementData
     from ._export import ExportResult
     from .resources.cell_instance import CellInstances
     from .resources.cell_measurement import CellMeasurements
@@ -30,7 +30,106 @@ if TYPE_CHECKING:
     from .resources.pipeline import Pipelines
 
 
-class Ionworks:
+class ClientSettings:
+    """What both clients (``Ionworks`` and ``AsyncIonworks``) are configured with: credentials,
+    URL, timeouts, retries, DataFrame backend and cache settings, resolved and checked once here.
+
+    Subclasses add their HTTP clients in ``_connect`` (also called by :meth:`_copy_with`).
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        api_url: str | None = None,
+        *,
+        token: str | None = None,
+        project_id: str | None = None,
+        organization_id: str | None = None,
+        timeout: float = C.DEFAULT_TIMEOUT,
+        transfer_timeout: float = C.DEFAULT_TRANSFER_TIMEOUT,
+        max_retries: int = C.DEFAULT_MAX_RETRIES,
+        retry_budget: float = C.DEFAULT_RETRY_BUDGET,
+        dataframe_backend: str | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        cache_ttl: float | None = None,
+        offline: bool | None = None,
+        cache_enabled: bool | None = None,
+    ) -> None:
+        if api_key is None and token is None:
+            token = os.environ.get(C.ENV_API_TOKEN) or None
+            api_key = None if token else os.environ.get(C.ENV_API_KEY) or None
+        if not api_key and not token:
+            raise MissingCredentialsError(
+                f"No Ionworks credentials: pass {type(self).__name__}(api_key=...) or set the "
+                f"{C.ENV_API_KEY} environment variable (or {C.ENV_API_TOKEN} for a bearer token)."
+            )
+        for name, value in (("timeout", timeout), ("transfer_timeout", transfer_timeout)):
+            if value is None:
+                raise InvalidParameterError(f"{name}=None: pass a positive number of seconds")
+            check_timeout(value, name)
+        url = (api_url or os.environ.get(C.ENV_API_URL) or C.DEFAULT_API_URL).rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise InvalidParameterError(f"api_url={url!r} must start with http:// or https://")
+        configure_from_environment()
+        self.api_url = url
+        self.project_id = project_id or os.environ.get(C.ENV_PROJECT_ID) or None
+        self.dataframe_backend: Backend = resolve_backend(dataframe_backend)
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._retry_budget = retry_budget
+        self._transfer_timeout = transfer_timeout
+        self._credential = token or api_key or ""
+        self._auth_kind = "token" if token else "api_key"
+        self._cache_settings = CacheSettings.create(
+            directory=cache_dir, ttl=cache_ttl, offline=offline, enabled=cache_enabled
+        )
+
+        headers = {"Authorization": f"Bearer {token}"} if token else {"X-API-Key": str(api_key)}
+        organization = organization_id or os.environ.get(C.ENV_ORGANIZATION_ID)
+        if organization:
+            headers["X-Organization-Id"] = organization
+        self._headers = headers
+        self._owns_transports = True
+
+    def _artifacts(self) -> Artifacts:
+        """This client's cached measurement artifacts (its server, credential and settings)."""
+        from ._artifacts import Artifacts
+        from ._cache import CacheScope
+
+        scope = CacheScope.for_client(self.api_url, self._credential)
+        return Artifacts(scope, self._cache_settings)
+
+    @property
+    def _retries(self) -> Retries:
+        """The retry policy of this client's API and storage transports."""
+        return Retries(self.max_retries, self._retry_budget)
+
+    def _copy_with(self, timeout: float | None, max_retries: int | None) -> Any:
+        """A copy with other defaults sharing this client's pools (see ``with_options``)."""
+        check_timeout(timeout)
+        if max_retries is not None and (
+            isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0
+        ):
+            raise InvalidParameterError(f"max_retries={max_retries!r} must be an integer >= 0")
+        copy = object.__new__(type(self))
+        lazy = {
+            name
+            for cls in type(self).__mro__
+            for name, value in vars(cls).items()
+            if isinstance(value, cached_property)
+        }
+        copy.__dict__.update({k: v for k, v in self.__dict__.items() if k not in lazy})
+        copy.timeout = self.timeout if timeout is None else timeout
+        copy.max_retries = self.max_retries if max_retries is None else max_retries
+        copy._owns_transports = False
+        copy._connect()
+        return copy
+
+    def _connect(self) -> None:
+        raise NotImplementedError
+
+
+class Ionworks(ClientSettings):
     """Client for the Ionworks battery-data API.
 
     Credentials come from the arguments or, when neither ``api_key`` nor ``token`` is passed, from
@@ -76,52 +175,33 @@ class Ionworks:
         offline: bool | None = None,
         cache_enabled: bool | None = None,
     ) -> None:
-        if api_key is None and token is None:
-            token = os.environ.get(C.ENV_API_TOKEN) or None
-            api_key = None if token else os.environ.get(C.ENV_API_KEY) or None
-        if not api_key and not token:
-            raise MissingCredentialsError(
-                "No Ionworks credentials: pass Ionworks(api_key=...) or set the "
-                f"{C.ENV_API_KEY} environment variable (or {C.ENV_API_TOKEN} for a bearer token)."
-            )
-        for name, value in (("timeout", timeout), ("transfer_timeout", transfer_timeout)):
-            if value is None:
-                raise InvalidParameterError(f"{name}=None: pass a positive number of seconds")
-            check_timeout(value, name)
-        url = (api_url or os.environ.get(C.ENV_API_URL) or C.DEFAULT_API_URL).rstrip("/")
-        if not url.startswith(("http://", "https://")):
-            raise InvalidParameterError(f"api_url={url!r} must start with http:// or https://")
-        configure_from_environment()
-        self.api_url = url
-        self.project_id = project_id or os.environ.get(C.ENV_PROJECT_ID) or None
-        self.dataframe_backend: Backend = resolve_backend(dataframe_backend)
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self._retry_budget = retry_budget
-        self._transfer_timeout = transfer_timeout
-        self._credential = token or api_key or ""
-        self._auth_kind = "token" if token else "api_key"
-        self._cache_settings = CacheSettings.create(
-            directory=cache_dir, ttl=cache_ttl, offline=offline, enabled=cache_enabled
+        super().__init__(
+            api_key,
+            api_url,
+            token=token,
+            project_id=project_id,
+            organization_id=organization_id,
+            timeout=timeout,
+            transfer_timeout=transfer_timeout,
+            max_retries=max_retries,
+            retry_budget=retry_budget,
+            dataframe_backend=dataframe_backend,
+            cache_dir=cache_dir,
+            cache_ttl=cache_ttl,
+            offline=offline,
+            cache_enabled=cache_enabled,
         )
-
-        headers = {"Authorization": f"Bearer {token}"} if token else {"X-API-Key": str(api_key)}
-        organization = organization_id or os.environ.get(C.ENV_ORGANIZATION_ID)
-        if organization:
-            headers["X-Organization-Id"] = organization
-        self._headers = headers
         # The transports hold the connection pools; with_options copies share them.
         self._transports = (
             transport or deadline_transport(),
             storage_transport or httpx.HTTPTransport(),
         )
-        self._owns_transports = True
         self._connect()
 
     def _connect(self) -> None:
         """Build the API and storage httpx clients over this client's (maybe shared) pools."""
         api_transport, storage_transport = self._transports
-        retries = Retries(self.max_retries, self._retry_budget)
+        retries = self._retries
         self._http = build_api_client(
             self.api_url,
             self._headers,
@@ -146,23 +226,7 @@ class Ionworks:
         to make per call site (``client.with_options(timeout=5).cell_spec.list()``). Closing
         the copy leaves the pools open; closing this client closes them for both.
         """
-        check_timeout(timeout)
-        if max_retries is not None and (
-            isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0
-        ):
-            raise InvalidParameterError(f"max_retries={max_retries!r} must be an integer >= 0")
-        copy = object.__new__(type(self))
-        lazy = {
-            name
-            for cls in type(self).__mro__
-            for name, value in vars(cls).items()
-            if isinstance(value, cached_property)
-        }
-        copy.__dict__.update({k: v for k, v in self.__dict__.items() if k not in lazy})
-        copy.timeout = self.timeout if timeout is None else timeout
-        copy.max_retries = self.max_retries if max_retries is None else max_retries
-        copy._owns_transports = False
-        copy._connect()
+        copy: Ionworks = self._copy_with(timeout, max_retries)
         return copy
 
     @cached_property
@@ -179,16 +243,10 @@ class Ionworks:
     @cached_property
     def _measurement_data(self) -> MeasurementData:
         """The cache, storage transfers and worker threads the measurement resources use."""
-        from ._artifacts import Artifacts, MeasurementData
-        from ._cache import CacheScope
+        from ._artifacts import MeasurementData
         from ._transfer import Transfer
 
-        scope = CacheScope.for_client(self.api_url, self._credential)
-        return MeasurementData(
-            Artifacts(scope, self._cache_settings),
-            Transfer(self._storage, self.api_url),
-            self._pool,
-        )
+        return MeasurementData(self._artifacts(), Transfer(self._storage, self.api_url), self._pool)
 
     @cached_property
     def cell_spec(self) -> CellSpecifications:

@@ -80,12 +80,12 @@ def fetch_many(
     timeout: float | None = None,
 ) -> FleetResult:
     """Every ``(id, table)`` fetched on ``concurrency`` threads; one failure spoils only its id."""
-    wanted, names = _checked(ids, tables, concurrency)
+    wanted, names = checked(ids, tables, concurrency)
     results: dict[str, dict[str, Frame]] = {mid: {} for mid in wanted}
     failed: dict[str, Exception] = {}
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ionworks-fleet")
     try:
-        with _bar(len(wanted) * len(names)) as bar:
+        with progress(len(wanted) * len(names)) as bar:
             pending: dict[Future[Frame], tuple[str, str]] = {
                 pool.submit(_one, source, mid, name, use_cache, timeout): (mid, name)
                 for mid in wanted
@@ -100,7 +100,17 @@ def fetch_many(
                         bar.update(1)
     finally:  # an interrupt must not leave hundreds of queued downloads running
         pool.shutdown(wait=True, cancel_futures=True)
-    frames = {  # ids and tables in the order asked, not the order they finished
+    return assemble(wanted, names, results, failed)
+
+
+def assemble(
+    wanted: list[str],
+    names: list[str],
+    results: dict[str, dict[str, Frame]],
+    failed: dict[str, Exception],
+) -> FleetResult:
+    """The result, ids and tables in the order asked, not the order they finished (both clients)."""
+    frames = {
         mid: {name: results[mid][name] for name in names} for mid in wanted if mid not in failed
     }
     return FleetResult(frames, {mid: failed[mid] for mid in wanted if mid in failed})
@@ -132,7 +142,7 @@ def _collect(
         raise error
 
 
-def _checked(
+def checked(
     ids: Iterable[str], tables: Sequence[str], concurrency: int
 ) -> tuple[list[str], list[str]]:
     """Distinct ids and tables in order; a lone string is a mistake, not a list of letters."""
@@ -152,7 +162,7 @@ def _checked(
     return wanted, names
 
 
-def _bar(total: int) -> AbstractContextManager[Any]:
+def progress(total: int) -> AbstractContextManager[Any]:
     """One bar over every table of the pull, when a person is watching."""
     if total == 0 or not progress_enabled():
         return nullcontext(None)
@@ -170,4 +180,4 @@ def _bar(total: int) -> AbstractContextManager[Any]:
     )
 
 
-__all__ = ["TABLES", "FleetResult", "TableSource", "fetch_many"]
+__all__ = ["TABLES", "FleetResult", "TableSource", "assemble", "checked", "fetch_many", "progress"]

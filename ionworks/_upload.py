@@ -14,12 +14,11 @@ import os
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 
 from ._dataframe import to_polars, write_parquet_bytes
-from ._transfer import Transfer
 from ._upload_checks import validate_measurement_upload
 from .errors import IonworksError, MeasurementValidationError
 
@@ -27,9 +26,17 @@ Parsed = Callable[..., dict[str, Any]]
 """A resource's ``_parsed``: run a generated operation, return its JSON body."""
 
 
+class Uploader(Protocol):
+    """Where the files go: ``_transfer.Transfer``, or the async client's bridge to its own."""
+
+    def upload(
+        self, location: str, data: bytes, *, what: str, timeout: float | None = None
+    ) -> None: ...
+
+
 def upload_measurement(
     parsed: Parsed,
-    transfer: Transfer,
+    transfer: Uploader,
     cell_instance_id: str,
     measurement_data: Mapping[str, Any] | str | os.PathLike[str],
     *,
