@@ -113,7 +113,8 @@ def plot_pulse_resistance(
     table: Any, *, ax: Axes | None = None, title: str | None = None, show: bool = False
 ) -> tuple[Figure, Axes]:
     """R0 and R at 1/10/30 s of :func:`~ionworks.data.analysis.pulse_resistance` against SOC
-    (in %; against charge drawn since full, else time, when SOC is unknown), in mΩ.
+    (in %; against charge drawn since full, else time, when SOC is unknown), in mΩ (Ω when the
+    median R0 is 1 Ω or more).
     Discharge pulses are filled markers, charge pulses open ones."""
     frame = to_polars(table)
     if R0 not in frame.columns:
@@ -127,10 +128,12 @@ def plot_pulse_resistance(
     fig, ax = _axes(ax)
     discharge = frame.get_column("Pulse current [A]").to_numpy() > 0
     names = [R0, *(c for c in frame.columns if c.startswith("R ") and c.endswith("s [Ohm]"))]
+    r0 = frame.get_column(R0).cast(pl.Float64).drop_nans().drop_nulls()
+    factor, unit = (1000.0, "mΩ") if r0.len() == 0 or abs(float(r0.median())) < 1 else (1.0, "Ω")  # type: ignore[arg-type]
     for name, colour in zip(
         names, ("black", "tab:blue", "tab:orange", "tab:red", "tab:purple"), strict=False
     ):
-        values = frame.get_column(name).cast(pl.Float64).to_numpy() * 1000
+        values = frame.get_column(name).cast(pl.Float64).to_numpy() * factor
         text = name.replace(" [Ohm]", "")
         ax.plot(x[discharge], values[discharge], "o", color=colour, label=f"{text} discharge")
         if (~discharge).any():
@@ -143,7 +146,7 @@ def plot_pulse_resistance(
                 label=f"{text} charge",
             )
     ax.set_xlabel(label)
-    ax.set_ylabel("Resistance [mΩ]")
+    ax.set_ylabel(f"Resistance [{unit}]")
     ax.set_title(title if title is not None else "Pulse resistance")
     ax.legend(fontsize="small", ncols=2)
     ax.grid(True, alpha=0.3)

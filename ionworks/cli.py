@@ -21,6 +21,7 @@ from typing import Any
 
 from . import _cache
 from . import _constants as C
+from ._cli_analyse import add_analyse_command
 from ._cli_files import add_read_command, add_upload_arguments, upload_frame
 from ._cli_files import write_atomically as _write_atomically
 from .errors import IonworksError, NotFoundError
@@ -163,6 +164,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--title", help="plot title (default: the measurement's name)")
     p.set_defaults(handler=_measurements_plot)
+    add_analyse_command(measurements, common)
 
     cache = _command_group(groups, "cache", "the local measurement cache", common)
     p = cache.add_parser("info", help="location, entries and size", parents=[common])

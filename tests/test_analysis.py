@@ -1,0 +1,292 @@
+"""ionworks.data.analysis beyond the known answers: bad input, CV steps, steps tables, fleets
+through ``ionworks.scan``, the real cycler corpus, and the plots."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import polars as pl
+import pytest
+
+from ionworks.data import read
+from ionworks.data.analysis import (
+    DQDV,
+    DVDQ,
+    R0,
+    capacity_fade,
+    capacity_retention,
+    dqdv,
+    dvdq,
+    find_peaks,
+    pulse_resistance,
+)
+from ionworks.data.cycles import get_cycle_metrics
+from ionworks.data.dataset import partition_dir, scan
+from ionworks.data.errors import DataError
+from ionworks.data.steps import summarize
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_analysis_known import (
+    PLATEAUS,
+    fade_curve,
+    pulse_train,
+    slow_discharge,
+)
+
+matplotlib.use("Agg")
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "cyclers"
+
+
+# ------------------------------------------------------------------ bad input, clear errors
+
+
+def test_missing_columns_are_named_with_the_fix() -> None:
+    series = slow_discharge().drop("Voltage [V]")
+    with pytest.raises(DataError, match=r"'Voltage \[V\]'.*ionworks.data.read"):
+        dqdv(series)
+    with pytest.raises(DataError, match=r"'Step count'"):
+        pulse_resistance(pulse_train()[0].drop("Step count"))
+    with pytest.raises(DataError, match=r"'Discharge capacity \[A.h\]'.*cycles table"):
+        capacity_fade(pl.DataFrame({"Cycle count": [0, 1]}))
+    with pytest.raises(DataError, match="DataFrame"):
+        dqdv([1, 2, 3])
+
+
+def test_no_segment_in_the_asked_direction_says_so() -> None:
+    with pytest.raises(DataError, match=r"no charge segment.*sign convention"):
+        dqdv(slow_discharge(), direction="charge")
+    with pytest.raises(DataError, match="no discharge segment in cycle 7"):
+        dvdq(slow_discharge(), cycle=7)
+    with pytest.raises(DataError, match="direction must be"):
+        dqdv(slow_discharge(), direction="up")  # type: ignore[arg-type]
+
+
+def test_too_few_points_is_refused_not_differentiated() -> None:
+    short = slow_discharge().head(10)
+    with pytest.raises(DataError, match="fewer than min_points=20"):
+        dqdv(short)
+    assert dqdv(short, min_points=5).height > 0
+
+
+def test_bad_parameters_are_refused() -> None:
+    with pytest.raises(DataError, match="resolution must be a positive number"):
+        dqdv(slow_discharge(), resolution=0)
+    with pytest.raises(DataError, match="threshold is a retention"):
+        capacity_fade(fade_curve(), threshold=80)
+    with pytest.raises(DataError, match="reference_cycle=5000 has no positive capacity"):
+        capacity_fade(fade_curve(), reference_cycle=5000)
+    with pytest.raises(DataError, match="find_peaks needs"):
+        find_peaks(pl.DataFrame({"x": [1.0]}))
+
+
+def test_pulse_resistance_without_pulses_says_why() -> None:
+    one_step = slow_discharge()
+    with pytest.raises(DataError, match="one step"):
+        pulse_resistance(one_step)
+    steady = one_step.with_columns(pl.Series("Step count", np.arange(one_step.height) // 100))
+    with pytest.raises(DataError, match="no step changes the current"):
+        pulse_resistance(steady)
+
+
+# ------------------------------------------------------------------ behaviour
+
+
+def test_constant_voltage_steps_are_left_out_of_dqdv() -> None:
+    """A CV hold piles charge into one voltage bin: a false peak at the cut-off."""
+    cc = slow_discharge()
+    end_v = float(cc.get_column("Voltage [V]")[-1])
+    t0 = float(cc.get_column("Time [s]")[-1])
+    n = 3600
+    cv = pl.DataFrame(
+        {
+            "Time [s]": t0 + 1 + np.arange(n, dtype=float),
+            "Current [A]": 0.1 * np.exp(-np.arange(n) / 900.0),
+            "Voltage [V]": np.full(n, end_v),
+            "Step count": np.ones(n, dtype=np.int64),
+            "Cycle count": np.zeros(n, dtype=np.int64),
+        }
+    )
+    series = pl.concat([cc, cv])
+    kept = find_peaks(dqdv(series)).get_column("Voltage [V]").to_numpy()
+    assert kept.size == len(PLATEAUS) and (kept > end_v + 0.05).all()
+
+    def near_cut_off(curve: pl.DataFrame) -> float:
+        return float(curve.filter(pl.col("Voltage [V]") < end_v + 0.01).get_column(DQDV).max())  # type: ignore[arg-type]
+
+    assert near_cut_off(dqdv(series)) < 1.0
+    assert near_cut_off(dqdv(series, constant_current_only=False)) > 2.5  # the CV hold
+
+
+def test_dvdq_spans_the_charge_and_integrates_to_the_voltage_drop() -> None:
+    series = slow_discharge()
+    curve = dvdq(series)
+    drawn = series.height / 3600.0 * 0.1
+    capacity = curve.get_column("Capacity [A.h]").to_numpy()
+    assert abs(capacity[-1] - drawn) < 0.002 * drawn
+    spacing = capacity[1] - capacity[0]
+    volts = curve.get_column("Voltage [V]").to_numpy()
+    assert curve.get_column(DVDQ).sum() * spacing == pytest.approx(volts[0] - volts[-1], rel=0.02)
+    # dV/dQ peaks between the plateaus, where the voltage falls fastest
+    peaks = find_peaks(curve)
+    assert {"Capacity [A.h]", DVDQ, "Width [A.h]", "Prominence"} <= set(peaks.columns)
+
+
+def test_a_steps_table_gives_the_same_pulses_as_the_step_count() -> None:
+    series, _ = pulse_train()
+    from_counts = pulse_resistance(series, capacity_ah=2.0)
+    from_steps = pulse_resistance(series, summarize(series), capacity_ah=2.0)
+    assert from_steps.equals(from_counts)
+    with pytest.raises(DataError, match="outside the time series"):
+        pulse_resistance(series.head(100), summarize(series))
+
+
+def test_pulse_soc_without_a_capacity_uses_the_charge_drawn_to_empty() -> None:
+    series, _ = pulse_train()
+    table = pulse_resistance(series).filter(pl.col("Pulse current [A]") == 2.0)
+    # the train stops above empty, so its own largest draw understates the capacity
+    assert (np.diff(table.get_column("SOC").to_numpy()) < 0).all()
+    assert table.get_column("Discharged since full [A.h]").is_not_null().all()
+
+
+def test_retention_is_relative_to_the_reference_cycle() -> None:
+    cycles = fade_curve()
+    retention = capacity_retention(cycles, reference_cycle=100)
+    row = retention.filter(pl.col("Cycle count") == 100).row(0, named=True)
+    assert row["Capacity retention"] == pytest.approx(1.0)
+    summary = capacity_fade(cycles, reference_cycle=100).row(0, named=True)
+    assert summary["Reference cycle"] == 100 and summary["Cycles"] == 900
+
+
+# ------------------------------------------------------------------ fleets through scan()
+
+
+def write_fleet(root: Path, frames: dict[str, pl.DataFrame], table: str) -> None:
+    """An export's layout (spec/instance/measurement partitions) holding ``frames``."""
+    for mid, frame in frames.items():
+        directory = partition_dir(root, "spec-1", f"inst-{mid}", mid)
+        directory.mkdir(parents=True, exist_ok=True)
+        frame.write_parquet(directory / f"{table}.parquet")
+
+
+def test_fleet_fade_table_is_one_call_on_scan(tmp_path: Path) -> None:
+    knees = {"m-a": 400, "m-b": 600, "m-c": 700}
+    cells = {mid: fade_curve(knee=k) for mid, k in knees.items()}
+    write_fleet(tmp_path, cells, "cycles")
+    table = capacity_fade(scan(tmp_path, table="cycles")).sort("measurement_id")
+    assert table.get_column("measurement_id").to_list() == sorted(knees)
+    for row in table.iter_rows(named=True):
+        alone = capacity_fade(cells[row["measurement_id"]]).row(0, named=True)
+        assert row == {"measurement_id": row["measurement_id"], **alone}
+        assert abs(row["Knee cycle"] - knees[row["measurement_id"]]) <= 0.05 * 600
+
+
+def test_fleet_dqdv_and_pulses_per_measurement(tmp_path: Path) -> None:
+    series = slow_discharge()
+    shifted = series.with_columns(pl.col("Voltage [V]") + 0.1)
+    write_fleet(tmp_path, {"m-1": series, "m-2": shifted}, "time_series")
+    curves = dqdv(scan(tmp_path, table="time_series"))
+    peaks = find_peaks(curves).sort("measurement_id", "Voltage [V]")
+    one = peaks.filter(pl.col("measurement_id") == "m-1").get_column("Voltage [V]").to_numpy()
+    two = peaks.filter(pl.col("measurement_id") == "m-2").get_column("Voltage [V]").to_numpy()
+    assert np.abs(two - one - 0.1).max() < 0.001
+    alone = find_peaks(dqdv(series)).sort("Voltage [V]").get_column("Voltage [V]").to_numpy()
+    assert np.allclose(one, alone)
+
+    train, _ = pulse_train()
+    write_fleet(tmp_path / "p", {"m-1": train, "m-2": train}, "time_series")
+    table = pulse_resistance(scan(tmp_path / "p", table="time_series"))
+    per_cell = table.group_by("measurement_id").agg(pl.col(R0).mean())
+    assert per_cell.height == 2
+    assert per_cell.get_column(R0).to_list() == pytest.approx([0.025] * 2, rel=0.02)
+
+
+# ------------------------------------------------------------------ the real corpus
+
+CORPUS_FILES = [
+    "maccor_001.txt",
+    "neware_uio.csv",
+    "batmo_bdf.csv",
+    "pec.csv",
+    "biol.mpr",
+    "20160805_test001_45_cc_01.res",
+    "20260302_IFE_BTS85_2_9_8_1.ndax",
+]
+
+
+def corpus_series(name: str) -> pl.DataFrame:
+    if not CORPUS.is_dir():
+        pytest.skip(f"the cycler corpus is not at {CORPUS}")
+    try:
+        return read.time_series(CORPUS / name)
+    except read.ReaderError as exc:  # a missing mdb-export or fastnda, not our analysis
+        if "install" in str(exc).lower():
+            pytest.skip(str(exc))
+        raise
+
+
+@pytest.mark.parametrize("name", CORPUS_FILES)
+def test_every_analysis_runs_on_the_corpus_or_says_what_is_missing(name: str) -> None:
+    series = corpus_series(name)
+    steps = summarize(series)
+    kinds = set(steps.get_column("Step type").to_list())
+    for direction in ("charge", "discharge"):
+        has_cc = f"Constant current {direction}" in kinds
+        if not has_cc:
+            with pytest.raises(DataError, match=f"{direction} segment"):
+                dqdv(series, direction=direction)
+            continue
+        curve = dqdv(series, direction=direction)
+        assert np.isfinite(curve.get_column(DQDV).to_numpy()).all()
+        assert find_peaks(curve).height >= 1
+        assert dvdq(series, direction=direction).height > 0
+    pulses = pulse_resistance(series)
+    assert pulses.height >= 1 and pulses.get_column(R0).is_finite().all()
+    cycles = get_cycle_metrics(steps)
+    if (cycles.get_column("Discharge capacity [A.h]") > 0).any():
+        fade = capacity_fade(cycles)
+        assert fade.height == 1 and fade.get_column("Retention")[0] > 0
+    else:
+        with pytest.raises(DataError, match="no cycle has a positive"):
+            capacity_fade(cycles)
+
+
+# ------------------------------------------------------------------ plots
+
+
+def test_plots_draw_what_the_analysis_found(tmp_path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from ionworks.analysis_plots import plot_capacity_fade, plot_dqdv, plot_pulse_resistance
+    from ionworks.errors import IonworksError
+
+    fig, ax = plot_dqdv(dqdv(slow_discharge()))
+    assert len(ax.lines) == 2  # the curve and its peak markers
+    assert len(ax.lines[1].get_xdata()) == len(PLATEAUS)
+    fig.savefig(tmp_path / "dqdv.png")
+    plt.close(fig)
+
+    fig, ax = plot_pulse_resistance(pulse_resistance(pulse_train()[0], capacity_ah=2.0))
+    assert ax.get_xlabel() == "State of charge [%]" and ax.get_ylabel() == "Resistance [mΩ]"
+    plt.close(fig)
+
+    fleet = pl.concat(
+        [
+            fade_curve(knee=k).with_columns(pl.lit(f"m{k}").alias("measurement_id"))
+            for k in (400, 600)
+        ]
+    )
+    fig, ax = plot_capacity_fade(fleet)
+    knees = [line for line in ax.lines if line.get_marker() == "x"]
+    assert sorted(round(float(line.get_xdata()[0])) for line in knees) == [400, 600]
+    fig.savefig(tmp_path / "fade.png")
+    plt.close(fig)
+    assert (tmp_path / "dqdv.png").stat().st_size > 0
+
+    with pytest.raises(IonworksError, match="dqdv"):
+        plot_dqdv(pl.DataFrame({"x": [1.0]}))
+    with pytest.raises(IonworksError, match="pulse_resistance"):
+        plot_pulse_resistance(pl.DataFrame({"x": [1.0]}))
