@@ -102,6 +102,37 @@ class Artifacts:
             )
         return measurement
 
+    def file_names(
+        self, measurement_id: str, fetch: Callable[[], list[str]], *, use_cache: bool
+    ) -> list[str]:
+        """The names of a file measurement's files: cached, else listed (and then cached)."""
+        if use_cache:
+            hit = cache.load_json(self.scope, measurement_id, "files", settings=self.settings)
+            if isinstance(hit, list) and all(isinstance(name, str) for name in hit):
+                return list(hit)
+        self.require_online("file list", measurement_id)
+        names = fetch()
+        if use_cache:
+            cache.store_json(self.scope, measurement_id, "files", names, settings=self.settings)
+        return names
+
+    def file(
+        self, measurement_id: str, name: str, fetch: Callable[[], bytes], *, use_cache: bool
+    ) -> bytes:
+        """One file of a file measurement: cached, else downloaded (and then cached as it is).
+
+        Entries share the measurement's prefix, so a changed ``updated_at`` seen by
+        :meth:`metadata`, an update or a delete drops them with the tables."""
+        if use_cache:
+            hit = cache.load_bytes(self.scope, measurement_id, name, settings=self.settings)
+            if hit is not None:
+                return hit
+        self.require_online(f"file {name!r}", measurement_id)
+        data = fetch()
+        if use_cache:
+            cache.store_bytes(self.scope, measurement_id, name, data, settings=self.settings)
+        return data
+
     def require_online(self, what: str, measurement_id: str) -> None:
         """Raise :class:`~ionworks.errors.CacheMissError` when this client is offline."""
         cache.require_online(what, measurement_id, settings=self.settings)

@@ -32,7 +32,9 @@ class Project:
         assert instance.status_code == 201, instance.text
         self.instance_id = instance.json()["id"]
 
-    def measurement(self, name: str, tags: list[str] | None = None, **fields: Any) -> dict[str, Any]:
+    def measurement(
+        self, name: str, tags: list[str] | None = None, **fields: Any
+    ) -> dict[str, Any]:
         """A properties measurement (no processing needed)."""
         body = {"name": name, "properties": {"mass": {"value": 1, "unit": "g"}}, **fields}
         if tags is not None:
@@ -54,7 +56,9 @@ class Project:
         return [item["name"] for item in self.listed(**params)["items"]]
 
     def tags(self, **params: Any) -> list[tuple[str, int]]:
-        response = self.http.get("/cell_measurements/tags", params={"project_id": self.id, **params})
+        response = self.http.get(
+            "/cell_measurements/tags", params={"project_id": self.id, **params}
+        )
         assert response.status_code == 200, response.text
         return [(item["tag"], item["usage_count"]) for item in response.json()["items"]]
 

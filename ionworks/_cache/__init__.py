@@ -36,7 +36,7 @@ from .config import (
     set_cache_ttl,
     set_offline,
 )
-from .entries import load_json, load_table, store_json, store_table
+from .entries import load_bytes, load_json, load_table, store_bytes, store_json, store_table
 from .keys import TABLE_ARTIFACTS, CacheScope, TableArtifact
 from .offline import require_online
 from .readonly import ReadOnlyCacheError
@@ -64,6 +64,7 @@ __all__ = [
     "get_cache_ttl",
     "get_offline",
     "invalidate",
+    "load_bytes",
     "load_json",
     "load_table",
     "require_online",
@@ -71,6 +72,7 @@ __all__ = [
     "set_cache_enabled",
     "set_cache_ttl",
     "set_offline",
+    "store_bytes",
     "store_json",
     "store_table",
 ]

@@ -301,3 +301,46 @@ def store_json(
         return False
     text = json.dumps(value, separators=(",", ":"))  # a non-JSON value is a bug: let it raise
     return _write_entry(scope, measurement_id, "json", name, settings, lambda: text)
+
+
+def load_bytes(
+    scope: CacheScope,
+    measurement_id: str,
+    name: str,
+    *,
+    settings: CacheSettings = PROCESS_DEFAULTS,
+) -> bytes | None:
+    """Return a cached file of a file measurement, or ``None`` on a miss (rules of
+    :func:`load_table`: a truncated entry is dropped with a warning)."""
+
+    def read(cache: diskcache.Cache | ReadOnlyCache, key: str, what: str) -> bytes | None:
+        handle, tag = cache.get(key, read=True, tag=True)
+        if handle is None:
+            return None
+        with handle:
+            stamp = _Stamp.decode(tag)
+            actual_size = os.fstat(handle.fileno()).st_size
+            if stamp is None or stamp.size != actual_size:
+                expected = "unknown" if stamp is None else stamp.size
+                reason = f"file holds {actual_size} bytes, expected {expected}"
+                warn(f"Ignoring corrupt cache entry ({what}) in {cache.directory}: {reason}")
+                _discard_if_unchanged(cache, key, tag)
+                return None
+            data: bytes = handle.read()
+        return data if stamp.is_fresh(settings) else None
+
+    return _read_entry(scope, measurement_id, "file", name, settings, read)
+
+
+def store_bytes(
+    scope: CacheScope,
+    measurement_id: str,
+    name: str,
+    data: bytes,
+    *,
+    settings: CacheSettings = PROCESS_DEFAULTS,
+) -> bool:
+    """Cache one file of a file measurement as it came; returns whether it was stored."""
+    if not settings.is_enabled():
+        return False
+    return _write_entry(scope, measurement_id, "file", name, settings, lambda: data)

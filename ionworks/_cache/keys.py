@@ -62,7 +62,7 @@ def measurement_prefix(scope: CacheScope, measurement_id: str) -> str:
 
 
 def entry_key(scope: CacheScope, measurement_id: str, kind: str, name: str) -> str:
-    """The key of one artifact: ``kind`` is ``table`` or ``json``."""
+    """The key of one artifact: ``kind`` is ``table``, ``json`` or ``file``."""
     return f"{measurement_prefix(scope, measurement_id)}{kind}:{quote(name, safe='')}"
 
 
@@ -74,5 +74,5 @@ def check_artifact(artifact: str) -> None:
 
 def describe(kind: str, name: str, measurement_id: str) -> str:
     """How warnings name an entry: ``steps of measurement m1``."""
-    label = name if kind == "table" else f"{name} metadata"
+    label = {"table": name, "file": f"file {name!r}"}.get(kind, f"{name} metadata")
     return f"{label} of measurement {measurement_id}"

@@ -9,7 +9,7 @@ from typing import Any
 from .._filters import choice, common_filters, page_bounds
 from .._pagination import PaginatedList
 from ..errors import ConflictError, InvalidParameterError, NotFoundError
-from ..models import CellInstance
+from ..models import CellInstance, CellInstanceDetail
 from ._base import ResourceAPI
 
 
@@ -89,6 +89,38 @@ class CellInstances(ResourceAPI):
         instance_id = cell_instance_id or spec_or_instance_id
         instance = CellInstance(self._parsed(get_cell_instance, instance_id, timeout=timeout))
         return check_owner(instance, spec_or_instance_id, cell_instance_id)
+
+    def detail(
+        self,
+        cell_instance_id: str,
+        *,
+        include_steps: bool = True,
+        include_cycles: bool = True,
+        include_time_series: bool = True,
+        use_cache: bool = True,
+        concurrency: int = 8,
+        timeout: float | None = None,
+    ) -> CellInstanceDetail:
+        """The instance with every measurement's detail (all pages, oldest first).
+
+        Time-series tables are fetched concurrently (``concurrency`` threads) through the
+        cache, so a second call reads them locally; file measurements carry ``.files`` and
+        properties measurements metadata. Measurements still processing (or failed) come with
+        metadata only. If some tables cannot be read the call raises, and calling again fetches
+        only what is missing.
+        """
+        from ._instance_detail import instance_detail, wanted_tables
+
+        instance = self.get(cell_instance_id, timeout=timeout)
+        tables = wanted_tables(include_time_series, include_steps, include_cycles)
+        return instance_detail(
+            self._client.cell_measurement,
+            instance,
+            tables,
+            use_cache=use_cache,
+            concurrency=concurrency,
+            timeout=timeout,
+        )
 
     def create(
         self, cell_spec_id: str, data: Mapping[str, Any], *, timeout: float | None = None

@@ -30,7 +30,7 @@ from .._polling import Backoff, poll
 from .._transfer import EVERY_ROW, check_columns, select_columns
 from .._upload import jsonable, upload_measurement
 from ..models import CellMeasurement, MeasurementBundle, MeasurementDetail
-from ._base import ResourceAPI
+from ._measurement_files import MeasurementFiles
 from ._measurement_rules import (
     check_row_range,
     list_query,
@@ -38,6 +38,7 @@ from ._measurement_rules import (
     raise_if_failed,
     still_processing,
 )
+from ._measurement_tags import ProjectMeasurements
 
 PROCESSING_BACKOFF = Backoff(first=0.1, factor=1.5, cap=2.0)
 """Processing usually takes well under a second: ask early, then less and less often."""
@@ -54,7 +55,7 @@ class StepsAndCycles:
         return iter((self.steps, self.cycles))
 
 
-class CellMeasurements(ResourceAPI):
+class CellMeasurements(ProjectMeasurements, MeasurementFiles):
     """Measurements of cell instances, and the tables behind them."""
 
     # ------------------------------------------------------------------ metadata
@@ -265,7 +266,7 @@ class CellMeasurements(ResourceAPI):
         measurement = CellMeasurement(metadata)
         kind = measurement.measurement_type or "time_series"
         if kind == "file":
-            files = self.files(measurement_id, timeout=timeout)
+            files = self.files(measurement_id, use_cache=use_cache, timeout=timeout)
             return MeasurementDetail(measurement, files=files)
         if kind != "time_series":  # properties, or a type newer than this client: metadata only
             return MeasurementDetail(measurement)
@@ -308,21 +309,11 @@ class CellMeasurements(ResourceAPI):
             self, ids, tables, concurrency=concurrency, use_cache=use_cache, timeout=timeout
         )
 
-    def files(self, measurement_id: str, *, timeout: float | None = None) -> dict[str, bytes]:
-        """The files of a file measurement, by name (never cached)."""
-        from ionworks_generated.api.cell_measurements import (
-            download_measurement_file,
-            list_measurement_files,
-        )
-
-        self._data.artifacts.require_online("files", measurement_id)
-        listed = self._parsed(list_measurement_files, measurement_id, timeout=timeout)
-        return {
-            name: self._downloader(
-                download_measurement_file, measurement_id, f"file {name}", timeout, name
-            )()
-            for name in listed["filenames"]
-        }
+    def files(
+        self, measurement_id: str, *, use_cache: bool = True, timeout: float | None = None
+    ) -> dict[str, bytes]:
+        """The files of a file measurement, by name, through the cache (``download_files``)."""
+        return self.download_files(measurement_id, use_cache, timeout=timeout)
 
     # ------------------------------------------------------------------ writing
 
