@@ -66,7 +66,7 @@ export async function specsView(root, p) {
     select('Order by', 'order_by', p.order_by, [['', 'default'], ['name', 'name'], ['created_at', 'created'], ['updated_at', 'updated']]),
     select('Direction', 'order', p.order, [['', 'default'], ['asc', 'ascending'], ['desc', 'descending']]),
     h('button', { type: 'submit', testid: 'spec-search-submit' }, 'Search'))
-  const results = h('div', {}, h('p', { class: 'muted' }, 'Loading…'))
+  const results = h('div', {}, h('p', { class: 'muted loading' }, 'Loading…'))
   fill(root, h('h2', {}, 'Cell specifications'), form, results)
   const page = await api(`/cell_specifications${qs(specQuery(p))}`)
   const rows = page.items.map((s) => h('tr', { testid: 'spec-row', class: 'link', onclick: () => go('spec', s.id) },

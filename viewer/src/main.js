@@ -76,7 +76,9 @@ async function render() {
     else await specsView(container, params)
     if (mine === generation) clearError()
   } catch (err) {
-    if (mine === generation) report(err)
+    if (mine !== generation) return
+    for (const el of container.querySelectorAll('.loading')) el.textContent = 'Not loaded: see the message above.'
+    report(err)
   }
 }
 

@@ -146,6 +146,7 @@ export class TimePanels {
 
   drawSteps(u) {
     const steps = this.steps
+    this.container.dataset.overlays = '0'
     if (!steps || !this.shown.size) return
     const { ctx, bbox } = u
     const { min, max } = u.scales.x

@@ -17,7 +17,9 @@ export function href(view, id = '', params = {}) {
 
 export function go(view, id = '', params = {}, { replace = false } = {}) {
   const target = href(view, id, params)
+  const same = location.hash === target
   if (replace) history.replaceState(null, '', target)
-  else location.hash = target
-  if (replace) window.dispatchEvent(new HashChangeEvent('hashchange'))
+  else if (!same) location.hash = target
+  // Same place again (a search repeated): no hashchange fires, so ask for the render.
+  if (replace || same) window.dispatchEvent(new HashChangeEvent('hashchange'))
 }
