@@ -89,6 +89,7 @@ def real(contract_server: ServerProcess) -> dict[str, object]:
     _, _, area, object_id, filename = location.path.split("/")
     return {
         "cell_specification_id": spec["id"],
+        "project_id": spec["project_id"],
         "cell_instance_id": cell["id"],
         "cell_measurement_id": series["id"],
         "file_measurement_id": files["id"],
@@ -101,6 +102,11 @@ def real(contract_server: ServerProcess) -> dict[str, object]:
 
 def use_real_ids(case: Case, real: dict[str, object]) -> None:
     """Point the case at real resources (deletes excepted, so the data survives the run)."""
+    if case.path.startswith("/cell_measurements/tags/bulk") and isinstance(case.body, dict):
+        case.body = {**case.body, "measurement_ids": [real["cell_measurement_id"]]}
+    if case.path in ("/cell_measurements", "/cell_measurements/tags") and case.query:
+        if "project_id" in case.query:
+            case.query = {**case.query, "project_id": real["project_id"]}
     if case.method.upper() == "DELETE" or not case.path_parameters:
         return
     if case.path.startswith("/storage/"):
