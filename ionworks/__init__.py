@@ -6,6 +6,9 @@ client = Ionworks()                      # IONWORKS_API_KEY / IONWORKS_API_URL f
 specs = client.cell_spec.list(name="graphite")
 detail = client.cell_measurement.detail(measurement_id)
 
+async with AsyncIonworks() as client:    # the async twin: same resources, ``await`` each call
+    specs = await client.cell_spec.list(name="graphite")
+
 Names are imported on first use (PEP 562), so ``import ionworks.data`` (the battery-data core,
 which the local server uses too) loads neither httpx nor the generated client nor the rest of
 this package. ``from ionworks import Ionworks`` works as always.
@@ -23,7 +26,8 @@ from ._version import __version__ as __version__
 # ``__all__`` and the lazy lookup both come from it.
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "._client": ("Ionworks",),
-    "._pagination": ("PaginatedList",),
+    "._async_client": ("AsyncIonworks",),
+    "._pagination": ("AsyncPaginatedList", "PaginatedList"),
     ".data.dataset": ("scan",),
     ".dataloader": ("DataLoader", "first_step_from_cycle", "last_step_from_cycle"),
     ".errors": (
@@ -77,6 +81,7 @@ __all__ = sorted([*_WHERE, "__version__"])
 if TYPE_CHECKING:
     # What a type checker sees: the same names, re-exported explicitly (``name as name``) since
     # ``__all__`` is computed; tests/test_client_unit.py checks that both lists agree.
+    from ._async_client import AsyncIonworks as AsyncIonworks
     from ._cache import cache_info as cache_info
     from ._cache import clear_cache as clear_cache
     from ._cache import get_cache_directory as get_cache_directory
@@ -88,6 +93,7 @@ if TYPE_CHECKING:
     from ._cache import set_cache_ttl as set_cache_ttl
     from ._cache import set_offline as set_offline
     from ._client import Ionworks as Ionworks
+    from ._pagination import AsyncPaginatedList as AsyncPaginatedList
     from ._pagination import PaginatedList as PaginatedList
     from .data.dataset import scan as scan
     from .dataloader import DataLoader as DataLoader
