@@ -257,6 +257,22 @@ class FreshServer:
         return done
 
 
+def cycles_table(cycles: int, seed: int) -> pl.DataFrame:
+    """A cycles table with every column of the API's, its capacity fading to a knee."""
+    import numpy as np
+
+    from ionworks.data.columns import CYCLE_COUNT, CYCLES, DISCHARGE_CAPACITY
+
+    rng = np.random.default_rng(seed)
+    c = np.arange(cycles)
+    knee = cycles * rng.uniform(0.4, 0.8)
+    fade = np.where(c <= knee, 1e-4 * c, 1e-4 * knee + 5e-4 * (c - knee))
+    columns = {name: rng.random(cycles) for name in CYCLES}
+    columns[CYCLE_COUNT] = c
+    columns[DISCHARGE_CAPACITY] = 5.0 * (1 - fade) + rng.normal(0, 5e-4, cycles)
+    return pl.DataFrame(columns)
+
+
 class ProcessingBench(Recorder):
     """Server-side processing, each case on a fresh server: memory, bombs, small behind big."""
 
@@ -364,9 +380,83 @@ class ProcessingBench(Recorder):
             "floor: one polars group_by computing the same aggregates",
         )
 
+    def analysis_dqdv(self) -> None:
+        """``analysis.dqdv`` over every cycle of a series against one polars group_by pass
+        over the same rows (per cycle: mean voltage, summed current, last time)."""
+        from ionworks.data.analysis import dqdv
+
+        rows = 20_000 if self.smoke else 1_000_000
+        frame = series(rows, seed=11)
+
+        def floor() -> pl.DataFrame:
+            aggs = [
+                pl.col("Voltage [V]").mean(),
+                pl.col("Current [A]").sum(),
+                pl.col("Time [s]").max(),
+            ]
+            return frame.lazy().group_by("Cycle count").agg(aggs).collect()
+
+        ours, floor_t = paired(lambda: dqdv(frame), floor, 3 if self.smoke else 9)
+        cycles = frame.get_column("Cycle count").n_unique()
+        self.add(
+            f"dqdv, every cycle ({rows:,} rows)",
+            ours,
+            floor_t,
+            3.0,
+            f"floor: one polars group_by over the {cycles} cycles",
+        )
+
+    def analysis_fleet_fade(self) -> None:
+        """``capacity_fade(ionworks.scan(...))`` over a 200-measurement export, in a fresh
+        process: its peak RSS above the process after imports, against the cycles tables'
+        decoded size (what reading them whole would hold)."""
+        from ionworks.data.dataset import partition_dir
+
+        cells, cycles = (10, 200) if self.smoke else (200, 2_000)
+        with tempfile.TemporaryDirectory(prefix="ionworks-bench-fleet-") as root:
+            decoded = 0
+            for n in range(cells):
+                table = cycles_table(cycles, seed=n)
+                directory = partition_dir(root, "spec", f"inst-{n}", f"m-{n:04d}")
+                directory.mkdir(parents=True)
+                table.write_parquet(directory / "cycles.parquet")
+                decoded += table.estimated_size()
+            code = textwrap.dedent(
+                f"""
+                import json, time
+                from pathlib import Path
+                import ionworks
+                from ionworks.data.analysis import capacity_fade
+                def status(field):
+                    for line in Path("/proc/self/status").read_text().splitlines():
+                        if line.startswith(field + ":"):
+                            return int(line.split()[1]) * 1024
+                base = status("VmRSS")
+                start = time.perf_counter()
+                table = capacity_fade(ionworks.scan({root!r}, table="cycles"))
+                took = time.perf_counter() - start
+                print(json.dumps({{"base": base, "peak": status("VmHWM"), "rows": table.height, "s": took}}))
+                """
+            )
+            out = subprocess.run(
+                [sys.executable, "-c", code], check=True, capture_output=True, text=True
+            )
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        assert result["rows"] == cells, result
+        self.add(
+            f"fleet fade, {cells} measurements: peak RSS",
+            result["peak"] - result["base"],
+            decoded,
+            1.0,
+            f"ours: peak RSS above the process after imports; floor: the {cells} cycles tables "
+            f"decoded ({table.width} columns x {cycles:,} cycles each); "
+            f"took {result['s']:.2f} s",
+            unit="MB",
+        )
+
     def run(self) -> None:
         cases = (self.processing_memory, self.bomb_refused, self.small_behind_big)
-        for case in (*cases, self.steps_summary):
+        for case in (*cases, self.steps_summary, self.analysis_dqdv, self.analysis_fleet_fade):
             self.attempt(case)
 
 

@@ -184,6 +184,15 @@ def test_fleet_fade_table_is_one_call_on_scan(tmp_path: Path) -> None:
         assert abs(row["Knee cycle"] - knees[row["measurement_id"]]) <= 0.05 * 600
 
 
+def test_fleet_rows_in_any_order_give_the_same_table() -> None:
+    cells = {mid: fade_curve(knee=k) for mid, k in {"m-a": 400, "m-b": 600}.items()}
+    stacked = pl.concat(
+        f.with_columns(pl.lit(mid).alias("measurement_id")) for mid, f in cells.items()
+    )
+    shuffled = stacked.sample(fraction=1.0, shuffle=True, seed=4)
+    assert capacity_fade(shuffled).sort("measurement_id").equals(capacity_fade(stacked))
+
+
 def test_fleet_dqdv_and_pulses_per_measurement(tmp_path: Path) -> None:
     series = slow_discharge()
     shifted = series.with_columns(pl.col("Voltage [V]") + 0.1)

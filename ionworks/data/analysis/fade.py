@@ -131,32 +131,58 @@ def knee_point(
     x, y = np.asarray(cycle, dtype=float), np.asarray(retention, dtype=float)
     if x.size < 8:
         return None
-    candidates = x[3:-3]
-    if candidates.size > 200:  # coarse grid, then every cycle around the best
-        coarse = candidates[np.linspace(0, candidates.size - 1, 200).astype(int)]
-        best = coarse[int(np.argmin(_hinge_sse(x, y, coarse)[0]))]
-        spacing = coarse[1] - coarse[0]
-        candidates = candidates[np.abs(candidates - best) <= spacing]
-    sse, coefs = _hinge_sse(x, y, candidates)
+    order = np.argsort(x, kind="stable")
+    x, y = x[order], y[order]
+    # Work on x scaled to [0, 1] and y centred: the sums below then keep their precision.
+    x0, span, y0 = x[0], (x[-1] - x[0]) or 1.0, y.mean()
+    sse, coefs = _hinge_fits((x - x0) / span, y - y0)
     at = int(np.argmin(sse))
-    _, a1, a2 = coefs[at]
+    _, a1, a2 = coefs[at] / np.array([1.0, span, span])
     before, after = a1 - a2, a1 + a2
     line_sse = float(np.sum((y - np.polyval(np.polyfit(x, y, 1), x)) ** 2))
     steeper = after < 0 and (before >= 0 or after <= min_slope_ratio * before)
     if not steeper or sse[at] > 0.5 * line_sse:
         return None
-    return float(candidates[at]), float(before), float(after)
+    return float(x[3 + at]), float(before), float(after)
 
 
-def _hinge_sse(x: Array, y: Array, breaks: Array) -> tuple[Array, Array]:
-    """Least-squares residuals and coefficients of ``a0 + a1 (x - b) + a2 |x - b|`` per break b."""
-    d = x[None, :] - breaks[:, None]
-    design = np.stack([np.ones_like(d), d, np.abs(d)], axis=2)
-    gram = np.einsum("mni,mnj->mij", design, design)
-    rhs = np.einsum("mni,n->mi", design, y)
+def _hinge_fits(x: Array, y: Array) -> tuple[Array, Array]:
+    """Residual sum of squares and coefficients of ``a0 + a1 (x - b) + a2 |x - b|`` for every
+    break ``b = x[k]`` leaving 3 points or more on each side (``x`` sorted).
+
+    The normal equations need only sums of ``1, x, x², y, xy`` left and right of the break, so
+    prefix sums give every break's fit in O(n): no n-by-breaks matrix, whatever the cycles.
+    """
+
+    def prefix(values: Array) -> Array:
+        return np.concatenate([[0.0], np.cumsum(values)])
+
+    n = float(x.size)
+    sums = [prefix(v) for v in (np.ones_like(x), x, x * x, y, x * y)]
+    split = np.arange(3, x.size - 3)  # points [0, split) are left of the break
+    b = x[split]
+    left = [s[split] for s in sums]
+    total = [s[-1] for s in sums]
+    right = [t - lv for t, lv in zip(total, left, strict=True)]
+
+    def moments(part: list[Array]) -> tuple[Array, Array, Array, Array]:
+        count, sx, sxx, sy, sxy = part
+        u1 = sx - count * b  # sum of (x - b)
+        u2 = sxx - 2 * b * sx + count * b * b  # sum of (x - b)^2
+        return u1, u2, sxy - b * sy, sy
+
+    l1, l2, ly, _ = moments(left)
+    r1, r2, ry, _ = moments(right)
+    gram = np.empty((split.size, 3, 3))
+    gram[:, 0, 0] = n
+    gram[:, 0, 1] = gram[:, 1, 0] = l1 + r1
+    gram[:, 0, 2] = gram[:, 2, 0] = r1 - l1
+    gram[:, 1, 1] = gram[:, 2, 2] = l2 + r2
+    gram[:, 1, 2] = gram[:, 2, 1] = r2 - l2
+    rhs = np.stack([np.full(split.size, total[3]), ly + ry, ry - ly], axis=1)
     coefs = np.linalg.solve(gram, rhs[..., None])[..., 0]
-    fitted = np.einsum("mni,mi->mn", design, coefs)
-    return np.sum((y[None, :] - fitted) ** 2, axis=1), coefs
+    sse = float(np.sum(y * y)) - np.einsum("mi,mi->m", coefs, rhs)
+    return np.maximum(sse, 0.0), coefs
 
 
 def _moving_mean(values: Array, window: int) -> Array:
@@ -186,25 +212,46 @@ def _crossing(x: Array, retention: Array, threshold: float) -> float | None:
 def _cycles(
     cycles: Any, capacity: str, by: str | list[str] | None
 ) -> tuple[pl.DataFrame, list[str]]:
-    """The grouping, cycle and capacity columns, read (only those) and sorted."""
+    """The grouping, cycle and capacity columns, read (only those).
+
+    Not sorted here: a fleet read through ``scan`` arrives one measurement after another, and
+    sorting the whole table by a string key would hold it twice (``_cells`` sorts only when a
+    cell's rows are not together, each cell's cycles are ordered by ``_sorted``).
+    """
     lf = lazy(cycles, "capacity_fade")
     columns = lf.collect_schema().names()
     require(columns, [CYCLE_COUNT, capacity], "capacity_fade", _HINT)
     keys = group_keys(columns, by)
-    frame = (
-        lf.select(*keys, CYCLE_COUNT, pl.col(capacity).cast(pl.Float64))
-        .sort(*keys, CYCLE_COUNT)
-        .collect()
-    )
+    frame = lf.select(*keys, CYCLE_COUNT, pl.col(capacity).cast(pl.Float64)).collect()
     if frame.filter(pl.col(capacity) > 0).height == 0:
         raise DataError(f"capacity_fade: no cycle has a positive {capacity!r}. {_HINT}")
     return frame, keys
 
 
 def _cells(frame: pl.DataFrame, keys: list[str]) -> list[tuple[tuple[Any, ...], pl.DataFrame]]:
+    """Each cell's rows (zero-copy slices when each cell's rows are together), cycles in order."""
     if not keys:
-        return [((), frame)]
-    return list(frame.partition_by(keys, as_dict=True, maintain_order=True).items())
+        return [((), _sorted(frame))]
+    changed = np.zeros(frame.height, dtype=bool)
+    changed[:1] = True
+    for key in keys:
+        column = frame.get_column(key)
+        changed |= column.ne_missing(column.shift(1)).fill_null(True).to_numpy()
+    starts = np.nonzero(changed)[0]
+    if starts.size != frame.select(keys).n_unique():  # a cell's rows are apart: group them
+        frame = frame.sort(*keys, CYCLE_COUNT, maintain_order=True)
+        return _cells(frame, keys)
+    ends = np.append(starts[1:], frame.height)
+    cells = []
+    for start, end in zip(starts, ends, strict=True):
+        part = frame.slice(int(start), int(end - start))
+        cells.append((tuple(part.row(0)[: len(keys)]), _sorted(part)))
+    return cells
+
+
+def _sorted(part: pl.DataFrame) -> pl.DataFrame:
+    cycle = part.get_column(CYCLE_COUNT)
+    return part if cycle.is_sorted() else part.sort(CYCLE_COUNT, maintain_order=True)
 
 
 def _xy(part: pl.DataFrame, capacity: str) -> tuple[Array, Array]:
