@@ -6,7 +6,8 @@ leak the API key. Errors come out as :class:`~ionworks.errors.IonworksError` sub
 
 A row window or a set of columns is read with HTTP range requests: the parquet footer first (the
 last 16 KiB), then only the column chunks of the row groups holding the rows asked for (one span
-for a row window of every column; a span per run of neighbouring chunks otherwise).
+for a row window of every column; a span per run of neighbouring chunks otherwise), decoded by
+pyarrow from Arrow-owned memory (see ``_Ranges.native``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ._retry import CALL_TIMEOUT
 from .errors import InvalidParameterError, IonworksError
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
 TAIL_BYTES: Final = 16 * 1024
@@ -212,65 +214,45 @@ def _content_range(response: httpx.Response, what: str) -> tuple[int, int, int]:
 
 Fetch = Callable[[int | None, int], tuple[bytes, int, int]]
 
+DICT_HEADER_PAD: Final = 100
+"""Bytes read past a column chunk's recorded end, as Arrow does for files of old writers whose
+recorded size left out the dictionary page header (PARQUET-816); negligible otherwise."""
 
-class _RemoteFile(io.RawIOBase):
-    """A read-only file over byte ranges of a storage object, for pyarrow to parse.
 
-    Only ranges fetched ahead (:meth:`prefetch`) or asked for by a read are downloaded; a
-    transfer error inside a read is kept so it can be raised as itself, not as pyarrow's.
-    """
+class _Ranges:
+    """The byte ranges of one storage object fetched so far: the tail first, then each span the
+    read needs, each in one request."""
 
     def __init__(self, fetch: Fetch) -> None:
         self._fetch = fetch
-        self._segments: list[tuple[int, bytes]] = []
-        self._pos = 0
-        self.error: BaseException | None = None
         self.tail, where, self.size = fetch(None, TAIL_BYTES)
-        self._segments.append((where, self.tail))
+        self.segments: list[tuple[int, bytes]] = [(where, self.tail)]
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def prefetch(self, first: int, last: int) -> None:
-        """Download bytes ``first..last`` in one request unless they are here already."""
-        if self._find(first, last) is None:
-            data, where, _ = self._fetch(first, last)
-            self._segments.append((where, data))
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        last = min(self.size, self._pos + len(view)) - 1
-        if last < self._pos:
-            return 0
-        try:
-            self.prefetch(self._pos, last)
-        except BaseException as exc:
-            self.error = exc
-            raise
-        found = self._find(self._pos, last)
-        assert found is not None
-        where, data = found
-        piece = data[self._pos - where : last - where + 1]
-        view[: len(piece)] = piece
-        self._pos += len(piece)
-        return len(piece)
-
-    def _find(self, first: int, last: int) -> tuple[int, bytes] | None:
-        for where, data in self._segments:
+    def get(self, first: int, last: int) -> bytes:
+        """Bytes ``first..last``, downloaded in one request unless they are here already."""
+        for where, data in self.segments:
             if where <= first and last < where + len(data):
-                return where, data
-        return None
+                return data[first - where : last - where + 1]
+        data, where, _ = self._fetch(first, last)
+        self.segments.append((where, data))
+        return data[first - where : last - where + 1]
+
+    def native(self) -> pa.Buffer:
+        """The object as one buffer in Arrow's memory, the fetched ranges filled in.
+
+        Why not a Python file object: every read pyarrow makes from one is wrapped in a buffer
+        owning a Python object, released by whichever Arrow thread drops it last, under the GIL.
+        A decode worker dropping one while the interpreter exits is killed inside a noexcept
+        destructor, and the process aborts ("terminate called without an active exception").
+        The bytes never fetched are never touched, so they cost address space, not memory.
+        """
+        import pyarrow as pa
+
+        buffer = pa.allocate_buffer(self.size)
+        view = memoryview(buffer).cast("B")
+        for where, data in self.segments:
+            view[where : where + len(data)] = data
+        return buffer
 
 
 def _read_window(
@@ -285,43 +267,39 @@ def _read_window(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    remote = _RemoteFile(fetch)
+    remote = _Ranges(fetch)
+    metadata = _footer(remote, what)
+    present = metadata.schema.to_arrow_schema().names
+    names = None if columns is None else _checked(present, columns, what)
+    groups, first_row = _row_groups(metadata, start, stop)
+    for span in _byte_spans(metadata, groups, names, remote.size):
+        remote.get(*span)
     try:
-        parquet = pq.ParquetFile(remote, metadata=_footer(remote.tail))
+        parquet = pq.ParquetFile(pa.BufferReader(remote.native()), metadata=metadata)
+        table = parquet.read_row_groups(groups, columns=names)
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise _read_error(remote, exc, f"Could not read the footer of the {what}") from exc
-    names = None if columns is None else _checked(parquet.schema_arrow.names, columns, what)
-    try:
-        groups, first_row = _row_groups(parquet.metadata, start, stop)
-        for span in _byte_spans(parquet.metadata, groups, names):
-            remote.prefetch(*span)
-        table = parquet.read_row_groups(groups, columns=names, use_threads=False)
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        raise _read_error(
-            remote, exc, f"Could not read rows {start}..{stop} of the {what}"
-        ) from exc
+        raise IonworksError(f"Could not read rows {start}..{stop} of the {what}: {exc}") from exc
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame.slice(start - first_row, stop - start)
 
 
-def _footer(tail: bytes) -> pq.FileMetaData | None:
-    """The footer parsed from the tail already fetched, or None when the tail holds only part of it
-    (pyarrow then reads it itself). Parsing it here matters: pyarrow's own first read is the
-    last 64 KiB, which would cost a second request and up to 48 KiB more."""
+def _footer(remote: _Ranges, what: str) -> pq.FileMetaData:
+    """The footer, parsed from the tail already fetched when it holds it all (pyarrow's own
+    first read would be the last 64 KiB: a second request and up to 48 KiB more)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    length = int.from_bytes(tail[-8:-4], "little") if tail[-4:] == b"PAR1" else len(tail)
-    if length + 8 > len(tail):
-        return None
-    return pq.read_metadata(io.BytesIO(b"PAR1" + tail[-(length + 8) :]))
-
-
-def _read_error(remote: _RemoteFile, exc: BaseException, message: str) -> BaseException:
-    """The transfer error a read hit (raised as itself), else pyarrow's as an IonworksError."""
-    if remote.error is not None:
-        return remote.error
-    return IonworksError(f"{message}: {exc}")
+    tail = remote.tail
+    length = int.from_bytes(tail[-8:-4], "little")
+    try:
+        if tail[-4:] != b"PAR1" or length + 8 > remote.size:
+            raise ValueError("the file does not end with a parquet footer")
+        if length + 8 > len(tail):
+            tail = remote.get(remote.size - length - 8, remote.size - 1)
+        return pq.read_metadata(io.BytesIO(b"PAR1" + tail[-(length + 8) :]))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise IonworksError(f"Could not read the footer of the {what}: {exc}") from exc
 
 
 def select_columns(frame: pl.DataFrame, columns: Sequence[str] | None, what: str) -> pl.DataFrame:
@@ -367,10 +345,11 @@ def _row_groups(metadata: pq.FileMetaData, start: int, stop: int) -> tuple[list[
 
 
 def _byte_spans(
-    metadata: pq.FileMetaData, groups: list[int], names: list[str] | None
+    metadata: pq.FileMetaData, groups: list[int], names: list[str] | None, size: int
 ) -> list[tuple[int, int]]:
-    """First and last bytes of the column chunks wanted (``names``, or all) of ``groups``,
-    neighbouring chunks merged into one span so each span is one request."""
+    """First and last bytes of the column chunks wanted (``names``, or all) of ``groups`` in a
+    file of ``size`` bytes, neighbouring chunks merged into one span so each span is one request.
+    The ranges are those Arrow reads (``ComputeColumnChunkRange``), padded as it pads them."""
     chunks: list[tuple[int, int]] = []
     wanted = [_wanted(metadata.schema.column(i).path, names) for i in range(metadata.num_columns)]
     for index in groups:
@@ -383,7 +362,8 @@ def _byte_spans(
             if chunk.has_dictionary_page and chunk.dictionary_page_offset:
                 offsets.append(chunk.dictionary_page_offset)
             begin = min(offsets)
-            chunks.append((begin, begin + chunk.total_compressed_size - 1))
+            end = begin + chunk.total_compressed_size + DICT_HEADER_PAD
+            chunks.append((begin, min(end, size) - 1))
     spans: list[tuple[int, int]] = []
     for first, last in sorted(chunks):
         if spans and first - spans[-1][1] <= CHUNK_GAP:

@@ -1,10 +1,15 @@
-"""Reproduce an open defect: a process that read a parquet window through our ranged file object
-sometimes aborts at exit ("terminate called without an active exception", exit 134).
+"""Check a fixed defect: a process that read a parquet window used to abort at exit sometimes
+("terminate called without an active exception", exit 134).
 
     .venv/bin/python scripts/repro_window_exit_abort.py --runs 20
 
-Decoding on the calling thread (``use_threads=False`` in ``ionworks._transfer._read_window``) made
-it rarer, not gone: this script still aborts in some runs. Not part of ``make test``.
+The cause: pyarrow read the window from a Python file object (``_RemoteFile``), so each buffer
+it held owned a Python object; a decode worker dropping the last one just after the read had to
+take the GIL, and if the interpreter was finalising by then the thread was ended inside a
+noexcept destructor (std::terminate). Found with ``gdb -batch -ex run -ex bt --args python -c
+...``: ``PyBuffer::~PyBuffer`` -> ``PyGILState_Ensure`` -> ``pthread_exit`` on an Arrow
+``ThreadPool`` worker. Windows are now decoded from Arrow-owned memory (``_Ranges.native`` in
+``ionworks._transfer``). ``tests/test_window_exit.py`` runs this child ten times.
 """
 
 from __future__ import annotations
