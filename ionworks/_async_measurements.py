@@ -22,7 +22,8 @@ import polars as pl
 
 from ._artifacts import Artifacts
 from ._async_fleet import fetch_many
-from ._async_resources import AsyncResourceAPI, poll_async
+from ._async_project import AsyncProjectMeasurements
+from ._async_resources import poll_async
 from ._async_transfer import AsyncTransfer, Bridge, BridgedUploads
 from ._constants import PROCESSING_TIMEOUT
 from ._dataframe import Frame, columns_to_frame, to_backend
@@ -50,7 +51,7 @@ class AsyncMeasurementData:
     bridge: Bridge
 
 
-class AsyncCellMeasurements(AsyncResourceAPI):
+class AsyncCellMeasurements(AsyncProjectMeasurements):
     """Measurements of cell instances, and the tables behind them (async)."""
 
     # ------------------------------------------------------------------ metadata
@@ -264,7 +265,8 @@ class AsyncCellMeasurements(AsyncResourceAPI):
         measurement = CellMeasurement(metadata)
         kind = measurement.measurement_type or "time_series"
         if kind == "file":
-            return MeasurementDetail(measurement, files=await self.files(measurement_id))
+            files = await self.files(measurement_id, use_cache=use_cache, timeout=timeout)
+            return MeasurementDetail(measurement, files=files)
         if kind != "time_series":  # properties, or a type newer than this client: metadata only
             return MeasurementDetail(measurement)
         wanted = {
@@ -299,25 +301,11 @@ class AsyncCellMeasurements(AsyncResourceAPI):
             self, ids, tables, concurrency=concurrency, use_cache=use_cache, timeout=timeout
         )
 
-    async def files(self, measurement_id: str, *, timeout: float | None = None) -> dict[str, bytes]:
-        """The files of a file measurement, by name (never cached)."""
-        from ionworks_generated.api.cell_measurements import (
-            download_measurement_file,
-            list_measurement_files,
-        )
-
-        await self._data.bridge.run_in_thread(
-            self._data.artifacts.require_online, "files", measurement_id
-        )
-        listed = await self._parsed(list_measurement_files, measurement_id, timeout=timeout)
-        files: dict[str, bytes] = {}
-        for name in listed["filenames"]:
-            response = await self._call(
-                download_measurement_file, measurement_id, name, timeout=timeout
-            )
-            what = f"file {name} of {measurement_id}"
-            files[name] = await self._data.transfer.body(response, what=what, timeout=timeout)
-        return files
+    async def files(
+        self, measurement_id: str, *, use_cache: bool = True, timeout: float | None = None
+    ) -> dict[str, bytes]:
+        """The files of a file measurement, by name, through the cache (``download_files``)."""
+        return await self.download_files(measurement_id, use_cache, timeout=timeout)
 
     # ------------------------------------------------------------------ writing
 
@@ -410,10 +398,6 @@ class AsyncCellMeasurements(AsyncResourceAPI):
         )
 
     # ------------------------------------------------------------------ plumbing
-
-    @property
-    def _data(self) -> AsyncMeasurementData:
-        return self._client._measurement_data
 
     def _frame(self, frame: pl.DataFrame) -> Frame:
         return to_backend(frame, self._client.dataframe_backend)

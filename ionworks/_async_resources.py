@@ -21,7 +21,7 @@ from ._async_http import send
 from ._http import parse
 from ._pagination import AsyncPaginatedList, parse_page
 from .errors import ConflictError, NotFoundError
-from .models import CellInstance, CellSpecification, Pipeline, Resource
+from .models import CellInstance, CellInstanceDetail, CellSpecification, Pipeline, Resource
 from .resources import cell_instance, cell_spec, pipeline
 from .resources._base import page_query, prepare_request
 from .resources._ids import add_name_hint
@@ -298,6 +298,32 @@ class AsyncCellInstances(AsyncResourceAPI):
         instance_id = cell_instance_id or spec_or_instance_id
         body = await self._parsed(get_cell_instance, instance_id, timeout=timeout)
         return cell_instance.check_owner(CellInstance(body), spec_or_instance_id, cell_instance_id)
+
+    async def detail(
+        self,
+        cell_instance_id: str,
+        *,
+        include_steps: bool = True,
+        include_cycles: bool = True,
+        include_time_series: bool = True,
+        use_cache: bool = True,
+        concurrency: int = 8,
+        timeout: float | None = None,
+    ) -> CellInstanceDetail:
+        """The instance with every measurement's detail (as ``Ionworks.cell_instance.detail``:
+        all pages, oldest first, tables through ``fetch_many`` and the cache)."""
+        from ._async_project import instance_detail, wanted_tables
+
+        instance = await self.get(cell_instance_id, timeout=timeout)
+        tables = wanted_tables(include_time_series, include_steps, include_cycles)
+        return await instance_detail(
+            self._client.cell_measurement,
+            instance,
+            tables,
+            use_cache=use_cache,
+            concurrency=concurrency,
+            timeout=timeout,
+        )
 
     async def create(
         self, cell_spec_id: str, data: Mapping[str, Any], *, timeout: float | None = None

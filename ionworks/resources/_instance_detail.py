@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._fleet import TABLES
+from .._fleet import TABLES, FleetResult
 from ..errors import IonworksError
 from ..models import CellInstance, CellInstanceDetail, CellMeasurement, MeasurementDetail
 
@@ -45,28 +45,40 @@ def instance_detail(
     measurements = [
         CellMeasurement(artifacts.metadata(m.id, m.to_dict, use_cache=use_cache)) for m in listed
     ]
-    series = [
-        m.id
-        for m in measurements
-        if (m.measurement_type or "time_series") == "time_series" and m.processing_status in READY
-    ]
+    series = readable_series(measurements)
     frames: dict[str, dict[str, Any]] = {}
     if series and tables:
         pulled = measurements_api.fetch_many(
             series, tables, concurrency=concurrency, use_cache=use_cache, timeout=timeout
         )
-        if pulled.failed:
-            reasons = "; ".join(f"{mid}: {error}" for mid, error in pulled.failed.items())
-            raise IonworksError(
-                f"cell_instance.detail({instance.id!r}): {len(pulled.failed)} of {len(series)} "
-                f"measurements could not be read ({reasons}); call it again to fetch only what "
-                "is missing (the rest is cached)"
-            ) from next(iter(pulled.failed.values()))
-        frames = dict(pulled.frames)
+        frames = frames_or_raise(instance, series, pulled)
     details = [
         _one(measurements_api, m, frames.get(m.id), use_cache, timeout) for m in measurements
     ]
     return CellInstanceDetail(instance, instance.cell_specification_id, details)
+
+
+def readable_series(measurements: list[CellMeasurement]) -> list[str]:
+    """Ids of the time-series measurements whose tables can be read (both clients)."""
+    return [
+        m.id
+        for m in measurements
+        if (m.measurement_type or "time_series") == "time_series" and m.processing_status in READY
+    ]
+
+
+def frames_or_raise(
+    instance: CellInstance, series: list[str], pulled: FleetResult
+) -> dict[str, dict[str, Any]]:
+    """The pulled tables, or one error naming every measurement that could not be read."""
+    if pulled.failed:
+        reasons = "; ".join(f"{mid}: {error}" for mid, error in pulled.failed.items())
+        raise IonworksError(
+            f"cell_instance.detail({instance.id!r}): {len(pulled.failed)} of {len(series)} "
+            f"measurements could not be read ({reasons}); call it again to fetch only what "
+            "is missing (the rest is cached)"
+        ) from next(iter(pulled.failed.values()))
+    return dict(pulled.frames)
 
 
 def _one(
@@ -91,4 +103,10 @@ def wanted_tables(
     return tuple(name for name in TABLES if flags[name])
 
 
-__all__ = ["instance_detail", "wanted_tables"]
+__all__ = [
+    "PAGE_SIZE",
+    "frames_or_raise",
+    "instance_detail",
+    "readable_series",
+    "wanted_tables",
+]
