@@ -27,11 +27,14 @@ from ._async_http import build_async_api_client, build_async_storage_client, cal
 from ._client import ClientSettings
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
     from ionworks_generated import Client as GeneratedClient
 
     from ._async_measurements import AsyncCellMeasurements, AsyncMeasurementData
     from ._async_resources import AsyncCellInstances, AsyncCellSpecifications, AsyncPipelines
     from ._async_transfer import Bridge
+    from ._export import ExportResult
 
 
 class AsyncIonworks(ClientSettings):
@@ -186,6 +189,40 @@ class AsyncIonworks(ClientSettings):
         )
         parsed: dict[str, Any] = response.parsed.to_dict()
         return parsed
+
+    async def export(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        spec_id: str | None = None,
+        instance_id: str | None = None,
+        measurement_ids: Iterable[str] | None = None,
+        name: str | None = None,
+        tables: Sequence[str] = ("time_series", "steps", "cycles"),
+        concurrency: int = 4,
+        use_cache: bool = True,
+    ) -> ExportResult:
+        """``Ionworks.export``, awaited: the exporter (disk-bound, already concurrent on its own
+        threads) runs in a worker thread on a sync client with this client's settings and cache
+        (its own connections: transports passed to this client are not used)."""
+        import anyio.to_thread
+
+        from ._client import Ionworks
+
+        def run() -> ExportResult:
+            with Ionworks._twin_of(self) as twin:
+                return twin.export(
+                    path,
+                    spec_id=spec_id,
+                    instance_id=instance_id,
+                    measurement_ids=measurement_ids,
+                    name=name,
+                    tables=tables,
+                    concurrency=concurrency,
+                    use_cache=use_cache,
+                )
+
+        return await anyio.to_thread.run_sync(run)
 
     async def aclose(self) -> None:
         """Close pooled connections (a ``with_options`` copy leaves the shared pools open)."""

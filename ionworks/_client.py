@@ -30,6 +30,21 @@ if TYPE_CHECKING:
     from .resources.pipeline import Pipelines
 
 
+_SETTINGS = (
+    "api_url",
+    "project_id",
+    "dataframe_backend",
+    "timeout",
+    "max_retries",
+    "_retry_budget",
+    "_transfer_timeout",
+    "_credential",
+    "_auth_kind",
+    "_cache_settings",
+    "_headers",
+)
+
+
 class ClientSettings:
     """What both clients (``Ionworks`` and ``AsyncIonworks``) are configured with: credentials,
     URL, timeouts, retries, DataFrame backend and cache settings, resolved and checked once here.
@@ -128,6 +143,10 @@ class ClientSettings:
     def _connect(self) -> None:
         raise NotImplementedError
 
+    def _settings(self) -> dict[str, Any]:
+        """The settings :meth:`ClientSettings.__init__` resolved (what a twin client copies)."""
+        return {name: getattr(self, name) for name in _SETTINGS}
+
 
 class Ionworks(ClientSettings):
     """Client for the Ionworks battery-data API.
@@ -197,6 +216,16 @@ class Ionworks(ClientSettings):
             storage_transport or httpx.HTTPTransport(),
         )
         self._connect()
+
+    @classmethod
+    def _twin_of(cls, settings: ClientSettings) -> Ionworks:
+        """A sync client with another client's settings and its own connection pools."""
+        twin = object.__new__(cls)
+        twin.__dict__.update(settings._settings())
+        twin._owns_transports = True
+        twin._transports = (deadline_transport(), httpx.HTTPTransport())
+        twin._connect()
+        return twin
 
     def _connect(self) -> None:
         """Build the API and storage httpx clients over this client's (maybe shared) pools."""

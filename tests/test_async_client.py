@@ -325,3 +325,17 @@ def test_pages_of_both_clients_compare_like_lists() -> None:
     async_page = ionworks.AsyncPaginatedList([spec], total=1, limit=None, offset=0)
     assert sync_page == async_page == [spec] and list(async_page) == [spec]
     assert repr(async_page).startswith("AsyncPaginatedList(count=1, total=1")
+
+
+async def test_export_writes_the_dataset_scan_reads(
+    live: Driver, demo: dict[str, Any], tmp_path: Path
+) -> None:
+    client = live.client()
+    target = tmp_path / f"export-{live.kind}"
+    mid = demo["measurement_id"]
+    result = await run(client.export(target, measurement_ids=[mid], tables=["cycles"]))
+    assert result.ok and result.exported == [mid]
+    cycles = ionworks.scan(target, table="cycles").collect()
+    assert set(cycles["measurement_id"].unique().to_list()) == {mid}
+    again = await run(client.export(target, measurement_ids=[mid], tables=["cycles"]))
+    assert again.skipped == [mid]
