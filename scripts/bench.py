@@ -469,6 +469,8 @@ class Bench(Recorder):
         self.raw = httpx.Client(headers={"X-API-Key": key}, timeout=300)
         self.bare = httpx.Client(timeout=300)
         self.comparison: list[dict[str, Any]] | None = None
+        self.fleet_compare = False  # run_all sets it: the fleet's comparison needs its server
+        self.fleet_rows: list[dict[str, Any]] = []
         self.tmp = Path(tempfile.mkdtemp(prefix="ionworks-bench-"))
         ionworks.set_cache_directory(self.tmp / "cache")
         self.big_id, self.small_id = self._find_measurements()
@@ -747,6 +749,7 @@ class Bench(Recorder):
                 f"  {value / mine.ours:6.2f}x"
             )
             self.comparison.append({"case": name, "ours": mine.ours, "official": value})
+        self.comparison += self.fleet_rows  # measured (and printed) by the fleet case
         steps_ratio = theirs["warm_steps_big"] / theirs["warm_steps_small"]
         print(
             f"  official warm steps big/small: {steps_ratio:.2f}x (ours {ours['warm steps beside the large series'].ratio:.2f}x)"
@@ -780,6 +783,12 @@ class Bench(Recorder):
             unit="MB",
         )
 
+    def fleet(self) -> None:
+        """Many measurements at once (issue 14), on a server of their own: bench_fleet.py."""
+        from bench_fleet import run_fleet
+
+        self.fleet_rows = run_fleet(self, paired, self.fleet_compare)
+
     def read_cycler_files(self) -> None:
         """1M-row Maccor and Neware text exports vs pl.read_csv of the whole file; .mpr in MB/s."""
         from bench_readers import measure_readers
@@ -800,6 +809,7 @@ class Bench(Recorder):
             self.server_list_latency,
             self.read_cycler_files,
             self.column_projection,
+            self.fleet,
         ):
             self.attempt(case)
         processing = ProcessingBench(self.smoke)
@@ -889,6 +899,7 @@ def run_all(
                 f"server ready in {time.monotonic() - started:.1f} s ({rows:,}-row measurement, {specs:,} specs)"
             )
             bench = Bench(url, key, Path(data_dir), repeats, smoke)
+            bench.fleet_compare = compare
             bench.run()
             if compare:
                 bench.compare_with_official()

@@ -123,6 +123,25 @@ def test_export_writes_every_table_of_each_measurement_in_its_hive_partition(
     assert not (root / dataset.STAGING_DIR).exists()
 
 
+def test_a_cold_export_writes_the_parquet_storage_sent_and_a_warm_one_the_same_data(
+    empty_server: ServerProcess, client: Ionworks, fleet: Fleet, tmp_path: Path
+) -> None:
+    mid = fleet.measurement_ids[0]
+    sent = {}
+    with http_client(empty_server) as http:
+        for table in ("time_series", "steps"):
+            redirect = http.get(f"/cell_measurements/{mid}/{table}/download")
+            assert redirect.status_code in (302, 307), redirect.text
+            sent[table] = http.get(redirect.headers["Location"]).content
+    cold, warm = tmp_path / "cold", tmp_path / "warm"
+    client.export(cold, measurement_ids=[mid])  # fills the cache
+    client.export(warm, measurement_ids=[mid])  # written from the cached frames
+    for table, data in sent.items():
+        assert (partition(cold, fleet, 0) / f"{table}.parquet").read_bytes() == data
+        written = pl.read_parquet(partition(warm, fleet, 0) / f"{table}.parquet")
+        assert written.equals(pl.read_parquet(data))
+
+
 def test_export_metadata_lists_specs_instances_and_measurements_with_partition_keys(
     client: Ionworks, fleet: Fleet, tmp_path: Path
 ) -> None:
