@@ -3,10 +3,9 @@
 **dQ/dV** is computed as a charge histogram over voltage: each sampling interval's charge,
 ``|I| * dt``, is spread evenly over the voltages between its two samples (so Q(V) is piecewise
 linear; an interval whose two samples read the same voltage puts all of it at that voltage);
-the bins (``resolution`` wide, 2 mV by default; an interval narrower than two bins goes whole
-to the bin of its middle) are then smoothed with a Gaussian of standard
-deviation ``smoothing`` volts (5 mV by default) and divided by the bin width. Nothing is ever divided by a
-voltage difference, so a cycler's 0.1–1 mV quantisation (many samples at one voltage) cannot give
+the bins (``resolution`` wide, 2 mV by default) are then smoothed with a Gaussian of
+standard deviation ``smoothing`` volts (5 mV by default) and divided by the bin width. Nothing
+is ever divided by a voltage difference, so a cycler's 0.1–1 mV quantisation (many samples at one voltage) cannot give
 the zero-division spikes of a naive ``diff(Q) / diff(V)``; the curve's integral is the charge
 passed. Peaks therefore sit at plateau voltages, whatever the sampling.
 
@@ -109,27 +108,30 @@ def _kernel_inside(kernel: Array, rank: Any, length: Any) -> Array:
 def _histogram(lo: Array, hi: Array, dq: Array, size: int) -> Array:
     """Charge per unit bin when each ``dq`` is spread evenly over ``[lo, hi]`` (bin units).
 
-    An interval narrower than two bins puts its charge in the bin of its middle (the smoothing
-    that follows is wider). A wider one spreads it: the cumulative charge at integer edge ``k``
-    is a sum of clamped ramps ``d * (max(0, k - lo) - max(0, k - hi))``, ``d = dq / (hi - lo)``;
-    each ramp enters two difference arrays where it starts (``ceil`` of its end point), so two
-    cumulative sums give the cumulative charge at every edge in O(n + bins).
+    Spreading (rather than putting each interval's charge in the bin of its middle) matters
+    whenever the voltage step between samples is near the bin width: whole intervals would
+    fill bins unevenly, a beat pattern no smoothing removes. The cumulative charge at integer
+    edge ``k`` is a sum of clamped ramps ``d * (max(0, k - lo) - max(0, k - hi))``,
+    ``d = dq / (hi - lo)``; each ramp enters two difference arrays where it starts (``ceil`` of
+    its end point), so one cumulative sum gives every bin in O(n + bins). An interval whose two
+    samples read the same voltage (quantisation) puts its charge in that voltage's bin.
     """
-    wide = hi - lo > 2.0
-    narrow = ~wide
-    middle = np.floor((lo[narrow] + hi[narrow]) / 2.0).astype(np.int64)
-    mass = np.bincount(middle, dq[narrow], minlength=size)[:size]
-    if not wide.any():
-        return np.asarray(mass, dtype=np.float64)
-    density = dq[wide] / (hi[wide] - lo[wide])
-    ends = np.concatenate([lo[wide], hi[wide]])
-    weights = np.concatenate([density, -density])
-    start = np.ceil(ends).astype(np.int64)
-    slope = np.bincount(start, weights, minlength=size + 1)
-    level = np.bincount(start, weights * (start - ends), minlength=size + 1)
-    running = np.cumsum(slope)
-    cumulative = np.cumsum(running) - running + np.cumsum(level)
-    return np.asarray(mass + np.diff(cumulative)[:size], dtype=np.float64)
+    point = hi - lo < 1e-6
+    mass = np.zeros(size)
+    if point.any():
+        mass += np.bincount(np.floor(lo[point]).astype(np.int64), dq[point], minlength=size)[:size]
+        lo, hi, dq = lo[~point], hi[~point], dq[~point]
+    density = dq / (hi - lo)
+    slope = np.zeros(size + 1)
+    level = np.zeros(size + 1)
+    for ends, sign in ((lo, 1.0), (hi, -1.0)):
+        start = np.ceil(ends)
+        index = start.astype(np.int64)
+        slope += sign * np.bincount(index, density, minlength=size + 1)
+        level += sign * np.bincount(index, density * (start - ends), minlength=size + 1)
+    # Bin k holds C(k+1) - C(k) of the cumulative charge C; with C built from the two arrays
+    # as above, that difference is the running slope at k plus the level entering at k + 1.
+    return np.asarray(mass + np.cumsum(slope)[:size] + level[1:], dtype=np.float64)
 
 
 def dvdq(
