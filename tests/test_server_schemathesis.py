@@ -104,9 +104,9 @@ def use_real_ids(case: Case, real: dict[str, object]) -> None:
     """Point the case at real resources (deletes excepted, so the data survives the run)."""
     if case.path.startswith("/cell_measurements/tags/bulk") and isinstance(case.body, dict):
         case.body = {**case.body, "measurement_ids": [real["cell_measurement_id"]]}
-    if case.path in ("/cell_measurements", "/cell_measurements/tags") and case.query:
-        if "project_id" in case.query:
-            case.query = {**case.query, "project_id": real["project_id"]}
+    lists = ("/cell_measurements", "/cell_measurements/tags")
+    if case.path in lists and case.query and "project_id" in case.query:
+        case.query = {**case.query, "project_id": real["project_id"]}
     if case.method.upper() == "DELETE" or not case.path_parameters:
         return
     if case.path.startswith("/storage/"):
