@@ -242,3 +242,101 @@ def test_summarize_of_an_empty_series_keeps_the_whole_typed_schema() -> None:
     metrics = cycles.get_cycle_metrics(ours)
     assert metrics.height == 0 and metrics.schema["Cycle count"] == pl.Int64
     assert steps.summarize(ts.head(0).to_pandas()).schema == ours.schema
+
+
+CUMULATIVE_STEP_COLUMNS = [
+    "Discharge capacity [A.h]",
+    "Charge capacity [A.h]",
+    "Cycle discharge capacity [A.h]",
+    "Cycle charge capacity [A.h]",
+]
+
+
+@pytest.mark.parametrize("size", [1, 7, 64])
+@pytest.mark.parametrize("name", ["capacity_only", "capacity_only_falling"])
+def test_the_chunked_summariser_splits_a_single_capacity_column_as_summarize_does(
+    name: str, size: int
+) -> None:
+    """The server summarises in chunks; a lone ``Capacity [A.h]`` counter gets the same
+    discharge/charge split there as on the whole series (the running sums carry over)."""
+    ts = pl.read_parquet(FIXTURES / f"{name}.series.parquet")
+    whole = steps.summarize(ts)
+    for long_rows in (steps.LONG_STEP_ROWS, 5):
+        summary = steps.StepSummariser(None, long_rows, integrate=False, count_cycles=True)
+        for offset in range(0, ts.height, size):
+            summary.add(ts.slice(offset, size))
+        chunked = summary.finish()
+        assert_frame_equal(chunked, whole, rel_tol=1e-12, abs_tol=1e-14)
+        # Capacities are differences of the same running sums: equal to the bit.
+        assert_frame_equal(
+            chunked.select(CUMULATIVE_STEP_COLUMNS), whole.select(CUMULATIVE_STEP_COLUMNS)
+        )
+
+
+@pytest.mark.parametrize("name", ["capacity_only", "capacity_only_falling"])
+def test_the_server_splits_a_single_capacity_column_rather_than_integrating(name: str) -> None:
+    """An upload with only ``Capacity [A.h]`` is served the split counter's capacities (as
+    ``summarize`` of the validated series gives), not an integral of the current. (Energies
+    it lacks are still integrated by the server, where ``summarize`` gives 0.)"""
+    ts = pl.read_parquet(FIXTURES / f"{name}.series.parquet")
+    served = steps.derive_steps(ts).select(CUMULATIVE_STEP_COLUMNS)
+    expected = steps.summarize(validate_time_series(ts)).select(CUMULATIVE_STEP_COLUMNS)
+    assert_frame_equal(served, expected)
+
+
+def _renumbered(ts: pl.DataFrame) -> pl.DataFrame:
+    """The series with each run of ``Step count`` numbered 0, 1, 2, ... (sorted, no nulls)."""
+    step = pl.col("Step count")
+    runs = (step != step.shift()).fill_null(True).cast(pl.Int64).cum_sum() - 1
+    return ts.with_columns(runs.alias("Step count"))
+
+
+@pytest.mark.parametrize("name", ["gitt", "formation", "cccv"])
+def test_unsorted_or_missing_step_counts_summarise_like_sorted_runs(name: str) -> None:
+    """Sorted counts are grouped by value, others by runs (a repeated count, a null count):
+    both give the same steps, only ``Step count`` itself differs."""
+    ts, cell_spec, _ = _case(name)
+    counts = ts["Step count"]
+    runs = (counts != counts.shift()).fill_null(True).cast(pl.Int64).cum_sum()
+    # Revisit earlier counts (1, 2, 1, 2, ...) and blank one whole step's counts.
+    scrambled = ts.with_columns(
+        pl.when(runs == 3).then(None).otherwise(runs % 2).alias("Step count")
+    )
+    assert not scrambled["Step count"].drop_nulls().is_sorted()
+    ours = steps.summarize(scrambled, cell_spec=cell_spec)
+    reference = steps.summarize(_renumbered(scrambled), cell_spec=cell_spec)
+    # Each row of a null count is a step of its own (null differs from null, as ionworksdata).
+    assert ours.height == reference.height > runs.n_unique()
+    assert (
+        ours["Step count"].to_list()
+        == scrambled["Step count"].gather(ours["Start index"]).to_list()
+    )
+    assert_frame_equal(
+        ours.drop("Step count"), reference.drop("Step count"), rel_tol=1e-12, abs_tol=1e-14
+    )
+
+
+def test_cycle_counts_skip_changes_to_and_from_missing_cycler_numbers() -> None:
+    """ionworksdata counts a change of ``Cycle from cycler`` only between two known values;
+    the whole series (counted from the column's runs) and chunks (row by row) agree."""
+    ts, _, _ = _case("formation")
+    cycler = ts["Cycle from cycler"]
+    row = pl.int_range(pl.len())
+    # Gaps at step starts and inside steps, and changes inside steps.
+    patched = ts.with_columns(
+        pl.when(row % 37 == 5)
+        .then(None)
+        .when(row % 53 == 11)
+        .then(pl.col("Cycle from cycler") + 7)
+        .otherwise(pl.col("Cycle from cycler"))
+        .alias("Cycle from cycler")
+    )
+    assert patched["Cycle from cycler"].null_count() > 0 and cycler.null_count() == 0
+    whole = steps.summarize(patched)
+    before = patched["Cycle from cycler"].shift()
+    change = (patched["Cycle from cycler"] != before).fill_null(False).cast(pl.Int64).cum_sum()
+    assert whole["Cycle count"].to_list() == change.gather(whole["Start index"]).to_list()
+    summary = steps.StepSummariser(None, integrate=False, count_cycles=True)
+    for offset in range(0, patched.height, 9):
+        summary.add(patched.slice(offset, 9))
+    assert summary.finish()["Cycle count"].to_list() == whole["Cycle count"].to_list()

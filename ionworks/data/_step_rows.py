@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from .columns import (
@@ -58,6 +59,7 @@ CARRIED = (FREQUENCY, STEP_COUNT, CYCLE_COUNT, STEP_FROM_CYCLER, CYCLE_FROM_CYCL
 """Columns the step summary reads besides time, current, voltage and the cumulative ones."""
 
 _POWER = "_p"  # voltage times current
+_CAPACITIES = (DISCHARGE_CAPACITY, CHARGE_CAPACITY)
 
 # Source column -> its (min, max, std, mean) columns in the steps table.
 _STAT_NAMES: dict[str, tuple[str, str, str, str]] = {
@@ -108,23 +110,26 @@ def cumulative_rules(cols: set[str], integrate: bool) -> dict[str, str]:
     return rules
 
 
-def _positions(ts: pl.DataFrame, row_offset: int, cols: set[str]) -> pl.LazyFrame:
-    """The columns the summary reads, with each row's step (``_grp``)."""
-    v = pl.col(VOLTAGE)
-    # As ionworksdata: a new step wherever the count differs from the row before (a null
-    # count differs from everything, itself included).
-    step = pl.col(STEP_COUNT)
-    group_start = (step != step.shift()).fill_null(True)
-    frame = ts.lazy().select(
-        pl.int_range(row_offset, row_offset + pl.len(), dtype=pl.Int64).alias("_row"),
-        group_start.alias("_start"),
-        _or_null(TIME, cols),
-        _or_null(CURRENT, cols),
-        v,
-        _power(cols).alias(_POWER),
-        *[pl.col(c) for c in (*CARRIED, *CUMULATIVE) if c in cols],
-    )
-    return frame.with_columns(pl.col("_start").cast(pl.Int64).cum_sum().alias("_grp"))
+def _row_inputs(cols: set[str]) -> list[pl.Expr]:
+    """The columns the summary reads."""
+    needed = [pl.col(c) for c in (VOLTAGE, *CARRIED, *CUMULATIVE) if c in cols]
+    return [_or_null(TIME, cols), _or_null(CURRENT, cols), *needed, _power(cols).alias(_POWER)]
+
+
+def cycle_counts(cycler: pl.Series, starts: pl.Series) -> pl.Series:
+    """ionworksdata's cycle count at rows ``starts``: the changes of the cycler's cycle number
+    up to each (a change to or from a missing value does not count).
+
+    From the column's runs (one short pass) rather than a count on every row.
+    """
+    runs = cycler.rle().struct.unnest()
+    value = runs.get_column("value")
+    counted = (value.is_not_null() & value.shift().is_not_null()).cast(pl.Int64).cum_sum()
+    run_start = runs.get_column("len").cast(pl.Int64).cum_sum() - runs.get_column("len")
+    run = np.searchsorted(run_start.to_numpy(), starts.to_numpy(), side="right") - 1
+    # Built from numpy, so the column carries no sorted flag: get_cycle_metrics then groups it
+    # (and sums) as it does any steps table, ionworksdata's included.
+    return pl.Series(CYCLE_COUNT, counted.to_numpy()[run], pl.Int64)
 
 
 def _trimmed_std(source: str) -> pl.Expr:
@@ -139,9 +144,9 @@ def _trimmed_std(source: str) -> pl.Expr:
 def _with_increments(frame: pl.LazyFrame, rules: dict[str, str]) -> pl.LazyFrame:
     """Trapezoidal increments for the cumulative columns ``rules`` integrate.
 
-    They are 0 on a step's first row, so each step integrates only its own samples.
+    They are null on a step's first row, so each step integrates only its own samples.
     """
-    t, i, p = pl.col(TIME), pl.col(CURRENT), pl.col(_POWER)
+    t, i, p, group = pl.col(TIME), pl.col(CURRENT), pl.col(_POWER), pl.col("_grp")
     dt = t - t.shift()
     integrands = {
         DISCHARGE_CAPACITY: i.clip(lower_bound=0.0) / 3600.0,
@@ -153,7 +158,7 @@ def _with_increments(frame: pl.LazyFrame, rules: dict[str, str]) -> pl.LazyFrame
     if not to_integrate:
         return frame
     return frame.with_columns(
-        pl.when(~pl.col("_start"))
+        pl.when(group == group.shift())
         .then(0.5 * (integrands[c] + integrands[c].shift()) * dt)
         .alias(f"_inc {c}")
         for c in to_integrate
@@ -171,23 +176,21 @@ def _stats(source: str, trimmed: bool) -> list[pl.Expr]:
     ]
 
 
-def _aggregations(cols: set[str], rules: dict[str, str]) -> list[pl.Expr]:
-    """Every column of a step's row, from its rows as :func:`_positions` prepares them."""
+def _aggregations(cols: set[str], rules: dict[str, str], absolute: bool) -> list[pl.Expr]:
+    """A step's times, voltages, capacities, energies and statistics, from the rows
+    :func:`_row_inputs` reads."""
     t, v = pl.col(TIME), pl.col(VOLTAGE)
 
     def cumulative(name: str) -> pl.Expr:
         rule = rules[name]
         if rule == "delta":
-            return (pl.col(name).last() - pl.col(name).first()).alias(name)
+            delta = pl.col(name).last() - pl.col(name).first()
+            # A split Capacity counter: set_capacity's restarted counters are absolute values.
+            return (delta.abs() if absolute and name in _CAPACITIES else delta).alias(name)
         if rule == "integrate":
             return pl.col(f"_inc {name}").sum().alias(name)
         # A Null-typed column (cast to Float64 at the end) keeps the cycle sums null, not 0.
         return (pl.lit(0.0) if rule == "zero" else pl.lit(None)).alias(name)
-
-    def first_or_null(name: str) -> pl.Expr:
-        if name in cols:
-            return pl.col(name).first().alias(name)
-        return pl.lit(None, pl.Int64).alias(name)
 
     def absent(source: str, value: float | None) -> list[pl.Expr]:
         return [pl.lit(value, pl.Float64).alias(n) for n in _STAT_NAMES[source]]
@@ -195,8 +198,6 @@ def _aggregations(cols: set[str], rules: dict[str, str]) -> list[pl.Expr]:
     # Without a frequency the series counts as 0 Hz throughout, as in ionworksdata.
     has_current = CURRENT in cols
     return [
-        pl.col("_row").first().alias(START_INDEX),
-        pl.col("_row").last().alias(END_INDEX),
         t.first().alias(START_TIME),
         t.last().alias(END_TIME),
         v.first().alias(START_VOLTAGE),
@@ -206,45 +207,75 @@ def _aggregations(cols: set[str], rules: dict[str, str]) -> list[pl.Expr]:
         *(_stats(CURRENT, trimmed=True) if has_current else absent(CURRENT, None)),
         *(_stats(_POWER, trimmed=True) if has_current else absent(_POWER, None)),
         *(_stats(FREQUENCY, trimmed=False) if FREQUENCY in cols else absent(FREQUENCY, 0.0)),
-        pl.col(STEP_COUNT).first(),
-        first_or_null(STEP_FROM_CYCLER),
-        pl.col(CYCLE_COUNT).first(),
-        first_or_null(CYCLE_FROM_CYCLER),
-        *([pl.col(FRAME).first()] if FRAME in cols else []),
     ]
 
 
-def aggregate_steps(ts: pl.DataFrame, row_offset: int, integrate: bool) -> pl.DataFrame:
+def _first_or_null(name: str, cols: set[str]) -> pl.Expr:
+    if name in cols:
+        return pl.col(name).first().alias(name)
+    return pl.lit(None, pl.Int64).alias(name)
+
+
+def aggregate_steps(
+    ts: pl.DataFrame,
+    row_offset: int,
+    integrate: bool,
+    *,
+    count_cycles: bool = False,
+    absolute: bool = False,
+) -> pl.DataFrame:
     """One row per step of ``ts`` (whole steps only), before classification.
 
     ``row_offset`` is the series row of ``ts``'s first row (for the start and end indices);
-    ``integrate``: see :func:`cumulative_rules`. ``ts`` carries ``Cycle count`` as the summary
-    counts it.
+    ``integrate``: see :func:`cumulative_rules`. ``count_cycles``: ``ts`` is the whole series
+    and ``Cycle count`` is counted here as ionworksdata counts it (:func:`cycle_counts`; 0
+    without ``Cycle from cycler``); else ``ts`` carries it. ``absolute``: capacities are the
+    absolute change over the step (a split ``Capacity [A.h]`` counter, see
+    :class:`ionworks.data._capacity_split.CapacitySplit`).
+
+    Steps are contiguous runs of rows, so the group key is marked sorted: polars then reduces
+    each step as a slice of the columns, several times cheaper than hashing every row (and its
+    slice-wise std is the more accurate one). Indices follow from the steps' lengths.
     """
     cols = set(ts.columns)
     rules = cumulative_rules(cols, integrate)
-    aggregations = _aggregations(cols, rules)
+    measures = _aggregations(cols, rules, absolute)
+    labels = [_first_or_null(STEP_FROM_CYCLER, cols), _first_or_null(CYCLE_FROM_CYCLER, cols)]
+    labels += [pl.col(FRAME).first()] if FRAME in cols else []
+    labels += [] if count_cycles else [pl.col(CYCLE_COUNT).first()]
     step = ts.get_column(STEP_COUNT)
     if "integrate" in rules.values() or step.null_count() or not step.is_sorted():
-        frame = _with_increments(_positions(ts, row_offset, cols), rules)
-        return frame.group_by("_grp").agg(aggregations).sort("_grp").drop("_grp").collect()
-    # Sorted counts (the usual case): each value is one run, so the counts group the rows
-    # themselves and the indices follow from the run lengths. Saves three row-long columns.
-    needed = [c for c in (VOLTAGE, *CARRIED, *CUMULATIVE) if c in cols]
-    frame = ts.lazy().select(
-        _or_null(TIME, cols), _or_null(CURRENT, cols), *needed, _power(cols).alias(_POWER)
-    )
-    end = pl.col("_len").cum_sum() - 1 + row_offset
-    return (
-        frame.group_by(pl.col(STEP_COUNT).alias("_grp"))
-        .agg(pl.len().alias("_len"), *aggregations[2:])
-        .sort("_grp")
-        .with_columns(
-            (end - pl.col("_len") + 1).cast(pl.Int64).alias(START_INDEX),
-            end.cast(pl.Int64).alias(END_INDEX),
-        )
-        .select(START_INDEX, END_INDEX, *[c for c in _names(aggregations[2:])])
+        # As ionworksdata: a new step wherever the count differs from the row before (a null
+        # count differs from everything, itself included); the key numbers the runs.
+        count = pl.col(STEP_COUNT)
+        key = (count != count.shift()).fill_null(True).cast(pl.Int64).cum_sum()
+        labels.append(count.first())
+    else:
+        key = pl.col(STEP_COUNT)  # sorted, no nulls: each count is one run, the key itself
+    frame = ts.lazy().select(key.set_sorted().alias("_grp"), *_row_inputs(cols))
+    table = (
+        _with_increments(frame, rules)
+        .group_by("_grp", maintain_order=True)
+        .agg(pl.len().alias("_len"), *measures, *labels)
         .collect()
+    )
+    if STEP_COUNT not in table.columns:
+        table = table.rename({"_grp": STEP_COUNT})
+    lengths = table.get_column("_len").cast(pl.Int64)
+    starts = lengths.cum_sum() - lengths
+    if count_cycles and CYCLE_FROM_CYCLER in cols:
+        table = table.with_columns(cycle_counts(ts.get_column(CYCLE_FROM_CYCLER), starts))
+    elif count_cycles:
+        table = table.with_columns(pl.Series(CYCLE_COUNT, np.zeros(table.height, np.int64)))
+    return table.select(
+        (starts + row_offset).alias(START_INDEX),
+        (starts + lengths - 1 + row_offset).alias(END_INDEX),
+        *_names(measures),
+        STEP_COUNT,
+        STEP_FROM_CYCLER,
+        CYCLE_COUNT,
+        CYCLE_FROM_CYCLER,
+        *([FRAME] if FRAME in cols else []),
     )
 
 
@@ -262,8 +293,11 @@ class LongStep:
     formula), equal to a single pass up to rounding in the last digits.
     """
 
-    def __init__(self, first: pl.DataFrame, row_offset: int, integrate: bool) -> None:
-        self._template = aggregate_steps(first.head(1), row_offset, integrate)
+    def __init__(
+        self, first: pl.DataFrame, row_offset: int, integrate: bool, *, absolute: bool = False
+    ) -> None:
+        self._template = aggregate_steps(first.head(1), row_offset, integrate, absolute=absolute)
+        self._absolute = absolute
         self._first = first.row(0, named=True)
         self._last: dict[str, Any] = self._first
         self._cols = set(first.columns)
@@ -351,7 +385,10 @@ class LongStep:
         for name in CUMULATIVE:
             if self._rules[name] == "delta":
                 first = self._first[name]
-                row[name] = None if first is None or last[name] is None else last[name] - first
+                delta = None if first is None or last[name] is None else last[name] - first
+                if delta is not None and self._absolute and name in _CAPACITIES:
+                    delta = abs(delta)
+                row[name] = delta
             elif self._rules[name] == "integrate":
                 row[name] = self._sums.get(name, 0.0)
         for s in self._sources():

@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 
+from ._capacity_split import CapacitySplit
 from ._step_rows import CARRIED, LongStep, aggregate_steps
 from .columns import (
     CHARGE_CAPACITY,
@@ -179,8 +180,9 @@ class StepSummariser:
     derives it the same way when an upload has none and keeps an uploaded one). ``integrate``:
     capacity and energy columns the series lacks are integrated within each step (the server's
     choice for uploads); without it they follow ionworksdata (null, or 0 for energies next to
-    known capacities). A single ``Capacity [A.h]`` counter is not split here: ``summarize``
-    splits it on the whole series first (its per-step restart needs whole steps).
+    known capacities). A single ``Capacity [A.h]`` counter (with ``Current [A]``) is split
+    into discharge and charge capacity as ionworksdata's ``set_capacity`` splits it
+    (:class:`~ionworks.data._capacity_split.CapacitySplit`), whole or in chunks alike.
     """
 
     def __init__(
@@ -205,16 +207,27 @@ class StepSummariser:
         self._parts: list[pl.DataFrame] = []
         self._cycler: Any = None  # the last Cycle from cycler value seen
         self._cycles = 0  # changes of it so far
+        self._split: CapacitySplit | None = None  # made from the first chunk's columns
 
     def add(self, chunk: pl.DataFrame) -> None:
         """Take the next chunk; aggregate every step it closes."""
         if chunk.height == 0:
             return
-        chunk = self._needed(chunk)
+        if self._split is None:
+            self._split = CapacitySplit(chunk.columns)
+        chunk = self._split(chunk)
         if self._rows == 0 and not self._open and self._whole:
-            self._rows = chunk.height  # one chunk is the whole series: no step to hold back
-            self._parts.append(aggregate_steps(chunk, 0, self._integrate))
+            # One chunk is the whole series: no step to hold back, and the cycles are counted
+            # per step inside the one aggregation rather than row by row here.
+            self._rows = chunk.height
+            count = self._count_cycles or CYCLE_COUNT not in chunk.columns
+            self._parts.append(
+                aggregate_steps(
+                    chunk, 0, self._integrate, count_cycles=count, absolute=self._absolute
+                )
+            )
             return
+        chunk = self._needed(chunk)
         if self._long is not None:
             chunk = self._continue_long(chunk)
             if chunk.height == 0:
@@ -228,7 +241,9 @@ class StepSummariser:
             self._open.append(chunk)
             self._rows += chunk.height
             if sum(frame.height for frame in self._open) > self._long_step_rows:
-                self._long = LongStep(self._open[0], self._open_start, self._integrate)
+                self._long = LongStep(
+                    self._open[0], self._open_start, self._integrate, absolute=self._absolute
+                )
                 self._fold_long(last=False)
             return
         closed = [*self._open, chunk.slice(0, last_start)]
@@ -236,6 +251,11 @@ class StepSummariser:
         self._open = [chunk.slice(last_start)]
         self._open_start = self._rows + last_start
         self._rows += chunk.height
+
+    @property
+    def _absolute(self) -> bool:
+        """Capacities from a split counter are absolute changes (``set_capacity``'s rule)."""
+        return self._split is not None and self._split.active
 
     def _needed(self, chunk: pl.DataFrame) -> pl.DataFrame:
         """Only the columns the summary reads, with ``Cycle count`` as it is counted."""
@@ -288,7 +308,9 @@ class StepSummariser:
 
     def _close(self, rows: pl.DataFrame) -> None:
         if rows.height:
-            self._parts.append(aggregate_steps(rows, self._open_start, self._integrate))
+            self._parts.append(
+                aggregate_steps(rows, self._open_start, self._integrate, absolute=self._absolute)
+            )
 
     def finish(self) -> pl.DataFrame:
         """The steps table of everything added (the series must have had rows)."""

@@ -135,7 +135,7 @@ def _with_retention(table: pl.DataFrame, name: str, retention: str, fade: str) -
 def _with_side(table: pl.DataFrame, steps: pl.DataFrame, mask: pl.Expr, side: str) -> pl.DataFrame:
     """The duration-weighted mean current and total duration of the cycle's ``side`` steps."""
     current, duration = f"Mean {side} current [A]", f"{side.capitalize()} duration [s]"
-    chosen = steps.filter(mask)
+    chosen = steps.select(CYCLE_COUNT, MEAN_CURRENT, DURATION).filter(mask)  # not all 40 columns
     if chosen.height == 0:
         return table.with_columns(
             pl.lit(None, pl.Float64).alias(current), pl.lit(None, pl.Float64).alias(duration)

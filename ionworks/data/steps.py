@@ -37,7 +37,6 @@ from .columns import (
     CAPACITY,
     CHARGE_CAPACITY,
     CHARGE_ENERGY,
-    CURRENT,
     CYCLE_COUNT,
     CYCLE_FROM_CYCLER,
     DISCHARGE_CAPACITY,
@@ -58,7 +57,6 @@ from .columns import (
     TIME,
     VOLTAGE,
 )
-from .transform import set_capacity
 from .validate import validate_time_series
 
 __all__ = [
@@ -104,8 +102,8 @@ def summarize(data: Any, *, cell_spec: Any = None) -> pl.DataFrame:
     """The steps table of a time series (polars or pandas), as ``ionworksdata.steps.summarize``.
 
     A step is a run of equal ``Step count`` values. A single ``Capacity [A.h]`` column (with
-    ``Current [A]``) is split into discharge and charge capacity by
-    :func:`ionworks.data.transform.set_capacity` first, as ionworksdata does. An empty series
+    ``Current [A]``) is split into discharge and charge capacity as
+    :func:`ionworks.data.transform.set_capacity` splits it, as ionworksdata does. An empty series
     gives an empty table with every column and its type (ionworksdata returns a frame with only
     the four per-cycle sum columns, which ``get_cycle_metrics`` then refuses). ``Cycle count`` counts the changes of
     ``Cycle from cycler`` (0 without it). Capacities are each step's change of the series'
@@ -118,10 +116,8 @@ def summarize(data: Any, *, cell_spec: Any = None) -> pl.DataFrame:
     capacity = _spec_capacity(cell_spec)
     if ts.height == 0:
         return pl.DataFrame(schema=_EMPTY_SCHEMA)
-    if CAPACITY in ts.columns and CURRENT in ts.columns:
-        # ionworksdata splits a both-ways counter by the current's sign first, so its steps get
-        # discharge and charge capacities; set_capacity is that same split.
-        ts = set_capacity(ts)
+    # A both-ways Capacity counter is split by the current's sign as ionworksdata's
+    # set_capacity splits it, inside the summariser (so chunks get it too).
     summary = StepSummariser(capacity, integrate=False, count_cycles=True, whole=True)
     summary.add(ts)
     return summary.finish()
