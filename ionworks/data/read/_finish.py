@@ -8,6 +8,7 @@ per-step capacities and energies, and power.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from .. import transform
@@ -65,24 +66,25 @@ def finish(
     if missing:
         found = ", ".join(c for c in (file_columns or raw.columns) if c)
         raise ReaderError(f"no {', '.join(missing)} column; columns found: {found}")
-    data = raw.drop_nulls([CURRENT, VOLTAGE]).with_columns(
-        pl.col(TIME, CURRENT, VOLTAGE).cast(pl.Float64)
-    )
+    data = raw.drop_nulls([CURRENT, VOLTAGE])
     if data.height == 0:
         raise ReaderError("the file has a header but no rows with both a current and a voltage")
-    data = offset_duplicate_times(transform.reset_time(data))
+    # transform.reset_time's subtraction, fused with the casts into one pass.
+    time = pl.col(TIME).cast(pl.Float64)
+    data = offset_duplicate_times(
+        data.with_columns(time - time.first(), pl.col(CURRENT, VOLTAGE).cast(pl.Float64))
+    )
     if infer_sign and STEP_FROM_CYCLER in data.columns and _magnitudes_only(data):
         data = data.with_columns(_sign_per_step(data).alias(CURRENT))
     elif infer_sign and positive_current_charges(data):
         charge_positive = True
-    data = signed_current(data, charge_positive=charge_positive)
-    data = data.with_columns(
-        step_count(data).alias(STEP_COUNT), cycle_count(data).alias(CYCLE_COUNT)
-    )
-    data = with_cumulative(data)
-    if POWER not in data.columns:
-        data = data.with_columns((pl.col(VOLTAGE) * pl.col(CURRENT)).alias(POWER))
-    return data.drop([c for c in data.columns if c.startswith("_")])
+    counts = [step_count(data).alias(STEP_COUNT), cycle_count(data).alias(CYCLE_COUNT)]
+    if STEP_FROM_CYCLER in data.columns:  # steps do not depend on the current's sign: one pass
+        data = data.with_columns(signed(data, charge_positive=charge_positive), *counts)
+    else:
+        data = signed_current(data, charge_positive=charge_positive)
+        data = data.with_columns(step_count(data).alias(STEP_COUNT), counts[1])
+    return with_cumulative(data)
 
 
 def offset_duplicate_times(data: pl.DataFrame) -> pl.DataFrame:
@@ -102,6 +104,11 @@ def offset_duplicate_times(data: pl.DataFrame) -> pl.DataFrame:
 
 def signed_current(data: pl.DataFrame, *, charge_positive: bool) -> pl.DataFrame:
     """Current positive on discharge (the API's convention), from the mode where the file has one."""
+    return data.with_columns(signed(data, charge_positive=charge_positive))
+
+
+def signed(data: pl.DataFrame, *, charge_positive: bool) -> pl.Expr:
+    """The expression of :func:`signed_current`."""
     current = -pl.col(CURRENT) if charge_positive else pl.col(CURRENT)
     if DIRECTION in data.columns:
         magnitude = pl.col(CURRENT).abs()
@@ -113,7 +120,7 @@ def signed_current(data: pl.DataFrame, *, charge_positive: bool) -> pl.DataFrame
             .then(magnitude)
             .otherwise(current)
         )
-    return data.with_columns(current.alias(CURRENT))
+    return current.alias(CURRENT)
 
 
 def _magnitudes_only(data: pl.DataFrame) -> bool:
@@ -189,16 +196,24 @@ def cycle_count(data: pl.DataFrame) -> pl.Expr:
     return pl.lit(0, dtype=pl.Int64)
 
 
+FIRST_ROW = "_first row of step"
+"""Internal: the row number where each row's step starts (steps are runs of equal counts)."""
+
+
+def first_row_of_step() -> pl.Expr:
+    """Each row's step's first row number, carried forward from where the step count changes."""
+    step = pl.col(STEP_COUNT)
+    starts = (step != step.shift()).fill_null(True)
+    return pl.when(starts).then(pl.int_range(pl.len())).forward_fill()
+
+
 def from_step_start(name: str) -> pl.Expr:
     """A cumulative counter restarted at each step, as a magnitude (counters may count down).
 
-    Steps are runs of equal counts, so each step's first value is carried forward from where
-    the count changes: the same numbers as ``first().over(step)``, without grouping rows.
+    The same numbers as ``first().over(step)``, without grouping rows: each step's first value
+    is gathered from the :data:`FIRST_ROW` column (computed once for every counter).
     """
-    step = pl.col(STEP_COUNT)
-    starts = (step != step.shift()).fill_null(True)
-    first_row = pl.when(starts).then(pl.int_range(pl.len())).forward_fill()
-    return (pl.col(name) - pl.col(name).gather(first_row)).abs()
+    return (pl.col(name) - pl.col(name).gather(pl.col(FIRST_ROW))).abs()
 
 
 def split_by_direction(counter: str, direction: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
@@ -209,17 +224,53 @@ def split_by_direction(counter: str, direction: pl.Expr) -> tuple[pl.Expr, pl.Ex
     return discharge, charge
 
 
+LOOPED_STEPS = 5000
+"""Up to this many steps, per-step running sums are taken step by step in numpy (a third of the
+cost of polars' ``over`` window); beyond, the per-step Python overhead would exceed it."""
+
+
 def integrated(rate: pl.Expr) -> pl.Expr:
     """Per-step trapezoidal integral of ``rate`` (per second) in hours, 0 at each step's first row."""
     area = (0.5 * (rate + rate.shift()) * pl.col(TIME).diff() / 3600.0).fill_null(0.0)
     return area.cum_sum().over(STEP_COUNT)
 
 
+def integrated_series(data: pl.DataFrame, rates: dict[str, pl.Expr]) -> list[pl.Series]:
+    """:func:`integrated` of each of ``rates`` (output name -> rate), with the same numbers.
+
+    Inside the window each step's first area is null (no row before it in the step), so the
+    areas are computed once over all rows, zeroed where a step starts, and summed step by step:
+    ``np.cumsum`` adds in row order as polars' ``cum_sum`` does, so every value is identical.
+    """
+    step = pl.col(STEP_COUNT)
+    starts_expr = (step != step.shift()).fill_null(True)
+    if data.select(starts_expr.sum()).item() > LOOPED_STEPS:
+        return data.select(integrated(r).alias(n) for n, r in rates.items()).get_columns()
+    area = {
+        n: pl.when(starts_expr).then(0.0).otherwise(
+            (0.5 * (r + r.shift()) * pl.col(TIME).diff() / 3600.0).fill_null(0.0)
+        )
+        for n, r in rates.items()
+    }
+    areas = data.select(*(a.alias(n) for n, a in area.items()), starts_expr.alias("_start"))
+    bounds = [*areas.get_column("_start").arg_true().to_list(), data.height]
+    out = []
+    for name in rates:
+        values = areas.get_column(name).to_numpy()
+        summed = np.empty_like(values)
+        for first, end in zip(bounds[:-1], bounds[1:], strict=True):
+            np.cumsum(values[first:end], out=summed[first:end])
+        out.append(pl.Series(name, summed))
+    return out
+
+
 def with_cumulative(data: pl.DataFrame) -> pl.DataFrame:
-    """Discharge/charge capacity and energy, restarted at each step, from the file or integrated.
+    """Discharge/charge capacity and energy, restarted at each step, from the file or integrated;
+    power (V·I) when the file has none; internal columns dropped.
 
     Order of preference (as ionworksdata): the file's split counters, then one both-ways counter
     split by direction (current for capacity, power for energy), then integration of I and V·I.
+    Two passes over the rows: running counters (with the step starts), then their restarts.
     """
     power = pl.col(POWER) if POWER in data.columns else pl.col(CURRENT) * pl.col(VOLTAGE)
     plans = (
@@ -227,17 +278,23 @@ def with_cumulative(data: pl.DataFrame) -> pl.DataFrame:
         (DISCHARGE_ENERGY, CHARGE_ENERGY, ENERGY, power),
     )
     running: list[pl.Expr] = []
-    restarted: list[pl.Expr] = []
+    restart: list[str] = []
     for discharge, charge, both, rate in plans:
         if discharge in data.columns and charge in data.columns:
-            restarted += [from_step_start(discharge), from_step_start(charge)]
+            restart += [discharge, charge]
         elif both in data.columns:
             d, c = split_by_direction(both, rate)
             running += [d.alias(discharge), c.alias(charge)]
-            restarted += [from_step_start(discharge), from_step_start(charge)]
+            restart += [discharge, charge]
         else:
-            running += [
-                integrated(rate.clip(lower_bound=0.0)).alias(discharge),
-                integrated((-rate).clip(lower_bound=0.0)).alias(charge),
-            ]
-    return data.with_columns(running).with_columns(restarted)
+            rates = {
+                discharge: rate.clip(lower_bound=0.0),
+                charge: (-rate).clip(lower_bound=0.0),
+            }
+            running += [pl.lit(s) for s in integrated_series(data, rates)]
+    if restart:
+        running.append(first_row_of_step().alias(FIRST_ROW))
+    data = data.with_columns(running)
+    last = [] if POWER in data.columns else [(pl.col(VOLTAGE) * pl.col(CURRENT)).alias(POWER)]
+    data = data.with_columns(*[from_step_start(n).alias(n) for n in restart], *last)
+    return data.select(c for c in data.columns if not c.startswith("_"))
