@@ -8,6 +8,8 @@ per-step capacities and energies, and power.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import polars as pl
 
@@ -246,19 +248,18 @@ def integrated_series(data: pl.DataFrame, rates: dict[str, pl.Expr]) -> list[pl.
     starts_expr = (step != step.shift()).fill_null(True)
     if data.select(starts_expr.sum()).item() > LOOPED_STEPS:
         return data.select(integrated(r).alias(n) for n, r in rates.items()).get_columns()
-    area = {
-        n: pl.when(starts_expr).then(0.0).otherwise(
-            (0.5 * (r + r.shift()) * pl.col(TIME).diff() / 3600.0).fill_null(0.0)
-        )
+    step_area = {
+        n: (0.5 * (r + r.shift()) * pl.col(TIME).diff() / 3600.0).fill_null(0.0)
         for n, r in rates.items()
     }
+    area = {n: pl.when(starts_expr).then(0.0).otherwise(a) for n, a in step_area.items()}
     areas = data.select(*(a.alias(n) for n, a in area.items()), starts_expr.alias("_start"))
     bounds = [*areas.get_column("_start").arg_true().to_list(), data.height]
     out = []
     for name in rates:
         values = areas.get_column(name).to_numpy()
         summed = np.empty_like(values)
-        for first, end in zip(bounds[:-1], bounds[1:], strict=True):
+        for first, end in pairwise(bounds):
             np.cumsum(values[first:end], out=summed[first:end])
         out.append(pl.Series(name, summed))
     return out
