@@ -23,7 +23,7 @@ await build({
 const css = [join(here, 'node_modules', 'uplot', 'dist', 'uPlot.min.css'), join(here, 'src', 'style.css')]
 writeFileSync(join(out, 'app.css'), css.map((f) => readFileSync(f, 'utf8')).join('\n'))
 copyFileSync(join(here, 'src', 'index.html'), join(out, 'index.html'))
-const licences = ['uplot', 'hyparquet', 'fzstd'].map((name) => {
+const licences = ['uplot', 'hyparquet', 'zstddec'].map((name) => {
   const pkg = JSON.parse(readFileSync(join(here, 'node_modules', name, 'package.json'), 'utf8'))
   let text = ''
   for (const file of ['LICENSE', 'LICENSE.md', 'LICENSE.txt']) {
