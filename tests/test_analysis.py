@@ -299,3 +299,24 @@ def test_plots_draw_what_the_analysis_found(tmp_path: Path) -> None:
         plot_dqdv(pl.DataFrame({"x": [1.0]}))
     with pytest.raises(IonworksError, match="pulse_resistance"):
         plot_pulse_resistance(pl.DataFrame({"x": [1.0]}))
+
+
+def test_sparse_samples_give_a_smooth_curve_not_a_beat_pattern() -> None:
+    """Samples 1.8 mV apart on a 2 mV grid: binning whole intervals fills bins unevenly (a slow
+    beat no smoothing removes); spreading each interval over its span gives a flat dQ/dV on a
+    linear voltage curve."""
+    t = np.arange(0.0, 7200.0, 10.0)
+    volts = 4.0 - 1.0e-3 * 1.8 * t / 10.0  # a straight line: dQ/dV is constant
+    series = pl.DataFrame(
+        {
+            "Time [s]": t,
+            "Current [A]": np.full(t.size, 1.0),
+            "Voltage [V]": volts,
+            "Step count": np.zeros(t.size, dtype=np.int64),
+        }
+    )
+    curve = dqdv(series)
+    inner = curve.filter(pl.col("Voltage [V]").is_between(volts[-1] + 0.03, volts[0] - 0.03))
+    values = inner.get_column(DQDV).to_numpy()
+    expected = (10.0 / 3600.0) / 1.8e-3  # A.h per volt
+    assert np.abs(values / expected - 1).max() < 0.01

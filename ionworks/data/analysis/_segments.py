@@ -34,7 +34,8 @@ class Segments:
     """The kept intervals of every segment, segment by segment (``seg`` never decreases)."""
 
     labels: pl.DataFrame
-    """One row per segment: its segment columns (cell keys, ``Cycle count``)."""
+    """One row per segment: its segment columns (cell keys, ``Cycle count``); no columns at all
+    when the series has neither (then it is one segment)."""
     seg: IntArray
     dq: Array
     v0: Array
@@ -44,7 +45,8 @@ class Segments:
     @property
     def starts(self) -> IntArray:
         """The index of each segment's first interval."""
-        return np.asarray(np.searchsorted(self.seg, np.arange(self.labels.height)), dtype=np.int64)
+        count = int(self.seg[-1]) + 1
+        return np.asarray(np.searchsorted(self.seg, np.arange(count)), dtype=np.int64)
 
 
 def collect_segments(
@@ -96,7 +98,7 @@ def collect_segments(
     seg = seg[rows]
     first = np.concatenate([[True], seg[1:] != seg[:-1]])
     return Segments(
-        labels=data.select(segment)[rows[first]],
+        labels=data.select(segment)[rows[first]] if segment else pl.DataFrame(),
         seg=np.cumsum(first) - 1,
         dq=data.get_column("_dq").to_numpy()[rows],
         v0=data.get_column("_v0").to_numpy()[rows],

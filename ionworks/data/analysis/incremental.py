@@ -187,10 +187,14 @@ def dvdq(
 
 def _result(found: Segments, segment_of: Any, **data: Array) -> pl.DataFrame:
     """The curves with each point's segment columns and the direction."""
-    labels = found.labels.select(pl.all().gather(segment_of))
-    return labels.with_columns(
-        pl.lit(found.direction).alias(DIRECTION), *(pl.Series(k, v) for k, v in data.items())
+    curve = pl.DataFrame([pl.Series(k, v) for k, v in data.items()]).with_columns(
+        pl.lit(found.direction).alias(DIRECTION)
     )
+    if found.labels.width:
+        curve = pl.concat(
+            [found.labels.select(pl.all().gather(segment_of)), curve], how="horizontal"
+        )
+    return curve.select(*found.labels.columns, DIRECTION, *data)
 
 
 def _check(**values: float | None) -> None:
