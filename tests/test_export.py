@@ -17,7 +17,13 @@ import duckdb
 import httpx
 import polars as pl
 import pytest
-from conftest import http_client, new_spec_and_instance, upload_time_series, wait_processed
+from conftest import (
+    http_client,
+    new_organization_key,
+    new_spec_and_instance,
+    upload_time_series,
+    wait_processed,
+)
 from server_process import ServerProcess
 
 import ionworks
@@ -73,6 +79,18 @@ def client(empty_server: ServerProcess, tmp_path: Path) -> Iterator[Ionworks]:
         api_key=empty_server.api_key, api_url=empty_server.url, cache_dir=tmp_path / "cache"
     ) as c:
         yield c
+
+
+class Counting(httpx.HTTPTransport):
+    """The real transport, counting the API requests by path."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paths: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        return super().handle_request(request)
 
 
 class DropConnection(httpx.BaseTransport):
@@ -295,3 +313,38 @@ def test_unknown_tables_and_bad_concurrency_are_refused_before_any_call(
         client.export(tmp_path, tables=("cycle",))
     with pytest.raises(ionworks.InvalidParameterError, match="concurrency="):
         client.export(tmp_path, concurrency=0)
+
+
+def test_exporting_everything_lists_each_project_not_each_spec_and_instance(
+    empty_server: ServerProcess, tmp_path: Path
+) -> None:
+    key = new_organization_key(empty_server)  # an organization of its own: "everything" is ours
+    with httpx.Client(base_url=empty_server.url, headers={"X-API-Key": key}) as http:
+        spec_id, instance_id = new_spec_and_instance(http, "everything")
+        empty = http.post(
+            f"/cell_specifications/{spec_id}/cell_instances", json={"name": "cell-without-data"}
+        )
+        assert empty.status_code == 201, empty.text
+        for n in range(20):  # specifications without instances or measurements
+            made = http.post("/cell_specifications", json={"name": f"empty-spec-{n}"})
+            assert made.status_code == 201, made.text
+        ids = []
+        for n in range(2):
+            confirmed = upload_time_series(http, instance_id, f"all-{n}", cycling(2))
+            ids.append(confirmed.json()["id"])
+        for mid in ids:
+            assert wait_processed(http, mid)["processing_status"] == "ready"
+    counting = Counting()
+    with Ionworks(
+        api_key=key, api_url=empty_server.url, cache_dir=tmp_path / "c", transport=counting
+    ) as client:
+        result = client.export(tmp_path / "all")
+    assert sorted(result.exported) == sorted(ids) and result.ok
+    for mid in ids:
+        folder = dataset.partition_dir(tmp_path / "all", spec_id, instance_id, mid)
+        assert pl.read_parquet(folder / "time_series.parquet").height == 120
+    measurements = dataset.read_metadata(tmp_path / "all", "measurements")
+    assert sorted(measurements["measurement_id"]) == sorted(ids)
+    assert len(dataset.read_metadata(tmp_path / "all", "specs")) == 21
+    listing = [p for p in counting.paths if "/download" not in p and not p.endswith("/cycles")]
+    assert len(listing) <= 6, listing  # specs, the project's measurements, one instance
