@@ -9,6 +9,7 @@ where .ci/run installs all three and a skip would hide a broken setup: there the
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import polars as pl
 import pytest
 from conftest import http_client, upload_time_series, wait_processed
 from server_process import ServerProcess, start_server
@@ -202,12 +204,22 @@ def test_zoom_refines_the_window_from_range_reads(
             .filter(e => e.name.includes('/storage/measurements/')).length"""
     )
     assert storage >= 2  # the footer, then the window's column chunks
-    size = page.evaluate(
-        """async () => (await fetch(document.querySelector('[data-testid=download-time_series]')
-            .getAttribute('href'), {method: 'HEAD'})).headers.get('content-length')"""
-    )
+    href = page.get_by_test_id("download-time_series").get_attribute("href")
+    size = httpx.head(live_server.url + href).headers["content-length"]
     assert 0 < moved < int(size)
     assert painted_pixels(page) > 5000
+    # What is drawn is the file's own rows in the window, its extrema included.
+    drawn = plot.evaluate(
+        "el => ({t0: el.viewerWindow.t0, t1: el.viewerWindow.t1, data: Object.fromEntries("
+        "Object.entries(el.viewerWindow.data).map(([k, [x, y]]) => [k, [[...x], [...y]]]))})"
+    )
+    frame = pl.read_parquet(io.BytesIO(httpx.get(live_server.url + href).content))
+    inside = frame.filter(pl.col("Time [s]").is_between(drawn["t0"], drawn["t1"]))
+    assert 0 < inside.height < frame.height
+    for column, (x, y) in drawn["data"].items():
+        assert min(y) == inside[column].min() and max(y) == inside[column].max()
+        rows = set(zip(inside["Time [s]"].to_list(), inside[column].to_list(), strict=True))
+        assert set(zip(x, y, strict=True)) <= rows
     page.get_by_test_id("zoom-reset").click()
     page.wait_for_function(
         "() => document.querySelector('[data-testid=timeseries-plot]').dataset.refineSource"

@@ -59,6 +59,7 @@ class SeriesView {
     await nextFrame()
     // Timings for tests and `make bench-viewer`: from the change of window to the frame drawn.
     const el = this.panels.container
+    el.viewerWindow = { t0, t1, data } // what is drawn, for tests to compare with the file
     el.dataset.refineMs = (performance.now() - started).toFixed(1)
     el.dataset.refineReadMs = read.toFixed(1) // of which reading and decimating the window
     el.dataset.refineSource = source
