@@ -94,11 +94,13 @@ def collect_segments(
             "of constant current; too few to differentiate. Pass a longer segment, a smaller "
             "min_points, or constant_current_only=False."
         )
-    rows = np.nonzero(keep)[0]
+    every = bool(keep.all())  # the usual case: no copies
+    rows = slice(None) if every else np.nonzero(keep)[0]
     seg = seg[rows]
     first = np.concatenate([[True], seg[1:] != seg[:-1]])
+    starts = np.nonzero(first)[0] if every else np.asarray(rows)[first]
     return Segments(
-        labels=data.select(segment)[rows[first]] if segment else pl.DataFrame(),
+        labels=data.select(segment)[starts] if segment else pl.DataFrame(),
         seg=np.cumsum(first) - 1,
         dq=data.get_column("_dq").to_numpy()[rows],
         v0=data.get_column("_v0").to_numpy()[rows],

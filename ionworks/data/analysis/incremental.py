@@ -56,8 +56,9 @@ def dqdv(
 
     ``resolution``: the grid spacing in V; ``smoothing``: the Gaussian's standard deviation in V
     (0 for none). A grid finer than ``smoothing / 2.5`` shows nothing more: the smoothed curve
-    has no detail left at that scale (peak positions are refined between grid points anyway). ``step``/``cycle`` select rows first; ``direction`` defaults to the step's own
-    when ``step`` is given, else ``"discharge"``. ``by``: the columns naming each cell in a
+    has no detail left at that scale (peak positions are refined between grid points anyway).
+    ``step``/``cycle`` select rows first; ``direction`` defaults to the step's own when
+    ``step`` is given, else ``"discharge"``. ``by``: the columns naming each cell in a
     fleet frame (``measurement_id`` when present). Returns the segment columns, ``Direction``,
     ``Voltage [V]`` (bin centres) and ``dQ/dV [A.h/V]``.
     """
@@ -124,11 +125,13 @@ def _histogram(lo: Array, hi: Array, dq: Array, size: int) -> Array:
     density = dq / (hi - lo)
     slope = np.zeros(size + 1)
     level = np.zeros(size + 1)
-    for ends, sign in ((lo, 1.0), (hi, -1.0)):
+    for ends, add in ((lo, np.add), (hi, np.subtract)):
         start = np.ceil(ends)
         index = start.astype(np.int64)
-        slope += sign * np.bincount(index, density, minlength=size + 1)
-        level += sign * np.bincount(index, density * (start - ends), minlength=size + 1)
+        add(slope, np.bincount(index, density, minlength=size + 1), out=slope)
+        start -= ends
+        start *= density
+        add(level, np.bincount(index, start, minlength=size + 1), out=level)
     # Bin k holds C(k+1) - C(k) of the cumulative charge C; with C built from the two arrays
     # as above, that difference is the running slope at k plus the level entering at k + 1.
     return np.asarray(mass + np.cumsum(slope)[:size] + level[1:], dtype=np.float64)
