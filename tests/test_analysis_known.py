@@ -178,9 +178,7 @@ def test_capacity_fade_finds_the_knee_and_the_80_percent_crossing() -> None:
 
 def test_capacity_fade_says_none_when_not_crossed_and_no_knee_on_a_line() -> None:
     c = np.arange(300)
-    line = pl.DataFrame(
-        {"Cycle count": c, "Discharge capacity [A.h]": 5.0 * (1 - 2e-4 * c)}
-    )
+    line = pl.DataFrame({"Cycle count": c, "Discharge capacity [A.h]": 5.0 * (1 - 2e-4 * c)})
     summary = capacity_fade(line).row(0, named=True)
     assert summary["Threshold cycle"] is None
     assert summary["Knee cycle"] is None
