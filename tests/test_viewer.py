@@ -156,8 +156,8 @@ def test_search_browse_plot_cycles_and_bookmark(
     assert painted_pixels(page) > 5000
     assert int(plot.get_attribute("data-overlays") or 0) > 0
     toggles = page.get_by_test_id("step-overlay")
-    assert toggles.count() == 4
-    for i in range(4):
+    assert toggles.count() == 5  # rest, discharge, charge, constant voltage, other
+    for i in range(5):
         toggles.nth(i).locator("input").uncheck()
     overlays = (
         "() => Number(document.querySelector('[data-testid=timeseries-plot]').dataset.overlays)"

@@ -10,6 +10,7 @@ export const STEP_KINDS = [
   ['discharge', 'Discharge', 'rgba(214, 69, 65, 0.14)'],
   ['charge', 'Charge (CC)', 'rgba(52, 120, 220, 0.14)'],
   ['cv', 'Constant voltage', 'rgba(46, 160, 90, 0.18)'],
+  ['other', 'Other', 'rgba(190, 150, 40, 0.12)'],
 ]
 
 export function stepKind(type) {
@@ -18,7 +19,7 @@ export function stepKind(type) {
   if (t.includes('voltage')) return 'cv'
   if (t.includes('discharge')) return 'discharge'
   if (t.includes('charge')) return 'charge'
-  return null
+  return 'other' // "Unknown step type", pulses, EIS, ...: shaded too, so every step shows
 }
 
 const COLORS = ['#1f5fbf', '#c0392b', '#2e8b57']
