@@ -339,3 +339,20 @@ async def test_export_writes_the_dataset_scan_reads(
     assert set(cycles["measurement_id"].unique().to_list()) == {mid}
     again = await run(client.export(target, measurement_ids=[mid], tables=["cycles"]))
     assert again.skipped == [mid]
+
+
+async def test_a_pipeline_runs_to_a_terminal_status(live: Driver, demo: dict[str, Any]) -> None:
+    client = live.client()
+    config = {
+        "elements": {
+            "v": {
+                "element_type": "validation",
+                "objectives": {"o": {"data": f"db:{demo['measurement_id']}"}},
+            }
+        }
+    }
+    done = await run(client.pipeline.run(config, name="async-twin", wait=True, timeout=60))
+    assert done.is_terminal and done.name == "async-twin"
+    assert (await run(client.pipeline.get(done.id))).status == done.status
+    with pytest.raises(ionworks.IonworksError, match="'elements' dict"):
+        await run(client.pipeline.run({"name": "no elements"}))
