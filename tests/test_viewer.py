@@ -144,7 +144,8 @@ def test_search_browse_plot_cycles_and_bookmark(
 ) -> None:
     client = Ionworks(api_key=live_server.api_key, api_url=live_server.url)
     login(page, live_server)
-    search(page, q="graphite")
+    page.get_by_test_id("spec-search").fill("graphite")
+    page.get_by_test_id("spec-search").press("Enter")
     page.wait_for_url(re.compile(r"q=graphite"))
     total = client.cell_spec.list(name="graphite").total
     assert page.get_by_test_id("spec-total").text_content() == str(total)
