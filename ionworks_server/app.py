@@ -7,6 +7,7 @@ prove the two match (no declared operation missing, no undeclared public route).
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -34,8 +35,10 @@ from .jsonio import json_response
 from .polars_threads import resolve_lazy_numpy
 from .request_id import RequestIdMiddleware
 from .schema import BodySchemas, body_schemas
-from .storage import Storage, load_or_create_secret
+from .state import WORKER_PROCESS_ENV, ensure_state_tables
+from .storage import load_or_create_secret
 from .storage_routes import storage_get, storage_put
+from .storage_s3 import open_storage
 from .viewer import LOCAL_OPERATIONS, ViewerAssets
 from .worker import Worker
 
@@ -332,7 +335,8 @@ def build_context(settings: Settings) -> AppContext:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_db_engine(settings.database_url)
     init_schema(engine)
-    storage = Storage(settings.storage_root, load_or_create_secret(settings.secret_path))
+    ensure_state_tables(engine)  # the processing queue (see .state)
+    storage = open_storage(settings.storage_root, load_or_create_secret(settings.secret_path))
     worker = Worker(engine, storage, settings.worker_threads, settings.processing_limits)
     return AppContext(settings, engine, storage, worker)
 
@@ -344,7 +348,8 @@ def create_app(settings: Settings, context: AppContext | None = None) -> Starlet
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        ctx.worker.start()
+        # Under `serve --workers N` the supervisor swept the data dir before starting us.
+        ctx.worker.start(startup_sweep=os.environ.get(WORKER_PROCESS_ENV) != "1")
         try:
             yield
         finally:

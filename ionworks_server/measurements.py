@@ -219,22 +219,16 @@ def _processed(call: Call) -> Any:
 
 
 def _redirect(call: Call, object_id: str, filename: str) -> Response:
-    storage = call.ctx.storage
-    if not storage.object_path("measurements", object_id, filename).is_file():
+    url = call.ctx.storage.download_url(
+        call.base_url, object_id, filename, call.ctx.settings.get_url_ttl_s
+    )
+    if url is None:
         raise ApiError(
             404,
             "NOT_FOUND",
             f"Stored object {filename!r} of measurement {object_id!r} is missing",
             {"resource_type": "stored_object", "resource_id": f"{object_id}/{filename}"},
         )
-    url = storage.signed_url(
-        call.base_url,
-        "GET",
-        "measurements",
-        object_id,
-        filename,
-        call.ctx.settings.get_url_ttl_s,
-    )
     return RedirectResponse(url, status_code=302)
 
 

@@ -181,6 +181,78 @@ class Storage:
         if int(expires_raw) < time.time():
             raise forbidden("This signed URL has expired; request a new one from the API")
 
+    # -- the storage interface (also implemented by storage_s3.S3Storage) ---------------------
+    # Uploads land in ``uploads``, confirm stages them (``processing`` for time series,
+    # ``measurements`` for files), the worker reads the staged files from a local directory and
+    # writes its results to ``measurements`` locally, then publishes them.
+
+    presigned = False
+    """True when clients talk to the object store itself (our /storage routes are unused)."""
+
+    def upload_url(self, base_url: str, object_id: str, filename: str, ttl_s: int) -> str:
+        """Where the client PUTs one file of an upload."""
+        return self.signed_url(base_url, "PUT", "uploads", object_id, filename, ttl_s)
+
+    def download_url(self, base_url: str, object_id: str, filename: str, ttl_s: int) -> str | None:
+        """Where the client GETs a stored file of a measurement; None when it is missing."""
+        if not self.object_path("measurements", object_id, filename).is_file():
+            return None
+        return self.signed_url(base_url, "GET", "measurements", object_id, filename, ttl_s)
+
+    def staged_files(self, object_id: str) -> tuple[set[str], list[str]]:
+        """(files of an upload that are complete, files a PUT is still streaming)."""
+        staged = self.object_dir("uploads", object_id)
+        busy = parts_in_flight(staged)
+        try:
+            present = {p.name for p in staged.iterdir() if p.is_file() and not part_target(p)}
+        except FileNotFoundError:
+            present = set()
+        return present, busy
+
+    def stage(self, object_id: str, area: str) -> None:
+        """Move a confirmed upload to ``area``, out of reach of its PUT URLs (temp files left
+        by PUTs that died go first)."""
+        staged = self.object_dir("uploads", object_id)
+        sweep_parts(staged)
+        target = self.object_dir(area, object_id)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(staged, target)
+
+    def drop_upload(self, object_id: str) -> None:
+        """Delete the files of an upload that will never be confirmed."""
+        shutil.rmtree(self.object_dir("uploads", object_id), ignore_errors=True)
+
+    def local_upload(self, object_id: str, filename: str) -> Path | None:
+        """The uploaded file on this disk, if uploads land here (None: ask ``upload_size``)."""
+        return self.object_path("uploads", object_id, filename)
+
+    def upload_size(self, object_id: str, filename: str) -> int | None:
+        """Stored size of an uploaded file, None when missing."""
+        try:
+            return self.object_path("uploads", object_id, filename).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    @contextlib.contextmanager
+    def staged(self, object_id: str) -> Iterator[Path]:
+        """A local directory holding a confirmed upload's files, for the worker."""
+        yield self.object_dir("processing", object_id)
+
+    def unstage(self, object_id: str) -> None:
+        """Drop a processed upload's staged files."""
+        shutil.rmtree(self.object_dir("processing", object_id), ignore_errors=True)
+
+    def publish(self, object_id: str) -> None:
+        """Make the worker's local results the stored ones (here they already are)."""
+
+    def clear_output(self, object_id: str) -> None:
+        """Drop the partial results of a job whose worker died."""
+        shutil.rmtree(self.object_dir("measurements", object_id), ignore_errors=True)
+
+    def local_object(self, area: str, object_id: str, filename: str) -> Path:
+        """A stored object as a local file (object storage: fetched into the local cache)."""
+        return self.object_path(area, object_id, filename)
+
     # -- writes ------------------------------------------------------------------------------
 
     @staticmethod

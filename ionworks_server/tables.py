@@ -101,8 +101,8 @@ class SeriesWriter:
 
 def table_json(storage: Storage, measurement_id: str, name: str) -> bytes:
     """The ``{column: [values]}`` JSON of a processed table."""
-    rendered = storage.object_path("measurements", measurement_id, f"{name}.json")
+    rendered = storage.local_object("measurements", measurement_id, f"{name}.json")
     if rendered.is_file():
         return rendered.read_bytes()
-    parquet = storage.object_path("measurements", measurement_id, f"{name}.parquet")
+    parquet = storage.local_object("measurements", measurement_id, f"{name}.parquet")
     return dumps(pl.read_parquet(parquet).to_dict(as_series=False))

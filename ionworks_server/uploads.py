@@ -20,11 +20,8 @@ Creating a measurement by any of these routes counts against the organization's
 
 from __future__ import annotations
 
-import os
-import shutil
 import uuid
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -44,7 +41,8 @@ from .measurements import (
     set_tags,
 )
 from .records import INSTANCES, MEASUREMENTS
-from .storage import check_name, parts_in_flight, sweep_parts
+from .state import queue_job
+from .storage import Storage, check_name
 from .tag_spelling import respell
 
 __all__ = ["check_quota", "confirm_upload", "create_properties_measurement", "initiate_upload"]
@@ -169,14 +167,12 @@ def initiate_upload(call: Call) -> Response:
     targets = filenames if measurement_type == "file" else list(TIME_SERIES_FILES)
     uploads = []
     for filename in targets:
-        url = call.ctx.storage.signed_url(
-            call.base_url, "PUT", "uploads", measurement_id, filename, ttl
-        )
+        url = call.ctx.storage.upload_url(call.base_url, measurement_id, filename, ttl)
         uploads.append(
             {
                 "filename": filename,
                 "signed_url": url,
-                "token": url.rsplit("signature=", 1)[-1],
+                "token": url.rsplit("ignature=", 1)[-1].split("&", 1)[0],
                 "path": f"uploads/{measurement_id}/{filename}",
             }
         )
@@ -199,7 +195,7 @@ def _drop_reservation(call: Call, measurement_id: str) -> None:
                 R.c.id == measurement_id, R.c.organization_id == call.caller.organization_id
             )
         )
-    shutil.rmtree(call.ctx.storage.object_dir("uploads", measurement_id), ignore_errors=True)
+    call.ctx.storage.drop_upload(measurement_id)
 
 
 def _in_progress(measurement_id: str, busy: list[str]) -> ApiError:
@@ -238,7 +234,7 @@ def _confirm(call: Call, measurement_id: str) -> Response:
     values = common_fields(fields, "measurement.")
     check_times(values.get("start_time"), values.get("end_time"), "measurement.")
     storage = call.ctx.storage
-    staged = storage.object_dir("uploads", measurement_id)
+    storage.object_dir("uploads", measurement_id)  # 400 on anything but a plain id
     now = utcnow()
     with write(call.ctx.engine) as conn:
         reservation = _live_reservation(conn, org, measurement_id, name, now)
@@ -249,7 +245,7 @@ def _confirm(call: Call, measurement_id: str) -> Response:
         except ApiError as taken:  # lost a name race: this reservation can never be confirmed
             raise _ReservationEnded(taken) from None
         check_quota(conn, org)
-        _check_staged(staged, reservation)
+        _check_staged(storage, reservation)
         is_file = reservation.measurement_type == "file"
         row = _create_measurement(
             conn,
@@ -262,14 +258,14 @@ def _confirm(call: Call, measurement_id: str) -> Response:
             now=now,
         )
         conn.execute(delete(R).where(R.c.id == measurement_id))
-        # Move the staged files before commit: if the move fails, nothing was created. Temp
-        # files left by PUTs that died go first; a PUT starting now is refused (we hold the lock).
-        sweep_parts(staged)
-        target = storage.object_dir("measurements" if is_file else "processing", measurement_id)
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(staged, target)
+        lane = "small" if is_file else call.ctx.worker.lane_of(measurement_id)
+        if not is_file:  # the job, in the transaction that creates the row (see .state)
+            queue_job(conn, measurement_id, lane)
+        # Move the staged files before commit: if the move fails, nothing was created. A PUT
+        # starting now is refused (we hold the write lock; object storage: see docs/server.md).
+        storage.stage(measurement_id, "measurements" if is_file else "processing")
     if not is_file:
-        call.ctx.worker.enqueue(measurement_id)
+        call.ctx.worker.enqueue(measurement_id, lane)
     return json_response({**MEASUREMENTS.out(row), "steps_created": 0}, status=201)
 
 
@@ -315,14 +311,14 @@ def _check_matches(body: dict[str, Any], reservation: Any, instance_id: str) -> 
         )
 
 
-def _check_staged(staged: Path, reservation: Any) -> None:
+def _check_staged(storage: Storage, reservation: Any) -> None:
     """Every expected file was PUT and no PUT is still streaming (409 / 400 otherwise)."""
-    busy = parts_in_flight(staged)
+    present, busy = storage.staged_files(reservation.id)
     if busy:
         raise _in_progress(reservation.id, busy)
     is_file = reservation.measurement_type == "file"
     expected = list(reservation.filenames) if is_file else ["time_series.parquet"]
-    missing = [f for f in expected if not (staged / f).is_file()]
+    missing = [f for f in expected if f not in present]
     if missing:
         raise bad_request(
             f"{', '.join(missing)} was never uploaded; PUT the file to the signed URL returned "

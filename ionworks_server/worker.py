@@ -1,6 +1,7 @@
 """Background processing of confirmed time-series uploads, off the request path.
 
-Worker threads take measurement ids from a queue, check the staged parquet files' footers against
+Worker threads claim jobs from the database's queue (:mod:`.state`: leases, so any process of
+``ionworks serve --workers N`` can take any job and a dead worker's job is taken over), check the staged parquet files' footers against
 the :class:`~ionworks_server.upload_limits.ProcessingLimits` (a few-MB file can decode to 100
 million rows: it is refused before any decoding), then read the series in chunks of
 ``CHUNK_ROWS`` rows (fewer for wide files: about ``CHUNK_BYTES`` decoded) and run
@@ -15,17 +16,15 @@ footer) go to the big lane (``Settings.worker_threads`` threads); everything els
 refused at once, to a small lane with a thread of its own. A 1,000-row upload confirmed right
 after a 4-million-row one is ready in about 0.1 s instead of waiting 15 s for it.
 
-State changes are conditional (``WHERE processing_status = ...``) so a measurement deleted while
-it was processed leaves no files behind. At start-up every measurement still ``pending`` or
-``running`` (a crash or restart interrupted it) is queued again, and staged files that no row or
-live reservation owns are swept.
-"""
+State changes are conditional (``WHERE processing_status = ...``, and only while the job's lease
+is held) so a measurement deleted while it was processed leaves no files behind and a job is
+completed once. At start-up every measurement still ``pending`` or ``running`` without a job is
+queued, and staged files that no row or live reservation owns are swept
+(:mod:`.storage_sweep`)."""
 
 from __future__ import annotations
 
 import logging
-import queue
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -34,19 +33,22 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, select, update
 
-from .db import (
-    cell_instances,
-    cell_measurements,
-    cell_specifications,
-    read,
-    upload_reservations,
-    utcnow,
-    write,
-)
+from .db import cell_instances, cell_measurements, cell_specifications, read, utcnow, write
 from .processing import ProcessingError, process_chunks
-from .storage import AREAS, Storage, part_target, sweep_parts
+from .state import (
+    LEASE_S,
+    Lease,
+    claim,
+    complete,
+    ensure_state_tables,
+    owner_token,
+    queue_missing_jobs,
+    renew,
+)
+from .storage import Storage
+from .storage_sweep import sweep
 from .tables import SeriesWriter, write_summaries
 from .upload_limits import FooterFacts, ProcessingLimits, read_footer
 
@@ -63,10 +65,10 @@ CHUNK_BYTES = 64 * 1024 * 1024
 SMALL_UPLOAD_ROWS = 200_000
 SMALL_UPLOAD_BYTES = 32 * 1024 * 1024
 """Uploads within both take the small lane: well under a second of processing each."""
-TIME_SERIES_UPLOADS = frozenset(("time_series.parquet", "steps.parquet"))
-PROCESSED_FILES = frozenset(
-    ("time_series.parquet", "steps.parquet", "cycles.parquet", "steps.json", "cycles.json")
-)
+SMALL_UPLOAD_STORED_BYTES = 8 * 1024 * 1024
+"""In object storage (no local footer at confirm), uploads stored within this take the small lane."""
+POLL_S = 1.0
+"""How often an idle thread looks for jobs queued by other processes (or left by dead ones)."""
 
 _UNIT_TO_AH = {"a.h": 1.0, "ah": 1.0, "ma.h": 1e-3, "mah": 1e-3, "ua.h": 1e-6, "uah": 1e-6}
 
@@ -151,7 +153,13 @@ def _is_big(path: Path, limits: ProcessingLimits) -> bool:
 
 
 class Worker:
-    """The processing queue and its thread(s)."""
+    """The processing threads of this process, taking jobs from the database's queue.
+
+    Lanes: ``threads`` threads take big jobs and one thread small ones. A thread claims the oldest
+    free job of its lane (:func:`~ionworks_server.state.claim`); a confirm in this process wakes
+    it at once, jobs confirmed by other processes (or left by a dead one) are found by polling
+    every ``poll_s``. A heartbeat thread renews the leases of the jobs in progress.
+    """
 
     def __init__(
         self,
@@ -159,42 +167,41 @@ class Worker:
         storage: Storage,
         threads: int = 1,
         limits: ProcessingLimits | None = None,
+        *,
+        poll_s: float = POLL_S,
+        lease_s: float = LEASE_S,
     ) -> None:
         self.engine = engine
         self.storage = storage
         self.limits = limits if limits is not None else ProcessingLimits.from_env()
-        self._big: queue.Queue[str | None] = queue.Queue()
-        self._small: queue.Queue[str | None] = queue.Queue()
+        self.poll_s = poll_s
+        self.lease_s = lease_s
+        self.owner = owner_token()
+        self._wake = {"big": threading.Event(), "small": threading.Event()}
+        self._stop = threading.Event()
+        self._leases: dict[str, Lease] = {}
+        self._lock = threading.Lock()
+        self._last_sweep = time.monotonic()
+        lanes = ["big"] * max(1, threads) + ["small"]
         self._threads = [
-            threading.Thread(
-                target=self._run, args=(self._big, True), name=f"ionworks-worker-{n}", daemon=True
-            )
-            for n in range(max(1, threads))
+            threading.Thread(target=self._run, args=(lane,), name=f"ionworks-worker-{lane}-{n}")
+            for n, lane in enumerate(lanes)
         ]
-        self._threads.append(
-            threading.Thread(
-                target=self._run,
-                args=(self._small, False),
-                name="ionworks-worker-small",
-                daemon=True,
-            )
-        )
+        self._threads.append(threading.Thread(target=self._heartbeat, name="ionworks-lease"))
+        for thread in self._threads:
+            thread.daemon = True
         self._started = False
 
-    def start(self) -> None:
-        """Sweep leftovers, requeue interrupted work, and start the thread(s)."""
+    def start(self, *, startup_sweep: bool = True) -> None:
+        """Sweep leftovers (unless another process serves this data dir), queue interrupted work
+        that has no job, and start the threads."""
         if self._started:
             return
         self._started = True
-        self.sweep()
-        with read(self.engine) as conn:
-            interrupted = conn.execute(
-                select(M.c.id)
-                .where(M.c.processing_status.in_(("pending", "running")))
-                .order_by(M.c.created_at)
-            ).scalars()
-            for measurement_id in interrupted:
-                self.enqueue(measurement_id)
+        ensure_state_tables(self.engine)
+        if startup_sweep:
+            sweep(self.engine, self.storage)
+        queue_missing_jobs(self.engine)
         for thread in self._threads:
             thread.start()
 
@@ -202,48 +209,69 @@ class Worker:
         """Ask the threads to finish their current job and exit."""
         if not self._started:
             return
-        for thread in self._threads:
-            lane = self._small if thread.name == "ionworks-worker-small" else self._big
-            lane.put(None)
+        self._stop.set()
+        for event in self._wake.values():
+            event.set()
         for thread in self._threads:
             thread.join(timeout)
 
-    def enqueue(self, measurement_id: str) -> None:
-        """Queue a confirmed upload in its lane (its footer says how many rows it has)."""
-        staged = self.storage.object_dir("processing", measurement_id) / "time_series.parquet"
-        (self._big if _is_big(staged, self.limits) else self._small).put(measurement_id)
+    def lane_of(self, measurement_id: str) -> str:
+        """The lane of a staged upload: big when large by its footer (or, in object storage,
+        its stored size) yet within the limits; refused and unreadable files fail fast in the
+        small lane."""
+        path = self.storage.local_upload(measurement_id, "time_series.parquet")
+        if path is not None:
+            return "big" if _is_big(path, self.limits) else "small"
+        size = self.storage.upload_size(measurement_id, "time_series.parquet") or 0
+        return "big" if size > SMALL_UPLOAD_STORED_BYTES else "small"
+
+    def enqueue(self, measurement_id: str, lane: str = "small") -> None:
+        """Wake a thread of ``lane``: a job was queued (the row is in the database already)."""
+        self._wake[lane].set()
 
     # -- the loop ---------------------------------------------------------------------------
 
-    def _run(self, lane: queue.Queue[str | None], sweeps: bool) -> None:
-        while True:
-            try:
-                item = lane.get(timeout=SWEEP_INTERVAL_S)
-            except queue.Empty:
-                if sweeps:
-                    self._safely(lambda: self.sweep(min_age_s=PERIODIC_SWEEP_MIN_AGE_S))
+    def _run(self, lane: str) -> None:
+        while not self._stop.is_set():
+            lease = self._safely(lambda: claim(self.engine, lane, self.owner, self.lease_s))
+            if lease is not None:
+                with self._lock:
+                    self._leases[lease.measurement_id] = lease
+                try:
+                    self._safely(partial(self.process_one, lease))
+                finally:
+                    with self._lock:
+                        self._leases.pop(lease.measurement_id, None)
                 continue
-            if item is None:
-                return
-            self._safely(partial(self.process_one, item))
+            if lane == "big" and time.monotonic() - self._last_sweep > SWEEP_INTERVAL_S:
+                self._last_sweep = time.monotonic()
+                self._safely(lambda: sweep(self.engine, self.storage, PERIODIC_SWEEP_MIN_AGE_S))
+            self._wake[lane].wait(self.poll_s)
+            self._wake[lane].clear()
+
+    def _heartbeat(self) -> None:
+        """Renew the leases of the jobs in progress every third of the lease."""
+        while not self._stop.wait(self.lease_s / 3):
+            with self._lock:
+                leases = list(self._leases.values())
+            lost = self._safely(partial(renew, self.engine, leases, self.lease_s)) or []
+            for measurement_id in lost:
+                log.warning("lease of job %s was taken over by another worker", measurement_id)
 
     @staticmethod
-    def _safely(job: Any) -> None:
+    def _safely(job: Any) -> Any:
         try:
-            job()
+            return job()
         except Exception:  # the thread must survive anything, or processing stops for good
             log.exception("worker job failed")
+            return None
 
-    def process_one(self, measurement_id: str) -> None:
-        """Process one queued measurement: claim it, build its tables, record the outcome."""
-        with write(self.engine) as conn:
-            claimed = conn.execute(
-                update(M)
-                .where(M.c.id == measurement_id, M.c.processing_status.in_(("pending", "running")))
-                .values(processing_status="running", updated_at=utcnow())
-            ).rowcount
-            capacity = conn.execute(
-                select(cell_specifications.c.ratings)
+    def process_one(self, lease: Lease) -> None:
+        """Process one claimed job: build its tables, record the outcome if still ours."""
+        measurement_id = lease.measurement_id
+        with read(self.engine) as conn:
+            row = conn.execute(
+                select(M.c.processing_status, cell_specifications.c.ratings)
                 .select_from(
                     M.join(cell_instances, cell_instances.c.id == M.c.cell_instance_id).join(
                         cell_specifications,
@@ -251,27 +279,28 @@ class Worker:
                     )
                 )
                 .where(M.c.id == measurement_id)
-            ).scalar()
-        staged = self.storage.object_dir("processing", measurement_id)
-        if not claimed:  # deleted (or already done) meanwhile
-            self._discard(measurement_id)
+            ).first()
+        if row is None or row.processing_status not in ("pending", "running"):
+            self._discard(lease, deleted=row is None)
             return
+        if lease.attempts > 1:  # a worker died on it: its partial output goes
+            self.storage.clear_output(measurement_id)
         try:
-            row_count = self._build(measurement_id, staged, rated_capacity_ah(capacity))
+            with self.storage.staged(measurement_id) as staged:
+                row_count = self._build(measurement_id, staged, rated_capacity_ah(row.ratings))
         except ProcessingError as exc:
-            self._finish(measurement_id, "failed", str(exc), None)
+            self._finish(lease, "failed", str(exc), None)
         except Exception:
             log.exception("processing measurement %s failed unexpectedly", measurement_id)
             self._finish(
-                measurement_id,
+                lease,
                 "failed",
                 "internal error while processing the upload (the server log has the details); "
                 "upload the data again, and report the problem if it persists",
                 None,
             )
         else:
-            self._finish(measurement_id, "ready", None, row_count)
-        shutil.rmtree(staged, ignore_errors=True)
+            self._finish(lease, "ready", None, row_count)
 
     def _build(self, measurement_id: str, staged: Path, capacity_ah: float | None) -> int:
         ts_path = staged / "time_series.parquet"
@@ -296,126 +325,43 @@ class Worker:
             )
             writer.commit()
         write_summaries(self.storage, measurement_id, steps, cycles)
+        self.storage.publish(measurement_id)  # object storage: the results, before 'ready'
         return rows
 
-    def _finish(
-        self, measurement_id: str, status: str, error: str | None, row_count: int | None
-    ) -> None:
+    def _finish(self, lease: Lease, status: str, error: str | None, row_count: int | None) -> None:
+        """Record the outcome and end the job, in one transaction, if the lease is still ours."""
+        measurement_id = lease.measurement_id
         with write(self.engine) as conn:
-            done = conn.execute(
-                update(M)
-                .where(M.c.id == measurement_id, M.c.processing_status == "running")
-                .values(
-                    processing_status=status,
-                    processing_error=error,
-                    row_count=row_count,
-                    updated_at=utcnow(),
-                )
-            ).rowcount
-        if not done:  # deleted while we worked: drop what we wrote
+            held = complete(conn, lease)
+            done = (
+                held
+                and conn.execute(
+                    update(M)
+                    .where(M.c.id == measurement_id, M.c.processing_status == "running")
+                    .values(
+                        processing_status=status,
+                        processing_error=error,
+                        row_count=row_count,
+                        updated_at=utcnow(),
+                    )
+                ).rowcount
+            )
+        if not held:  # another worker took the job over (we stalled past the lease): it is theirs
+            log.warning(
+                "job %s was taken over by another worker; its result stands", measurement_id
+            )
+        elif not done:  # deleted while we worked: drop what we wrote
             self.storage.remove(measurement_id)
+        else:
+            self.storage.unstage(measurement_id)
 
-    def _discard(self, measurement_id: str) -> None:
-        """Drop the files of a job whose measurement was deleted before it ran."""
-        with read(self.engine) as conn:
-            exists = conn.execute(select(M.c.id).where(M.c.id == measurement_id)).scalar()
-        if exists is None:
-            self.storage.remove(measurement_id)
-
-    # -- housekeeping ----------------------------------------------------------------------------
+    def _discard(self, lease: Lease, *, deleted: bool) -> None:
+        """End a job whose measurement was deleted (drop its files) or is already done."""
+        with write(self.engine) as conn:
+            held = complete(conn, lease)
+        if held and deleted:
+            self.storage.remove(lease.measurement_id)
 
     def sweep(self, min_age_s: float = 0.0) -> None:
-        """Make the files on disk exactly the files the database references.
-
-        Drops expired reservations, then every stored directory no row or reservation owns, every
-        file inside an owned directory that its owner does not reference, and abandoned temp
-        files (``.part``: unlocked, so no PUT is writing them). ``min_age_s=0`` is the start-up
-        sweep: nothing is being written, so an interrupted job's partial output goes too (the
-        job is queued again). Periodic sweeps run while requests are served, so they only touch
-        entries untouched for ``min_age_s`` (longer than an upload URL lives): a row or
-        reservation created after the snapshot below can only own recently modified entries.
-        """
-        now = utcnow()
-        with write(self.engine) as conn:
-            conn.execute(delete(upload_reservations).where(upload_reservations.c.expires_at < now))
-            reservations = conn.execute(
-                select(
-                    upload_reservations.c.id,
-                    upload_reservations.c.measurement_type,
-                    upload_reservations.c.filenames,
-                )
-            ).all()
-            rows = conn.execute(
-                select(M.c.id, M.c.measurement_type, M.c.processing_status, M.c.filenames)
-            ).all()
-        if min_age_s <= 0:
-            self._restore_unconfirmed(reservations, {row.id for row in rows})
-        owned = _owned_files(reservations, rows, startup=min_age_s <= 0)
-        cutoff = time.time() - min_age_s
-        for area in AREAS:
-            for entry in (self.storage.root / area).iterdir():
-                keep = owned.get((area, entry.name))
-                if keep is not None and entry.is_dir():
-                    _prune(entry, keep, min_age_s)
-                elif min_age_s <= 0 or _mtime(entry) < cutoff:
-                    _remove(entry)
-
-    def _restore_unconfirmed(self, reservations: Any, row_ids: set[str]) -> None:
-        """Put back staged files a confirm moved but never committed (killed in between), so
-        the upload can still be confirmed. Start-up only: a live confirm does exactly this move."""
-        root = self.storage.root
-        for reservation in reservations:
-            staged = root / "uploads" / reservation.id
-            if reservation.id in row_ids or staged.exists():
-                continue
-            for area in ("processing", "measurements"):
-                moved = root / area / reservation.id
-                if moved.is_dir():
-                    moved.replace(staged)
-                    break
-
-
-def _owned_files(
-    reservations: Any, rows: Any, *, startup: bool
-) -> dict[tuple[str, str], frozenset[str]]:
-    """``(area, id) -> file names`` the database references (for reservations: may hold)."""
-    owned: dict[tuple[str, str], frozenset[str]] = {}
-    for reservation in reservations:
-        is_file = reservation.measurement_type == "file"
-        names = reservation.filenames if is_file else TIME_SERIES_UPLOADS
-        owned["uploads", reservation.id] = frozenset(names)
-    for row in rows:
-        if row.measurement_type == "file":
-            owned["measurements", row.id] = frozenset(row.filenames)
-        elif row.processing_status in ("pending", "running"):
-            owned["processing", row.id] = TIME_SERIES_UPLOADS
-            if not startup:  # the worker may be writing them right now
-                owned["measurements", row.id] = PROCESSED_FILES
-        elif row.processing_status == "ready" and row.measurement_type == "time_series":
-            owned["measurements", row.id] = PROCESSED_FILES
-    return owned
-
-
-def _prune(directory: Path, keep: frozenset[str], min_age_s: float) -> None:
-    """Drop abandoned temp files and files the owner does not reference, old enough."""
-    busy = set(sweep_parts(directory, min_age_s))
-    cutoff = time.time() - min_age_s
-    for path in directory.iterdir():
-        if path.name in keep or part_target(path) in busy:
-            continue
-        if min_age_s <= 0 or _mtime(path) < cutoff:
-            _remove(path)
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except FileNotFoundError:
-        return time.time()
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
+        """See :func:`~ionworks_server.storage_sweep.sweep`."""
+        sweep(self.engine, self.storage, min_age_s)
