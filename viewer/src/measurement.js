@@ -50,7 +50,8 @@ class SeriesView {
       data = overviewData(this.overview)
       source = 'overview'
     } else {
-      ({ data, source } = await this.window(t0, t1, points))
+      this.panels.show(overviewData(this.overview), t0, t1) // coarse at once, refined below
+      ;({ data, source } = await this.window(t0, t1, points))
     }
     const read = performance.now() - started
     if (token !== this.token) return
