@@ -85,6 +85,14 @@ def _columns(table: Table) -> dict[str, tuple[str, float]]:
         )
         found[column] = (target, factor)
         taken.add(target)
+    # A both-ways counter only matters without the split pair (finish prefers the pair): not
+    # parsing it saves a column of a million numbers.
+    for both, pair in (
+        (CAPACITY, {col.CHARGE_CAPACITY, col.DISCHARGE_CAPACITY}),
+        (ENERGY, {col.CHARGE_ENERGY, col.DISCHARGE_ENERGY}),
+    ):
+        if pair <= taken:
+            found = {c: m for c, m in found.items() if m[0] != both}
     return found
 
 
