@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
+from . import serve_workers
 from .auth import (
     DEFAULT_ORGANIZATION,
     DEFAULT_USER_EMAIL,
@@ -129,6 +130,7 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
+    serve_workers.add_arguments(parser)
     return parser
 
 
@@ -197,7 +199,7 @@ def _check_serve_args(args: argparse.Namespace) -> str | None:
 def serve_main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``ionworks serve``; returns the process exit status."""
     args = _serve_parser().parse_args(argv)
-    problem = _check_serve_args(args)
+    problem = _check_serve_args(args) or serve_workers.check_args(args)
     raw_url = args.public_url or os.environ.get(PUBLIC_URL_ENV)
     try:
         public_url = check_public_url(raw_url) if raw_url else None
@@ -236,6 +238,7 @@ def _serve(args: argparse.Namespace, sock: socket.socket, public_url: str | None
     from .app import create_app
     from .connections import guarded_protocol
 
+    serve_workers.apply_env(args)
     try:
         settings = _settings(args, public_url)
         ctx = _context(settings)
@@ -244,9 +247,13 @@ def _serve(args: argparse.Namespace, sock: socket.socket, public_url: str | None
     except _Exit as stop:
         _error(str(stop))
         return stop.status
-    app = create_app(settings, ctx)
     port = sock.getsockname()[1]
     url = f"http://[{args.host}]:{port}" if ":" in args.host else f"http://{args.host}:{port}"
+    if args.workers > 1:
+        serve_workers.prepare(ctx)
+        _announce(args, settings, url, new_key)
+        return serve_workers.run_workers(settings, sock, args)
+    app = create_app(settings, ctx)
     _announce(args, settings, url, new_key)
     _say(f"Prepared in {time.perf_counter() - started:.2f} s; serving until interrupted (Ctrl+C).")
     if public_url:
