@@ -89,7 +89,8 @@ def get_cycle_metrics(steps: pl.DataFrame, options: dict[str, Any] | None = None
         table = _with_side(table, steps, pl.col(MEAN_CURRENT) < 0, "charge")
     if MEAN_TEMPERATURE in cols and has_duration:
         weighted = _weighted_mean(MEAN_TEMPERATURE).alias(MEAN_TEMPERATURE)
-        table = table.join(steps.group_by(CYCLE_COUNT).agg(weighted), on=CYCLE_COUNT, how="left")
+        per_cycle = steps.group_by(CYCLE_COUNT).agg(weighted)
+        table = table.join(per_cycle, on=CYCLE_COUNT, how="left", maintain_order="left")
     table = table.with_columns(
         (pl.col(discharge) + pl.col(charge))
         .cum_sum()
@@ -143,7 +144,8 @@ def _with_side(table: pl.DataFrame, steps: pl.DataFrame, mask: pl.Expr, side: st
     per_cycle = chosen.group_by(CYCLE_COUNT).agg(
         _weighted_mean(MEAN_CURRENT).alias(current), pl.col(DURATION).sum().alias(duration)
     )
-    return table.join(per_cycle, on=CYCLE_COUNT, how="left")
+    # The cycles' order is kept explicitly: the throughput below is a running sum over it.
+    return table.join(per_cycle, on=CYCLE_COUNT, how="left", maintain_order="left")
 
 
 def cycle_metrics(steps: pl.DataFrame) -> pl.DataFrame:
