@@ -1,0 +1,218 @@
+"""The server on S3-compatible object storage: moto's standalone server (``moto_server`` from PyPI,
+a real HTTP server process on loopback) as the store, the client's seed scenarios against it.
+
+With ``--storage-url`` the client talks to the store itself: initiate-upload hands out the store's
+presigned PUT URLs, downloads redirect to its presigned GET URLs, byte ranges (row windows and
+column projection) are served by the store, and the server's own ``/storage`` routes see nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import httpx
+import polars as pl
+import pytest
+from conftest import http_client, new_spec_and_instance, upload_time_series, wait_processed
+from server_process import ServerProcess, free_port, start_server
+
+from ionworks import Ionworks
+from ionworks.data import columns as col
+from ionworks_server.demo_data import long_series
+
+BUCKET = "ionworks-test"
+PREFIX = "team/data"
+PROCESSED = {"time_series.parquet", "steps.parquet", "cycles.parquet", "steps.json", "cycles.json"}
+
+
+def _moto_server() -> str:
+    found = Path(sys.executable).with_name("moto_server")
+    if found.exists():
+        return str(found)
+    which = shutil.which("moto_server")
+    assert which, "moto_server not found: pip install 'moto[server]' (the dev extra has it)"
+    return which
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto's S3 server on a free loopback port, with an empty bucket; its endpoint URL."""
+    port = free_port()
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
+    process = subprocess.Popen(
+        [_moto_server(), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(endpoint, timeout=2)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, "moto_server exited at start-up"
+                assert time.monotonic() < deadline, "moto_server did not start within 60 s"
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def aws_env(store: str) -> Iterator[dict[str, str]]:
+    env = {
+        "AWS_ENDPOINT_URL": store,
+        "AWS_ACCESS_KEY_ID": "test-key",
+        "AWS_SECRET_ACCESS_KEY": "test-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        s3(store).create_bucket(Bucket=BUCKET)
+        yield env
+
+
+def s3(endpoint: str) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="test-key",
+        aws_secret_access_key="test-secret",
+        region_name="us-east-1",
+    )
+
+
+@pytest.fixture(scope="module")
+def s3_server(
+    aws_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    server = start_server(
+        tmp_path_factory.mktemp("s3-server") / "data",
+        "s3-test-key",
+        extra_args=["--storage-url", f"s3://{BUCKET}/{PREFIX}"],
+    )
+    yield server
+    server.stop()
+
+
+def stored(store: str, measurement_id: str) -> dict[str, set[str]]:
+    """{area: file names} stored in the bucket for one measurement."""
+    found: dict[str, set[str]] = {}
+    listing = s3(store).list_objects_v2(Bucket=BUCKET, Prefix=f"{PREFIX}/")
+    for item in listing.get("Contents", []):
+        _, _, area, object_id, name = item["Key"].split("/")
+        if object_id == measurement_id:
+            found.setdefault(area, set()).add(name)
+    return found
+
+
+def test_an_upload_goes_to_the_store_and_downloads_redirect_to_it_with_ranges(
+    s3_server: ServerProcess, store: str, unique: str
+) -> None:
+    http = http_client(s3_server)
+    _, cell = new_spec_and_instance(http, unique)
+    initiated = http.post(
+        f"/cell_instances/{cell}/cell_measurements/initiate-upload",
+        json={"measurement": {"name": "probe"}},
+    )
+    assert initiated.status_code == 200, initiated.text
+    for target in initiated.json()["uploads"]:  # presigned by the store, not our /storage
+        assert target["signed_url"].startswith(f"{store}/{BUCKET}/{PREFIX}/uploads/")
+    series = long_series(20_000, seed=5)
+    confirmed = upload_time_series(http, cell, f"s3-{unique}", series)
+    assert confirmed.status_code == 201, confirmed.text
+    mid = confirmed.json()["id"]
+    done = wait_processed(http, mid)
+    assert (done["processing_status"], done["row_count"]) == ("ready", 20_000), done
+    assert stored(store, mid) == {"measurements": PROCESSED}  # staged copies gone
+
+    redirect = http.get(f"/cell_measurements/{mid}/time_series/download")
+    assert redirect.status_code == 302
+    location = redirect.headers["location"]
+    assert urlsplit(location).netloc == urlsplit(store).netloc
+    whole = httpx.get(location)
+    assert whole.status_code == 200
+    part = httpx.get(location, headers={"Range": "bytes=4-1003"})
+    assert part.status_code == 206
+    assert part.content == whole.content[4:1004]
+    assert part.headers["content-range"] == f"bytes 4-1003/{len(whole.content)}"
+    assert "X-Amz-Signature=" in location  # (moto does not check it: see docs/server.md)
+
+    assert http.delete(f"/cell_measurements/{mid}").status_code == 204
+    assert stored(store, mid) == {}
+
+
+def test_the_client_uploads_reads_windows_and_projects_columns_through_the_store(
+    s3_server: ServerProcess, tmp_path: Path, unique: str
+) -> None:
+    client = Ionworks(
+        api_key=s3_server.api_key, api_url=s3_server.url, cache_dir=tmp_path / "cache"
+    )
+    spec = client.cell_spec.create({"name": f"s3-client-{unique}"})
+    instance = client.cell_instance.create(spec.id, {"name": "cell"})
+    series = long_series(50_000, seed=7)
+    bundle = client.cell_measurement.create(
+        instance.id, {"measurement": {"name": "through the store"}, "time_series": series}
+    )
+    mid = bundle.measurement.id
+    whole = client.cell_measurement.time_series(mid, use_cache=False)
+    assert isinstance(whole, pl.DataFrame)
+    assert whole.height == 50_000
+    window = client.cell_measurement.time_series(
+        mid, columns=[col.VOLTAGE], row_range=(40_000, 40_100), use_cache=False
+    )
+    assert isinstance(window, pl.DataFrame)
+    assert window.equals(whole.select(col.VOLTAGE).slice(40_000, 100))
+    detail = client.cell_measurement.detail(mid)
+    assert detail.steps is not None and detail.steps.height > 0
+    assert detail.cycles is not None
+
+
+def test_a_file_measurement_is_stored_and_served_by_the_store(
+    s3_server: ServerProcess, store: str, unique: str
+) -> None:
+    http = http_client(s3_server)
+    _, cell = new_spec_and_instance(http, unique)
+    initiated = http.post(
+        f"/cell_instances/{cell}/cell_measurements/initiate-upload",
+        json={"measurement": {"name": "raw"}, "measurement_type": "file", "filenames": ["a.csv"]},
+    )
+    assert initiated.status_code == 200, initiated.text
+    mid = initiated.json()["measurement_id"]
+    url = initiated.json()["uploads"][0]["signed_url"]
+    assert httpx.put(url, content=b"t,v\n0,4.2\n").status_code == 200
+    confirmed = http.post(
+        f"/cell_measurements/{mid}/confirm-upload",
+        json={"cell_instance_id": cell, "measurement": {"name": "raw"}, "measurement_type": "file"},
+    )
+    assert confirmed.status_code == 201, confirmed.text
+    assert stored(store, mid) == {"measurements": {"a.csv"}}
+    files = http.get(f"/cell_measurements/{mid}/files")
+    assert files.status_code == 200, files.text
+    redirect = http.get(f"/cell_measurements/{mid}/files/a.csv")
+    assert redirect.status_code == 302, redirect.text
+    assert httpx.get(redirect.headers["location"]).content == b"t,v\n0,4.2\n"
+
+
+def test_confirm_without_the_put_names_the_missing_file(
+    s3_server: ServerProcess, unique: str
+) -> None:
+    http = http_client(s3_server)
+    _, cell = new_spec_and_instance(http, unique)
+    confirmed = upload_time_series(http, cell, f"missing-{unique}", None)
+    assert confirmed.status_code == 400
+    assert "time_series.parquet was never uploaded" in confirmed.json()["message"]
