@@ -230,7 +230,17 @@ async def test_upload_then_wait_for_processing(
         assert bundle.measurement.processing_status == "ready"
         series = await run(client.cell_measurement.time_series(bundle.measurement.id))
         assert series.select(source.columns).equals(source)
-        assert (await run(client.cell_measurement.steps(bundle.measurement.id))).height > 0
+        mid = bundle.measurement.id
+        assert (await run(client.cell_measurement.steps(mid))).height > 0  # now cached
+        offline = live.client(offline=True)
+        assert (await run(offline.cell_measurement.steps(mid))).height > 0
+        updated = await run(client.cell_measurement.update(mid, {"notes": "changed"}))
+        assert updated.notes == "changed"
+        with pytest.raises(ionworks.CacheMissError):  # the update dropped the cached tables
+            await run(offline.cell_measurement.steps(mid))
+        await run(client.cell_measurement.delete(mid))
+        with pytest.raises(NotFoundError):
+            await run(client.cell_measurement.get(mid))
     finally:
         await run(client.cell_spec.delete(spec.id))
 
