@@ -27,6 +27,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from . import serve_workers
 from .auth import (
@@ -40,11 +42,14 @@ from .auth import (
 )
 from .config import (
     DATA_DIR_ENV,
+    DATABASE_URL_ENV,
     PUBLIC_URL_ENV,
     Settings,
+    check_database_url,
     check_public_url,
     resolve_data_dir,
     secure_data_dir,
+    unreachable_message,
 )
 from .db import (
     IncompatibleDatabase,
@@ -74,6 +79,12 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--data-dir",
         help=f"where the database and stored files live (default: ${DATA_DIR_ENV} or ~/.ionworks/server)",
+    )
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help=f"the database: postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE for a team server "
+        f"(default: ${DATABASE_URL_ENV}, else SQLite in the data dir); migrated on start",
     )
     parser.add_argument(
         "--api-key",
@@ -193,7 +204,7 @@ def _check_serve_args(args: argparse.Namespace) -> str | None:
         return "--max-connections must be at least 1"
     if not 0 <= args.port <= 65535:
         return "--port must be between 0 and 65535"
-    return None
+    return check_database_url(args.database_url or os.environ.get(DATABASE_URL_ENV))
 
 
 def serve_main(argv: Sequence[str] | None = None) -> int:
@@ -231,6 +242,8 @@ class _Exit(Exception):
 def _serve(args: argparse.Namespace, sock: socket.socket, public_url: str | None) -> int:
     """Everything after the port is ours: data dir, keys, demo, then uvicorn on ``sock``."""
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    if args.log_level != "debug":  # Alembic narrates every step at INFO
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     started = time.perf_counter()
 
     import uvicorn
@@ -280,6 +293,7 @@ def _settings(args: argparse.Namespace, public_url: str | None) -> Settings:
         raise _Exit(2, str(exc)) from None
     settings = dataclasses.replace(
         base,
+        database_url=args.database_url or base.database_url,
         public_url=public_url,
         trust_proxy=args.trust_proxy,
         header_timeout_s=args.header_timeout,
@@ -302,6 +316,8 @@ def _context(settings: Settings) -> AppContext:
         return build_context(settings)
     except IncompatibleDatabase as exc:
         raise _Exit(2, str(exc)) from None
+    except OperationalError as exc:
+        raise _Exit(1, unreachable_message(settings.database_url, exc)) from None
 
 
 def _keys(ctx: AppContext, api_keys_given: list[str]) -> tuple[str, str | None]:
@@ -361,6 +377,8 @@ def _demo_data(args: argparse.Namespace, ctx: AppContext, org_id: str) -> None:
 def _announce(args: argparse.Namespace, settings: Settings, url: str, new_key: str | None) -> None:
     """Where the server is, and the key to use (a new key is shown once: it is stored hashed)."""
     _say(f"Ionworks local server on {url} (data dir: {settings.data_dir})")
+    if not settings.database_url.startswith("sqlite"):
+        _say(f"Database: {make_url(settings.database_url).render_as_string(hide_password=True)}")
     if new_key is not None:
         _say(f"API key (shown once, stored hashed): {new_key}")
         _say(f"  export IONWORKS_API_URL={url} IONWORKS_API_KEY={new_key}")
@@ -380,15 +398,22 @@ def _admin_parser() -> argparse.ArgumentParser:
 
     key = sub.add_parser("create-key", help="create an API key and print only the key")
     key.add_argument("--data-dir", help="the server's data dir")
+    key.add_argument("--database-url", help=f"the server's database (default: ${DATABASE_URL_ENV})")
     key.add_argument("--organization", required=True, help="organization name (created if new)")
     key.add_argument("--email", default=DEFAULT_USER_EMAIL, help="user the key belongs to")
 
     revoke = sub.add_parser("revoke-key", help="revoke an API key (refused at once, everywhere)")
     revoke.add_argument("--data-dir", help="the server's data dir")
+    revoke.add_argument(
+        "--database-url", help=f"the server's database (default: ${DATABASE_URL_ENV})"
+    )
     revoke.add_argument("--key", required=True, help="the key to revoke")
 
     quota = sub.add_parser("set-quota", help="limit how many measurements an organization may hold")
     quota.add_argument("--data-dir", help="the server's data dir")
+    quota.add_argument(
+        "--database-url", help=f"the server's database (default: ${DATABASE_URL_ENV})"
+    )
     quota.add_argument("--organization", required=True, help="organization name")
     quota.add_argument(
         "--max-measurements",
@@ -411,8 +436,12 @@ def _admin(args: argparse.Namespace) -> int:
     except ValueError as exc:  # a malformed IONWORKS_SERVER_* variable
         _error(str(exc))
         return 2
+    problem = check_database_url(args.database_url or os.environ.get(DATABASE_URL_ENV))
+    if problem:
+        _error(problem)
+        return 2
     secure_data_dir(settings.data_dir)
-    engine = create_db_engine(settings.database_url)
+    engine = create_db_engine(args.database_url or settings.database_url)
     try:
         init_schema(engine)
         if args.command == "create-key":
@@ -458,6 +487,9 @@ def _admin(args: argparse.Namespace) -> int:
     except IncompatibleDatabase as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OperationalError as exc:
+        _error(unreachable_message(str(engine.url), exc))
+        return 1
     finally:
         engine.dispose()
 

@@ -13,23 +13,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
 from .upload_limits import ProcessingLimits
 
 __all__ = [
+    "DATABASE_SCHEMES",
     "DATABASE_URL_ENV",
     "DATA_DIR_ENV",
     "DEFAULT_DATA_DIR",
     "PUBLIC_URL_ENV",
     "Settings",
+    "check_database_url",
     "check_public_url",
     "resolve_data_dir",
     "secure_data_dir",
+    "unreachable_message",
 ]
 
 DATA_DIR_ENV = "IONWORKS_SERVER_DATA_DIR"
 DATABASE_URL_ENV = "IONWORKS_SERVER_DATABASE_URL"
 PUBLIC_URL_ENV = "IONWORKS_SERVER_PUBLIC_URL"
 DEFAULT_DATA_DIR = Path("~/.ionworks/server")
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
+"""URL schemes of the databases the server runs on (SQLite by default; PostgreSQL for a team)."""
 
 MiB = 1024 * 1024
 
@@ -64,6 +72,23 @@ def check_public_url(raw: str) -> str:
     if parts.query or parts.fragment:
         raise ValueError(f"{raw!r} must not have a query or fragment")
     return text.rstrip("/")
+
+
+def check_database_url(url: str | None) -> str | None:
+    """A message when ``url`` (flag or environment) names a database this server cannot use."""
+    if not url or url.split("://", 1)[0] in DATABASE_SCHEMES:
+        return None
+    return (
+        f"--database-url (or ${DATABASE_URL_ENV}): {url.split('://', 1)[0]!r} is not a supported "
+        "database; use postgresql://USER@HOST:PORT/DATABASE (or leave it unset for SQLite)"
+    )
+
+
+def unreachable_message(url: str, exc: OperationalError) -> str:
+    """The database could not be opened: which one, and the driver's first line of why."""
+    shown = make_url(url).render_as_string(hide_password=True)
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    return f"cannot open the database {shown}: {reason}"
 
 
 @dataclass(frozen=True)

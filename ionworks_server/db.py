@@ -36,8 +36,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
-    inspect,
-    select,
+    text,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -64,8 +63,10 @@ __all__ = [
     "write",
 ]
 
-SCHEMA_VERSION = 1
-"""Bump when a table changes; a data dir written with another version is refused at start-up."""
+SCHEMA_VERSION = 2
+"""``schema_info``'s version, for servers older than the migrations: 1 is the last schema they
+accept, so they refuse a data dir this server upgraded. A migration that changes the tables sets
+the next number (``migrations/versions``)."""
 
 metadata = MetaData()
 
@@ -278,9 +279,14 @@ class IncompatibleDatabase(RuntimeError):
 
 
 def create_db_engine(url: str) -> Engine:
-    """An engine with the SQLite tuning described in the module docstring (no-op elsewhere)."""
+    """An engine tuned for its database (see the module docstring); SQLite or PostgreSQL."""
+    if url.startswith("postgres"):
+        return _postgres_engine(url)
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        raise ValueError(
+            f"unsupported database URL {url.split(':', 1)[0]!r}:...; use sqlite:///PATH or "
+            "postgresql://USER@HOST:PORT/DATABASE"
+        )
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 30},
@@ -308,55 +314,50 @@ def create_db_engine(url: str) -> Engine:
     return engine
 
 
+def _postgres_engine(url: str) -> Engine:
+    """psycopg 3; ``postgresql://`` and ``postgres://`` URLs name it without the driver."""
+    scheme, rest = url.split("://", 1)
+    if scheme in ("postgres", "postgresql"):
+        url = f"postgresql+psycopg://{rest}"
+    return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=32)
+
+
+WRITE_LOCK_KEY = 0x10_4E_57_0C
+"""The PostgreSQL advisory lock every write transaction holds (SQLite's ``BEGIN IMMEDIATE``)."""
+
+
 @contextmanager
 def write(engine: Engine) -> Iterator[Connection]:
-    """A write transaction (committed on success, rolled back on error)."""
+    """A write transaction (committed on success, rolled back on error).
+
+    Writers are serialised on both databases, so check-then-insert code (a name that must be
+    free, a quota, a job claim) sees every earlier write: SQLite takes its write lock at
+    ``BEGIN IMMEDIATE``; PostgreSQL takes a transaction-scoped advisory lock first.
+    """
     with engine.connect() as conn:
         conn.execution_options(sqlite_immediate=True)
         with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
             yield conn
 
 
 @contextmanager
 def read(engine: Engine) -> Iterator[Connection]:
     """A read-only transaction: one consistent snapshot for a page and its count."""
-    with engine.connect() as conn, conn.begin():
-        yield conn
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with conn.begin():
+            yield conn
 
 
 def init_schema(engine: Engine) -> None:
-    """Create the tables in an empty database, or check the version of an existing one.
+    """Create the schema in an empty database, or migrate an existing one to this version.
 
-    Raises :class:`IncompatibleDatabase` with instructions when the database was written by an
-    incompatible server version or holds tables that are not ours.
+    Raises :class:`IncompatibleDatabase` with instructions when the database was written by a
+    newer server or holds tables that are not ours (:mod:`.migrations`).
     """
-    existing = set(inspect(engine).get_table_names())
-    if not existing:
-        with write(engine) as conn:
-            metadata.create_all(conn)
-            conn.execute(
-                schema_info.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
-            )
-        return
-    if "schema_info" not in existing:
-        raise IncompatibleDatabase(
-            f"The database at {engine.url} holds tables ({', '.join(sorted(existing)[:5])}, ...) "
-            "but no Ionworks schema version; it was not created by this server. "
-            "Use an empty --data-dir."
-        )
-    with read(engine) as conn:
-        found = conn.execute(
-            select(schema_info.c.value).where(schema_info.c.key == "schema_version")
-        ).scalar()
-    if found != str(SCHEMA_VERSION):
-        raise IncompatibleDatabase(
-            f"The data dir was created by a server with schema version {found}, but this server "
-            f"needs version {SCHEMA_VERSION}. Start with a new --data-dir (or move the old one "
-            "aside); the old data can be exported with the server version that wrote it."
-        )
-    missing = set(metadata.tables) - existing
-    if missing:
-        raise IncompatibleDatabase(
-            f"The database is missing tables {sorted(missing)}; it is damaged or incomplete. "
-            "Start with a new --data-dir."
-        )
+    from .migrations import upgrade  # the migrations import this module's tables
+
+    upgrade(engine)

@@ -1,7 +1,9 @@
 """List filters (openapi.yaml's list parameters) → SQL conditions, ordering and paging, validated strictly.
 
 * Text filters use PostgREST-like operators split from the value at the **first** dot:
-  ``ilike.<pattern>`` (case-insensitive ``LIKE``; ``%`` and ``_`` are wildcards),
+  ``ilike.<pattern>`` (case-insensitive ``LIKE``; ``%`` and ``_`` are wildcards, a backslash is
+  literal; served by a text index when the pattern has a literal run of 3+ characters,
+  :mod:`.search`),
   ``eq.<value>`` (exact, so ``eq.NCM622/Graphite v1.2`` keeps its dots) and ``neq.<value>``
   (differs from the value; rows where the column is empty count as different).
 * ``*_gt`` / ``*_lt`` take ISO 8601 date-times (``Z``, offsets or date-only; no offset means UTC)
@@ -26,6 +28,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 from starlette.datastructures import QueryParams
 
 from .errors import bad_parameter
+from .search import ESCAPE, ilike
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -206,7 +209,8 @@ def _text_condition(name: str, raw: str, column: ColumnElement[Any]) -> ColumnEl
         return column == value
     if operator == "neq":
         return or_(column != value, column.is_(None))
-    return column.ilike(value)
+    # A backslash is literal on both engines (PostgreSQL would read it as an escape).
+    return ilike(column, value.replace(ESCAPE, ESCAPE * 2))
 
 
 def _direction(params: QueryParams) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.engine import Connection
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
@@ -24,6 +24,7 @@ from .errors import bad_parameter, not_found
 from .filters import build_list_query, single
 from .measurements import MEASUREMENT_LIST
 from .records import MEASUREMENTS, page_response
+from .search import ilike_any, substring_pattern
 
 __all__ = [
     "PROJECT_MEASUREMENT_LIST",
@@ -74,21 +75,18 @@ def in_project(organization_id: str, project_id: str) -> list[ColumnElement[bool
 
 
 def search_condition(params: QueryParams) -> ColumnElement[bool] | None:
-    """``q``: a case-insensitive substring of the name, the notes or a tag (no wildcards)."""
+    """``q``: a case-insensitive substring of the name, the notes or a tag (no wildcards).
+
+    Name and notes go through the measurements' text index (:func:`.search.ilike_any`).
+    """
     raw = single(params, "q")
     text = (raw or "").strip()
     if not text:
         return None
-    tagged = exists(
-        select(T.c.measurement_id).where(
-            and_(T.c.measurement_id == M.c.id, T.c.tag_key.contains(text.lower(), autoescape=True))
-        )
+    tagged = M.c.id.in_(
+        select(T.c.measurement_id).where(T.c.tag_key.contains(text.lower(), autoescape=True))
     )
-    return or_(
-        M.c.name.icontains(text, autoescape=True),
-        M.c.notes.icontains(text, autoescape=True),
-        tagged,
-    )
+    return or_(ilike_any([M.c.name, M.c.notes], substring_pattern(text)), tagged)
 
 
 def list_project_measurements(call: Call) -> Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import hashlib
 import os
 import signal
 import socket
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["ServerProcess", "admin", "free_port", "start_server"]
+__all__ = ["ServerProcess", "admin", "database_url_for", "free_port", "start_server"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 60.0
@@ -43,11 +44,36 @@ def _die_with_parent() -> None:
             libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def _child_env() -> dict[str, str]:
+TEST_DATABASE_ENV = "IONWORKS_TEST_DATABASE_URL"
+"""A PostgreSQL server's URL (``make test-postgres`` sets it): each data dir then gets a database
+of its own there, named after the data dir's path, so a restarted server finds its data again."""
+
+
+def database_url_for(data_dir: Path) -> str | None:
+    """The database of ``data_dir`` on the test PostgreSQL server (created if new), or None."""
+    base = os.environ.get(TEST_DATABASE_ENV)
+    if not base:
+        return None
+    import psycopg
+
+    digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:24]
+    name = f"iw_{digest}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if found is None:
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+                conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{base.rsplit('/', 1)[0]}/{name}"
+
+
+def _child_env(data_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     # The test server must never pick up a developer's own data dir or database.
     env.pop("IONWORKS_SERVER_DATA_DIR", None)
     env.pop("IONWORKS_SERVER_DATABASE_URL", None)
+    database_url = database_url_for(data_dir)
+    if database_url:
+        env["IONWORKS_SERVER_DATABASE_URL"] = database_url
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -119,7 +145,7 @@ def start_server(
             process = subprocess.Popen(
                 args,
                 cwd=REPO_ROOT,
-                env=_child_env(),
+                env=_child_env(data_dir),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -171,7 +197,7 @@ def admin(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ionworks_server", "admin", *args, "--data-dir", str(data_dir)],
         cwd=REPO_ROOT,
-        env=_child_env(),
+        env=_child_env(data_dir),
         capture_output=True,
         text=True,
         timeout=60,
