@@ -19,8 +19,6 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import polars as pl
 import pyarrow.parquet as pq
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
@@ -33,6 +31,7 @@ from .errors import bad_parameter
 from .filters import single
 from .jsonio import json_response
 from .measurements import _processed
+from .viewer_overview import overview_of
 from .viewer_sql import run_sql
 
 __all__ = ["ASSETS_DIR", "LOCAL_OPERATIONS", "ViewerAssets", "overview"]
@@ -137,33 +136,6 @@ def _points(params: QueryParams) -> int:
     return int(raw)
 
 
-def decimate(time: np.ndarray, values: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(time, values)`` reduced to at most ``points`` points keeping each bucket's extrema.
-
-    The same rule as ``ionworks.plotting.decimate_minmax`` (the server may not import the
-    client): consecutive rows are cut into ``points // 2`` buckets and each keeps the rows
-    holding its minimum and maximum, in their original order. Missing values (NaN, null) are
-    dropped first, so a line never breaks on them nor picks them as an extremum.
-    """
-    present = ~np.isnan(values)
-    if not present.all():
-        time, values = time[present], values[present]
-    n = len(values)
-    if n <= points:
-        return time, values
-    size = -(-n // (points // 2))
-    padded = -(-n // size) * size
-    low = np.full(padded, np.inf)
-    low[:n] = values
-    high = np.full(padded, -np.inf)
-    high[:n] = values
-    offsets = np.arange(0, padded, size)
-    i_min = low.reshape(-1, size).argmin(axis=1) + offsets
-    i_max = high.reshape(-1, size).argmax(axis=1) + offsets
-    keep = np.unique(np.minimum(np.concatenate([i_min, i_max]), n - 1))
-    return time[keep], values[keep]
-
-
 def _links(call: Call, measurement_id: str) -> dict[str, Any]:
     """Signed links (path and query only: same origin as the page) and sizes of the tables."""
     storage = call.ctx.storage
@@ -184,28 +156,17 @@ def overview(call: Call) -> Response:
     start, end = _number(params, "start"), _number(params, "end")
     row = _processed(call)
     path = call.ctx.storage.object_path("measurements", row.id, "time_series.parquet")
-    total = pq.ParquetFile(path).metadata.num_rows
-    names = pl.read_parquet_schema(path)
+    names = pq.read_schema(path).names
     columns = [c for c in PLOTTED if c in names]
-    scan = pl.scan_parquet(path).select(TIME, *columns)
-    if start is not None:
-        scan = scan.filter(pl.col(TIME) >= start)
-    if end is not None:
-        scan = scan.filter(pl.col(TIME) <= end)
-    frame = scan.collect()
-    time = frame[TIME].cast(pl.Float64).fill_null(np.nan).to_numpy()
-    series: dict[str, Any] = {}
-    for column in columns:
-        values = frame[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
-        x, y = decimate(time, values, points)
-        series[column] = {"time": x.tolist(), "values": y.tolist()}
-    times = frame[TIME].drop_nulls()
+    result = overview_of(path, TIME, columns, points, start, end)
     body = {
-        "rows": total,
-        "window_rows": frame.height,
-        "time_range": [times.min(), times.max()] if len(times) else None,
+        "rows": result.rows,
+        "window_rows": result.window_rows,
+        "time_range": list(result.time_range) if result.time_range else None,
         "columns": columns,
-        "series": series,
+        "series": {
+            c: {"time": x.tolist(), "values": y.tolist()} for c, (x, y) in result.series.items()
+        },
         "files": _links(call, row.id),
     }
     return json_response(body)
