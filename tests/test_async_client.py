@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import polars as pl
 import pytest
 from conftest import http_client
 from test_client_hardening import DrippingServer
@@ -366,3 +367,35 @@ async def test_a_pipeline_runs_to_a_terminal_status(live: Driver, demo: dict[str
     assert (await run(client.pipeline.get(done.id))).status == done.status
     with pytest.raises(ionworks.IonworksError, match="'elements' dict"):
         await run(client.pipeline.run({"name": "no elements"}))
+
+
+class Ranges(httpx.AsyncBaseTransport):
+    """The real async storage transport, recording each request's Range header and body size."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str | None, int]] = []
+        self._real = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._real.handle_async_request(request)
+        body = await response.aread()
+        self.seen.append((request.headers.get("Range"), len(body)))
+        return httpx.Response(response.status_code, headers=response.headers, content=body)
+
+
+async def test_a_column_projection_reads_only_ranges_of_the_file(
+    live_server: Any, demo: dict[str, Any], tmp_path: Path
+) -> None:
+    storage = Ranges()
+    keys = {"api_key": live_server.api_key, "api_url": live_server.url}
+    async with AsyncIonworks(**keys, cache_dir=tmp_path, storage_transport=storage) as client:
+        whole = await client.cell_measurement.time_series(demo["measurement_id"], use_cache=False)
+        size = storage.seen[0][1]
+        storage.seen.clear()
+        part = await client.cell_measurement.time_series(
+            demo["measurement_id"], columns=["Time [s]"], use_cache=False
+        )
+    assert isinstance(whole, pl.DataFrame) and isinstance(part, pl.DataFrame)
+    assert part.equals(whole.select("Time [s]"))
+    assert storage.seen and all(spec is not None for spec, _ in storage.seen)
+    assert sum(moved for _, moved in storage.seen) < size / 2
