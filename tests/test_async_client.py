@@ -9,6 +9,8 @@ of the real one; both clients follow one retry policy, so they make the same att
 from __future__ import annotations
 
 import inspect
+import logging
+import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -399,3 +401,17 @@ async def test_a_column_projection_reads_only_ranges_of_the_file(
     assert part.equals(whole.select("Time [s]"))
     assert storage.seen and all(spec is not None for spec, _ in storage.seen)
     assert sum(moved for _, moved in storage.seen) < size / 2
+
+
+async def test_each_request_is_logged_once_with_its_retries(
+    live: Driver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="ionworks")
+    client = live.client(transport=live.faulty([503]))
+    await run(client.cell_spec.list(limit=2))
+    lines = [r.getMessage() for r in caplog.records if r.name == "ionworks"]
+    assert lines[0].startswith("api retrying GET /cell_specifications after 503")
+    assert re.fullmatch(
+        r"api GET /cell_specifications 200 \d+ms request_id=\S+ retries=1", lines[1]
+    )
+    assert len(lines) == 2 and live.server.api_key not in " ".join(lines)
