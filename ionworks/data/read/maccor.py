@@ -115,15 +115,19 @@ def read(path: Path) -> pl.DataFrame:
     for source, (target, factor) in _RENAMES.items():
         if source in frame.columns and target not in {e.meta.output_name() for e in exprs}:
             scaled = factor * _unit_factor(target, units.get(source, ""))
-            exprs.append((numeric(frame, source, path, table.header_line) * scaled).alias(target))
+            value = numeric(frame, source, path, table.header_line)
+            exprs.append((value if scaled == 1.0 else value * scaled).alias(target))
     exprs += [_var(frame, c, path, table) for c in frame.columns if _VAR.match(c)]
     if mode_name is None:
         data = _integers(frame.select(exprs))
         return finish(data, file_columns=table.columns, infer_sign=_unsigned(data))
     states = frame.get_column(mode_name).unique().drop_nulls()
     letters = states.str.strip_chars().str.slice(0, 1)
-    by_state = pl.col(mode_name).replace_strict(states, letters, default=None)
-    exprs += [by_state.alias(MODE), _direction(by_state).alias(DIRECTION)]
+    directions = pl.select(_direction(pl.lit(letters))).to_series()
+    exprs += [
+        pl.col(mode_name).replace_strict(states, letters, default=None).alias(MODE),
+        pl.col(mode_name).replace_strict(states, directions, default=None).alias(DIRECTION),
+    ]
     data = _integers(frame.select(exprs))
     messages = states.filter(states.str.strip_chars() == "MSG")
     if messages.len():
