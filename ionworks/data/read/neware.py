@@ -114,7 +114,7 @@ def read(path: Path) -> pl.DataFrame:
     dtypes: dict[str, type[pl.DataType]] = {c: pl.Float64 for c in columns}
     dtypes |= {c: pl.String for c in (mode, stamp, duration) if c is not None}
     frame = read_table(path, table, dtypes)
-    exprs = [(pl.col(c) * f).alias(t) for c, (t, f) in columns.items()]
+    exprs = [(pl.col(c) if f == 1.0 else pl.col(c) * f).alias(t) for c, (t, f) in columns.items()]
     exprs.append(_time(frame, stamp, duration, path, table))
     if mode is not None:
         exprs += [pl.col(mode).alias(MODE), direction_of(frame.get_column(mode))]
