@@ -133,8 +133,9 @@ def derive_steps(ts: pl.DataFrame, rated_capacity_ah: float | None = None) -> pl
     """The steps table the server serves for an upload: validated, then summarised.
 
     The series is validated first (:func:`~ionworks.data.validate.validate_time_series`);
-    capacity and energy columns it lacks are integrated within each step (trapezoidal rule,
-    positive current = discharge) instead of left null, and an uploaded ``Cycle count`` is kept
+    a lone ``Capacity [A.h]`` counter is split as in :func:`summarize`, capacity and energy
+    columns still lacking are integrated within each step (trapezoidal rule, positive current
+    = discharge) instead of left null, and an uploaded ``Cycle count`` is kept
     (``summarize`` recounts cycles from ``Cycle from cycler``, as ionworksdata does; the
     validator derives a missing count the same way). ``rated_capacity_ah`` plays the part of
     :func:`summarize`'s ``cell_spec``.
