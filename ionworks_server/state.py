@@ -43,6 +43,7 @@ from sqlalchemy.engine import Connection
 from .db import cell_measurements, utcnow, write
 
 __all__ = [
+    "LEASE_ENV",
     "LEASE_S",
     "WORKER_PROCESS_ENV",
     "Lease",
@@ -50,6 +51,7 @@ __all__ = [
     "complete",
     "drop_job",
     "ensure_state_tables",
+    "lease_seconds",
     "owner_token",
     "queue_job",
     "queue_missing_jobs",
@@ -60,9 +62,20 @@ WORKER_PROCESS_ENV = "IONWORKS_SERVER_WORKER_PROCESS"
 """Set to ``1`` in the processes of ``ionworks serve --workers N``: the supervisor did the start-up
 sweep, so they must not (another process may be writing what a start-up sweep would delete)."""
 
+LEASE_ENV = "IONWORKS_SERVER_JOB_LEASE_S"
 LEASE_S = 30.0
-"""How long a claim lasts without renewal; workers renew every third of it. A job whose worker
-died is claimed again after at most this plus one poll."""
+"""How long a claim lasts without renewal (default; ``$IONWORKS_SERVER_JOB_LEASE_S`` changes it);
+workers renew every third of it. A job whose worker died is claimed again after at most this plus
+one poll, well within a minute."""
+
+
+def lease_seconds() -> float:
+    """The lease of this server: ``$LEASE_ENV`` if set (at least 1 s), else ``LEASE_S``."""
+    raw = os.environ.get(LEASE_ENV, "").strip()
+    try:
+        return max(1.0, float(raw)) if raw else LEASE_S
+    except ValueError:
+        raise ValueError(f"${LEASE_ENV} must be a number of seconds, not {raw!r}") from None
 
 state_metadata = MetaData()
 

@@ -38,11 +38,11 @@ from sqlalchemy import Engine, select, update
 from .db import cell_instances, cell_measurements, cell_specifications, read, utcnow, write
 from .processing import ProcessingError, process_chunks
 from .state import (
-    LEASE_S,
     Lease,
     claim,
     complete,
     ensure_state_tables,
+    lease_seconds,
     owner_token,
     queue_missing_jobs,
     renew,
@@ -169,13 +169,13 @@ class Worker:
         limits: ProcessingLimits | None = None,
         *,
         poll_s: float = POLL_S,
-        lease_s: float = LEASE_S,
+        lease_s: float | None = None,
     ) -> None:
         self.engine = engine
         self.storage = storage
         self.limits = limits if limits is not None else ProcessingLimits.from_env()
         self.poll_s = poll_s
-        self.lease_s = lease_s
+        self.lease_s = lease_s if lease_s is not None else lease_seconds()
         self.owner = owner_token()
         self._wake = {"big": threading.Event(), "small": threading.Event()}
         self._stop = threading.Event()
