@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ionworks.data.columns import CURRENT, TEMPERATURE, TIME, VOLTAGE
 
 from .context import Call
-from .errors import bad_parameter
+from .errors import bad_parameter, not_found
 from .filters import single
 from .jsonio import json_response
 from .measurements import _processed
@@ -142,7 +142,9 @@ def _links(call: Call, measurement_id: str) -> dict[str, Any]:
     ttl = call.ctx.settings.get_url_ttl_s
     links: dict[str, Any] = {}
     for table in TABLE_FILES:
-        path = storage.object_path("measurements", measurement_id, f"{table}.parquet")
+        # The local copy (object storage: fetched on demand), served by our own /storage route:
+        # the page reads it from its own origin, which a presigned link to a bucket is not.
+        path = storage.local_object("measurements", measurement_id, f"{table}.parquet")
         if path.is_file():
             url = storage.signed_url("", "GET", "measurements", measurement_id, path.name, ttl)
             links[table] = {"url": url, "size": path.stat().st_size}
@@ -155,7 +157,9 @@ def overview(call: Call) -> Response:
     points = _points(params)
     start, end = _number(params, "start"), _number(params, "end")
     row = _processed(call)
-    path = call.ctx.storage.object_path("measurements", row.id, "time_series.parquet")
+    path = call.ctx.storage.local_object("measurements", row.id, "time_series.parquet")
+    if not path.is_file():
+        raise not_found("stored_object", f"{row.id}/time_series.parquet", "Stored object")
     names = pq.read_schema(path).names
     columns = [c for c in PLOTTED if c in names]
     result = overview_of(path, TIME, columns, points, start, end)

@@ -48,7 +48,7 @@ def _frames(call: Call, measurement_id: str) -> dict[str, pl.LazyFrame]:
     storage = call.ctx.storage
     frames: dict[str, pl.LazyFrame] = {}
     for table in TABLES:
-        path = storage.object_path("measurements", measurement_id, f"{table}.parquet")
+        path = storage.local_object("measurements", measurement_id, f"{table}.parquet")
         if path.is_file():
             frames[table] = pl.scan_parquet(path)
     return frames

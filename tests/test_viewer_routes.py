@@ -21,6 +21,7 @@ from server_process import ServerProcess
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.testclient import TestClient
+from test_server_s3 import aws_env, s3_server, store  # noqa: F401  (the S3 fixtures)
 
 from ionworks.plotting import decimate_minmax
 from ionworks_server import viewer_sql
@@ -272,3 +273,41 @@ def test_viewer_serves_only_its_own_files(tmp_path: Path) -> None:
     assert client.post("/viewer/").status_code == 405
     assert client.get("/viewer", follow_redirects=False).headers["location"] == "/viewer/"
     assert client.get("/viewerx").text == "api"  # other paths pass through
+
+
+# -- on object storage ----------------------------------------------------------------------
+
+
+def test_on_object_storage_the_viewer_reads_same_origin_copies(
+    s3_server: ServerProcess,  # noqa: F811  (the fixture imported above)
+    unique: str,
+) -> None:
+    """With --storage-url s3://..., the viewer's links still point at this server (the page
+    may only connect to its own origin), which serves its local copy, fetched from the bucket
+    when this process does not have one (as a server on another host would not)."""
+    from conftest import new_spec_and_instance, upload_time_series, wait_processed
+
+    from ionworks_server.demo_data import long_series
+
+    http = http_client(s3_server)
+    _, cell = new_spec_and_instance(http, unique)
+    confirmed = upload_time_series(http, cell, f"viewer-s3-{unique}", long_series(5_000, seed=3))
+    measurement_id = confirmed.json()["id"]
+    assert wait_processed(http, measurement_id)["processing_status"] == "ready"
+    local = s3_server.data_dir / "storage" / "measurements" / measurement_id
+    for copy in local.glob("*.parquet"):
+        copy.unlink()  # as on another host: only the bucket has the files
+
+    body = http.get(
+        f"/cell_measurements/{measurement_id}/time_series/overview", params={"points": 16}
+    ).json()
+    assert body["window_rows"] == 5_000
+    link = body["files"]["time_series"]["url"]
+    assert link.startswith(f"/storage/measurements/{measurement_id}/")
+    tail = httpx.get(s3_server.url + link, headers={"Range": "bytes=-4"})
+    assert tail.status_code == 206 and tail.content == b"PAR1"
+    count = http.post(
+        f"/cell_measurements/{measurement_id}/sql",
+        json={"query": "select count(*) as n from time_series"},
+    ).json()
+    assert count["data"] == {"n": [5_000]}
