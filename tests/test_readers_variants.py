@@ -3,6 +3,7 @@ workbooks from other cyclers than Arbin, each on a file written in the format's 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -164,3 +165,13 @@ def test_a_bad_value_in_a_workbook_names_the_sheet_and_row(tmp_path: Path) -> No
     path = write_xlsx(tmp_path / "bad.xlsx", {"export": rows})
     with pytest.raises(read.ReaderError, match=r"bad.xlsx, sheet export: .*`3.4x`.*'Volts'"):
         read.time_series(path)
+
+
+def test_timestamps_with_blanks_around_them_read_like_clean_ones(tmp_path: Path) -> None:
+    """Timestamps are parsed as written first; a trailing blank makes that fail, so the column
+    is stripped and parsed again, giving the same series."""
+    text = NEWARE.read_text()
+    path = tmp_path / "blanks.csv"
+    path.write_text(re.sub(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", r" \1 ", text))
+    assert path.read_text() != text
+    assert read.time_series(path).equals(read.time_series(NEWARE))

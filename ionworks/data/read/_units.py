@@ -122,8 +122,8 @@ def timestamp_series(frame: pl.DataFrame, name: str) -> pl.Series:
     without ``%.f`` about ten times faster. A column that format does not fully parse goes
     through every format (:func:`timestamp_seconds`).
     """
-    text = frame.get_column(name).str.strip_chars()
-    sample = text.drop_nulls().head(100)
+    raw = frame.get_column(name)
+    sample = raw.drop_nulls().head(100).str.strip_chars()
     for fmt, aware in TIMESTAMP_FORMATS if sample.len() else ():
         zone = "UTC" if aware else None
         if sample.str.to_datetime(fmt, strict=False, time_zone=zone).null_count():
@@ -131,9 +131,14 @@ def timestamp_series(frame: pl.DataFrame, name: str) -> pl.Series:
         whole = fmt.replace("%.f", "")
         fits = not sample.str.to_datetime(whole, strict=False, time_zone=zone).null_count()
         for exact in dict.fromkeys((whole, fmt) if fits else (fmt,)):
-            # Uncached: row timestamps are nearly all distinct, so a cache only adds hashing.
-            parsed = text.str.strptime(pl.Datetime("us", zone), exact, strict=False, cache=False)
-            if parsed.null_count() == text.null_count():
-                return (parsed.dt.epoch("us").cast(pl.Float64) / 1e6).alias(name)
+            # The text as written first: a value with blanks around it does not match the
+            # exact format, so only then is the column stripped (a copy of every string).
+            for stripped in (False, True):
+                text = raw.str.strip_chars() if stripped else raw
+                # Uncached: row timestamps are nearly all distinct; a cache only adds hashing.
+                dtype = pl.Datetime("us", zone)
+                parsed = text.str.strptime(dtype, exact, strict=False, cache=False)
+                if parsed.null_count() == text.null_count():
+                    return (parsed.dt.epoch("us").cast(pl.Float64) / 1e6).alias(name)
         break
     return frame.select(timestamp_seconds(name)).to_series()
