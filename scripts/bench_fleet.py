@@ -122,16 +122,25 @@ class FleetServer:
             try:
                 wait_until_ready(self.url, self.process, timeout=120)
                 return
-            except SystemExit:
+            except SystemExit as exc:
                 self.stop()
+                log_tail = (home / "server.log").read_text(errors="replace")[-800:]
                 if attempt == 2:
-                    raise
+                    raise RuntimeError(f"{exc}: {log_tail}") from None
+                print(f"fleet: the server did not start on {home / 'data'} ({exc}): seeding anew")
                 shutil.rmtree(home / "data", ignore_errors=True)
 
     def stop(self) -> None:
         from run_demo import stop
 
         stop(self.process)
+
+    def close(self) -> None:
+        """Stop the server and release the data directory for the next bench."""
+        self.stop()
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            lock.close()
 
 
 class Fleet:
@@ -424,7 +433,7 @@ def run_fleet(
         )
         return fleet.compare_with_official(python)
     finally:
-        server.stop()
+        server.close()
 
 
 def main() -> int:
