@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: setup viewer bench-viewer regen check-regen lint typecheck spec-check test test-fast demo bench bench-smoke bench-compare compat stress fuzz clean
+.PHONY: setup viewer bench-viewer regen check-regen lint typecheck spec-check test test-fast demo bench bench-smoke bench-compare compat stress fuzz test-postgres compat-postgres load-search load clean
 
 setup: $(STAMP) viewer
 
@@ -80,6 +80,31 @@ stress: $(STAMP)
 # The schemathesis contract run of make test, longer and randomised (800 examples per operation: 10-25 minutes on 2 cores).
 fuzz: $(STAMP)
 	cd $(ROOT) && IONWORKS_FUZZ_EXAMPLES=800 IONWORKS_FUZZ_RANDOM=1 $(BIN)/pytest -p no:xdist -q tests/test_server_schemathesis.py
+
+# The server, contract (schemathesis), seed and migration tests against a throwaway PostgreSQL
+# cluster the target starts and stops itself (scripts/with_postgres.py; one database per test
+# server). Left out: tests that open the SQLite file directly (what they check is SQLite's).
+PG_TESTS := $(filter-out tests/test_server_cli.py tests/test_server_security.py,$(wildcard tests/test_server_*.py)) tests/test_seed.py tests/test_migrations.py
+PG_DESELECT := --deselect tests/test_server_auth.py::test_keys_are_stored_hashed_never_in_clear
+test-postgres: $(STAMP)
+	@bash $(ROOT)scripts/postgres_packages.sh
+	cd $(ROOT) && $(PY) scripts/with_postgres.py -- $(BIN)/pytest -n 2 -q $(PG_TESTS) $(PG_DESELECT)
+
+# make compat with the server on PostgreSQL.
+compat-postgres: $(STAMP)
+	@bash $(ROOT)scripts/postgres_packages.sh
+	cd $(ROOT) && IONWORKS_OFFICIAL_VENV=/tmp/ionworks-official $(PY) scripts/with_postgres.py --server-database -- $(PY) scripts/check_official_client.py
+
+# Name search at 1,000,000 specifications on SQLite and PostgreSQL: p50/p99 per query (not in make test).
+load-search: $(STAMP)
+	@bash $(ROOT)scripts/postgres_packages.sh
+	cd $(ROOT) && $(PY) scripts/with_postgres.py -- $(PY) scripts/bench_search.py
+
+# 64 concurrent clients, 60 s of mixed traffic against serve --workers 1 and 2 on a throwaway
+# PostgreSQL cluster: 0 errors, p50/p99 per operation, every upload ready (not in make test).
+load: $(STAMP)
+	@bash $(ROOT)scripts/postgres_packages.sh
+	cd $(ROOT) && $(PY) scripts/with_postgres.py -- $(PY) scripts/load.py
 
 clean:
 	rm -rf $(VENV) demo-output bench-results.json

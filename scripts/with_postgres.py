@@ -1,8 +1,9 @@
-"""Run a command against a throwaway PostgreSQL cluster: ``with_postgres.py -- CMD ...``.
+"""Run a command against a throwaway PostgreSQL cluster: ``with_postgres.py [--server-database] -- CMD``.
 
 ``initdb`` in a temporary directory, ``pg_ctl`` on a free loopback port, then ``CMD`` with
 ``IONWORKS_TEST_DATABASE_URL`` (the cluster's ``postgres`` database; test fixtures create one
-database per server from it); the cluster is stopped and deleted afterwards, also when ``CMD``
+database per server from it) and, with ``--server-database``, ``IONWORKS_SERVER_DATABASE_URL``
+(a database ``ionworks``, for a server CMD starts itself); the cluster is stopped and deleted afterwards, also when ``CMD``
 fails or is interrupted. Exits with ``CMD``'s status. As root (CI containers), the cluster runs
 as the ``postgres`` user, since PostgreSQL refuses to run as root. The binaries come from
 ``$PG_BIN``, else the newest ``/usr/lib/postgresql/*/bin``, else ``PATH``
@@ -49,6 +50,7 @@ def _as_owner(args: list[str]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    serve_env = "--server-database" in argv[: argv.index("--")] if "--" in argv else False
     if "--" in argv:
         argv = argv[argv.index("--") + 1 :]
     if not argv:
@@ -71,6 +73,11 @@ def main(argv: list[str]) -> int:
         subprocess.run(_as_owner(start), check=True, stdout=subprocess.DEVNULL)
         env = dict(os.environ)
         env["IONWORKS_TEST_DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        if serve_env:  # a server started by CMD itself (make compat) uses database "ionworks"
+            create = [_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
+            subprocess.run([*create, "ionworks"], check=True)
+            url = f"postgresql://postgres@127.0.0.1:{port}/ionworks"
+            env["IONWORKS_SERVER_DATABASE_URL"] = url
         print(f"PostgreSQL cluster on port {port} ({data})", flush=True)
         return subprocess.run(argv, env=env, check=False).returncode
     except subprocess.CalledProcessError:

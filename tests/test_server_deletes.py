@@ -9,12 +9,20 @@ from typing import Any
 
 import httpx
 from conftest import http_client, new_spec_and_instance, upload_time_series, wait_processed
-from server_process import ServerProcess
+from server_process import ServerProcess, database_url_for
 from test_server_resources import SERIES
 
 
 def db_count(server: ServerProcess, sql: str, *args: Any) -> int:
-    """Count rows straight from the server's SQLite file (read-only)."""
+    """Count rows straight from the server's database (SQLite: its file, read-only)."""
+    postgres = database_url_for(server.data_dir)
+    if postgres:  # make test-postgres
+        import psycopg
+
+        with psycopg.connect(postgres) as pg:
+            found = pg.execute(sql.replace("?", "%s"), args).fetchone()
+            assert found is not None
+            return int(found[0])
     uri = f"file:{server.data_dir / 'ionworks.sqlite3'}?mode=ro"
     with sqlite3.connect(uri, uri=True) as conn:
         return int(conn.execute(sql, args).fetchone()[0])
