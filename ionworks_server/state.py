@@ -40,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from .db import cell_measurements, utcnow, write
+from .db import cell_measurements, read, utcnow, write
 
 __all__ = [
     "LEASE_ENV",
@@ -76,6 +76,7 @@ def lease_seconds() -> float:
         return max(1.0, float(raw)) if raw else LEASE_S
     except ValueError:
         raise ValueError(f"${LEASE_ENV} must be a number of seconds, not {raw!r}") from None
+
 
 state_metadata = MetaData()
 
@@ -137,16 +138,22 @@ class Lease:
 
 
 def claim(engine: Engine, lane: str, owner: str, lease_s: float = LEASE_S) -> Lease | None:
-    """Take the oldest free job of ``lane`` (unclaimed, or its lease expired), or None."""
+    """Take the oldest free job of ``lane`` (unclaimed, or its lease expired), or None.
+
+    An idle poll is one read: the write transaction (serialised with every other write) is only
+    taken when a free job was seen."""
     now = utcnow()
+    query = (
+        select(J.c.measurement_id, J.c.attempts)
+        .where(J.c.lane == lane)
+        .where(or_(J.c.lease_expires_at.is_(None), J.c.lease_expires_at < now))
+        .order_by(J.c.queued_at)
+        .limit(1)
+    )
+    with read(engine) as conn:
+        if conn.execute(query).first() is None:
+            return None
     with write(engine) as conn:
-        query = (
-            select(J.c.measurement_id, J.c.attempts)
-            .where(J.c.lane == lane)
-            .where(or_(J.c.lease_expires_at.is_(None), J.c.lease_expires_at < now))
-            .order_by(J.c.queued_at)
-            .limit(1)
-        )
         if conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         row = conn.execute(query).first()
