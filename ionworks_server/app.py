@@ -295,7 +295,7 @@ class RawPathRoute(Route):
         for template, raw in zip(self.segments, segments, strict=True):
             value = unquote(raw, errors="replace")
             if template.startswith("{") and template.endswith("}"):
-                if not value:
+                if not value or "\x00" in value:  # no id holds NUL (PostgreSQL text cannot)
                     return Match.NONE, {}
                 params[template[1:-1]] = value
             elif value != template:

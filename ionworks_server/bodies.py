@@ -180,7 +180,11 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         )
     # Lone surrogates can only arrive as \\u escapes (raw ones are not UTF-8), and no string can
     # be over the limit in a shorter text: most bodies skip the per-string checks.
-    strings = len(text) > MAX_STRING_CHARS or _ESCAPED_SURROGATE.search(text) is not None
+    strings = (
+        len(text) > MAX_STRING_CHARS
+        or _ESCAPED_SURROGATE.search(text) is not None
+        or "\\u0000" in text  # NUL: PostgreSQL text cannot hold it, so no database takes it
+    )
     _check_values(body, strings)
     return body
 
@@ -245,6 +249,13 @@ def _check_string(path: _Path, value: str, what: str) -> None:
         raise bad_request(
             f"Field '{where}' has {what} of {len(value)} characters; the maximum is "
             f"{MAX_STRING_CHARS}",
+            field=where,
+        )
+    if "\x00" in value:
+        where = _format_path(path)
+        raise bad_request(
+            f"Field '{where}' has {what} with the NUL character \\u0000, which cannot be "
+            "stored; remove it",
             field=where,
         )
     if not value.isascii():

@@ -102,7 +102,10 @@ def download(http: httpx.Client, path: str) -> pl.DataFrame:
 @pytest.fixture
 def cell(empty_server: ServerProcess, unique: str) -> str:
     _, cell = new_spec_and_instance(
-        http_client(empty_server), unique, ratings={"capacity": {"value": 1.0, "unit": "A.h"}}
+        http_client(empty_server),
+        unique,
+        ratings={"capacity": {"value": 1.0, "unit": "A.h"}},
+        project_id=f"uploads-{unique}",  # tags are spelled per project: not another test's "A"
     )
     return cell
 

@@ -1,0 +1,179 @@
+"""Name search at scale (``make load-search``): p50/p99 of ``GET /cell_specifications?name=ilike.%x%``
+at 1,000,000 specifications, on SQLite and (with ``IONWORKS_TEST_DATABASE_URL``, which
+``scripts/with_postgres.py`` sets) on PostgreSQL.
+
+Rows are bulk-inserted straight into a migrated database (the API would take hours), in the
+server's default organization, then a real server answers the queries over HTTP. Each name
+carries one of 1,000 random words, so a word (or three letters of it) matches about a thousand
+names; the response has the first page (``limit``, default 1000) and ``total``. The same patterns
+are also timed in-process without the text index (the scan every server did before migration
+0002), interleaved with the indexed query. The SQLite database is kept in
+``/tmp/ionworks-bench-search`` across runs; the PostgreSQL one lives as long as its cluster.
+
+    python scripts/with_postgres.py -- python scripts/bench_search.py [--specs N] [--queries N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import string
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, func, insert, select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from server_process import database_url_for, start_server  # noqa: E402
+
+from ionworks_server.db import cell_specifications as S  # noqa: E402
+from ionworks_server.db import create_db_engine, organizations  # noqa: E402
+
+KEY = "bench-search-key-0123456789"
+CACHE = Path("/tmp/ionworks-bench-search")
+CHEMISTRIES = ["NMC811", "NMC622", "LFP", "NCA", "LCO", "LMO", "NMC532", "LMFP"]
+FORMS = ["18650", "21700", "4680", "pouch", "prismatic", "R2032"]
+
+
+def _words(rng: random.Random, count: int) -> list[str]:
+    letters = string.ascii_lowercase
+    return sorted({"".join(rng.choices(letters, k=7)) for _ in range(count * 2)})[:count]
+
+
+def _rows(org: str, project: str, count: int, words: list[str]) -> Iterator[list[dict[str, Any]]]:
+    rng = random.Random(7)
+    now = datetime(2026, 1, 1)
+    batch: list[dict[str, Any]] = []
+    for i in range(count):
+        name = (
+            f"{rng.choice(CHEMISTRIES)}/Graphite {rng.choice(FORMS)} {rng.choice(words)} #{i:07d}"
+        )
+        batch.append(
+            {
+                "id": f"bench-{i:07d}",
+                "organization_id": org,
+                "project_id": project,
+                "name": name,
+                "ratings": {},
+                "components": {},
+                "extra": {},
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        if len(batch) == 20_000:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _fill(engine: Engine, count: int, words: list[str]) -> None:
+    with engine.connect() as conn:
+        org, project = conn.execute(
+            select(organizations.c.id, organizations.c.default_project_id)
+        ).one()
+        have = conn.execute(select(func.count()).select_from(S)).scalar_one()
+    if have >= count:
+        return
+    started = time.perf_counter()
+    for batch in _rows(org, project, count, words):
+        with engine.begin() as conn:
+            conn.execute(insert(S), batch)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+    print(f"  inserted {count:,} specifications in {time.perf_counter() - started:.0f} s")
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _scan_ms(engine: Engine, org: str, pattern: str, limit: int) -> float:
+    """The same page and count with a plain LIKE and no text index (PostgreSQL: index scans off)."""
+    where = [S.c.organization_id == org, S.c.name.ilike(pattern, escape="\\")]
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SET enable_bitmapscan = off"))
+        started = time.perf_counter()
+        conn.execute(select(func.count()).select_from(S).where(*where)).scalar_one()
+        order = [S.c.created_at.asc().nulls_first(), S.c.id.asc()]
+        conn.execute(select(S).where(*where).order_by(*order).limit(limit)).all()
+        return (time.perf_counter() - started) * 1000
+
+
+def _bench(label: str, data_dir: Path, count: int, queries: int, limit: int) -> dict[str, Any]:
+    print(f"{label}: {count:,} specifications")
+    rng = random.Random(11)
+    words = _words(random.Random(3), 1000)
+    server = start_server(data_dir, KEY)
+    try:
+        url = database_url_for(data_dir) or f"sqlite:///{data_dir / 'ionworks.sqlite3'}"
+        engine = create_db_engine(url)
+        _fill(engine, count, words)
+        with engine.connect() as conn:
+            org = conn.execute(select(organizations.c.id)).scalar_one()
+        http = httpx.Client(base_url=server.url, headers={"X-API-Key": KEY}, timeout=120)
+        patterns = [f"%{w}%" for w in rng.sample(words, queries // 2)]
+        patterns += [f"%{w[1:4]}%" for w in rng.sample(words, queries - len(patterns))]
+        http.get("/cell_specifications", params={"name": "ilike.%warm%", "limit": limit})
+        indexed: list[float] = []
+        scanned: list[float] = []
+        totals: list[int] = []
+        for pattern in patterns:
+            params = {"name": f"ilike.{pattern}", "limit": str(limit)}
+            started = time.perf_counter()
+            response = http.get("/cell_specifications", params=params)
+            indexed.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.text
+            totals.append(response.json()["total"])
+            scanned.append(_scan_ms(engine, org, pattern, limit))
+        engine.dispose()
+    finally:
+        server.stop()
+    result = {
+        "database": label,
+        "specifications": count,
+        "limit": limit,
+        "queries": len(patterns),
+        "median_total": statistics.median(totals),
+        "http_indexed_p50_ms": round(_pct(indexed, 0.5), 1),
+        "http_indexed_p99_ms": round(_pct(indexed, 0.99), 1),
+        "sql_scan_p50_ms": round(_pct(scanned, 0.5), 1),
+    }
+    print(json.dumps(result))
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--specs", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=40)
+    parser.add_argument("--limit", type=int, default=1000)
+    args = parser.parse_args()
+    results = [
+        _bench("sqlite", CACHE / f"sqlite-{args.specs}", args.specs, args.queries, args.limit)
+    ]
+    if os.environ.get("IONWORKS_TEST_DATABASE_URL"):
+        data_dir = CACHE / f"postgres-{args.specs}-{os.getpid()}"
+        results.append(_bench("postgresql", data_dir, args.specs, args.queries, args.limit))
+    else:
+        print("PostgreSQL skipped: run through scripts/with_postgres.py (make load-search)")
+    print(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
