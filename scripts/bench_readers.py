@@ -143,19 +143,26 @@ def measure_readers(bench: Any, tmp: Path, rows: int, repeats: int, paired: Any)
     bench.add(f"read biologic .mpr ({rows:,} records)", ours, base, None, note)
 
 
-def _interleaved(fns: dict[str, Any], repeats: int) -> dict[str, float]:
-    """Median seconds of each of ``fns``, timed in turn, so machine noise hits all alike."""
+def _interleaved(
+    fns: dict[str, Any], repeats: int, clock: Callable[[], float] | None = None
+) -> dict[str, float]:
+    """Median seconds of each of ``fns``, timed in turn, so machine noise hits all alike.
+
+    ``clock`` defaults to the wall clock; ``time.process_time`` gives CPU seconds (all threads),
+    which other processes on a loaded machine disturb far less.
+    """
     import gc
     import statistics
     import time
 
+    now = clock or time.perf_counter
     samples: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
             gc.collect()
-            start = time.perf_counter()
+            start = now()
             fn()
-            samples[name].append(time.perf_counter() - start)
+            samples[name].append(now() - start)
     return {name: statistics.median(times) for name, times in samples.items()}
 
 
@@ -188,18 +195,21 @@ def _readers_at(revision: str, tmp: Path) -> Any:
 
 
 def main() -> None:
-    """``python scripts/bench_readers.py [--rows N] [--repeats N] [--against REV]``.
+    """``python scripts/bench_readers.py [--rows N] [--repeats N] [--against REV] [--cpu]``.
 
     The text cases alone, as ratios to ``pl.read_csv``; with ``--against``, the readers at that
-    git revision are timed in the same interleaved run, for a before/after comparison.
+    git revision are timed in the same interleaved run, for a before/after comparison, and their
+    frames checked equal to today's (a speed-up must not change a number).
     """
     import argparse
     import tempfile
+    import time
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--against", help="a git revision whose readers to time as well")
+    parser.add_argument("--cpu", action="store_true", help="CPU time instead of wall clock")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         before = _readers_at(args.against, Path(tmp)) if args.against else None
@@ -217,10 +227,13 @@ def main() -> None:
             }
             if before is not None:
                 fns[args.against] = partial(before.time_series, path)
-            times = _interleaved(fns, args.repeats)
+                same = before.time_series(path).equals(read.time_series(path))
+                print(f"{name}: frames equal to {args.against}'s: {same}")
+            clock = time.process_time if args.cpu else None
+            times = _interleaved(fns, args.repeats, clock)
             base = times["pl.read_csv"]
             cells = ", ".join(f"{k} {v:.3f} s ({v / base:.2f}x)" for k, v in times.items())
-            print(f"{name} ({args.rows:,} rows): {cells}")
+            print(f"{name} ({args.rows:,} rows, {'CPU' if args.cpu else 'wall'}): {cells}")
 
 
 if __name__ == "__main__":
