@@ -124,18 +124,26 @@ class Load:
                 self.wait_ready(http, mid, UPLOAD_ROWS)
 
     def upload(self, http: httpx.Client, cell: str, name: str) -> str:
-        started = http.post(
-            f"/cell_instances/{cell}/cell_measurements/initiate-upload",
-            json={"measurement": {"name": name}},
-        )
-        started.raise_for_status()
-        target = {u["filename"]: u["signed_url"] for u in started.json()["uploads"]}
-        httpx.put(target["time_series.parquet"], content=self.upload_body).raise_for_status()
-        mid = str(started.json()["measurement_id"])
-        http.post(
-            f"/cell_measurements/{mid}/confirm-upload",
-            json={"cell_instance_id": cell, "measurement": {"name": name}},
-        ).raise_for_status()
+        step = "initiate"
+        try:
+            started = http.post(
+                f"/cell_instances/{cell}/cell_measurements/initiate-upload",
+                json={"measurement": {"name": name}},
+            )
+            started.raise_for_status()
+            target = {u["filename"]: u["signed_url"] for u in started.json()["uploads"]}
+            step = "put"
+            httpx.put(
+                target["time_series.parquet"], content=self.upload_body, timeout=120
+            ).raise_for_status()
+            mid = str(started.json()["measurement_id"])
+            step = "confirm"
+            http.post(
+                f"/cell_measurements/{mid}/confirm-upload",
+                json={"cell_instance_id": cell, "measurement": {"name": name}},
+            ).raise_for_status()
+        except Exception as exc:
+            raise RuntimeError(f"{step}: {type(exc).__name__}: {exc}") from None
         return mid
 
     @staticmethod
@@ -197,8 +205,8 @@ def quantile(values: list[float], q: float) -> float:
 def run(workers: int, clients: int, seconds: float, pg: str | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ionworks-load-") as tmp:
         process, base = start(workers, Path(tmp) / "data", database(pg))
+        load = Load(base)
         try:
-            load = Load(base)
             load.setup()
             until = time.monotonic() + seconds
             threads = [
@@ -214,6 +222,10 @@ def run(workers: int, clients: int, seconds: float, pg: str | None) -> dict[str,
         finally:
             process.terminate()
             process.wait(30)
+            if load.errors:  # keep the server's log for the post-mortem
+                kept = Path(tempfile.gettempdir()) / f"ionworks-load-workers{workers}.log"
+                kept.write_bytes((Path(tmp) / "server.log").read_bytes())
+                print(f"server log kept in {kept}")
     total = sum(len(v) for v in load.latency.values())
     return {
         "workers": workers,
