@@ -346,3 +346,30 @@ def test_maccor_message_rows_are_dropped(tmp_path: Path) -> None:
     path = tmp_path / "with_message.txt"
     path.write_text("".join(lines))
     assert read.time_series(path).equals(read.time_series(DATA / "maccor_small.txt"))
+
+
+def test_integrated_per_step_sums_equal_the_window_bit_for_bit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The numpy step-by-step sum and polars' window (used past LOOPED_STEPS steps) must give the
+    same floats as ``integrated`` evaluated over each step, nulls and step starts included."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    rows = 3000
+    frame = pl.DataFrame(
+        {
+            TIME: np.cumsum(rng.uniform(0.1, 10.0, rows)),
+            CURRENT: rng.normal(0.0, 2.0, rows),
+            STEP_COUNT: np.arange(rows) // 7,
+        }
+    ).with_columns(pl.when(pl.int_range(pl.len()) % 97 == 5).then(None).otherwise(pl.col(CURRENT)))
+    rates = {
+        "d": pl.col(CURRENT).clip(lower_bound=0.0),
+        "c": (-pl.col(CURRENT)).clip(lower_bound=0.0),
+    }
+    window = frame.select(_finish.integrated(r).alias(n) for n, r in rates.items())
+    looped = pl.DataFrame(_finish.integrated_series(frame, rates))
+    monkeypatch.setattr(_finish, "LOOPED_STEPS", 10)
+    windowed = pl.DataFrame(_finish.integrated_series(frame, rates))
+    assert looped.equals(window) and windowed.equals(window)
