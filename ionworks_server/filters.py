@@ -81,6 +81,8 @@ class ListSpec:
     """For measurements: the tag index table, enabling ``tags_all`` / ``tags_any``."""
     default_limit: int = DEFAULT_LIMIT
     """The page size when ``limit`` is not given (the project-wide measurement list: 25)."""
+    indexed_text: frozenset[str] = frozenset()
+    """Text filters served by a text index (:mod:`.search`): the organization-wide ``name``."""
 
 
 @dataclass
@@ -195,7 +197,9 @@ def _date(params: QueryParams, name: str) -> datetime | None:
         raise bad_parameter(name, f"Invalid value for {name!r}: {exc}") from None
 
 
-def _text_condition(name: str, raw: str, column: ColumnElement[Any]) -> ColumnElement[bool]:
+def _text_condition(
+    name: str, raw: str, column: ColumnElement[Any], indexed: bool = False
+) -> ColumnElement[bool]:
     operator, dot, value = raw.partition(".")
     if not dot or operator not in TEXT_OPERATORS:
         if not dot:
@@ -210,7 +214,7 @@ def _text_condition(name: str, raw: str, column: ColumnElement[Any]) -> ColumnEl
     if operator == "neq":
         return or_(column != value, column.is_(None))
     # A backslash is literal on both engines (PostgreSQL would read it as an escape).
-    return ilike(column, value.replace(ESCAPE, ESCAPE * 2))
+    return ilike(column, value.replace(ESCAPE, ESCAPE * 2), indexed=indexed)
 
 
 def _direction(params: QueryParams) -> str:
@@ -237,7 +241,7 @@ def build_list_query(params: QueryParams, spec: ListSpec) -> ListQuery:
     for name, column in spec.text_filters.items():
         raw = single(params, name)
         if raw is not None:
-            conditions.append(_text_condition(name, raw, column))
+            conditions.append(_text_condition(name, raw, column, name in spec.indexed_text))
     for base, column in spec.date_filters.items():
         after = _date(params, f"{base}_gt")
         if after is not None:

@@ -24,7 +24,7 @@ from .errors import bad_parameter, not_found
 from .filters import build_list_query, single
 from .measurements import MEASUREMENT_LIST
 from .records import MEASUREMENTS, page_response
-from .search import ilike_any, substring_pattern
+from .search import ilike, substring_pattern
 
 __all__ = [
     "PROJECT_MEASUREMENT_LIST",
@@ -77,7 +77,8 @@ def in_project(organization_id: str, project_id: str) -> list[ColumnElement[bool
 def search_condition(params: QueryParams) -> ColumnElement[bool] | None:
     """``q``: a case-insensitive substring of the name, the notes or a tag (no wildcards).
 
-    Name and notes go through the measurements' text index (:func:`.search.ilike_any`).
+    Matched as ``ilike`` filters are (:func:`.search.ilike`), so a backslash means the same on
+    both databases.
     """
     raw = single(params, "q")
     text = (raw or "").strip()
@@ -86,7 +87,8 @@ def search_condition(params: QueryParams) -> ColumnElement[bool] | None:
     tagged = M.c.id.in_(
         select(T.c.measurement_id).where(T.c.tag_key.contains(text.lower(), autoescape=True))
     )
-    return or_(ilike_any([M.c.name, M.c.notes], substring_pattern(text)), tagged)
+    pattern = substring_pattern(text)
+    return or_(ilike(M.c.name, pattern), ilike(M.c.notes, pattern), tagged)
 
 
 def list_project_measurements(call: Call) -> Response:

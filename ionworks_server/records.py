@@ -37,6 +37,7 @@ from .errors import conflict, not_found
 from .fields import extra_fields, name_field
 from .filters import ListQuery, ListSpec, build_list_query
 from .jsonio import format_ts, json_response
+from .search import narrowed, unindexed
 
 __all__ = [
     "INSTANCES",
@@ -214,6 +215,8 @@ class Resource:
         shown: Select[Any] | None = None,
     ) -> tuple[list[Row[Any]], int]:
         """One page of rows within ``scope`` (filtered, ordered, windowed) and the total count."""
+        if narrowed(query.conditions):  # the text index picks the rows, not the scope's index
+            scope = [unindexed(condition) for condition in scope]
         where = [*scope, *query.conditions]
         total = conn.execute(
             select(func.count()).select_from(self.table).where(*where)

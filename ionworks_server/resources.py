@@ -79,6 +79,7 @@ SPEC_LIST = ListSpec(
     date_filters={"created_at": S.c.created_at, "updated_at": S.c.updated_at},
     order_columns={"name": S.c.name, "created_at": S.c.created_at, "updated_at": S.c.updated_at},
     exact_filters={"project_id": S.c.project_id},
+    indexed_text=frozenset({"name"}),
 )
 
 _SPEC_SUMMARY = select(*[c for c in S.c if c.name != "components"])

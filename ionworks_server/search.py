@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, and_, column, literal_column, or_, select, table
+from sqlalchemy import Boolean, ColumnElement, and_, column, literal_column, select, table
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -28,20 +28,20 @@ __all__ = [
     "ESCAPE",
     "SEARCHED",
     "ilike",
-    "ilike_any",
     "literal_runs",
     "match_query",
+    "narrowed",
     "substring_pattern",
+    "unindexed",
 ]
 
 ESCAPE = "\\"
 
-SEARCHED: dict[str, tuple[str, ...]] = {
-    "cell_specifications": ("name",),
-    "cell_instances": ("name",),
-    "cell_measurements": ("name", "notes"),
-}
-"""The columns with a text index, by table (SQLite: ``<table>_search`` holds them)."""
+SEARCHED: dict[str, tuple[str, ...]] = {"cell_specifications": ("name",)}
+"""The columns with a text index, by table (SQLite: ``<table>_search`` holds them).
+
+Only the organization-wide list needs one: instances and measurements are listed under their
+parent, whose index already narrows a search to a few rows."""
 
 MIN_RUN = 3
 """Trigram indexes cannot serve shorter substrings."""
@@ -79,33 +79,39 @@ def substring_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def ilike(col: Any, pattern: str) -> ColumnElement[bool]:
-    """``col ILIKE pattern ESCAPE '\\'``, narrowed by ``col``'s text index when it has one.
+def ilike(col: Any, pattern: str, *, indexed: bool = False) -> ColumnElement[bool]:
+    """``col ILIKE pattern ESCAPE '\\'``; with ``indexed``, narrowed by ``col``'s text index.
 
     ``pattern`` is in escaped form: :func:`substring_pattern`, or a user's filter with its
-    backslashes doubled.
+    backslashes doubled. Ask for the index only where the search is the selective part of the
+    query (an organization-wide list): see :func:`unindexed`.
     """
     condition: ColumnElement[bool] = col.ilike(pattern, escape=ESCAPE)
-    if col.name not in SEARCHED.get(col.table.name, ()):
+    table_name = col.table.name
+    if not indexed or col.name not in SEARCHED.get(table_name, ()):
         return condition
-    return _narrowed(condition, col.table.name, match_query(pattern, col.name))
-
-
-def ilike_any(columns: list[Any], pattern: str) -> ColumnElement[bool]:
-    """Any of ``columns`` (all of one table's indexed columns) ``ILIKE pattern``, one index query."""
-    condition: ColumnElement[bool] = or_(*(c.ilike(pattern, escape=ESCAPE) for c in columns))
-    table_name = columns[0].table.name
-    if {c.name for c in columns} != set(SEARCHED.get(table_name, ())):
-        return condition
-    return _narrowed(condition, table_name, match_query(pattern, None))
-
-
-def _narrowed(
-    condition: ColumnElement[bool], table_name: str, query: str | None
-) -> ColumnElement[bool]:
+    query = match_query(pattern, col.name)
     if query is None:
         return condition
     return and_(condition, SqliteOnly(_fts_rowids(table_name, query)))
+
+
+def narrowed(conditions: list[ColumnElement[bool]]) -> bool:
+    """Whether one of ``conditions`` is narrowed by a text index (see :func:`unindexed`)."""
+    return any(
+        isinstance(getattr(part, "element", part), SqliteOnly)  # and_() wraps it in AsBoolean
+        for condition in conditions
+        for part in getattr(condition, "clauses", ())
+    )
+
+
+def unindexed(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """``condition`` kept from choosing the SQLite index (``+(...)``); unchanged elsewhere.
+
+    Without statistics SQLite prefers the organization's index to the text index's rowids, and
+    then checks every row of the organization: the scan the index was there to avoid.
+    """
+    return SqliteUnindexed(condition)
 
 
 def _fts_rowids(table_name: str, query: str) -> ColumnElement[bool]:
@@ -124,6 +130,28 @@ class SqliteOnly(ColumnElement[bool]):
 
     def __init__(self, clause: ColumnElement[bool]) -> None:
         self.clause = clause
+
+
+class SqliteUnindexed(ColumnElement[bool]):
+    """A condition SQLite may not serve from an index (unary plus); as is elsewhere."""
+
+    type = Boolean()
+    inherit_cache = True
+    _is_implicitly_boolean = True
+    _traverse_internals = [("clause", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
+
+    def __init__(self, clause: ColumnElement[bool]) -> None:
+        self.clause = clause
+
+
+@compiles(SqliteUnindexed)
+def _as_is(element: SqliteUnindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.clause, **kw))
+
+
+@compiles(SqliteUnindexed, "sqlite")
+def _plus(element: SqliteUnindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"+({compiler.process(element.clause, **kw)})"
 
 
 @compiles(SqliteOnly)

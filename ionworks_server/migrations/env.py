@@ -23,7 +23,10 @@ def run() -> None:
 
 try:
     context.config  # noqa: B018 - set only while Alembic runs this file
-except (AttributeError, NameError):  # imported as a plain module (the import-rule tests import every module)
+except (
+    AttributeError,
+    NameError,
+):  # imported as a plain module (the import-rule tests import every module)
     pass
 else:
     run()

@@ -1,4 +1,4 @@
-"""Text indexes for substring search (``name=ilike.%x%``, the project list's ``q``).
+"""Text indexes for substring search of specification names (``name=ilike.%x%``).
 
 PostgreSQL: the ``pg_trgm`` extension (trusted: a database owner may create it) and a GIN
 trigram index per searched column. SQLite: one FTS5 table with the trigram tokenizer per
@@ -20,11 +20,7 @@ branch_labels = None
 depends_on = None
 
 # As they were at this revision (ionworks_server/search.py reads the same names).
-SEARCHED = {
-    "cell_specifications": ("name",),
-    "cell_instances": ("name",),
-    "cell_measurements": ("name", "notes"),
-}
+SEARCHED = {"cell_specifications": ("name",)}
 
 
 def _trgm_index(table: str, column: str) -> str:
