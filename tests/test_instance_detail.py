@@ -200,4 +200,4 @@ def test_download_files_rejects_a_bare_file_name(
 ) -> None:
     client = client_for(empty_server, tmp_path / "cache")
     with pytest.raises(InvalidParameterError, match="list of file names"):
-        client.cell_measurement.download_files("m", filenames="a.png")  # type: ignore[arg-type]
+        client.cell_measurement.download_files("m", filenames="a.png")
