@@ -313,16 +313,42 @@ async def test_async_with_closes_the_connections(live_server: Any) -> None:
     assert client._http.is_closed and client._storage.is_closed
 
 
+class Closes(httpx.AsyncBaseTransport):
+    """The real async transport, counting how often it is closed."""
+
+    def __init__(self) -> None:
+        self.closed = 0
+        self._real = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._real.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        self.closed += 1
+        await self._real.aclose()
+
+
 async def test_with_options_shares_the_pools_and_survives_the_copy_closing(
     live_server: Any,
 ) -> None:
-    async with AsyncIonworks(api_key=live_server.api_key, api_url=live_server.url) as client:
+    # A closed httpx pool still opens new connections, so only the close calls show whether
+    # the copy closed the pools it shares.
+    api, storage = Closes(), Closes()
+    async with AsyncIonworks(
+        api_key=live_server.api_key,
+        api_url=live_server.url,
+        transport=api,
+        storage_transport=storage,
+    ) as client:
         copy = client.with_options(timeout=5, max_retries=0)
         assert (copy.timeout, copy.max_retries) == (5, 0)
         shared: Any = copy._http._transport
-        assert shared.wrapped is client._http._transport.wrapped  # type: ignore[attr-defined]
+        assert shared.wrapped is client._http._transport.wrapped is api  # type: ignore[attr-defined]
+        assert (await copy.cell_spec.list(limit=1)).count == 1
         await copy.aclose()
+        assert (api.closed, storage.closed) == (0, 0)
         assert (await client.cell_spec.list(limit=1)).count == 1
+    assert (api.closed, storage.closed) == (1, 1)
 
 
 def test_missing_credentials_name_the_async_client(monkeypatch: pytest.MonkeyPatch) -> None:
