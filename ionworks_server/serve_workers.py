@@ -26,7 +26,7 @@ from uvicorn.supervisors import Multiprocess
 
 from .config import DATABASE_URL_ENV, Settings
 from .connections import guarded_protocol
-from .state import WORKER_PROCESS_ENV, queue_missing_jobs
+from .state import WORKER_PROCESS_ENV, queue_missing_jobs, release_all_leases
 from .storage_s3 import STORAGE_URL_ENV, parse_storage_url
 
 __all__ = ["add_arguments", "app_factory", "check_args", "prepare", "run_workers"]
@@ -82,6 +82,7 @@ def prepare(ctx: Any) -> None:
     """The supervisor's start-up work, done once before the workers start: the sweep (no one
     writes yet) and a job for every interrupted measurement that has none."""
     ctx.worker.sweep()
+    release_all_leases(ctx.engine)
     queue_missing_jobs(ctx.engine)
     ctx.engine.dispose()
 

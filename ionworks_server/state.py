@@ -55,6 +55,7 @@ __all__ = [
     "owner_token",
     "queue_job",
     "queue_missing_jobs",
+    "release_all_leases",
     "renew",
 ]
 
@@ -126,6 +127,14 @@ def queue_missing_jobs(engine: Engine, lane_of: dict[str, str] | None = None) ->
         for measurement_id in ids:
             queue_job(conn, measurement_id, (lane_of or {}).get(measurement_id, "small"))
     return len(ids)
+
+
+def release_all_leases(engine: Engine) -> None:
+    """Free every claimed job: only at start-up of the one process serving a database (or the
+    supervisor before its workers start), when every holder is known to be gone, so a restart
+    resumes interrupted jobs at once instead of after their leases expire."""
+    with write(engine) as conn:
+        conn.execute(update(J).values(lease_owner=None, lease_expires_at=None))
 
 
 @dataclass

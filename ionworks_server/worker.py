@@ -45,6 +45,7 @@ from .state import (
     lease_seconds,
     owner_token,
     queue_missing_jobs,
+    release_all_leases,
     renew,
 )
 from .storage import Storage
@@ -199,8 +200,9 @@ class Worker:
             return
         self._started = True
         ensure_state_tables(self.engine)
-        if startup_sweep:
+        if startup_sweep:  # the only process on this database: no job is really held
             sweep(self.engine, self.storage)
+            release_all_leases(self.engine)
         queue_missing_jobs(self.engine)
         for thread in self._threads:
             thread.start()

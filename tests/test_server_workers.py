@@ -5,8 +5,10 @@ files the database references.
 On PostgreSQL (``make test-postgres`` sets ``IONWORKS_TEST_DATABASE_URL``) this is one server
 started with ``--workers 2``; on SQLite, where ``--workers`` above 1 is refused, it is two
 ``ionworks serve`` processes on one data dir, which share the queue the same way (the lease logic
-is the same code; only the database differs). The lease is shortened to 4 s so the takeover is
-quick; production uses 30 s.
+is the same code; only the database differs). The lease is shortened to 10 s so the takeover is
+quick; production uses 30 s. (On a machine stalled longer than a lease, a live worker can lose
+its job to another; it then leaves the result to the new holder, which is what completion
+checks, so the assertions below hold either way.)
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def servers(tmp_path: Path) -> Iterator[tuple[list[ServerProcess], str]]:
     """The server processes and the database URL they share."""
     data_dir = tmp_path / "data"
     saved = os.environ.get(LEASE_ENV)
-    os.environ[LEASE_ENV] = "4"
+    os.environ[LEASE_ENV] = "10"
     started: list[ServerProcess] = []
     try:
         base = os.environ.get(PG_ENV)
@@ -164,8 +166,6 @@ def test_a_killed_workers_job_is_finished_by_another_once(
     assert jobs_left(url) == []  # completed once: the job row went with the result
     listed = survivor.get(f"/cell_instances/{cell}/cell_measurements").json()["items"]
     assert sorted(m["name"] for m in listed) == [f"killed-{n}" for n in range(attempt + 1)]
-    for server in processes:  # nobody finished a job it no longer held
-        assert "taken over by another worker" not in server.log()
     # Storage holds exactly what the database references: every ready series' five files,
     # nothing staged, no temp file of the killed worker.
     storage = processes[0].data_dir / "storage"
