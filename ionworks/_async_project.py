@@ -9,13 +9,12 @@ the requests are awaited, and the cache is read and written in bridge threads.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from ._async_resources import AsyncResourceAPI
 from ._pagination import AsyncPaginatedList
-from .errors import InvalidParameterError
 from .models import (
     CellInstance,
     CellInstanceDetail,
@@ -29,8 +28,14 @@ from .resources._instance_detail import (
     readable_series,
     wanted_tables,
 )
-from .resources._measurement_files import FILE_THREADS
-from .resources._measurement_tags import BULK_BATCH, ProjectMeasurements, _strings, _text
+from .resources._measurement_files import FILE_THREADS, chosen_names
+from .resources._measurement_tags import (
+    _strings,
+    bulk_bodies,
+    project_list_filters,
+    project_of,
+    tag_list_filters,
+)
 
 if TYPE_CHECKING:
     from ._async_measurements import AsyncCellMeasurements, AsyncMeasurementData
@@ -56,23 +61,19 @@ class AsyncProjectMeasurements(AsyncResourceAPI):
         """One page of every measurement of a project (as ``Ionworks``'s); ``async for`` walks
         every page."""
         from ionworks_generated.api.cell_measurements import list_project_cell_measurements
-        from ionworks_generated.models.measurement_order_by import MeasurementOrderBy
-        from ionworks_generated.models.measurement_type import MeasurementType
-        from ionworks_generated.models.sort_order import SortOrder
 
-        from ._filters import choice, page_bounds
+        from ._filters import page_bounds
 
         limit, start = page_bounds(limit, offset)
-        filters = {
-            "project_id": self._project("list_by_project", project_id),
-            "q": _text("q", q),
-            "measurement_type": choice("measurement_type", measurement_type, MeasurementType),
-            "tags_all": _strings("tags_all", tags_all) or None,
-            "tags_any": _strings("tags_any", tags_any) or None,
-            "order_by": choice("order_by", order_by, MeasurementOrderBy),
-            "order": choice("order", order, SortOrder),
-        }
-        present = {key: value for key, value in filters.items() if value is not None}
+        present = project_list_filters(
+            project_of(self._client, "list_by_project", project_id),
+            q=q,
+            measurement_type=measurement_type,
+            tags_all=tags_all,
+            tags_any=tags_any,
+            order_by=order_by,
+            order=order,
+        )
         return await self._page(
             list_project_cell_measurements,
             CellMeasurement,
@@ -98,8 +99,7 @@ class AsyncProjectMeasurements(AsyncResourceAPI):
         from ._filters import page_bounds
 
         limit, start = page_bounds(limit, offset)
-        filters = {"project_id": self._project("list_tags", project_id), "q": _text("q", q)}
-        present = {key: value for key, value in filters.items() if value is not None}
+        present = tag_list_filters(project_of(self._client, "list_tags", project_id), q)
         return await self._page(
             list_measurement_tags, MeasurementTagUsage, (), present, limit, start, timeout=timeout
         )
@@ -158,12 +158,8 @@ class AsyncProjectMeasurements(AsyncResourceAPI):
             names = await data.bridge.run_in_thread(
                 data.artifacts.file_names, measurement_id, listed, use_cache=use_cache
             )
-        elif isinstance(filenames, str) or not all(isinstance(n, str) for n in filenames):
-            raise InvalidParameterError(
-                f"filenames={filenames!r} must be a list of file names (or None for all)"
-            )
         else:
-            names = list(dict.fromkeys(filenames))
+            names = chosen_names(filenames)
         files: dict[str, bytes] = {}
         slots = anyio.Semaphore(FILE_THREADS)
 
@@ -203,23 +199,12 @@ class AsyncProjectMeasurements(AsyncResourceAPI):
         timeout: float | None,
     ) -> int:
         from ionworks_generated.api.cell_measurements import bulk_update_measurement_tags
-        from ionworks_generated.models.measurement_tags_bulk import MeasurementTagsBulk
 
-        ids = list(dict.fromkeys(_strings("measurement_ids", measurement_ids)))
-        if not ids or not (add or remove):
-            return 0
         updated = 0
-        for start in range(0, len(ids), BULK_BATCH):
-            body = MeasurementTagsBulk.from_dict(
-                {"measurement_ids": ids[start : start + BULK_BATCH], "add": add, "remove": remove}
-            )
+        for body in bulk_bodies(measurement_ids, add, remove):
             result = await self._parsed(bulk_update_measurement_tags, body=body, timeout=timeout)
             updated += int(result["updated_count"])
         return updated
-
-    def _project(self, method: str, project_id: str | None) -> str:
-        """The sync client's rule (the argument, else the client's project, else a clear error)."""
-        return ProjectMeasurements._project(cast(Any, self), method, project_id)
 
     @property
     def _data(self) -> AsyncMeasurementData:

@@ -55,12 +55,8 @@ class MeasurementFiles(ResourceAPI):
 
         if filenames is None:
             names = data.artifacts.file_names(measurement_id, listed, use_cache=use_cache)
-        elif isinstance(filenames, str) or not all(isinstance(n, str) for n in filenames):
-            raise InvalidParameterError(
-                f"filenames={filenames!r} must be a list of file names (or None for all)"
-            )
         else:
-            names = list(dict.fromkeys(filenames))
+            names = chosen_names(filenames)
         if len(names) <= 1:
             return {name: self._file(measurement_id, name, use_cache, timeout) for name in names}
         with ThreadPoolExecutor(min(len(names), FILE_THREADS), "ionworks-files") as pool:
@@ -86,4 +82,13 @@ class MeasurementFiles(ResourceAPI):
         return data.artifacts.file(measurement_id, name, fetch, use_cache=use_cache)
 
 
-__all__ = ["MeasurementFiles"]
+def chosen_names(filenames: Sequence[str]) -> list[str]:
+    """The distinct names asked for (both clients); a bare string is a mistake, not one name."""
+    if isinstance(filenames, str) or not all(isinstance(n, str) for n in filenames):
+        raise InvalidParameterError(
+            f"filenames={filenames!r} must be a list of file names (or None for all)"
+        )
+    return list(dict.fromkeys(filenames))
+
+
+__all__ = ["FILE_THREADS", "MeasurementFiles", "chosen_names"]

@@ -8,13 +8,16 @@ measurements without replacing their other tags (``update(id, {"tags": ...})`` r
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 from .._filters import choice, page_bounds
 from .._pagination import PaginatedList
 from ..errors import InvalidParameterError
 from ..models import CellMeasurement, MeasurementTagUsage
 from ._base import ResourceAPI
+
+if TYPE_CHECKING:
+    from ionworks_generated.models.measurement_tags_bulk import MeasurementTagsBulk
 
 BULK_BATCH: Final = 1000
 """Ids per bulk tag request: the most the server takes in one."""
@@ -42,21 +45,17 @@ class ProjectMeasurements(ResourceAPI):
         ``tags_all`` / ``tags_any`` match tags ignoring case (a bare string is one tag).
         ``.auto_paging_iter()`` walks every page."""
         from ionworks_generated.api.cell_measurements import list_project_cell_measurements
-        from ionworks_generated.models.measurement_order_by import MeasurementOrderBy
-        from ionworks_generated.models.measurement_type import MeasurementType
-        from ionworks_generated.models.sort_order import SortOrder
 
         limit, start = page_bounds(limit, offset)
-        filters = {
-            "project_id": self._project("list_by_project", project_id),
-            "q": _text("q", q),
-            "measurement_type": choice("measurement_type", measurement_type, MeasurementType),
-            "tags_all": _strings("tags_all", tags_all) or None,
-            "tags_any": _strings("tags_any", tags_any) or None,
-            "order_by": choice("order_by", order_by, MeasurementOrderBy),
-            "order": choice("order", order, SortOrder),
-        }
-        present = {key: value for key, value in filters.items() if value is not None}
+        present = project_list_filters(
+            project_of(self._client, "list_by_project", project_id),
+            q=q,
+            measurement_type=measurement_type,
+            tags_all=tags_all,
+            tags_any=tags_any,
+            order_by=order_by,
+            order=order,
+        )
         return self._page(
             list_project_cell_measurements,
             CellMeasurement,
@@ -81,8 +80,7 @@ class ProjectMeasurements(ResourceAPI):
         from ionworks_generated.api.cell_measurements import list_measurement_tags
 
         limit, start = page_bounds(limit, offset)
-        filters = {"project_id": self._project("list_tags", project_id), "q": _text("q", q)}
-        present = {key: value for key, value in filters.items() if value is not None}
+        present = tag_list_filters(project_of(self._client, "list_tags", project_id), q)
         return self._page(
             list_measurement_tags, MeasurementTagUsage, (), present, limit, start, timeout=timeout
         )
@@ -121,30 +119,76 @@ class ProjectMeasurements(ResourceAPI):
         timeout: float | None,
     ) -> int:
         from ionworks_generated.api.cell_measurements import bulk_update_measurement_tags
-        from ionworks_generated.models.measurement_tags_bulk import MeasurementTagsBulk
 
-        ids = list(dict.fromkeys(_strings("measurement_ids", measurement_ids)))
-        if not ids or not (add or remove):
-            return 0
         updated = 0
-        for start in range(0, len(ids), BULK_BATCH):
-            body = MeasurementTagsBulk.from_dict(
-                {"measurement_ids": ids[start : start + BULK_BATCH], "add": add, "remove": remove}
-            )
+        for body in bulk_bodies(measurement_ids, add, remove):
             result = self._parsed(bulk_update_measurement_tags, body=body, timeout=timeout)
             updated += int(result["updated_count"])
         return updated
 
-    def _project(self, method: str, project_id: str | None) -> str:
-        """The project to read: the argument, else the client's; a clear error when neither."""
-        chosen = project_id if project_id is not None else self._client.project_id
-        if not chosen or not isinstance(chosen, str):
-            raise InvalidParameterError(
-                f"{method}() needs a project: pass project_id=..., or create the client with "
-                "Ionworks(project_id=...) or set IONWORKS_PROJECT_ID "
-                "(client.whoami()['default_project_id'] is your default project)"
-            )
-        return chosen
+
+def project_of(client: Any, method: str, project_id: str | None) -> str:
+    """The project to read: the argument, else the client's; a clear error when neither."""
+    chosen = project_id if project_id is not None else client.project_id
+    if not chosen or not isinstance(chosen, str):
+        raise InvalidParameterError(
+            f"{method}() needs a project: pass project_id=..., or create the client with "
+            "Ionworks(project_id=...) or set IONWORKS_PROJECT_ID "
+            "(client.whoami()['default_project_id'] is your default project)"
+        )
+    return chosen
+
+
+def project_list_filters(
+    project_id: str,
+    *,
+    q: str | None,
+    measurement_type: str | None,
+    tags_all: str | Iterable[str] | None,
+    tags_any: str | Iterable[str] | None,
+    order_by: str | None,
+    order: str | None,
+) -> dict[str, Any]:
+    """The query of ``list_by_project`` (both clients): checked values, absent ones left out."""
+    from ionworks_generated.models.measurement_order_by import MeasurementOrderBy
+    from ionworks_generated.models.measurement_type import MeasurementType
+    from ionworks_generated.models.sort_order import SortOrder
+
+    filters = {
+        "project_id": project_id,
+        "q": _text("q", q),
+        "measurement_type": choice("measurement_type", measurement_type, MeasurementType),
+        "tags_all": _strings("tags_all", tags_all) or None,
+        "tags_any": _strings("tags_any", tags_any) or None,
+        "order_by": choice("order_by", order_by, MeasurementOrderBy),
+        "order": choice("order", order, SortOrder),
+    }
+    return {key: value for key, value in filters.items() if value is not None}
+
+
+def tag_list_filters(project_id: str, q: str | None) -> dict[str, Any]:
+    """The query of ``list_tags`` (both clients)."""
+    return (
+        {"project_id": project_id} if q is None else {"project_id": project_id, "q": _text("q", q)}
+    )
+
+
+def bulk_bodies(
+    measurement_ids: str | Iterable[str], add: list[str], remove: list[str]
+) -> list[MeasurementTagsBulk]:
+    """The bulk requests of one tag change, :data:`BULK_BATCH` distinct ids each (both clients);
+    none when there is nothing to change."""
+    from ionworks_generated.models.measurement_tags_bulk import MeasurementTagsBulk
+
+    ids = list(dict.fromkeys(_strings("measurement_ids", measurement_ids)))
+    if not ids or not (add or remove):
+        return []
+    return [
+        MeasurementTagsBulk.from_dict(
+            {"measurement_ids": ids[start : start + BULK_BATCH], "add": add, "remove": remove}
+        )
+        for start in range(0, len(ids), BULK_BATCH)
+    ]
 
 
 def _strings(argument: str, values: str | Iterable[str] | None) -> list[str]:
@@ -166,4 +210,11 @@ def _text(argument: str, value: str | None) -> str | None:
     return value
 
 
-__all__ = ["BULK_BATCH", "ProjectMeasurements"]
+__all__ = [
+    "BULK_BATCH",
+    "ProjectMeasurements",
+    "bulk_bodies",
+    "project_list_filters",
+    "project_of",
+    "tag_list_filters",
+]
