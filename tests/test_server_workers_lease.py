@@ -4,9 +4,12 @@ expired, and completed only by the worker holding it."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import Engine, select
 
@@ -24,7 +27,15 @@ from ionworks_server.state import (
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'queue.sqlite3'}")
+    base = os.environ.get("IONWORKS_TEST_DATABASE_URL")  # make test-postgres
+    if base:
+        name = f"iw_lease_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = f"{base.rsplit('/', 1)[0]}/{name}"
+    else:
+        url = f"sqlite:///{tmp_path / 'queue.sqlite3'}"
+    engine = create_db_engine(url)
     init_schema(engine)
     ensure_state_tables(engine)
     yield engine
