@@ -18,6 +18,7 @@ import argparse
 import io
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -202,10 +203,58 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def run(workers: int, clients: int, seconds: float, pg: str | None) -> dict[str, Any]:
+TRANSPORT = ("RemoteProtocolError", "ReadError", "ConnectError", "WriteError", "ConnectTimeout")
+
+
+def kill_one_worker(supervisor: int) -> int:
+    """SIGKILL one worker process of ``serve --workers N`` (a spawned child of the supervisor)."""
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    for pid in children:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if b"multiprocessing" in cmdline and b"resource_tracker" not in cmdline:
+            os.kill(int(pid), signal.SIGKILL)
+            return int(pid)
+    raise SystemExit(f"no worker process under {supervisor}: {children}")
+
+
+def consistency(url: str | None, data_dir: Path, timeout: float = 300) -> str | None:
+    """Once nothing is pending: every series ``ready`` with its rows (fixtures and uploads, the
+    ones whose confirm answer was lost too), and storage holds exactly those; else the problem."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url or f"sqlite:///{data_dir / 'ionworks.sqlite3'}")
+    query = "SELECT id, processing_status, row_count FROM cell_measurements"
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            with engine.connect() as conn:
+                rows = conn.execute(text(query)).all()
+            if all(r.processing_status not in ("pending", "running") for r in rows):
+                break
+            if time.monotonic() > deadline:
+                return "measurements still processing after the run"
+            time.sleep(0.5)
+    finally:
+        engine.dispose()
+    wrong = [r for r in rows if (r.processing_status, r.row_count) != ("ready", UPLOAD_ROWS)]
+    if wrong:
+        return f"{len(wrong)} measurements not ready with {UPLOAD_ROWS} rows: {wrong[:3]}"
+    stored = {p.name for p in (data_dir / "storage" / "measurements").iterdir()}
+    if stored != {r.id for r in rows}:
+        return f"storage != database: {len(stored)} directories, {len(rows)} rows"
+    if any((data_dir / "storage" / "processing").iterdir()):
+        return "staged files left in storage/processing"
+    return None
+
+
+def run(
+    workers: int, clients: int, seconds: float, pg: str | None, kill_after: float | None = None
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ionworks-load-") as tmp:
-        process, base = start(workers, Path(tmp) / "data", database(pg))
+        url = database(pg)
+        process, base = start(workers, Path(tmp) / "data", url)
         load = Load(base)
+        killed: list[float] = []
         try:
             load.setup()
             until = time.monotonic() + seconds
@@ -214,11 +263,18 @@ def run(workers: int, clients: int, seconds: float, pg: str | None) -> dict[str,
             ]
             for thread in threads:
                 thread.start()
+            if kill_after is not None and workers > 1:
+                time.sleep(kill_after)
+                print(f"  killed worker process {kill_one_worker(process.pid)} with SIGKILL")
+                killed.append(time.monotonic())
             for thread in threads:
                 thread.join()
             with load.client() as http:
                 for mid in load.confirmed:  # every confirmed upload ends ready with its rows
                     load.wait_ready(http, mid, UPLOAD_ROWS)
+            problem = consistency(url, Path(tmp) / "data")
+            if problem:
+                load.errors.append(f"consistency: {problem}")
         finally:
             process.terminate()
             process.wait(30)
@@ -227,12 +283,14 @@ def run(workers: int, clients: int, seconds: float, pg: str | None) -> dict[str,
                 kept.write_bytes((Path(tmp) / "server.log").read_bytes())
                 print(f"server log kept in {kept}")
     total = sum(len(v) for v in load.latency.values())
+    cut = [e for e in load.errors if killed and any(t in e for t in TRANSPORT)]
     return {
+        "interrupted": cut,
         "workers": workers,
         "database": "postgresql" if pg else "sqlite",
         "requests": total,
         "per_s": total / seconds,
-        "errors": load.errors,
+        "errors": [e for e in load.errors if e not in cut],
         "uploads_ready": len(load.confirmed),
         "ops": {
             op: (len(v), quantile(v, 0.5) * 1000, quantile(v, 0.99) * 1000)
@@ -246,19 +304,27 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--kill-after",
+        type=float,
+        help="SIGKILL one worker process this many seconds into the traffic (--workers > 1); "
+        "requests it was serving are counted apart, everything else must still hold",
+    )
     args = parser.parse_args()
     pg = os.environ.get("IONWORKS_TEST_DATABASE_URL")
     failed = False
     for workers in args.workers if pg else [1]:
-        result = run(workers, args.clients, args.seconds, pg)
+        result = run(workers, args.clients, args.seconds, pg, args.kill_after)
         print(
             f"\n--workers {workers} on {result['database']}: {result['requests']} operations in "
             f"{args.seconds:.0f} s ({result['per_s']:.1f}/s), {len(result['errors'])} errors, "
-            f"{result['uploads_ready']} uploads confirmed, all ready with {UPLOAD_ROWS} rows"
+            f"{result['uploads_ready']} uploads confirmed; storage == database checked"
         )
         print(f"  {'operation':10s} {'count':>7s} {'p50 ms':>8s} {'p99 ms':>8s}")
         for op, (count, p50, p99) in result["ops"].items():
             print(f"  {op:10s} {count:7d} {p50:8.1f} {p99:8.1f}")
+        if result["interrupted"]:
+            print(f"  {len(result['interrupted'])} requests cut by the kill (connection lost)")
         for error in result["errors"][:20]:
             print(f"  error: {error}")
         failed = failed or bool(result["errors"])
