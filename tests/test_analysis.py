@@ -92,6 +92,42 @@ def test_pulse_resistance_without_pulses_says_why() -> None:
         pulse_resistance(steady)
 
 
+def test_text_columns_are_named_not_a_numpy_traceback() -> None:
+    as_text = pl.col("Voltage [V]").cast(pl.String)
+    with pytest.raises(DataError, match=r"'Voltage \[V\]' holds String, not numbers"):
+        dqdv(slow_discharge().with_columns(as_text))
+    with pytest.raises(DataError, match=r"'Voltage \[V\]' holds String, not numbers"):
+        pulse_resistance(pulse_train()[0].with_columns(as_text))
+    junk = pl.lit("n/a").alias("Discharge capacity [A.h]")
+    with pytest.raises(DataError, match=r"'Discharge capacity \[A.h\]' holds String"):
+        capacity_fade(fade_curve().with_columns(junk))
+
+
+def _blank(frame: pl.DataFrame, column: str, rows: list[int], value: float | None) -> pl.DataFrame:
+    hit = pl.int_range(pl.len()).is_in(rows)
+    return frame.with_columns(pl.when(hit).then(value).otherwise(pl.col(column)).alias(column))
+
+
+@pytest.mark.parametrize("value", [float("nan"), None, float("inf")], ids=["nan", "null", "inf"])
+def test_a_dropped_sample_leaves_the_curves_and_fade_as_they_were(value: float | None) -> None:
+    """A cycler's missing or NaN sample: the intervals touching it are left out, not spread
+    over the histogram (it raised a numpy ValueError) nor through every dV/dQ bin (all NaN)."""
+    series = slow_discharge()
+    rows = [500, 4000, 9000]
+    clean = find_peaks(dqdv(series)).get_column("Voltage [V]").to_numpy()
+    for column in ("Voltage [V]", "Current [A]", "Time [s]"):
+        gappy = _blank(series, column, rows, value)
+        peaks = find_peaks(dqdv(gappy)).get_column("Voltage [V]").to_numpy()
+        assert peaks.size == clean.size and np.abs(peaks - clean).max() < 1e-3, column
+        assert dvdq(gappy).get_column(DVDQ).is_finite().all(), column
+    cycles = fade_curve()
+    expected = capacity_fade(cycles.filter(~pl.col("Cycle count").is_in([500, 700])))
+    gappy_cycles = _blank(
+        _blank(cycles, "Discharge capacity [A.h]", [500], value), "Cycle count", [700], None
+    )
+    assert capacity_fade(gappy_cycles).equals(expected)
+
+
 # ------------------------------------------------------------------ behaviour
 
 

@@ -48,6 +48,18 @@ def require(columns: Sequence[str], needed: Sequence[str], what: str, hint: str)
         )
 
 
+def require_numbers(schema: Mapping[str, Any], needed: Sequence[str], what: str) -> None:
+    """Raise naming a column that holds text (or anything but numbers), with the fix."""
+    for name in needed:
+        dtype = schema[name]
+        if not (dtype.is_numeric() or dtype == pl.Null):  # all-null: nothing to use, no error here
+            raise DataError(
+                f"{what}: column {name!r} holds {dtype}, not numbers; cast it first "
+                f"(frame.with_columns(pl.col({name!r}).cast(pl.Float64))) or read the file "
+                "with ionworks.data.read."
+            )
+
+
 def group_keys(columns: Sequence[str], by: str | Sequence[str] | None) -> list[str]:
     """The grouping columns: ``by`` as given, else ``measurement_id`` when the frame has it."""
     if by is None:

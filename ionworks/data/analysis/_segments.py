@@ -18,7 +18,7 @@ import polars as pl
 
 from ..columns import CURRENT, CYCLE_COUNT, STEP_COUNT, TIME, VOLTAGE
 from ..errors import DataError
-from ._frames import Array, group_keys, lazy, require
+from ._frames import Array, group_keys, lazy, require, require_numbers
 
 Direction = Literal["charge", "discharge"]
 IntArray = npt.NDArray[np.int64]
@@ -62,8 +62,10 @@ def collect_segments(
 ) -> Segments:
     """Select, number and read the segments' intervals; clear errors when there are none."""
     lf = lazy(frame, what)
-    columns = lf.collect_schema().names()
+    schema = lf.collect_schema()
+    columns = schema.names()
     require(columns, [TIME, CURRENT, VOLTAGE], what, _HINT)
+    require_numbers(schema, [TIME, CURRENT, VOLTAGE], what)
     keys = group_keys(columns, by)
     if step is not None:
         require(columns, [STEP_COUNT], f"{what}(step=...)", _HINT)
@@ -125,7 +127,10 @@ def _changes(data: pl.DataFrame, names: list[str]) -> npt.NDArray[np.bool_]:
 
 def _intervals(lf: pl.LazyFrame, keys: list[str], runs: list[str], sign: float) -> pl.LazyFrame:
     """The rows flowing in the direction whose previous row (of the same cell) did too, with
-    the charge of the interval between them and the voltage at its start."""
+    the charge of the interval between them and the voltage at its start. An interval with a
+    missing or non-finite voltage, time or current at either end is left out (a cycler's
+    dropped sample must not poison the histogram; polars orders NaN above every number, so
+    ``> 0`` alone would keep it)."""
 
     def over(e: pl.Expr) -> pl.Expr:
         return e.over(keys) if keys else e
@@ -140,7 +145,8 @@ def _intervals(lf: pl.LazyFrame, keys: list[str], runs: list[str], sign: float) 
         i.alias("_i"),
         (flowing & over(flowing.shift(1))).alias("_keep"),
     )
-    return rows.filter(pl.col("_keep") & (pl.col("_dq") > 0))
+    finite = pl.all_horizontal(pl.col("_dq", "_v0", VOLTAGE).is_finite())
+    return rows.filter(pl.col("_keep") & finite & (pl.col("_dq") > 0))
 
 
 def _constant_current(run: Any, current: Any) -> npt.NDArray[np.bool_]:

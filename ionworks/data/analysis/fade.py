@@ -30,7 +30,7 @@ import polars as pl
 
 from ..columns import CAPACITY_RETENTION, CYCLE_COUNT, DISCHARGE_CAPACITY
 from ..errors import DataError
-from ._frames import Array, group_keys, lazy, require
+from ._frames import Array, group_keys, lazy, require, require_numbers
 
 __all__ = ["FADE_COLUMNS", "capacity_fade", "capacity_retention", "knee_point"]
 
@@ -219,11 +219,17 @@ def _cycles(
     cell's rows are not together, each cell's cycles are ordered by ``_sorted``).
     """
     lf = lazy(cycles, "capacity_fade")
-    columns = lf.collect_schema().names()
+    schema = lf.collect_schema()
+    columns = schema.names()
     require(columns, [CYCLE_COUNT, capacity], "capacity_fade", _HINT)
+    require_numbers(schema, [CYCLE_COUNT, capacity], "capacity_fade")
     keys = group_keys(columns, by)
-    frame = lf.select(*keys, CYCLE_COUNT, pl.col(capacity).cast(pl.Float64)).collect()
-    if frame.filter(pl.col(capacity) > 0).height == 0:
+    # A cycle without a number or a finite capacity says nothing (polars orders NaN above
+    # every number, so the ``> 0`` tests below would keep it).
+    usable = pl.col(CYCLE_COUNT).is_not_null() & pl.col(capacity).is_finite()
+    read = lf.select(*keys, CYCLE_COUNT, pl.col(capacity).cast(pl.Float64))
+    frame = read.filter(usable).collect()
+    if not frame.select((pl.col(capacity) > 0).any()).item():
         raise DataError(f"capacity_fade: no cycle has a positive {capacity!r}. {_HINT}")
     return frame, keys
 

@@ -29,7 +29,7 @@ import polars as pl
 
 from ..columns import CURRENT, STEP_COUNT, TIME, VOLTAGE
 from ..errors import DataError
-from ._frames import Array, group_keys, lazy, require
+from ._frames import Array, group_keys, lazy, require, require_numbers
 
 __all__ = ["DISCHARGED", "R0", "pulse_resistance", "resistance_column"]
 
@@ -86,6 +86,7 @@ def _pulses(
     """The pulses of one cell's series."""
     hint = "Read cycler files with ionworks.data.read (it numbers the steps)."
     require(ts.columns, [TIME, CURRENT, VOLTAGE], "pulse_resistance", hint)
+    require_numbers(ts.schema, [TIME, CURRENT, VOLTAGE], "pulse_resistance")
     t, i, v = (ts.get_column(c).cast(pl.Float64).to_numpy() for c in (TIME, CURRENT, VOLTAGE))
     starts = _step_starts(ts, steps, hint)
     if starts.size < 2:
