@@ -17,13 +17,13 @@ from datetime import datetime
 from types import ModuleType
 from typing import Any
 
-import anyio
 import polars as pl
 
 from ._artifacts import Artifacts
 from ._async_fleet import fetch_many
 from ._async_project import AsyncProjectMeasurements
 from ._async_resources import poll_async
+from ._async_tasks import task_group
 from ._async_transfer import AsyncTransfer, Bridge, BridgedUploads
 from ._constants import PROCESSING_TIMEOUT
 from ._dataframe import Frame, columns_to_frame, to_backend
@@ -280,7 +280,7 @@ class AsyncCellMeasurements(AsyncProjectMeasurements):
             method = getattr(self, name)
             tables[name] = await method(measurement_id, use_cache=use_cache, timeout=timeout)
 
-        async with anyio.create_task_group() as group:
+        async with task_group() as group:
             for name, include in wanted.items():
                 if include:
                     group.start_soon(one, name)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from ._async_resources import AsyncResourceAPI
+from ._async_tasks import task_group
 from ._pagination import AsyncPaginatedList
 from .models import (
     CellInstance,
@@ -167,7 +168,7 @@ class AsyncProjectMeasurements(AsyncResourceAPI):
             async with slots:
                 files[name] = await self._file(measurement_id, name, use_cache, timeout)
 
-        async with anyio.create_task_group() as group:
+        async with task_group() as group:
             for name in names:
                 group.start_soon(one, name)
         return {name: files[name] for name in names}

@@ -248,6 +248,20 @@ async def test_upload_then_wait_for_processing(
         await run(client.cell_spec.delete(spec.id))
 
 
+async def test_an_offline_detail_lacking_tables_is_a_cache_miss_not_an_exception_group(
+    live: Driver, demo: dict[str, Any]
+) -> None:
+    # The async detail fetches its tables in a task group: two misses must still come out as
+    # the CacheMissError users catch, as from the sync client.
+    mid = demo["measurement_id"]
+    some = {"include_time_series": False, "include_steps": False}
+    await run(live.client().cell_measurement.detail(mid, **some))  # metadata and cycles cached
+    offline = live.client(offline=True)
+    assert (await run(offline.cell_measurement.detail(mid, **some))).cycles is not None
+    with pytest.raises(ionworks.CacheMissError):
+        await run(offline.cell_measurement.detail(mid))
+
+
 async def test_404_and_400_are_the_same_errors_with_the_same_messages(
     live_server: Any, tmp_path: Path
 ) -> None:

@@ -16,7 +16,7 @@ from test_instance_detail import file_measurement
 
 import ionworks
 from ionworks import AsyncIonworks, Ionworks
-from ionworks.errors import CacheMissError, InvalidParameterError
+from ionworks.errors import CacheMissError, InvalidParameterError, NotFoundError
 
 pytestmark = pytest.mark.anyio
 COIN_CELL = "NCM622/Graphite Coin Cell"
@@ -115,6 +115,8 @@ async def test_download_files_through_the_cache(
     cache = tmp_path / "cache"
     async with AsyncIonworks(**keys, cache_dir=cache) as first:
         assert await first.cell_measurement.download_files(mid) == files
+        with pytest.raises(NotFoundError):  # from the task group, not inside an ExceptionGroup
+            await first.cell_measurement.download_files(mid, filenames=["a.png", "absent.txt"])
     api, storage = Counter(), Counter()
     async with AsyncIonworks(
         **keys, cache_dir=cache, transport=api, storage_transport=storage
