@@ -318,6 +318,8 @@ def _context(settings: Settings) -> AppContext:
         raise _Exit(2, str(exc)) from None
     except OperationalError as exc:
         raise _Exit(1, unreachable_message(settings.database_url, exc)) from None
+    except serve_workers.StorageUnreachable as exc:
+        raise _Exit(1, str(exc)) from None
 
 
 def _keys(ctx: AppContext, api_keys_given: list[str]) -> tuple[str, str | None]:

@@ -27,9 +27,16 @@ from uvicorn.supervisors import Multiprocess
 from .config import DATABASE_URL_ENV, Settings
 from .connections import guarded_protocol
 from .state import WORKER_PROCESS_ENV, queue_missing_jobs, release_all_leases
-from .storage_s3 import STORAGE_URL_ENV, parse_storage_url
+from .storage_s3 import STORAGE_URL_ENV, StorageUnreachable, parse_storage_url
 
-__all__ = ["add_arguments", "app_factory", "check_args", "prepare", "run_workers"]
+__all__ = [
+    "StorageUnreachable",
+    "add_arguments",
+    "app_factory",
+    "check_args",
+    "prepare",
+    "run_workers",
+]
 
 SETTINGS_ENV = "IONWORKS_SERVER_WORKER_SETTINGS"
 """The supervisor's settings, pickled, for the worker processes (they are spawned, not forked)."""

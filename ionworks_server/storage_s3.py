@@ -24,7 +24,13 @@ from urllib.parse import urlsplit
 
 from .storage import Storage
 
-__all__ = ["STORAGE_URL_ENV", "S3Storage", "open_storage", "parse_storage_url"]
+__all__ = [
+    "STORAGE_URL_ENV",
+    "S3Storage",
+    "StorageUnreachable",
+    "open_storage",
+    "parse_storage_url",
+]
 
 PUBLISHED = ("time_series.parquet", "steps.parquet", "cycles.parquet", "steps.json", "cycles.json")
 
@@ -38,6 +44,10 @@ def parse_storage_url(url: str) -> tuple[str, str]:
             "store goes in AWS_ENDPOINT_URL), or leave it out to store files in the data dir"
         )
     return parts.netloc, parts.path.strip("/")
+
+
+class StorageUnreachable(RuntimeError):
+    """The bucket cannot be reached at start-up (the message says what to check)."""
 
 
 class S3Storage(Storage):
@@ -62,7 +72,7 @@ class S3Storage(Storage):
         try:
             self.client.head_bucket(Bucket=self.bucket)
         except Exception as exc:
-            raise RuntimeError(
+            raise StorageUnreachable(
                 f"cannot reach bucket {self.bucket!r} ({type(exc).__name__}: {exc}); check "
                 "--storage-url, AWS_ENDPOINT_URL and the AWS credentials"
             ) from None

@@ -8,6 +8,7 @@ column projection) are served by the store, and the server's own ``/storage`` ro
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,7 @@ import httpx
 import polars as pl
 import pytest
 from conftest import http_client, new_spec_and_instance, upload_time_series, wait_processed
-from server_process import ServerProcess, free_port, start_server
+from server_process import REPO_ROOT, ServerProcess, free_port, start_server
 
 from ionworks import Ionworks
 from ionworks.data import columns as col
@@ -30,6 +31,7 @@ from ionworks_server.demo_data import long_series
 
 BUCKET = "ionworks-test"
 PREFIX = "team/data"
+SERVE = [sys.executable, "-m", "ionworks_server", "serve", "--port", "0"]
 PROCESSED = {"time_series.parquet", "steps.parquet", "cycles.parquet", "steps.json", "cycles.json"}
 
 
@@ -216,3 +218,37 @@ def test_confirm_without_the_put_names_the_missing_file(
     confirmed = upload_time_series(http, cell, f"missing-{unique}", None)
     assert confirmed.status_code == 400
     assert "time_series.parquet was never uploaded" in confirmed.json()["message"]
+
+
+def test_an_unreachable_bucket_is_one_line_of_error_at_start(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IONWORKS_SERVER_")}
+    env.update(
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}",  # nothing listens there
+        AWS_ACCESS_KEY_ID="k",
+        AWS_SECRET_ACCESS_KEY="s",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    done = subprocess.run(
+        [*SERVE, "--data-dir", str(tmp_path / "data"), "--storage-url", "s3://absent/x"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "error: cannot reach bucket 'absent'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_storage_url_that_is_not_s3_is_refused_before_start(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*SERVE, "--data-dir", str(tmp_path / "data"), "--storage-url", "gs://bucket/x"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "use s3://BUCKET/PREFIX" in done.stderr
+    assert not (tmp_path / "data").exists()
