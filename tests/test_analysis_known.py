@@ -86,6 +86,23 @@ def test_dqdv_peaks_at_the_plateau_voltages_within_5_mV() -> None:
     assert abs(curve.get_column(DQDV).sum() * spacing - drawn) < 0.002 * drawn
 
 
+def test_dqdv_peak_heights_and_widths_are_those_of_the_smoothed_curve() -> None:
+    """The true dQ/dV is -d(discharged_at)/dV; smoothed by the same Gaussian (5 mV), each
+    plateau's peak has a known height and full width at half height (44 mV for 12 mV spread)."""
+    grid = np.arange(3.0, 4.2, 1e-5)
+    true = -np.gradient(discharged_at(grid), grid)
+    offsets = np.arange(-2000, 2001) * 1e-5  # +-4 standard deviations of 5 mV
+    kernel = np.exp(-0.5 * (offsets / 0.005) ** 2)
+    smoothed = np.convolve(true, kernel / kernel.sum(), "same")
+    peaks = find_peaks(dqdv(slow_discharge())).sort("Voltage [V]")
+    for plateau, row in zip(PLATEAUS, peaks.iter_rows(named=True), strict=True):
+        near = (grid > plateau - 0.08) & (grid < plateau + 0.08)
+        y = smoothed[near]
+        above = grid[near][y > (y.max() + y.min()) / 2]
+        assert row[DQDV] == pytest.approx(y.max(), rel=0.02), (plateau, row)
+        assert row["Width [V]"] == pytest.approx(above[-1] - above[0], rel=0.05), (plateau, row)
+
+
 def test_naive_difference_quotient_spikes_where_dqdv_does_not() -> None:
     """Why the histogram method: diff(Q)/diff(V) on quantised data divides by zero."""
     series = slow_discharge()
