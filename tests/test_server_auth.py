@@ -117,6 +117,8 @@ def test_another_organizations_resource_answers_404_like_a_missing_one(
             "cell_instance_id": ids["cell_instance_id"],
             "properties": {},
         }
+    if path.endswith("/sql"):
+        body = {"query": "SELECT 1 AS one"}
     foreign = other_org.request(method, path.format(**ids), json=body)
     absent = other_org.request(method, path.format(**missing), json=body)
     assert foreign.status_code == absent.status_code == 404, (foreign.text, absent.text)
