@@ -13,7 +13,7 @@ T = TypeVar("T", bound="GetTimeSeriesOverviewResponse200FilesAdditionalProperty"
 class GetTimeSeriesOverviewResponse200FilesAdditionalProperty:
     """
     Attributes:
-        url (str): Signed storage path and query
+        url (str): Signed storage path and query, without a host.
         size (int): Bytes.
     """
 
