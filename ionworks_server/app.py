@@ -35,7 +35,7 @@ from .jsonio import json_response
 from .polars_threads import resolve_lazy_numpy
 from .request_id import RequestIdMiddleware
 from .schema import BodySchemas, body_schemas
-from .state import WORKER_PROCESS_ENV, ensure_state_tables
+from .state import WORKER_PROCESS_ENV
 from .storage import load_or_create_secret
 from .storage_routes import storage_get, storage_put
 from .storage_s3 import open_storage
@@ -335,7 +335,6 @@ def build_context(settings: Settings) -> AppContext:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_db_engine(settings.database_url)
     init_schema(engine)
-    ensure_state_tables(engine)  # the processing queue (see .state)
     storage = open_storage(settings.storage_root, load_or_create_secret(settings.secret_path))
     worker = Worker(engine, storage, settings.worker_threads, settings.processing_limits)
     return AppContext(settings, engine, storage, worker)

@@ -10,9 +10,9 @@ measurement ``ready``/``failed``. A worker killed with ``kill -9`` stops renewin
 claimed again once the lease expires (``LEASE_S``), and completion by the dead worker is
 impossible, so a job is marked done once.
 
-The table lives on its own :class:`~sqlalchemy.MetaData` and is created (if missing) after the
-migrations ran, so it does not change revision ``0001``'s schema; folding it into a migration is
-the migrations' owner's call (it is created with ``checkfirst``, so that stays compatible).
+The table is created by migration ``0003`` (``migrations/versions/0003_processing_jobs.py``);
+the :class:`~sqlalchemy.Table` here, on its own :class:`~sqlalchemy.MetaData`, is how queries name
+it and must match that revision (``tests/test_migrations.py`` checks it).
 """
 
 from __future__ import annotations
@@ -50,7 +50,6 @@ __all__ = [
     "claim",
     "complete",
     "drop_job",
-    "ensure_state_tables",
     "lease_seconds",
     "owner_token",
     "queue_job",
@@ -94,11 +93,6 @@ processing_jobs = Table(
 )
 J = processing_jobs
 M = cell_measurements
-
-
-def ensure_state_tables(engine: Engine) -> None:
-    """Create the queue table when it is missing (after the migrations, see the module doc)."""
-    state_metadata.create_all(engine, checkfirst=True)
 
 
 def owner_token() -> str:

@@ -41,7 +41,6 @@ from .state import (
     Lease,
     claim,
     complete,
-    ensure_state_tables,
     lease_seconds,
     owner_token,
     queue_missing_jobs,
@@ -199,7 +198,6 @@ class Worker:
         if self._started:
             return
         self._started = True
-        ensure_state_tables(self.engine)
         if startup_sweep:  # the only process on this database: no job is really held
             sweep(self.engine, self.storage)
             release_all_leases(self.engine)

@@ -269,3 +269,26 @@ def test_the_search_indexes_cover_rows_written_before_them(tmp_path: Path) -> No
             assert list(found) == ["s1"]
     finally:
         engine.dispose()
+
+
+def test_revision_0003_makes_the_queue_table_the_server_queries(tmp_path: Path) -> None:
+    """The queue table comes from a migration (0003), the same as ``state.processing_jobs``, and a
+    database whose table a development build created itself upgrades over it."""
+    from ionworks_server.state import processing_jobs
+
+    migrated = _engine_for(tmp_path, "migrated")
+    declared = _engine_for(tmp_path, "declared")
+    try:
+        init_schema(migrated)
+        with write(declared) as conn:  # a development build: 0002, then the table made by hand
+            command.upgrade(_config(conn), "0002")
+        processing_jobs.create(declared)
+        ours = _schema(migrated)["processing_jobs"]
+        assert ours == _schema(declared)["processing_jobs"]
+        assert ours["indexes"], "the lane/queued_at index the claim query relies on"
+        init_schema(declared)  # 0003 finds the table there and keeps it
+        with declared.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head()
+    finally:
+        migrated.dispose()
+        declared.dispose()

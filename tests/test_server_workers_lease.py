@@ -17,7 +17,6 @@ from ionworks_server.db import create_db_engine, init_schema, write
 from ionworks_server.state import (
     claim,
     complete,
-    ensure_state_tables,
     processing_jobs,
     queue_job,
     release_all_leases,
@@ -37,7 +36,6 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
         url = f"sqlite:///{tmp_path / 'queue.sqlite3'}"
     engine = create_db_engine(url)
     init_schema(engine)
-    ensure_state_tables(engine)
     yield engine
     engine.dispose()
 
