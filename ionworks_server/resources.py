@@ -102,10 +102,12 @@ def list_specs(call: Call) -> Response:
     full = parse_bool(params, "full")
     scope = [S.c.organization_id == call.caller.organization_id]
     with read(call.ctx.engine) as conn:
-        rows, total = SPECIFICATIONS.page(conn, query, scope, None if full else _SPEC_SUMMARY)
-    if full:
-        return page_response([spec_out(r, True) for r in rows], total)
-    return page_response([SPECIFICATIONS.out(r) for r in rows], total)
+        if full:
+            rows, total = SPECIFICATIONS.page(conn, query, scope)
+            items = [spec_out(r, True) for r in rows]
+        else:
+            items, total = SPECIFICATIONS.page_items(conn, query, scope, _SPEC_SUMMARY)
+    return page_response(items, total)
 
 
 def get_spec(call: Call) -> Response:

@@ -16,11 +16,14 @@ are also timed in-process without the text index (the scan every server did befo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
+import shutil
 import statistics
 import string
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -35,6 +38,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from server_process import database_url_for, start_server  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from with_postgres import _as_owner, _bin, _free_port  # noqa: E402
 
 from ionworks_server.db import cell_specifications as S  # noqa: E402
 from ionworks_server.db import create_db_engine, organizations  # noqa: E402
@@ -159,22 +165,53 @@ def _bench(label: str, data_dir: Path, count: int, queries: int, limit: int) -> 
     return result
 
 
+@contextlib.contextmanager
+def _kept_cluster(directory: Path) -> Iterator[str]:
+    """A PostgreSQL cluster kept in ``directory`` (made on first use), running for the block."""
+    data = directory / "data"
+    if not data.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(directory, "postgres", "postgres")
+        init = [_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+        subprocess.run(
+            _as_owner([*init, "--locale=C.UTF-8"]), check=True, stdout=subprocess.DEVNULL
+        )
+    port = _free_port()
+    options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+    log = directory / "server.log"
+    start = [_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start"]
+    subprocess.run(_as_owner(start), check=True, stdout=subprocess.DEVNULL)
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        stop = [_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]
+        subprocess.run(_as_owner(stop), check=False, capture_output=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--specs", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=40)
     parser.add_argument("--limit", type=int, default=1000)
+    parser.add_argument("--keep", type=Path, help="keep and reuse the loaded databases here")
+    parser.add_argument("--only", choices=("sqlite", "postgresql"))
     args = parser.parse_args()
     postgres = os.environ.pop("IONWORKS_TEST_DATABASE_URL", None)  # SQLite first, on its own
-    results = [
-        _bench("sqlite", CACHE / f"sqlite-{args.specs}", args.specs, args.queries, args.limit)
-    ]
-    if postgres:
-        os.environ["IONWORKS_TEST_DATABASE_URL"] = postgres
-        data_dir = CACHE / f"postgres-{args.specs}-{os.getpid()}"
-        results.append(_bench("postgresql", data_dir, args.specs, args.queries, args.limit))
-    else:
-        print("PostgreSQL skipped: run through scripts/with_postgres.py (make load-search)")
+    root = args.keep if args.keep is not None else CACHE
+    results = []
+    if args.only != "postgresql":
+        data_dir = root / f"sqlite-{args.specs}"
+        results.append(_bench("sqlite", data_dir, args.specs, args.queries, args.limit))
+    with contextlib.ExitStack() as stack:
+        if args.keep is not None and args.only != "sqlite":
+            postgres = stack.enter_context(_kept_cluster(args.keep / "postgres-cluster"))
+        if postgres and args.only != "sqlite":
+            os.environ["IONWORKS_TEST_DATABASE_URL"] = postgres
+            name = f"postgres-{args.specs}" + ("" if args.keep else f"-{os.getpid()}")
+            results.append(_bench("postgresql", root / name, args.specs, args.queries, args.limit))
+        elif args.only != "sqlite":
+            print("PostgreSQL skipped: run through scripts/with_postgres.py (make load-search)")
     print(json.dumps(results, indent=1))
     return 0
 
