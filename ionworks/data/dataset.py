@@ -17,6 +17,9 @@ live under such names. This module reads local files only: no client, no network
 from __future__ import annotations
 
 import os
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -71,16 +74,94 @@ def scan(path: str | os.PathLike[str], table: str = "cycles") -> pl.LazyFrame:
     files = table_files(path, table)
     if not files:
         raise FileNotFoundError(f"no {table}.parquet under {os.fspath(path)!r}: export first")
-    empty = [pl.DataFrame(schema=pl.read_parquet_schema(f)) for f in files]
-    schema = pl.concat(empty, how="diagonal_relaxed").schema
-    return pl.scan_parquet(
-        files,
-        schema=schema,
-        hive_partitioning=True,
-        hive_schema=_HIVE_SCHEMA,
-        missing_columns="insert",
-        cast_options=_CAST,
-    )
+    source = ScanSource(tuple(files), _union_schema(files))
+    frame = source.lazy()
+    _SOURCES[id(frame)] = (weakref.ref(frame), source)
+    weakref.finalize(frame, _SOURCES.pop, id(frame), None)
+    return frame
+
+
+@dataclass(frozen=True)
+class ScanSource:
+    """The files behind a :func:`scan` and the one schema they are read with.
+
+    A function that works measurement by measurement (``capacity_fade``) reads each
+    partition on its own through :meth:`lazy`, so it never holds the whole fleet: the rows it
+    sees are those the fleet's frame holds for that partition, same types and all.
+    """
+
+    files: tuple[Path, ...]
+    schema: pl.Schema
+
+    def lazy(self, files: Sequence[Path] | None = None) -> pl.LazyFrame:
+        """``files`` (all by default) as :func:`scan` reads them."""
+        return pl.scan_parquet(
+            list(self.files if files is None else files),
+            schema=self.schema,
+            hive_partitioning=True,
+            hive_schema=_HIVE_SCHEMA,
+            missing_columns="insert",
+            cast_options=_CAST,
+        )
+
+    def partitions(self, keys: Sequence[str]) -> list[tuple[tuple[str, ...], list[Path]]]:
+        """The files grouped by their ``keys`` values, in the order the scanned frame gives
+        them: ``[((value, ...), [file, ...]), ...]``, or ``[]`` when that cannot be done from
+        the paths alone.
+
+        Each group holds consecutive files, so each group's rows are together in the fleet's
+        frame. Refused (``[]``): a key that is not a partition column, a group whose files are
+        apart (one measurement under two instances), and a value polars would not read back as
+        written (``%`` escapes, the hive null) so the paths could not tell its groups apart.
+        """
+        if not keys or any(key not in PARTITION_KEYS for key in keys):
+            return []
+        groups: list[tuple[tuple[str, ...], list[Path]]] = []
+        for file in self.files:
+            values = _partition_values(file)
+            key = tuple(values[k] for k in keys)
+            if any("%" in v or v == _HIVE_NULL for v in key):
+                return []
+            if groups and groups[-1][0] == key:
+                groups[-1][1].append(file)
+            else:
+                groups.append((key, [file]))
+        if len({key for key, _ in groups}) != len(groups):
+            return []
+        return groups
+
+
+def scan_source(frame: pl.LazyFrame) -> ScanSource | None:
+    """The files behind ``frame`` when it is :func:`scan`'s result itself, else None (a frame
+    derived from it by a filter or a join is another query, read through polars as a whole)."""
+    found = _SOURCES.get(id(frame))
+    return found[1] if found is not None and found[0]() is frame else None
+
+
+# scan()'s frames, by id (a LazyFrame is not hashable), each entry dropped with its frame.
+_SOURCES: dict[int, tuple[weakref.ref[pl.LazyFrame], ScanSource]] = {}
+_HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+
+
+def _partition_values(file: Path) -> dict[str, str]:
+    """``{"spec_id": ..., "instance_id": ..., "measurement_id": ...}`` from a table's path."""
+    parts = file.parent.parts[-len(PARTITION_KEYS) :]
+    return dict(part.split("=", 1) for part in parts)
+
+
+def _union_schema(files: Sequence[Path]) -> pl.Schema:
+    """One schema for every file: columns in order of first appearance, numbers widened.
+
+    Exports mostly repeat one schema, so only the distinct ones are combined (combining 200
+    copies cost more memory than reading the data of a fleet's fade).
+    """
+    distinct: list[dict[str, pl.DataType]] = []
+    for file in files:
+        schema = pl.read_parquet_schema(file)
+        if schema not in distinct:
+            distinct.append(schema)
+    empty = [pl.DataFrame(schema=schema) for schema in distinct]
+    return pl.concat(empty, how="diagonal_relaxed").schema
 
 
 def read_metadata(path: str | os.PathLike[str], kind: str = "measurements") -> pl.DataFrame:

@@ -23,12 +23,14 @@ table is one call that reads only those three columns.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from ..columns import CAPACITY_RETENTION, CYCLE_COUNT, DISCHARGE_CAPACITY
+from ..dataset import scan_source
 from ..errors import DataError
 from ._frames import Array, group_keys, lazy, require, require_numbers
 
@@ -63,10 +65,10 @@ def capacity_retention(
     by: str | list[str] | None = None,
 ) -> pl.DataFrame:
     """Each cycle's capacity and ``Capacity retention`` against the reference cycle, per cell."""
-    frame, keys = _cycles(cycles, capacity, by)
+    lf, keys = _checked(cycles, capacity, by)
     parts = []
-    for key, part in _cells(frame, keys):
-        x, y = _xy(part, capacity)
+    for key, part in _cells(_read_all(lf, keys, capacity), keys):
+        x, y = _positive(*_xy(part, capacity))
         ref = _reference(x, y, reference_cycle, key)
         parts.append(
             part.filter(pl.col(capacity) > 0).with_columns(
@@ -91,37 +93,51 @@ def capacity_fade(
         raise DataError(
             f"threshold is a retention between 0 and 1 (0.8 for 80 %), got {threshold!r}."
         )
-    frame, keys = _cycles(cycles, capacity, by)
-    rows = []
-    for key, part in _cells(frame, keys):
-        x, y = _xy(part, capacity)
-        ref = _reference(x, y, reference_cycle, key)
-        retention = y / y[ref]
-        after = x >= x[ref]
-        xs, rs = x[after], retention[after]
-        knee = knee_point(xs, rs, min_slope_ratio=min_slope_ratio)
-        slope = float(np.polyfit(xs, rs, 1)[0]) if xs.size >= 2 else float("nan")
-        rows.append(
-            {
-                **dict(zip(keys, key, strict=True)),
-                "Reference cycle": int(x[ref]),
-                "Reference capacity [A.h]": float(y[ref]),
-                "Cycles": int(xs.size),
-                "Last cycle": int(xs[-1]),
-                "Retention": float(rs[-1]),
-                "Fade rate [%/100 cycles]": -slope * 1e4 if np.isfinite(slope) else None,
-                "Knee cycle": None if knee is None else knee[0],
-                "Fade before knee [%/100 cycles]": None if knee is None else -knee[1] * 1e4,
-                "Fade after knee [%/100 cycles]": None if knee is None else -knee[2] * 1e4,
-                "Threshold": threshold,
-                "Threshold cycle": _crossing(xs, _moving_mean(rs, window), threshold),
-            }
-        )
-    schema = {k: frame.schema[k] for k in keys} | {
+    lf, keys = _checked(cycles, capacity, by)
+    rows = [
+        {
+            **dict(zip(keys, key, strict=True)),
+            **_fade_row(x, y, reference_cycle, key, threshold, min_slope_ratio, window),
+        }
+        for key, (x, y) in _cell_curves(lf, keys, capacity)
+    ]
+    schema = {k: lf.collect_schema()[k] for k in keys} | {
         c: pl.Int64 if c in ("Reference cycle", "Cycles", "Last cycle") else pl.Float64
         for c in FADE_COLUMNS
     }
-    return pl.DataFrame(rows, schema=schema)
+    # Built column by column: fewer parts of polars touched than from rows (see ``_xy``).
+    return pl.DataFrame({c: [row[c] for row in rows] for c in schema}, schema=schema)
+
+
+def _fade_row(
+    x: Array,
+    y: Array,
+    reference_cycle: int | None,
+    key: tuple[Any, ...],
+    threshold: float,
+    min_slope_ratio: float,
+    window: int,
+) -> dict[str, Any]:
+    """One cell's summary from its cycles and positive capacities, as :data:`FADE_COLUMNS`."""
+    ref = _reference(x, y, reference_cycle, key)
+    retention = y / y[ref]
+    after = x >= x[ref]
+    xs, rs = x[after], retention[after]
+    knee = knee_point(xs, rs, min_slope_ratio=min_slope_ratio)
+    slope = float(np.polyfit(xs, rs, 1)[0]) if xs.size >= 2 else float("nan")
+    return {
+        "Reference cycle": int(x[ref]),
+        "Reference capacity [A.h]": float(y[ref]),
+        "Cycles": int(xs.size),
+        "Last cycle": int(xs[-1]),
+        "Retention": float(rs[-1]),
+        "Fade rate [%/100 cycles]": -slope * 1e4 if np.isfinite(slope) else None,
+        "Knee cycle": None if knee is None else knee[0],
+        "Fade before knee [%/100 cycles]": None if knee is None else -knee[1] * 1e4,
+        "Fade after knee [%/100 cycles]": None if knee is None else -knee[2] * 1e4,
+        "Threshold": threshold,
+        "Threshold cycle": _crossing(xs, _moving_mean(rs, window), threshold),
+    }
 
 
 def knee_point(
@@ -209,29 +225,77 @@ def _crossing(x: Array, retention: Array, threshold: float) -> float | None:
     return float(x[j - 1] + (r0 - threshold) / (r0 - r1) * (x[j] - x[j - 1]))
 
 
-def _cycles(
+def _checked(
     cycles: Any, capacity: str, by: str | list[str] | None
-) -> tuple[pl.DataFrame, list[str]]:
-    """The grouping, cycle and capacity columns, read (only those).
-
-    Not sorted here: a fleet read through ``scan`` arrives one measurement after another, and
-    sorting the whole table by a string key would hold it twice (``_cells`` sorts only when a
-    cell's rows are not together, each cell's cycles are ordered by ``_sorted``).
-    """
+) -> tuple[pl.LazyFrame, list[str]]:
+    """The input as a LazyFrame and its grouping columns, its columns checked (nothing read)."""
     lf = lazy(cycles, "capacity_fade")
     schema = lf.collect_schema()
     columns = schema.names()
     require(columns, [CYCLE_COUNT, capacity], "capacity_fade", _HINT)
     require_numbers(schema, [CYCLE_COUNT, capacity], "capacity_fade")
-    keys = group_keys(columns, by)
+    return lf, group_keys(columns, by)
+
+
+def _cell_curves(
+    lf: pl.LazyFrame, keys: list[str], capacity: str
+) -> Iterator[tuple[tuple[Any, ...], tuple[Array, Array]]]:
+    """Each cell's key and ``(cycle, capacity)`` arrays (see :func:`_xy`), cell after cell.
+
+    The frame of ``ionworks.scan`` grouped by partition columns is read partition by
+    partition, so the peak memory is one cell's rows, not the fleet's. Any other frame is
+    read at once (the columns used only) and split.
+    """
+    source = scan_source(lf)
+    groups = [] if source is None else source.partitions(keys)
+    if source is None or not groups:
+        for key, part in _cells(_read_all(lf, keys, capacity), keys):
+            yield key, _positive(*_xy(part, capacity))
+        return
+    found = False
+    for at, (key, files) in enumerate(groups):
+        x, y = _xy(source.lazy(files).select(CYCLE_COUNT, capacity).collect(), capacity)
+        if x.size == 0:  # no usable cycle: no cell, as when the fleet is read at once
+            continue
+        if not found and not (y > 0).any():
+            # Reading the fleet at once says "no positive capacity anywhere" before any
+            # cell's own lack of one: say the same.
+            rest = [file for _, later in groups[at + 1 :] for file in later]
+            if not rest or not _any_positive(source.lazy(rest), capacity):
+                raise _no_positive(capacity)
+        found = True
+        yield key, _positive(x, y)
+    if not found:
+        raise _no_positive(capacity)
+
+
+def _read_all(lf: pl.LazyFrame, keys: list[str], capacity: str) -> pl.DataFrame:
+    """The grouping, cycle and capacity columns, read (only those), usable cycles only.
+
+    Not sorted here: a fleet read through ``scan`` arrives one measurement after another, and
+    sorting the whole table by a string key would hold it twice (``_cells`` sorts only when a
+    cell's rows are not together, each cell's cycles are ordered by ``_sorted``).
+    """
+    read = lf.select(*keys, CYCLE_COUNT, pl.col(capacity).cast(pl.Float64))
+    frame = read.filter(_usable(capacity)).collect()
+    if not frame.select((pl.col(capacity) > 0).any()).item():
+        raise _no_positive(capacity)
+    return frame
+
+
+def _usable(capacity: str) -> pl.Expr:
     # A cycle without a number or a finite capacity says nothing (polars orders NaN above
     # every number, so the ``> 0`` tests below would keep it).
-    usable = pl.col(CYCLE_COUNT).is_not_null() & pl.col(capacity).is_finite()
-    read = lf.select(*keys, CYCLE_COUNT, pl.col(capacity).cast(pl.Float64))
-    frame = read.filter(usable).collect()
-    if not frame.select((pl.col(capacity) > 0).any()).item():
-        raise DataError(f"capacity_fade: no cycle has a positive {capacity!r}. {_HINT}")
-    return frame, keys
+    return pl.col(CYCLE_COUNT).is_not_null() & pl.col(capacity).cast(pl.Float64).is_finite()
+
+
+def _any_positive(lf: pl.LazyFrame, capacity: str) -> bool:
+    positive = _usable(capacity) & (pl.col(capacity).cast(pl.Float64) > 0)
+    return bool(lf.select(positive.any()).collect().item())
+
+
+def _no_positive(capacity: str) -> DataError:
+    return DataError(f"capacity_fade: no cycle has a positive {capacity!r}. {_HINT}")
 
 
 def _cells(frame: pl.DataFrame, keys: list[str]) -> list[tuple[tuple[Any, ...], pl.DataFrame]]:
@@ -261,9 +325,27 @@ def _sorted(part: pl.DataFrame) -> pl.DataFrame:
 
 
 def _xy(part: pl.DataFrame, capacity: str) -> tuple[Array, Array]:
-    kept = part.filter(pl.col(capacity) > 0)
-    x = kept.get_column(CYCLE_COUNT).cast(pl.Float64).to_numpy()
-    return x, kept.get_column(capacity).to_numpy()
+    """A cell's usable cycles (a number and a finite capacity) in cycle order, ties kept in
+    row order, as float arrays ``(cycle, capacity)``.
+
+    In numpy, not in polars expressions: on a fleet read cell by cell, every polars operation
+    used once maps its share of polars' library into memory, which weighed more than the
+    data (``make bench``, fleet fade).
+    """
+    cycle = part.get_column(CYCLE_COUNT)
+    y = part.get_column(capacity).cast(pl.Float64).to_numpy()
+    usable = np.isfinite(y)
+    if cycle.has_nulls():  # (is_null runs a polars expression: only when there are nulls)
+        usable &= ~cycle.is_null().to_numpy()
+    c = cycle.to_numpy()[usable]
+    order = np.argsort(c, kind="stable")
+    return c[order].astype(np.float64), y[usable][order]
+
+
+def _positive(x: Array, y: Array) -> tuple[Array, Array]:
+    """The cycles with a positive capacity (the others have nothing to retain)."""
+    keep = y > 0
+    return x[keep], y[keep]
 
 
 def _reference(x: Array, y: Array, reference_cycle: int | None, key: tuple[Any, ...]) -> int:

@@ -1,0 +1,136 @@
+"""``capacity_fade`` over ``ionworks.scan``: the partition-by-partition read gives the table of
+reading the fleet at once, and ``scan`` says which frames it may read that way."""
+
+from __future__ import annotations
+
+import gc
+import sys
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from ionworks.data.analysis import capacity_fade
+from ionworks.data.dataset import partition_dir, scan, scan_source
+from ionworks.data.errors import DataError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_analysis_known import fade_curve
+
+CYCLE, CAPACITY = "Cycle count", "Discharge capacity [A.h]"
+
+
+def write(root: Path, cells: dict[tuple[str, str, str], pl.DataFrame]) -> None:
+    for (spec, instance, mid), frame in cells.items():
+        directory = partition_dir(root, spec, instance, mid)
+        directory.mkdir(parents=True, exist_ok=True)
+        frame.write_parquet(directory / "cycles.parquet")
+
+
+def awkward_fleet() -> dict[tuple[str, str, str], pl.DataFrame]:
+    """Cells unlike each other: types that scan() widens, rows out of order with repeated
+    cycles, unusable values, a cell with nothing usable (no row in either path) and one
+    without the capacity column at all (read as nulls by scan)."""
+    base = {f"m-{k}": fade_curve(knee=k) for k in (300, 450, 600, 750)}
+    shuffled = pl.concat([base["m-450"], base["m-450"].head(30)]).sample(
+        fraction=1.0, shuffle=True, seed=2
+    )
+    spoilt = base["m-600"].with_columns(
+        pl.when(pl.col(CYCLE) % 17 == 0)
+        .then(None)
+        .when(pl.col(CYCLE) % 19 == 0)
+        .then(float("nan"))
+        .otherwise(pl.col(CAPACITY))
+        .alias(CAPACITY),
+        pl.when(pl.col(CYCLE) % 23 == 5).then(None).otherwise(pl.col(CYCLE)).alias(CYCLE),
+    )
+    return {
+        ("spec-b", "inst-1", "m-300"): base["m-300"].cast({CYCLE: pl.Int32, CAPACITY: pl.Float32}),
+        ("spec-a", "inst-2", "m-450"): shuffled,
+        ("spec-a", "inst-3", "m-600"): spoilt,
+        ("spec-a", "inst-4", "m-empty"): base["m-750"].head(0),
+        ("spec-b", "inst-5", "m-750"): base["m-750"].cast({CYCLE: pl.Float64}),
+        ("spec-b", "inst-6", "m-nocap"): base["m-750"].drop(CAPACITY),
+    }
+
+
+def test_partition_path_gives_the_table_of_reading_the_fleet_at_once(tmp_path: Path) -> None:
+    write(tmp_path, awkward_fleet())
+    lf = scan(tmp_path)
+    source = scan_source(lf)
+    assert source is not None and len(source.partitions(["measurement_id"])) == 6
+    whole = lf.select(pl.all())  # another query: not scan()'s frame, read at once
+    assert scan_source(whole) is None
+    variants: list[dict[str, Any]] = [{}, {"reference_cycle": 40, "threshold": 0.9, "window": 1}]
+    for options in variants:
+        by_partition = capacity_fade(lf, **options)
+        at_once = capacity_fade(whole, **options)
+        assert by_partition.equals(at_once), (by_partition, at_once)
+        assert by_partition.get_column("measurement_id").to_list() == [
+            "m-450",
+            "m-600",
+            "m-300",
+            "m-750",
+        ]
+    by_instance = capacity_fade(lf, by=["spec_id", "instance_id"])
+    assert by_instance.equals(capacity_fade(whole, by=["spec_id", "instance_id"]))
+    assert by_instance.height == 4
+
+
+def test_errors_are_those_of_reading_the_fleet_at_once(tmp_path: Path) -> None:
+    good = fade_curve()
+    none_positive = good.with_columns(pl.lit(-1.0).alias(CAPACITY))
+    write(tmp_path / "a", {("s", "i1", "m-1"): none_positive, ("s", "i2", "m-2"): good})
+    with pytest.raises(DataError, match="no cycle of m-1 has a positive capacity"):
+        capacity_fade(scan(tmp_path / "a"))
+    write(tmp_path / "b", {("s", "i1", "m-1"): none_positive, ("s", "i2", "m-2"): none_positive})
+    with pytest.raises(DataError, match="no cycle has a positive 'Discharge capacity"):
+        capacity_fade(scan(tmp_path / "b"))
+    write(tmp_path / "c", {("s", "i1", "m-1"): good, ("s", "i2", "m-2"): good.head(10)})
+    with pytest.raises(DataError, match="reference_cycle=20 has no positive capacity of m-2"):
+        capacity_fade(scan(tmp_path / "c"), reference_cycle=20)
+
+
+def test_paths_that_cannot_tell_cells_apart_are_read_at_once(tmp_path: Path) -> None:
+    # One measurement under two instances (its files apart in path order), and ids that
+    # polars decodes to one value: only reading the fleet at once groups them as one cell.
+    a, b = fade_curve(knee=400), fade_curve(knee=700)
+    write(tmp_path / "split", {("s", "i1", "m-1"): a, ("s", "i2", "m-2"): b, ("s", "i3", "m-1"): b})
+    write(tmp_path / "escaped", {("s", "i1", "x%41"): a, ("s", "i2", "xA"): b})
+    for root, ids in ((tmp_path / "split", ["m-1", "m-2"]), (tmp_path / "escaped", ["xA"])):
+        lf = scan(root)
+        source = scan_source(lf)
+        assert source is not None and source.partitions(["measurement_id"]) == []
+        table = capacity_fade(lf)
+        assert sorted(table.get_column("measurement_id").to_list()) == ids
+        assert table.equals(capacity_fade(lf.select(pl.all())))
+
+
+def test_scan_source_is_kept_for_the_frame_only_while_it_lives(tmp_path: Path) -> None:
+    write(tmp_path, {("s", "i1", "m-1"): fade_curve()})
+    lf = scan(tmp_path)
+    assert scan_source(lf) is not None
+    assert scan_source(lf.filter(pl.col(CYCLE) > 10)) is None
+    assert scan_source(pl.LazyFrame({"a": [1]})) is None
+    assert scan_source(lf).partitions(["spec_id", "Cycle count"]) == []  # type: ignore[union-attr]
+    from ionworks.data import dataset
+
+    before = len(dataset._SOURCES)
+    del lf
+    gc.collect()
+    assert len(dataset._SOURCES) == before - 1
+
+
+def test_scan_widens_types_across_files_as_before(tmp_path: Path) -> None:
+    # scan() combines only the distinct schemas: the result is the schema of combining all.
+    cycles = [pl.Series(CYCLE, [0, 1], dtype=pl.Int32)] * 2 + [
+        pl.Series(CYCLE, [0.0, 1.0, 2.0]),
+        pl.Series(CYCLE, [5, 6], dtype=pl.Int32),
+    ]
+    frames = {("s", f"i{n}", f"m-{n}"): c.to_frame() for n, c in enumerate(cycles)}
+    frames["s", "i2", "m-2"] = frames["s", "i2", "m-2"].with_columns(pl.Series("Extra", [1, 2, 3]))
+    write(tmp_path, frames)
+    schema = scan(tmp_path).collect_schema()
+    assert schema[CYCLE] == pl.Float64 and schema["Extra"] == pl.Int64
+    assert scan(tmp_path).collect().height == 2 + 2 + 3 + 2
