@@ -14,8 +14,9 @@ page is an index range scan; substring filters then scan only that organization'
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +51,7 @@ __all__ = [
     "cell_measurements",
     "cell_specifications",
     "create_db_engine",
+    "hold",
     "init_schema",
     "measurement_tags",
     "metadata",
@@ -323,23 +325,49 @@ def _postgres_engine(url: str) -> Engine:
 
 
 WRITE_LOCK_KEY = 0x10_4E_57_0C
-"""The PostgreSQL advisory lock every write transaction holds (SQLite's ``BEGIN IMMEDIATE``)."""
+"""The PostgreSQL advisory lock every write transaction holds (SQLite's ``BEGIN IMMEDIATE``):
+exclusively by a plain :func:`write`, shared by a narrow one."""
 
 
 @contextmanager
-def write(engine: Engine) -> Iterator[Connection]:
+def write(engine: Engine, *, narrow: Sequence[str] | None = None) -> Iterator[Connection]:
     """A write transaction (committed on success, rolled back on error).
 
     Writers are serialised on both databases, so check-then-insert code (a name that must be
-    free, a quota, a job claim) sees every earlier write: SQLite takes its write lock at
-    ``BEGIN IMMEDIATE``; PostgreSQL takes a transaction-scoped advisory lock first.
+    free, a quota) sees every earlier write: SQLite takes its write lock at ``BEGIN
+    IMMEDIATE``; PostgreSQL takes a transaction-scoped advisory lock first.
+
+    ``narrow`` (PostgreSQL only; SQLite still has one writer) is for the hot paths of uploads
+    and processing: the transaction takes that lock *shared*, so it runs beside other narrow
+    writers and waits only for plain ones, plus an exclusive lock on each key of ``narrow``
+    (and on any key :func:`hold` names later). A narrow writer must hold a key for every
+    check-then-write it relies on (the keys order it against narrow writers of the same key)
+    or write in a way that is atomic by itself (a conditional ``UPDATE``, ``FOR UPDATE SKIP
+    LOCKED``). Keys are taken in the order given, after the shared lock, so there is no cycle.
     """
     with engine.connect() as conn:
         conn.execution_options(sqlite_immediate=True)
         with conn.begin():
             if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+                how = "pg_advisory_xact_lock" if narrow is None else "pg_advisory_xact_lock_shared"
+                conn.execute(text(f"SELECT {how}(:key)"), {"key": WRITE_LOCK_KEY})
+                for key in narrow or ():
+                    hold(conn, key)
             yield conn
+
+
+def hold(conn: Connection, key: str) -> None:
+    """Lock ``key`` (say ``"upload:<id>"``) until the transaction ends; see :func:`write`.
+
+    A no-op on SQLite, where the transaction already holds the one write lock."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_number(key)})
+
+
+def lock_number(key: str) -> int:
+    """A stable signed 64-bit advisory lock number for ``key`` (a collision only serialises)."""
+    digest = hashlib.blake2b(key.encode(), digest_size=8, person=b"ionworks").digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 @contextmanager

@@ -2,10 +2,11 @@
 
 One row per confirmed time series waiting for (or under) processing, in ``processing_jobs``:
 its lane (``small``/``big``), when it was queued, and its lease (owner token, expiry). A worker
-claims the oldest job of its lane whose lease is free or expired, in one write transaction (writes
-are serialised on both databases, see :func:`~ionworks_server.db.write`; on PostgreSQL the row is
-also taken ``FOR UPDATE SKIP LOCKED``), renews the lease while it works, and completes the job by
-deleting the row *only while it still holds the lease*, in the same transaction that marks the
+claims the oldest job of its lane whose lease is free or expired, in one write transaction (on
+SQLite writes are serialised; on PostgreSQL it is a narrow write, see
+:func:`~ionworks_server.db.write`, and the row is taken ``FOR UPDATE SKIP LOCKED``, so claims do
+not wait for each other), renews the lease while it works, and completes the job by deleting the
+row *only while it still holds the lease*, in the same transaction that marks the
 measurement ``ready``/``failed``. A worker killed with ``kill -9`` stops renewing: its job is
 claimed again once the lease expires (``LEASE_S``), and completion by the dead worker is
 impossible, so a job is marked done once.
@@ -143,8 +144,7 @@ class Lease:
 def claim(engine: Engine, lane: str, owner: str, lease_s: float = LEASE_S) -> Lease | None:
     """Take the oldest free job of ``lane`` (unclaimed, or its lease expired), or None.
 
-    An idle poll is one read: the write transaction (serialised with every other write) is only
-    taken when a free job was seen."""
+    An idle poll is one read: the write transaction is only taken when a free job was seen."""
     now = utcnow()
     query = (
         select(J.c.measurement_id, J.c.attempts)
@@ -156,7 +156,7 @@ def claim(engine: Engine, lane: str, owner: str, lease_s: float = LEASE_S) -> Le
     with read(engine) as conn:
         if conn.execute(query).first() is None:
             return None
-    with write(engine) as conn:
+    with write(engine, narrow=()) as conn:  # the row lock below is the claim's
         if conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         row = conn.execute(query).first()
@@ -186,7 +186,7 @@ def renew(engine: Engine, leases: list[Lease], lease_s: float = LEASE_S) -> list
     if not leases:
         return lost
     until: datetime = utcnow() + timedelta(seconds=lease_s)
-    with write(engine) as conn:
+    with write(engine, narrow=()) as conn:  # each UPDATE is conditional on the owner
         for lease in leases:
             held = conn.execute(
                 update(J)

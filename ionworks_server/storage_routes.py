@@ -4,8 +4,8 @@ No API key is read here; the URL's signature is the authorisation (see :mod:`.st
 is only accepted while the upload's reservation is open, so once a measurement is confirmed its
 staged files can no longer be replaced.
 
-A PUT and ``confirm-upload`` are ordered through the database's write lock: the PUT creates and
-locks its temp file first, then checks the reservation in a write transaction. Either that check
+A PUT and ``confirm-upload`` are ordered through the database's lock of the upload: the PUT
+creates and locks its temp file first, then checks the reservation in a write transaction. Either that check
 runs first, and confirm (whose check, move and commit are one write transaction) sees the locked
 temp file and answers 409 ``UPLOAD_IN_PROGRESS``; or confirm committed first, and the PUT is
 refused before it reads the body. No bytes are ever accepted and then dropped.
@@ -88,8 +88,10 @@ def _reservation_open(
     ctx: AppContext, object_id: str, filename: str, *, lock: bool = False
 ) -> bool:
     """Whether a PUT of ``filename`` is accepted; ``lock`` reads under the write lock, so the
-    answer is ordered against a confirm that is moving the staged files right now."""
-    with (write if lock else read)(ctx.engine) as conn:
+    answer is ordered against a confirm that is moving the staged files right now (both hold
+    the upload's key: ``uploads.py``)."""
+    opened = write(ctx.engine, narrow=(f"upload:{object_id}",)) if lock else read(ctx.engine)
+    with opened as conn:
         row = conn.execute(
             select(R.c.measurement_type, R.c.filenames, R.c.expires_at).where(R.c.id == object_id)
         ).first()

@@ -16,6 +16,13 @@ reservation and deletes its staged files at once: that upload can never be confi
 
 Creating a measurement by any of these routes counts against the organization's
 ``max_measurements`` quota (429 ``USAGE_LIMIT_REACHED`` once it is reached).
+
+These are narrow write transactions (:func:`~ionworks_server.db.write`): on PostgreSQL uploads to
+different instances do not wait for each other. Each check-then-write holds the key it relies on,
+always in this order: ``upload:<id>`` (the reservation: its confirm, a PUT's check, its drop),
+``instance:<id>`` (a measurement name free in the instance), ``project:<org>/<id>`` (the spelling
+of new tags, chosen across the project; only when there are tags), ``quota:<org>`` (only when the
+organization has a quota).
 """
 
 from __future__ import annotations
@@ -29,7 +36,15 @@ from sqlalchemy.engine import Connection
 from starlette.responses import Response
 
 from .context import Call
-from .db import cell_measurements, organizations, upload_reservations, utcnow, write
+from .db import (
+    cell_measurements,
+    cell_specifications,
+    hold,
+    organizations,
+    upload_reservations,
+    utcnow,
+    write,
+)
 from .errors import ApiError, bad_request, conflict, not_found
 from .fields import extra_fields, name_field, object_field
 from .jsonio import json_response
@@ -45,7 +60,13 @@ from .state import queue_job
 from .storage import Storage, check_name
 from .tag_spelling import respell
 
-__all__ = ["check_quota", "confirm_upload", "create_properties_measurement", "initiate_upload"]
+__all__ = [
+    "check_quota",
+    "confirm_upload",
+    "create_properties_measurement",
+    "hold_names",
+    "initiate_upload",
+]
 
 M = cell_measurements
 R = upload_reservations
@@ -55,12 +76,16 @@ RESERVATION_GRACE = timedelta(minutes=10)
 
 
 def check_quota(conn: Connection, organization_id: str) -> None:
-    """429 ``USAGE_LIMIT_REACHED`` when the organization has used its measurement quota."""
+    """429 ``USAGE_LIMIT_REACHED`` when the organization has used its measurement quota.
+
+    With a quota, holds ``quota:<org>`` before counting, so two creations cannot both take the
+    last place (a quota is set by a plain write, which waits for this transaction)."""
     limit = conn.execute(
         select(organizations.c.max_measurements).where(organizations.c.id == organization_id)
     ).scalar()
     if limit is None:
         return
+    hold(conn, f"quota:{organization_id}")
     used = conn.execute(
         select(func.count()).select_from(M).where(M.c.organization_id == organization_id)
     ).scalar_one()
@@ -72,6 +97,19 @@ def check_quota(conn: Connection, organization_id: str) -> None:
             "measurements or ask the server administrator to raise the quota",
             {"limit": limit, "used": used, "resource": "measurements"},
         )
+
+
+def hold_names(conn: Connection, instance: Any, tags: Any) -> None:
+    """Lock what creating a measurement of ``instance`` checks before writing: its name (free
+    in the instance) and, when it has tags, their spelling (chosen across the project)."""
+    hold(conn, f"instance:{instance.id}")
+    if tags:
+        project = conn.execute(
+            select(cell_specifications.c.project_id).where(
+                cell_specifications.c.id == instance.cell_specification_id
+            )
+        ).scalar()
+        hold(conn, f"project:{instance.organization_id}/{project}")
 
 
 def _measurement_object(body: dict[str, Any]) -> dict[str, Any]:
@@ -148,7 +186,7 @@ def initiate_upload(call: Call) -> Response:
     measurement_id = str(uuid.uuid4())
     now = utcnow()
     ttl = call.ctx.settings.put_url_ttl_s
-    with write(call.ctx.engine) as conn:
+    with write(call.ctx.engine, narrow=()) as conn:  # confirm checks again, under its locks
         INSTANCES.visible(conn, org, instance_id)
         MEASUREMENTS.check_name_free(conn, {"cell_instance_id": instance_id}, name)
         check_quota(conn, org)
@@ -189,7 +227,7 @@ class _ReservationEnded(Exception):
 
 def _drop_reservation(call: Call, measurement_id: str) -> None:
     """Delete a reservation and its staged files now, not when it would have expired."""
-    with write(call.ctx.engine) as conn:
+    with write(call.ctx.engine, narrow=(f"upload:{measurement_id}",)) as conn:
         conn.execute(
             delete(R).where(
                 R.c.id == measurement_id, R.c.organization_id == call.caller.organization_id
@@ -236,16 +274,17 @@ def _confirm(call: Call, measurement_id: str) -> Response:
     storage = call.ctx.storage
     storage.object_dir("uploads", measurement_id)  # 400 on anything but a plain id
     now = utcnow()
-    with write(call.ctx.engine) as conn:
+    with write(call.ctx.engine, narrow=(f"upload:{measurement_id}",)) as conn:
         reservation = _live_reservation(conn, org, measurement_id, name, now)
         _check_matches(body, reservation, instance_id)
         instance = INSTANCES.visible(conn, org, instance_id)
+        hold_names(conn, instance, values.get("tags"))
         try:
             MEASUREMENTS.check_name_free(conn, {"cell_instance_id": instance_id}, name)
         except ApiError as taken:  # lost a name race: this reservation can never be confirmed
             raise _ReservationEnded(taken) from None
         check_quota(conn, org)
-        _check_staged(storage, reservation)
+        _check_staged(storage, reservation, call.ctx.settings.max_upload_bytes)
         is_file = reservation.measurement_type == "file"
         row = _create_measurement(
             conn,
@@ -262,7 +301,7 @@ def _confirm(call: Call, measurement_id: str) -> Response:
         if not is_file:  # the job, in the transaction that creates the row (see .state)
             queue_job(conn, measurement_id, lane)
         # Move the staged files before commit: if the move fails, nothing was created. A PUT
-        # starting now is refused (we hold the write lock; object storage: see docs/server.md).
+        # starting now is refused (we hold its upload's lock; object storage: see docs/server.md).
         storage.stage(measurement_id, "measurements" if is_file else "processing")
     if not is_file:
         call.ctx.worker.enqueue(measurement_id, lane)
@@ -311,8 +350,9 @@ def _check_matches(body: dict[str, Any], reservation: Any, instance_id: str) -> 
         )
 
 
-def _check_staged(storage: Storage, reservation: Any) -> None:
-    """Every expected file was PUT and no PUT is still streaming (409 / 400 otherwise)."""
+def _check_staged(storage: Storage, reservation: Any, limit: int) -> None:
+    """Every expected file was PUT, no PUT is still streaming, none is over ``limit`` bytes
+    (409 / 400 / 413 otherwise)."""
     present, busy = storage.staged_files(reservation.id)
     if busy:
         raise _in_progress(reservation.id, busy)
@@ -326,6 +366,22 @@ def _check_staged(storage: Storage, reservation: Any) -> None:
             field="uploads",
             missing=missing,
         )
+    if storage.presigned:  # the store took the PUT itself: its size was never checked
+        for name in expected:
+            size = storage.upload_size(reservation.id, name) or 0
+            if size > limit:
+                raise _too_large(reservation.id, name, size, limit)
+
+
+def _too_large(measurement_id: str, name: str, size: int, limit: int) -> ApiError:
+    return ApiError(
+        413,
+        "PAYLOAD_TOO_LARGE",
+        f"{name} of upload {measurement_id!r} is {size} bytes, over the server's limit of "
+        f"{limit} bytes ({limit / 1024**3:g} GiB) per uploaded file; split the data into "
+        "several measurements",
+        {"max_bytes": limit, "filename": name, "size": size},
+    )
 
 
 def _create_measurement(
@@ -388,8 +444,9 @@ def create_properties_measurement(call: Call) -> Response:
     values = common_fields(body)
     check_times(values.get("start_time"), values.get("end_time"))
     values.update(name=name, extra=extra_fields(body, MEASUREMENT_FIELDS))
-    with write(call.ctx.engine) as conn:
+    with write(call.ctx.engine, narrow=()) as conn:
         instance = INSTANCES.visible(conn, org, instance_id)
+        hold_names(conn, instance, values.get("tags"))
         MEASUREMENTS.check_name_free(conn, {"cell_instance_id": instance_id}, name)
         check_quota(conn, org)
         row = _create_measurement(

@@ -331,7 +331,8 @@ class Worker:
     def _finish(self, lease: Lease, status: str, error: str | None, row_count: int | None) -> None:
         """Record the outcome and end the job, in one transaction, if the lease is still ours."""
         measurement_id = lease.measurement_id
-        with write(self.engine) as conn:
+        # Narrow: both statements are conditional (the lease, the status), so atomic alone.
+        with write(self.engine, narrow=()) as conn:
             held = complete(conn, lease)
             done = (
                 held
@@ -357,7 +358,7 @@ class Worker:
 
     def _discard(self, lease: Lease, *, deleted: bool) -> None:
         """End a job whose measurement was deleted (drop its files) or is already done."""
-        with write(self.engine) as conn:
+        with write(self.engine, narrow=()) as conn:
             held = complete(conn, lease)
         if held and deleted:
             self.storage.remove(lease.measurement_id)
