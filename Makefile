@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: setup viewer bench-viewer regen check-regen lint typecheck spec-check test test-fast demo bench bench-smoke bench-compare compat stress fuzz test-postgres compat-postgres load-search load clean
+.PHONY: setup viewer bench-viewer regen check-regen lint typecheck spec-check test test-fast demo bench bench-smoke bench-compare compat stress fuzz test-postgres compat-postgres compat-s3 load-search load clean
 
 setup: $(STAMP) viewer
 
@@ -94,6 +94,11 @@ test-postgres: $(STAMP)
 compat-postgres: $(STAMP)
 	@bash $(ROOT)scripts/postgres_packages.sh
 	cd $(ROOT) && IONWORKS_OFFICIAL_VENV=/tmp/ionworks-official $(PY) scripts/with_postgres.py --server-database -- $(PY) scripts/check_official_client.py
+
+# make compat with the server on PostgreSQL and S3-compatible object storage (moto's server, as the tests use).
+compat-s3: $(STAMP)
+	@bash $(ROOT)scripts/postgres_packages.sh
+	cd $(ROOT) && IONWORKS_OFFICIAL_VENV=/tmp/ionworks-official $(PY) scripts/with_postgres.py --server-database -- $(PY) scripts/with_s3.py -- $(PY) scripts/check_official_client.py
 
 # Name search at 1,000,000 specifications on SQLite and PostgreSQL: p50/p99 per query (not in make test).
 load-search: $(STAMP)

@@ -27,7 +27,7 @@ from uvicorn.supervisors import Multiprocess
 from .config import DATABASE_URL_ENV, Settings
 from .connections import guarded_protocol
 from .state import WORKER_PROCESS_ENV, queue_missing_jobs, release_all_leases
-from .storage_s3 import STORAGE_URL_ENV, StorageUnreachable, parse_storage_url
+from .storage_s3 import STORAGE_URL_ENV, StorageUnreachable, parse_storage_url, part_bytes
 
 __all__ = [
     "StorageUnreachable",
@@ -70,6 +70,10 @@ def check_args(args: argparse.Namespace) -> str | None:
             parse_storage_url(url)
         except ValueError as exc:
             return f"--storage-url (or ${STORAGE_URL_ENV}): {exc}"
+        try:
+            part_bytes()
+        except ValueError as exc:
+            return str(exc)
     if args.workers > 1 and not (database_url or "").startswith("postgres"):
         return (
             f"--workers {args.workers} needs PostgreSQL (--database-url postgresql://...): "

@@ -11,6 +11,13 @@ The local storage root stays a working directory and cache: the worker downloads
 there, processes it with the same code as the local store and publishes the results (keeping its
 copies, which the viewer and the steps/cycles JSON read); a server on another host fetches what it
 reads into its own root on demand (:meth:`S3Storage.local_object`).
+
+Large objects: what the server writes (processed results, demo files published on demand) goes
+up through boto3's managed transfer, in parts of ``$PART_BYTES_ENV`` (8 MiB by default) once a
+file is larger than that; a failed transfer aborts its multipart upload, and a failed publish
+deletes what it had published, so nothing is left half-written. What clients upload is one
+presigned PUT per file, which S3 caps at 5 GB; the server's limit per uploaded file
+(``max_upload_bytes``, 4 GiB) is below it, and confirm enforces it (the store took the PUT).
 """
 
 from __future__ import annotations
@@ -25,14 +32,35 @@ from urllib.parse import urlsplit
 from .storage import Storage
 
 __all__ = [
+    "PART_BYTES_ENV",
     "STORAGE_URL_ENV",
     "S3Storage",
     "StorageUnreachable",
     "open_storage",
     "parse_storage_url",
+    "part_bytes",
 ]
 
 PUBLISHED = ("time_series.parquet", "steps.parquet", "cycles.parquet", "steps.json", "cycles.json")
+
+MiB = 1024 * 1024
+PART_BYTES_ENV = "IONWORKS_SERVER_S3_PART_BYTES"
+DEFAULT_PART_BYTES = 8 * MiB
+MIN_PART_BYTES = 5 * MiB
+"""S3's smallest part (every part but the last)."""
+
+
+def part_bytes() -> int:
+    """The multipart threshold and part size: ``$PART_BYTES_ENV`` (bytes, at least 5 MiB)."""
+    raw = os.environ.get(PART_BYTES_ENV, "").strip()
+    if not raw:
+        return DEFAULT_PART_BYTES
+    if not raw.isdigit() or int(raw) < MIN_PART_BYTES:
+        raise ValueError(
+            f"${PART_BYTES_ENV} must be a whole number of bytes of at least {MIN_PART_BYTES} "
+            f"(5 MiB, S3's smallest part), not {raw!r}"
+        )
+    return int(raw)
 
 
 def parse_storage_url(url: str) -> tuple[str, str]:
@@ -66,6 +94,10 @@ class S3Storage(Storage):
                 "s3", config=Config(signature_version="s3v4", retries={"mode": "standard"})
             )
         self.client = client
+        from boto3.s3.transfer import TransferConfig
+
+        size = part_bytes()
+        self.transfer = TransferConfig(multipart_threshold=size, multipart_chunksize=size)
 
     def check(self) -> None:
         """Fail at start-up, with the reason, when the bucket cannot be reached."""
@@ -132,7 +164,7 @@ class S3Storage(Storage):
             local = self.object_path("measurements", object_id, filename)
             if not local.is_file():  # written here only (the demo data): publish it now
                 return None
-            self.client.upload_file(str(local), self.bucket, key)
+            self.client.upload_file(str(local), self.bucket, key, Config=self.transfer)
         return self._presign("get_object", key, ttl_s)
 
     def staged_files(self, object_id: str) -> tuple[set[str], list[str]]:
@@ -170,21 +202,41 @@ class S3Storage(Storage):
         super().unstage(object_id)
 
     def publish(self, object_id: str) -> None:
+        """Upload the results (in parts when large); on failure none of them stays stored."""
         local = self.object_dir("measurements", object_id)
-        for name in PUBLISHED:
-            path = local / name
-            if path.is_file():
-                self.client.upload_file(
-                    str(path), self.bucket, self.key("measurements", object_id, name)
+        try:
+            for name in PUBLISHED:
+                path = local / name
+                if path.is_file():
+                    key = self.key("measurements", object_id, name)
+                    self.client.upload_file(str(path), self.bucket, key, Config=self.transfer)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the upload's own error is the one to report
+                self._clear_published(object_id)
+            raise
+
+    def _clear_published(self, object_id: str) -> None:
+        """Delete the results and abort any multipart upload under them (a worker killed
+        mid-publish leaves one: its parts are stored, and billed, until aborted)."""
+        prefix = self._dir_key("measurements", object_id)
+        pages = self.client.get_paginator("list_multipart_uploads").paginate(
+            Bucket=self.bucket, Prefix=prefix
+        )
+        for page in pages:
+            for upload in page.get("Uploads", []):
+                self.client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
                 )
+        self._delete("measurements", object_id)
 
     def clear_output(self, object_id: str) -> None:
-        self._delete("measurements", object_id)
+        self._clear_published(object_id)
         super().clear_output(object_id)
 
     def remove(self, object_id: str) -> None:
-        for area in ("uploads", "processing", "measurements"):
+        for area in ("uploads", "processing"):
             self._delete(area, object_id)
+        self._clear_published(object_id)
         super().remove(object_id)
 
     def local_object(self, area: str, object_id: str, filename: str) -> Path:
@@ -199,7 +251,7 @@ class S3Storage(Storage):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.temp_path(path)
         try:
-            self.client.download_file(self.bucket, key, str(tmp))
+            self.client.download_file(self.bucket, key, str(tmp), Config=self.transfer)
             os.replace(tmp, path)
         except self.client.exceptions.ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):

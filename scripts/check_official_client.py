@@ -6,6 +6,9 @@ a local server with demo data. Every line it prints is a check that passed; a fa
 Then our client reads the same server and must give the same answers for the project-wide list,
 tags and ``cell_instance.detail`` (the official one reads only the first page of an instance's
 measurements; the demo's instances fit on one).
+
+The server is started with this process's environment: ``make compat-postgres`` sets its
+database, ``make compat-s3`` its database and object storage (``scripts/with_s3.py``).
 """
 
 from __future__ import annotations
@@ -159,6 +162,9 @@ def main() -> int:
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", OFFICIAL], check=True)
     port, key = free_port(), f"compat-{secrets.token_urlsafe(12)}"
+    database = os.environ.get("IONWORKS_SERVER_DATABASE_URL", "SQLite in the data dir")
+    storage = os.environ.get("IONWORKS_SERVER_STORAGE_URL", "the data dir")
+    print(f"server: database {database.split('@')[-1]}, storage {storage}", flush=True)
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="ionworks-compat-") as data_dir:
         server = start_server(port, key, data_dir, "--demo")

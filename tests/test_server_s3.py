@@ -1,5 +1,6 @@
 """The server on S3-compatible object storage: moto's standalone server (``moto_server`` from PyPI,
-a real HTTP server process on loopback) as the store, the client's seed scenarios against it.
+a real HTTP server process on loopback, started by ``s3_process.py``) as the store, the client's
+seed scenarios against it.
 
 With ``--storage-url`` the client talks to the store itself: initiate-upload hands out the store's
 presigned PUT URLs, downloads redirect to its presigned GET URLs, byte ranges (row windows and
@@ -9,25 +10,29 @@ column projection) are served by the store, and the server's own ``/storage`` ro
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
 import httpx
 import polars as pl
 import pytest
+import s3_process
 from conftest import http_client, new_spec_and_instance, upload_time_series, wait_processed
+from s3_process import moto_store, s3_client
 from server_process import REPO_ROOT, ServerProcess, free_port, start_server
 
 from ionworks import Ionworks
 from ionworks.data import columns as col
 from ionworks_server.demo_data import long_series
+from ionworks_server.errors import ApiError
+from ionworks_server.storage_s3 import PART_BYTES_ENV, S3Storage
+from ionworks_server.uploads import _check_staged as check_staged
 
 BUCKET = "ionworks-test"
 PREFIX = "team/data"
@@ -35,52 +40,16 @@ SERVE = [sys.executable, "-m", "ionworks_server", "serve", "--port", "0"]
 PROCESSED = {"time_series.parquet", "steps.parquet", "cycles.parquet", "steps.json", "cycles.json"}
 
 
-def _moto_server() -> str:
-    found = Path(sys.executable).with_name("moto_server")
-    if found.exists():
-        return str(found)
-    which = shutil.which("moto_server")
-    assert which, "moto_server not found: pip install 'moto[server]' (the dev extra has it)"
-    return which
-
-
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto's S3 server on a free loopback port, with an empty bucket; its endpoint URL."""
-    port = free_port()
-    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
-    process = subprocess.Popen(
-        [_moto_server(), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(endpoint, timeout=2)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, "moto_server exited at start-up"
-                assert time.monotonic() < deadline, "moto_server did not start within 60 s"
-                time.sleep(0.1)
+    with moto_store(tmp_path_factory.mktemp("moto") / "moto.log") as endpoint:
         yield endpoint
-    finally:
-        process.terminate()
-        process.wait(10)
-        log.close()
 
 
 @pytest.fixture(scope="module")
 def aws_env(store: str) -> Iterator[dict[str, str]]:
-    env = {
-        "AWS_ENDPOINT_URL": store,
-        "AWS_ACCESS_KEY_ID": "test-key",
-        "AWS_SECRET_ACCESS_KEY": "test-secret",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
+    env = s3_process.aws_env(store)
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
             patch.setenv(name, value)
@@ -88,14 +57,7 @@ def aws_env(store: str) -> Iterator[dict[str, str]]:
         yield env
 
 
-def s3(endpoint: str) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="test-key",
-        aws_secret_access_key="test-secret",
-        region_name="us-east-1",
-    )
+s3 = s3_client
 
 
 @pytest.fixture(scope="module")
@@ -252,3 +214,131 @@ def test_a_storage_url_that_is_not_s3_is_refused_before_start(tmp_path: Path) ->
     assert done.returncode == 2, done.stderr
     assert "use s3://BUCKET/PREFIX" in done.stderr
     assert not (tmp_path / "data").exists()
+
+
+# -- large objects: multipart uploads of what the server writes --------------------------------
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture
+def parts_of_5mib(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Multipart above 5 MiB (S3's smallest part; moto enforces it too), not boto3's 8 MiB."""
+    monkeypatch.setenv(PART_BYTES_ENV, str(5 * MiB))
+
+
+def storage_on(store: str, root: Path) -> S3Storage:
+    """The server's storage class in this process, on the test bucket."""
+    storage = S3Storage(root, b"k" * 32, f"s3://{BUCKET}/{PREFIX}")
+    storage.check()
+    return storage
+
+
+def multipart_uploads(store: str, measurement_id: str) -> list[str]:
+    listing = s3(store).list_multipart_uploads(Bucket=BUCKET, Prefix=f"{PREFIX}/")
+    return [u["Key"] for u in listing.get("Uploads", []) if f"/{measurement_id}/" in u["Key"]]
+
+
+def test_large_results_are_published_in_parts_and_read_back_whole(
+    parts_of_5mib: None, store: str, tmp_path: Path
+) -> None:
+    storage = storage_on(store, tmp_path / "a")
+    mid = str(uuid.uuid4())
+    body = os.urandom(11 * MiB + 17)
+    local = storage.object_dir("measurements", mid)
+    local.mkdir(parents=True)
+    (local / "time_series.parquet").write_bytes(body)
+    storage.publish(mid)
+    key = storage.key("measurements", mid, "time_series.parquet")
+    head = s3(store).head_object(Bucket=BUCKET, Key=key)
+    assert head["ETag"].strip('"').endswith("-3"), head["ETag"]  # three parts: 5 + 5 + 1 MiB
+    assert head["ContentLength"] == len(body)
+    url = storage.download_url("", mid, "time_series.parquet", 60)
+    assert url is not None
+    across = httpx.get(url, headers={"Range": f"bytes={5 * MiB - 10}-{5 * MiB + 9}"})
+    assert across.status_code == 206
+    assert across.content == body[5 * MiB - 10 : 5 * MiB + 10]
+    # Another host reads it into its own root (ranged GETs in parts): the same bytes.
+    elsewhere = storage_on(store, tmp_path / "b")
+    assert elsewhere.local_object("measurements", mid, "time_series.parquet").read_bytes() == body
+    storage.remove(mid)
+    assert stored(store, mid) == {}
+
+
+def test_a_failed_publish_aborts_its_multipart_upload_and_keeps_nothing(
+    parts_of_5mib: None, store: str, tmp_path: Path
+) -> None:
+    storage = storage_on(store, tmp_path)
+    mid = str(uuid.uuid4())
+    local = storage.object_dir("measurements", mid)
+    local.mkdir(parents=True)
+    (local / "time_series.parquet").write_bytes(b"published first")
+    (local / "steps.parquet").write_bytes(os.urandom(12 * MiB))
+    sent: list[int] = []
+
+    def fail_the_second_part(**_: Any) -> None:
+        # A fault moto cannot produce on demand: the connection dies during one part.
+        sent.append(1)
+        if len(sent) == 2:
+            raise ConnectionAbortedError("injected: the connection died during a part")
+
+    storage.client.meta.events.register("before-send.s3.UploadPart", fail_the_second_part)
+    with pytest.raises(Exception, match="injected"):
+        storage.publish(mid)
+    assert len(sent) >= 2
+    assert multipart_uploads(store, mid) == []  # aborted: no parts left stored
+    assert stored(store, mid) == {}  # nor the file published before it
+
+
+def test_clearing_output_aborts_the_multipart_upload_of_a_killed_worker(
+    store: str, aws_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A worker killed mid-publish leaves an unfinished multipart upload; the worker that takes
+    the job over clears the output, parts included (as does deleting the measurement)."""
+    storage = storage_on(store, tmp_path)
+    for clear in (storage.clear_output, storage.remove):
+        mid = str(uuid.uuid4())
+        key = storage.key("measurements", mid, "time_series.parquet")
+        started = s3(store).create_multipart_upload(Bucket=BUCKET, Key=key)
+        s3(store).upload_part(
+            Bucket=BUCKET, Key=key, UploadId=started["UploadId"], PartNumber=1, Body=b"x" * MiB
+        )
+        assert multipart_uploads(store, mid) == [key]
+        clear(mid)
+        assert multipart_uploads(store, mid) == []
+
+
+def test_confirm_refuses_an_upload_the_store_took_over_the_limit(
+    store: str, aws_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The store takes a presigned PUT of any size up to its own cap (5 GB on S3), so confirm
+    checks the server's limit per file (``max_upload_bytes``) that the local store's PUT checks."""
+    storage = storage_on(store, tmp_path)
+    mid = str(uuid.uuid4())
+    key = storage.key("uploads", mid, "time_series.parquet")
+    s3(store).put_object(Bucket=BUCKET, Key=key, Body=b"x" * 1000)
+    reservation = SimpleNamespace(id=mid, measurement_type="time_series", filenames=[])
+    check_staged(storage, reservation, 1000)  # at the limit: accepted
+    with pytest.raises(ApiError) as refused:
+        check_staged(storage, reservation, 999)
+    assert refused.value.status == 413
+    assert "time_series.parquet" in refused.value.message and "999 bytes" in refused.value.message
+    storage.remove(mid)
+
+
+def test_a_part_size_below_s3s_smallest_is_refused_at_start(
+    aws_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IONWORKS_SERVER_")}
+    env[PART_BYTES_ENV] = "1000000"
+    done = subprocess.run(
+        [*SERVE, "--data-dir", str(tmp_path / "data"), "--storage-url", f"s3://{BUCKET}/x"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"${PART_BYTES_ENV} must be a whole number of bytes of at least 5242880" in done.stderr
+    assert "Traceback" not in done.stderr
