@@ -24,6 +24,7 @@ import httpx
 
 from . import _constants as C
 from ._async_http import build_async_api_client, build_async_storage_client, call
+from ._async_net import async_transport
 from ._client import ClientSettings
 
 if TYPE_CHECKING:
@@ -88,8 +89,8 @@ class AsyncIonworks(ClientSettings):
         )
         # The transports hold the connection pools; with_options copies share them.
         self._transports = (
-            transport or httpx.AsyncHTTPTransport(),
-            storage_transport or httpx.AsyncHTTPTransport(),
+            transport or async_transport(),
+            storage_transport or async_transport(),
         )
         self._connect()
 

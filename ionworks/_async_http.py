@@ -20,6 +20,7 @@ import anyio
 import httpx
 
 from . import _logging
+from ._async_net import async_transport
 from ._http import (
     USER_AGENT,
     Retries,
@@ -189,7 +190,7 @@ def build_async_api_client(
         headers=api_headers(headers),
         timeout=api_timeout(timeout),
         transport=around(
-            retries, transport or httpx.AsyncHTTPTransport(), owns=owns_transport, deadline=timeout
+            retries, transport or async_transport(), owns=owns_transport, deadline=timeout
         ),
         follow_redirects=False,
         event_hooks={"response": [_raise_for_api_error]},
@@ -208,7 +209,7 @@ def build_async_storage_client(
         headers={"User-Agent": USER_AGENT},
         timeout=storage_timeout(timeout),
         transport=around(
-            retries, transport or httpx.AsyncHTTPTransport(), owns=owns_transport, kind="storage"
+            retries, transport or async_transport(), owns=owns_transport, kind="storage"
         ),
         follow_redirects=True,
     )
