@@ -3,6 +3,7 @@ through ``ionworks.scan``, the real cycler corpus, and the plots."""
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -362,3 +363,80 @@ def test_sparse_samples_give_a_smooth_curve_not_a_beat_pattern() -> None:
     values = inner.get_column(DQDV).to_numpy()
     expected = (10.0 / 3600.0) / 1.8e-3  # A.h per volt
     assert np.abs(values / expected - 1).max() < 0.01
+
+
+# ------------------------------------------------------------------ the vectorised dqdv
+
+
+def _spread_by_hand(volts: np.ndarray, charge: np.ndarray, width: float) -> dict[int, float]:
+    """Each interval's charge spread evenly over the bins its voltage span covers, one
+    interval and one bin at a time (what dqdv's histogram must equal)."""
+    mass: dict[int, float] = {}
+    for v0, v1, dq in zip(volts[:-1], volts[1:], charge, strict=True):
+        lo, hi = min(v0, v1) / width, max(v0, v1) / width
+        if hi - lo < 1e-6:
+            mass[math.floor(lo)] = mass.get(math.floor(lo), 0.0) + dq
+            continue
+        for k in range(math.floor(lo), math.floor(hi) + 1):
+            share = (min(hi, k + 1) - max(lo, k)) / (hi - lo)
+            mass[k] = mass.get(k, 0.0) + dq * share
+    return mass
+
+
+@pytest.mark.parametrize("swing", [0.004, 0.9], ids=["a-few-bins", "across-the-range"])
+def test_unsmoothed_dqdv_is_the_charge_spread_over_each_interval(swing: float) -> None:
+    """Noisy, repeated and jumping voltages: intervals within one bin, at one voltage, across
+    two bins, across many (both ways dqdv spreads whole bins: listed, or as a running sum when
+    the intervals cross more bins than the grid has)."""
+    rng = np.random.default_rng(5)
+    n = 400
+    volts = 3.5 + rng.uniform(-swing, swing, n)
+    volts[100:140] = 3.5012  # quantisation: samples at one voltage
+    volts[200] += 0.03  # a jump across a dozen bins
+    t = np.cumsum(rng.uniform(0.5, 2.0, n))
+    current = rng.uniform(0.9, 1.1, n)
+    series = pl.DataFrame({"Time [s]": t, "Current [A]": current, "Voltage [V]": volts})
+    curve = dqdv(series, smoothing=0, constant_current_only=False)
+    charge = current[1:] * np.diff(t) / 3600.0
+    expected = _spread_by_hand(volts, charge, 0.002)
+    got = dict(
+        zip(
+            np.round(curve.get_column("Voltage [V]").to_numpy() / 0.002 - 0.5).astype(int),
+            curve.get_column(DQDV).to_numpy() * 0.002,
+            strict=True,
+        )
+    )
+    assert set(expected) <= set(got)
+    assert all(abs(got[k] - expected.get(k, 0.0)) < 1e-12 * charge.sum() for k in got)
+
+
+def test_interleaved_cells_are_grouped_not_cut_into_single_rows() -> None:
+    """A fleet frame whose cells' rows alternate (concatenated by time, say) gives each cell's
+    curve: the rows of a cell are taken together, in order."""
+    one = slow_discharge()
+    two = one.with_columns(pl.col("Voltage [V]") + 0.1)
+    cells = [f.with_columns(pl.lit(m).alias("measurement_id")) for m, f in (("a", one), ("b", two))]
+    together = dqdv(pl.concat(cells))
+    interleaved = pl.concat(cells).sort("Time [s]", "measurement_id", maintain_order=True)
+    assert interleaved.get_column("measurement_id")[:4].to_list() == ["a", "b", "a", "b"]
+    assert dqdv(interleaved).equals(together)
+
+
+def test_a_cycle_count_that_changes_back_between_kept_rows_is_one_segment() -> None:
+    """Segments are cut where the kept rows' labels differ, not wherever a label changes in
+    the rows between them (a mislabelled rest sample must not split a discharge)."""
+    series = slow_discharge().with_columns(
+        pl.when(pl.int_range(pl.len()) == 3000)
+        .then(pl.lit(0.0))
+        .otherwise(pl.col("Current [A]"))
+        .alias("Current [A]"),
+        pl.when(pl.int_range(pl.len()) == 3000)
+        .then(pl.lit(7, dtype=pl.Int64))
+        .otherwise(pl.col("Cycle count"))
+        .alias("Cycle count"),
+    )
+    curve = dqdv(series, constant_current_only=False)
+    assert curve.get_column("Cycle count").unique().to_list() == [0]
+    peaks = find_peaks(curve).get_column("Voltage [V]").to_numpy()
+    clean = find_peaks(dqdv(slow_discharge())).get_column("Voltage [V]").to_numpy()
+    assert peaks.size == clean.size and np.abs(peaks - clean).max() < 1e-3

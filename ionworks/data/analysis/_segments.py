@@ -3,8 +3,10 @@
 A segment is the rows of one ``Cycle count`` (of one cell in a fleet frame) whose current flows
 in the chosen direction; each kept row stands for the interval since the row before it, with
 the charge it passed (``|I| dt``, positive current discharging) and the voltages at its two
-ends. One polars pass selects and numbers the rows; everything after is vectorised numpy over
-all segments at once, so a million rows cost a few passes, not one Python loop per cycle.
+ends. The columns are read once as numpy arrays and everything after is vectorised over all
+segments at once: the intervals are found with one pass over the current, their values
+gathered once, and segment and step boundaries found where the label columns change (a few
+thousand points), so a million rows cost a few passes, not one Python loop per cycle.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ._frames import Array, group_keys, lazy, require, require_numbers
 
 Direction = Literal["charge", "discharge"]
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 CC_RELATIVE_STD = 0.02
 """A step is constant-current when its current's std is below this share of its mean |current|."""
@@ -31,22 +34,27 @@ _HINT = "Read cycler files with ionworks.data.read, or rename the columns to the
 
 @dataclass(frozen=True)
 class Segments:
-    """The kept intervals of every segment, segment by segment (``seg`` never decreases)."""
+    """The kept intervals of every segment, segment after segment."""
 
     labels: pl.DataFrame
     """One row per segment: its segment columns (cell keys, ``Cycle count``); no columns at all
     when the series has neither (then it is one segment)."""
-    seg: IntArray
+    starts: IntArray
+    """The index of each segment's first interval (increasing; the first is 0)."""
     dq: Array
     v0: Array
     v1: Array
     direction: Direction
 
     @property
-    def starts(self) -> IntArray:
-        """The index of each segment's first interval."""
-        count = int(self.seg[-1]) + 1
-        return np.asarray(np.searchsorted(self.seg, np.arange(count)), dtype=np.int64)
+    def sizes(self) -> IntArray:
+        """The number of intervals of each segment."""
+        return np.asarray(np.diff(self.starts, append=self.dq.size), dtype=np.int64)
+
+    @property
+    def seg(self) -> IntArray:
+        """The segment of every interval."""
+        return np.repeat(np.arange(self.starts.size, dtype=np.int64), self.sizes)
 
 
 def collect_segments(
@@ -78,86 +86,145 @@ def collect_segments(
     if direction not in ("charge", "discharge"):
         raise DataError(f"{what}: direction must be 'charge' or 'discharge', got {direction!r}.")
     segment = [*keys, *([CYCLE_COUNT] if CYCLE_COUNT in columns else [])]
-    runs = [*segment, *([STEP_COUNT] if STEP_COUNT in columns else [])]
-    data = _intervals(lf, keys, runs, 1.0 if direction == "discharge" else -1.0).collect()
-    if data.height == 0:
+    steps = [STEP_COUNT] if STEP_COUNT in columns else []
+    wanted = list(dict.fromkeys([*segment, *steps, TIME, CURRENT, VOLTAGE]))
+    if isinstance(frame, pl.DataFrame) and step is None and cycle is None:
+        data = frame.select(wanted)  # eager: no query to plan, no copies
+    else:
+        data = lf.select(wanted).collect()
+    data = _grouped(data, keys)
+    found = _intervals(data, keys, direction)
+    if found is None:
         raise _none_error(what, direction, step, cycle)
-    new_segment = _changes(data, segment)
-    seg = np.cumsum(new_segment) - 1
-    keep = np.ones(data.height, dtype=bool)
-    if constant_current_only and STEP_COUNT in columns:
-        run = np.cumsum(new_segment | _changes(data, [STEP_COUNT])) - 1
-        keep = _constant_current(run, data.get_column("_i").to_numpy())
-    counts = np.bincount(seg, weights=keep.astype(float))
-    keep &= counts[seg] >= min_points
-    if not keep.any():
+    prev, dq, v0, v1, current = found
+    starts = _label_changes(data, segment, prev)
+    keep: BoolArray | None = None  # None: every interval is kept (the usual case, no copies)
+    if constant_current_only and steps:
+        runs = np.union1d(starts, _label_changes(data, steps, prev))
+        cc = _constant_current(runs, current)
+        if not cc.all():
+            keep = np.repeat(cc, np.diff(runs, append=prev.size))
+    sizes = np.diff(starts, append=prev.size)
+    kept = sizes if keep is None else np.add.reduceat(keep, starts, dtype=np.int64)
+    enough = (kept >= min_points) & (kept > 0)
+    if not enough.any():
         raise DataError(
             f"{what}: every {direction} segment has fewer than min_points={min_points} samples "
             "of constant current; too few to differentiate. Pass a longer segment, a smaller "
             "min_points, or constant_current_only=False."
         )
-    every = bool(keep.all())  # the usual case: no copies
-    rows = slice(None) if every else np.nonzero(keep)[0]
-    seg = seg[rows]
-    first = np.concatenate([[True], seg[1:] != seg[:-1]])
-    starts = np.nonzero(first)[0] if every else np.asarray(rows)[first]
-    return Segments(
-        labels=data.select(segment)[starts] if segment else pl.DataFrame(),
-        seg=np.cumsum(first) - 1,
-        dq=data.get_column("_dq").to_numpy()[rows],
-        v0=data.get_column("_v0").to_numpy()[rows],
-        v1=data.get_column(VOLTAGE).to_numpy()[rows],
-        direction=direction,
+    labels = data.select(segment)[prev[starts[enough]] + 1] if segment else pl.DataFrame()
+    if not enough.all():
+        whole = np.repeat(enough, sizes)
+        keep = whole if keep is None else keep & whole
+    if keep is not None:
+        rows = np.flatnonzero(keep)
+        dq, v0, v1 = dq[rows], v0[rows], v1[rows]
+        starts = np.concatenate([[0], np.cumsum(kept[enough])[:-1]]).astype(np.int64)
+    return Segments(labels=labels, starts=starts, dq=dq, v0=v0, v1=v1, direction=direction)
+
+
+def _floats(data: pl.DataFrame, name: str) -> Array:
+    """A column as float64 numpy (no copy when it already is; nulls become NaN)."""
+    column = data.get_column(name)
+    if column.dtype != pl.Float64:
+        column = column.cast(pl.Float64)
+    return np.asarray(column.to_numpy(), dtype=np.float64)
+
+
+def _intervals(
+    data: pl.DataFrame, keys: list[str], direction: Direction
+) -> tuple[IntArray, Array, Array, Array, Array] | None:
+    """The intervals flowing in the direction: the row each starts at (it ends at the next),
+    its charge, the voltages at its two ends and its current; ``None`` when there is none.
+
+    An interval is two consecutive rows (of the same cell) that both flow in the direction. One
+    with a missing or non-finite voltage, time or current at either end, or no positive charge,
+    is left out (a cycler's dropped sample must not poison the histogram). NaN compares false,
+    so a missing current never flows.
+    """
+    t, i, v = (_floats(data, name) for name in (TIME, CURRENT, VOLTAGE))
+    flowing = i > 0 if direction == "discharge" else i < 0
+    pair = flowing[1:] & flowing[:-1]
+    if keys:
+        pair[_change_rows(data, keys) - 1] = False
+    prev = np.flatnonzero(pair)  # the row each interval starts at; it ends at the next
+    if prev.size == 0:
+        return None
+    v1, t1, current = v[1:][prev], t[1:][prev], i[1:][prev]
+    # The start of an interval is the end of the one before, except where a run begins.
+    fresh = np.flatnonzero(np.diff(prev) != 1) + 1
+    fresh = np.concatenate([[0], fresh])
+    v0, dq = np.empty_like(v1), np.empty_like(t1)
+    v0[1:], dq[1:] = v1[:-1], t1[:-1]
+    v0[fresh], dq[fresh] = v[prev[fresh]], t[prev[fresh]]
+    np.subtract(t1, dq, out=dq)
+    dq *= current  # |I| dt: the current's sign is the direction's
+    dq /= 3600.0 if direction == "discharge" else -3600.0
+    # One sum each finds a NaN or infinity anywhere (v0 holds only v1's values and v0[fresh]).
+    with np.errstate(invalid="ignore"):  # inf - inf: the slow path below finds it
+        clean = np.isfinite(dq.sum() + v1.sum() + v0[fresh].sum()) and dq.min() > 0
+    if clean:
+        return prev, dq, v0, v1, current
+    good = np.flatnonzero(np.isfinite(dq) & (dq > 0) & np.isfinite(v0) & np.isfinite(v1))
+    if good.size == 0:
+        return None
+    return prev[good], dq[good], v0[good], v1[good], current[good]
+
+
+def _grouped(data: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """The rows of each cell together (a fleet frame's cells interleaved are sorted, stably)."""
+    if not keys or data.height < 2:
+        return data
+    cells = data.select(pl.struct(keys).n_unique()).item()
+    return (
+        data if _change_rows(data, keys).size + 1 == cells else data.sort(keys, maintain_order=True)
     )
 
 
-def _changes(data: pl.DataFrame, names: list[str]) -> npt.NDArray[np.bool_]:
-    """True at the first row and wherever one of the columns ``names`` changes."""
-    changed = np.zeros(data.height, dtype=bool)
-    changed[0] = True
+def _change_rows(data: pl.DataFrame, names: list[str]) -> IntArray:
+    """The rows (from 1) where one of the columns ``names`` differs from the row before."""
+    found: list[IntArray] = []
     for name in names:
         column = data.get_column(name)
         if column.dtype.is_numeric() and not column.has_nulls():
             values = column.to_numpy()
-            changed[1:] |= values[1:] != values[:-1]
+            found.append(np.flatnonzero(values[1:] != values[:-1]) + 1)
         else:  # cell keys (strings), or a column with gaps
-            changed |= column.ne_missing(column.shift(1)).fill_null(True).to_numpy()
-    return changed
+            changed = column.ne_missing(column.shift(1)).fill_null(True).to_numpy()
+            found.append(np.flatnonzero(changed[1:]) + 1)
+    rows = found[0] if len(found) == 1 else np.unique(np.concatenate(found))
+    return np.asarray(rows, dtype=np.int64)
 
 
-def _intervals(lf: pl.LazyFrame, keys: list[str], runs: list[str], sign: float) -> pl.LazyFrame:
-    """The rows flowing in the direction whose previous row (of the same cell) did too, with
-    the charge of the interval between them and the voltage at its start. An interval with a
-    missing or non-finite voltage, time or current at either end is left out (a cycler's
-    dropped sample must not poison the histogram; polars orders NaN above every number, so
-    ``> 0`` alone would keep it)."""
-
-    def over(e: pl.Expr) -> pl.Expr:
-        return e.over(keys) if keys else e
-
-    i, t, v = pl.col(CURRENT), pl.col(TIME), pl.col(VOLTAGE)
-    flowing = i * sign > 0
-    rows = lf.select(
-        *dict.fromkeys(runs),
-        VOLTAGE,
-        over(v.shift(1)).alias("_v0"),
-        (i.abs() * over(t.diff()) / 3600.0).alias("_dq"),
-        i.alias("_i"),
-        (flowing & over(flowing.shift(1))).alias("_keep"),
-    )
-    finite = pl.all_horizontal(pl.col("_dq", "_v0", VOLTAGE).is_finite())
-    return rows.filter(pl.col("_keep") & finite & (pl.col("_dq") > 0))
+def _label_changes(data: pl.DataFrame, names: list[str], prev: IntArray) -> IntArray:
+    """The intervals (from 0, always included) whose end row has other ``names`` values than
+    the previous interval's (intervals start at the rows ``prev``). A change between two
+    intervals' rows is a candidate; its values are compared, as a label can change and change
+    back in the rows left out between them."""
+    if not names:
+        return np.zeros(1, dtype=np.int64)
+    candidates = np.unique(np.searchsorted(prev, _change_rows(data, names) - 1))
+    candidates = candidates[(candidates > 0) & (candidates < prev.size)]
+    differs = np.zeros(candidates.size, dtype=bool)
+    a, b = prev[candidates] + 1, prev[candidates - 1] + 1
+    for name in names:
+        column = data.get_column(name)
+        if column.dtype.is_numeric() and not column.has_nulls():
+            values = column.to_numpy()
+            differs |= values[a] != values[b]
+        else:
+            differs |= column.gather(a).ne_missing(column.gather(b)).to_numpy()
+    return np.concatenate([[0], candidates[differs]]).astype(np.int64)
 
 
-def _constant_current(run: Any, current: Any) -> npt.NDArray[np.bool_]:
-    """Rows of the step runs whose current is constant (CC), not a CV taper."""
-    runs = np.asarray(run, dtype=np.int64)
-    values = np.asarray(current, dtype=float)
-    n = np.maximum(np.bincount(runs), 1).astype(float)
-    mean = np.bincount(runs, weights=values) / n
-    var = np.maximum(np.bincount(runs, weights=values * values) / n - mean * mean, 0.0)
-    cc = np.sqrt(var) <= CC_RELATIVE_STD * np.abs(mean)
-    return np.asarray(cc[runs], dtype=bool)
+def _constant_current(runs: IntArray, current: Array) -> BoolArray:
+    """Whether each run of intervals (starting at ``runs``) has a constant current (CC), not a
+    CV taper."""
+    n = np.diff(runs, append=current.size).astype(float)
+    mean = np.add.reduceat(current, runs) / n
+    var = np.maximum(np.add.reduceat(current * current, runs) / n - mean * mean, 0.0)
+    return np.asarray(np.sqrt(var) <= CC_RELATIVE_STD * np.abs(mean), dtype=bool)
 
 
 def _direction_of(lf: pl.LazyFrame) -> Direction:

@@ -73,68 +73,129 @@ def dqdv(
         by=by,
         what="dqdv",
     )
-    lo = np.minimum(found.v0, found.v1) / resolution
-    hi = np.maximum(found.v0, found.v1) / resolution
-    starts = found.starts
+    starts, sizes, dq = found.starts, found.sizes, found.dq
+    # Bin coordinates of each interval's two ends (v0, ours alone, becomes hi).
+    lo = np.minimum(found.v0, found.v1)
+    hi = np.maximum(found.v0, found.v1, out=found.v0)
+    lo /= resolution
+    hi /= resolution
     first = np.floor(np.minimum.reduceat(lo, starts)).astype(np.int64)
     bins = np.floor(np.maximum.reduceat(hi, starts)).astype(np.int64) - first + 1
     kernel = gaussian_kernel(smoothing / resolution) if smoothing > 0 else np.ones(1)
     pad = kernel.size // 2
-    sizes = bins + 2 * pad  # each segment padded with zeros, so no kernel reaches the next
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    shift = (offsets + pad - first)[found.seg]  # bin b of a segment sits at shift + b
-    mass = _histogram(lo + shift, hi + shift, found.dq, int(sizes.sum()))
-    segment_of = np.repeat(np.arange(bins.size), bins)
-    rank = np.arange(segment_of.size) - np.repeat(np.cumsum(bins) - bins, bins)
-    where = (offsets + pad)[segment_of] + rank
-    smoothed = np.convolve(mass, kernel, "same")[where]
-    curve = smoothed / _kernel_inside(kernel, rank, bins[segment_of]) / resolution
-    volts = (first[segment_of] + rank + 0.5) * resolution
-    return _result(found, segment_of, **{VOLTAGE: volts, DQDV: curve})
+    padded = bins + 2 * pad  # each segment padded with zeros, so no kernel reaches the next
+    offsets = np.cumsum(padded) - padded
+    shift = np.repeat(offsets + pad - first, sizes)  # bin b of a segment sits at shift + b
+    lo += shift
+    hi += shift
+    mass = _histogram(lo, hi, dq, int(padded.sum()), (shift, found.v1.view(np.int64)))
+    curve = _convolve(mass, kernel)
+    del mass, lo, hi, shift
+    # Keep the points of every segment, not its padding: moved left in place, in order.
+    done = 0
+    for o, n in zip(offsets.tolist(), bins.tolist(), strict=True):
+        curve[done : done + n] = curve[o + pad : o + pad + n]
+        done += n
+    curve = curve[:done]
+    ends = _ends(curve, kernel, bins)
+    curve /= resolution
+    curve[ends[0]] = ends[1] / resolution
+    volts = np.repeat(first - (np.cumsum(bins) - bins) + 0.5, bins)
+    volts += np.arange(done)
+    volts *= resolution
+    return _result(found, bins, **{VOLTAGE: volts, DQDV: curve})
 
 
-def _kernel_inside(kernel: Array, rank: Any, length: Any) -> Array:
-    """The share of the kernel centred on point ``rank`` of a segment of ``length`` points that
-    falls inside the segment: dividing by it keeps the curve unbiased at the segment's ends."""
+def _ends(smoothed: Array, kernel: Array, bins: Any) -> tuple[Any, Array]:
+    """The points within half a kernel of a segment's ends and their values divided by the
+    share of the kernel that falls inside the segment (so the curve is not pulled towards zero
+    there)."""
     pad = kernel.size // 2
-    inside = np.ones(np.shape(rank))
-    edge = np.nonzero((rank < pad) | (rank > length - 1 - pad))[0]
+    starts = np.cumsum(bins) - bins
+    near = np.minimum(bins, 2 * pad)  # points per segment within pad of either end
+    segment = np.repeat(np.arange(bins.size), near)
+    k = np.arange(segment.size) - np.repeat(np.cumsum(near) - near, near)
+    length = bins[segment]
+    rank = np.where(k < pad, k, length - 2 * pad + k)  # the first pad points, then the last
+    rank = np.where(near[segment] < 2 * pad, k, rank)  # a short segment: all its points
+    at = starts[segment] + rank
+    right = np.minimum(pad, length - 1 - rank) + pad + 1
+    left = np.maximum(-pad, -rank) + pad
     total = np.concatenate([[0.0], np.cumsum(kernel)])
-    right = np.minimum(pad, length[edge] - 1 - rank[edge]) + pad + 1
-    left = np.maximum(-pad, -rank[edge]) + pad
-    inside[edge] = total[right] - total[left]
-    return inside
+    return at, smoothed[at] / (total[right] - total[left])
 
 
-def _histogram(lo: Array, hi: Array, dq: Array, size: int) -> Array:
-    """Charge per unit bin when each ``dq`` is spread evenly over ``[lo, hi]`` (bin units).
+def _convolve(values: Array, kernel: Array) -> Array:
+    """``np.convolve(values, kernel, "same")`` for a short symmetric kernel, where ``values``
+    starts and ends with half a kernel of zeros (the padding; left as garbage in the result),
+    in cache-sized blocks of shifted multiply-adds (SIMD: faster than numpy's one dot per
+    point)."""
+    pad = kernel.size // 2
+    out = np.zeros(values.size)
+    n = values.size - 2 * pad
+    block = 1 << 15
+    scratch = np.empty(min(block, max(n, 0)))
+    for s in range(pad, pad + n, block):
+        m = min(block, pad + n - s)
+        acc, tmp = out[s : s + m], scratch[:m]
+        np.multiply(values[s : s + m], kernel[pad], out=acc)
+        for k in range(1, pad + 1):
+            np.add(values[s - k : s - k + m], values[s + k : s + k + m], out=tmp)
+            tmp *= kernel[pad + k]
+            acc += tmp
+    return out
+
+
+def _histogram(lo: Array, hi: Array, dq: Array, size: int, scratch: tuple[Any, Any]) -> Array:
+    """Charge per unit bin when each ``dq`` is spread evenly over ``[lo, hi]`` (bin units, >= 0).
 
     Spreading (rather than putting each interval's charge in the bin of its middle) matters
     whenever the voltage step between samples is near the bin width: whole intervals would
-    fill bins unevenly, a beat pattern no smoothing removes. The cumulative charge at integer
-    edge ``k`` is a sum of clamped ramps ``d * (max(0, k - lo) - max(0, k - hi))``,
-    ``d = dq / (hi - lo)``; each ramp enters two difference arrays where it starts (``ceil`` of
-    its end point), so one cumulative sum gives every bin in O(n + bins). An interval whose two
-    samples read the same voltage (quantisation) puts its charge in that voltage's bin.
+    fill bins unevenly, a beat pattern no smoothing removes. An interval puts ``(hi - b) / (hi
+    - lo)`` of its charge in the bin ``b`` of its upper end and the rest in the bin ``a`` of
+    its lower end, less the whole bins between them (an interval spanning three bins or
+    more), which get ``1 / (hi - lo)`` each; two weighted counts give every bin in O(n +
+    bins). An interval whose two samples read the same voltage (quantisation) puts its charge
+    in that voltage's bin. ``lo``, ``hi`` and the two int64 ``scratch`` arrays are overwritten
+    (fewer fresh arrays: a million rows' worth of page faults costs as much as the arithmetic).
     """
-    point = hi - lo < 1e-6
-    mass = np.zeros(size)
-    if point.any():
-        mass += np.bincount(np.floor(lo[point]).astype(np.int64), dq[point], minlength=size)[:size]
-        lo, hi, dq = lo[~point], hi[~point], dq[~point]
-    density = dq / (hi - lo)
-    slope = np.zeros(size + 1)
-    level = np.zeros(size + 1)
-    for ends, add in ((lo, np.add), (hi, np.subtract)):
-        start = np.ceil(ends)
-        index = start.astype(np.int64)
-        add(slope, np.bincount(index, density, minlength=size + 1), out=slope)
-        start -= ends
-        start *= density
-        add(level, np.bincount(index, start, minlength=size + 1), out=level)
-    # Bin k holds C(k+1) - C(k) of the cumulative charge C; with C built from the two arrays
-    # as above, that difference is the running slope at k plus the level entering at k + 1.
-    return np.asarray(mass + np.cumsum(slope)[:size] + level[1:], dtype=np.float64)
+    a, b = scratch
+    np.copyto(a, lo, casting="unsafe")  # floor: lo >= 0
+    np.copyto(b, hi, casting="unsafe")
+    span = np.subtract(hi, lo, out=lo)
+    upper = np.subtract(hi, b, out=hi)
+    upper *= dq
+    with np.errstate(divide="ignore", invalid="ignore"):  # points (span 0) are set below
+        upper /= span
+    if span.min() < 1e-6:
+        point = span < 1e-6
+        upper[point] = 0.0
+        b[point] = a[point]
+    wide = np.flatnonzero(span > 1.0)  # needed for b - a > 1; a few intervals pass
+    wide = wide[b[wide] - a[wide] > 1]
+    density = dq[wide] / span[wide]
+    lower = np.subtract(dq, upper, out=span)
+    mass: Array = np.bincount(a, lower, minlength=size).astype(np.float64, copy=False)
+    mass += np.bincount(b, upper, minlength=size)
+    if wide.size:
+        mass += _whole_bins(a[wide], b[wide], density, size)
+    return mass
+
+
+def _whole_bins(a: Any, b: Any, density: Array, size: int) -> Array:
+    """For intervals spanning whole bins: ``density`` to each bin strictly between ``a`` and
+    ``b``, taken from bin ``a`` (which was given the rest of the charge)."""
+    inner = b - a - 1
+    count = int(inner.sum())
+    if count <= size:  # the usual case: list the bins
+        at = np.repeat(a + 1 - (np.cumsum(inner) - inner), inner) + np.arange(count)
+        index = np.concatenate([a, at])
+        weights = np.concatenate([-inner * density, np.repeat(density, inner)])
+        return np.asarray(np.bincount(index, weights, minlength=size), dtype=np.float64)
+    steps = np.bincount(a + 1, density, minlength=size + 1)
+    steps -= np.bincount(b, density, minlength=size + 1)
+    moved = np.bincount(a, inner * density, minlength=size)
+    return np.asarray(np.cumsum(steps)[:size] - moved, dtype=np.float64)
 
 
 def dvdq(
@@ -183,21 +244,25 @@ def dvdq(
             (smoothing if smoothing is not None else 0.01 * q[-1]) / width,
         )
         parts.append((centres, volts, np.abs(np.gradient(volts, width))))
-    segment_of = np.repeat(np.arange(len(parts)), [p[0].size for p in parts])
+    counts = np.array([p[0].size for p in parts], dtype=np.int64)
     columns = (np.concatenate([p[k] for p in parts]) for k in range(3))
-    return _result(found, segment_of, **dict(zip((CAPACITY, VOLTAGE, DVDQ), columns, strict=True)))
+    return _result(found, counts, **dict(zip((CAPACITY, VOLTAGE, DVDQ), columns, strict=True)))
 
 
-def _result(found: Segments, segment_of: Any, **data: Array) -> pl.DataFrame:
-    """The curves with each point's segment columns and the direction."""
-    curve = pl.DataFrame([pl.Series(k, v) for k, v in data.items()]).with_columns(
-        pl.lit(found.direction).alias(DIRECTION)
-    )
-    if found.labels.width:
-        curve = pl.concat(
-            [found.labels.select(pl.all().gather(segment_of)), curve], how="horizontal"
-        )
-    return curve.select(*found.labels.columns, DIRECTION, *data)
+def _result(found: Segments, counts: Any, **data: Array) -> pl.DataFrame:
+    """The curves (``counts`` points per segment) with each point's segment columns and the
+    direction; numeric labels are repeated in numpy, others gathered by polars."""
+    labels = []
+    for column in found.labels.iter_columns():
+        if column.dtype.is_numeric() and not column.has_nulls():
+            values = np.repeat(column.to_numpy(), counts)
+            labels.append(pl.Series(column.name, values, dtype=column.dtype))
+        else:
+            labels.append(column.gather(np.repeat(np.arange(column.len()), counts)))
+    curve = pl.DataFrame([*labels, *(pl.Series(k, v) for k, v in data.items())])
+    # A literal column: polars keeps one value, not a string per point.
+    direction = pl.lit(found.direction, dtype=pl.String).alias(DIRECTION)
+    return curve.insert_column(len(labels), direction)
 
 
 def _check(**values: float | None) -> None:
