@@ -3,7 +3,9 @@
 Input is a cycles table (``Cycle count`` and ``Discharge capacity [A.h]``, as the API serves and
 :func:`ionworks.data.cycles.get_cycle_metrics` computes), or many of them stacked: the LazyFrame of
 ``ionworks.scan(path, table="cycles")`` is grouped by ``measurement_id``, so a fleet's fade
-table is one call that reads only those three columns.
+table is one call that reads only those three columns, one measurement's partition at a time
+(its peak memory is one cell's rows, not the fleet's; a frame derived from the scan is read at
+once).
 
 * Retention is each cycle's capacity over the reference cycle's (the first cycle with a positive
   capacity unless ``reference_cycle`` is given); cycles without a positive capacity are skipped.
