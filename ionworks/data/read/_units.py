@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from . import _clock
 from ._errors import ReaderError
 
 SCALE_TO_SI = {
@@ -46,8 +47,15 @@ def duration_seconds(frame: pl.DataFrame, name: str) -> pl.Series:
     Maccor writes ``2d 02:52:51.57``; Neware writes ``123:04:05`` with hours past 24. The day
     marker becomes one more ``:`` field, the fields are split once into a frame and then
     combined: evaluating the split inside one expression per field parses each string four
-    times and takes three times as long on a million rows.
+    times and takes three times as long on a million rows. A column in one layout throughout
+    (nearly all) is read from its bytes instead (:mod:`._clock`), to the same numbers.
     """
+    fast = _clock.duration_seconds(frame.get_column(name))
+    return fast if fast is not None else text_duration_seconds(frame, name)
+
+
+def text_duration_seconds(frame: pl.DataFrame, name: str) -> pl.Series:
+    """:func:`duration_seconds` with polars' string functions, for every layout."""
     fast = _day_clock_seconds(frame, name)
     if fast is not None:
         return fast

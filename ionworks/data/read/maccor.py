@@ -16,11 +16,12 @@ import numpy as np
 import polars as pl
 
 from .. import columns as col
+from . import _clock
 from ._errors import ReaderError
 from ._finish import CAPACITY, DIRECTION, ENERGY, MODE, finish
 from ._meta import parse_datetime, with_start
 from ._text import Table, find_table, head_text, numeric, read_table
-from ._units import duration_seconds, scale
+from ._units import scale, text_duration_seconds
 
 NAME = "maccor"
 
@@ -181,8 +182,12 @@ def _direction(mode: pl.Expr) -> pl.Expr:
 def _time(frame: pl.DataFrame, name: str, path: Path, table: Table, unit: str = "") -> pl.Expr:
     """Test time in seconds, from ``0d 00:00:05.05`` text or a number of seconds (or hours)."""
     series = frame.get_column(name)
+    # The usual layout first: it needs no scan for ":" to tell a clock from a number.
+    fast = _clock.duration_seconds(series) if series.dtype == pl.String else None
+    if fast is not None:
+        return pl.lit(fast).alias(col.TIME)
     if series.dtype == pl.String and series.str.contains(":").any():
-        seconds = duration_seconds(frame, name)
+        seconds = text_duration_seconds(frame, name)
         bad = (seconds.is_null() & series.is_not_null()).arg_true()
         if bad.len():
             row = int(bad[0])
