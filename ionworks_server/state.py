@@ -181,7 +181,10 @@ def claim(engine: Engine, lane: str, owner: str, lease_s: float = LEASE_S) -> Le
 
 
 def renew(engine: Engine, leases: list[Lease], lease_s: float = LEASE_S) -> list[str]:
-    """Extend the leases still held; returns the ids whose lease was lost (taken by another)."""
+    """Extend the leases still held; returns the ids whose lease was lost (taken by another).
+
+    A job that is gone was completed (by its holder, between the caller's snapshot of its
+    leases and now) or dropped with its measurement: not lost."""
     lost: list[str] = []
     if not leases:
         return lost
@@ -193,7 +196,12 @@ def renew(engine: Engine, leases: list[Lease], lease_s: float = LEASE_S) -> list
                 .where(J.c.measurement_id == lease.measurement_id, J.c.lease_owner == lease.owner)
                 .values(lease_expires_at=until)
             ).rowcount
-            if not held:
+            if (
+                not held
+                and conn.execute(
+                    select(J.c.measurement_id).where(J.c.measurement_id == lease.measurement_id)
+                ).first()
+            ):
                 lost.append(lease.measurement_id)
     return lost
 

@@ -81,3 +81,14 @@ def test_renewal_keeps_a_job_and_a_restart_frees_every_lease(engine: Engine) -> 
     release_all_leases(engine)  # start-up of the only process: the holder is gone
     again = claim(engine, "small", "worker-b", lease_s=60)
     assert again is not None and again.attempts == 2
+
+
+def test_renewing_a_job_completed_meanwhile_is_not_a_lost_lease(engine: Engine) -> None:
+    """The heartbeat snapshots its leases, then renews: a job completed in between is gone, not
+    taken over (under make load this logged "taken over by another worker" with one worker)."""
+    queued(engine, "job")
+    held = claim(engine, "small", "worker-a", lease_s=60)
+    assert held is not None
+    with write(engine) as conn:
+        assert complete(conn, held) is True
+    assert renew(engine, [held], lease_s=60) == []
