@@ -28,7 +28,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 from starlette.datastructures import QueryParams
 
 from .errors import bad_parameter
-from .search import ESCAPE, ilike
+from .search import ESCAPE, ilike, match_query
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -93,6 +93,9 @@ class ListQuery:
     order_by: list[UnaryExpression[Any]]
     limit: int
     offset: int
+    searched: bool = False
+    """A text index picks the rows (an indexed ``ilike`` with a run of 3+ characters): the
+    matches are few, so :meth:`.records.Resource.page` may count them as it finds them."""
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -238,10 +241,15 @@ def build_list_query(params: QueryParams, spec: ListSpec) -> ListQuery:
     offset = _integer(params, "offset", 0, 0, None)
     conditions: list[ColumnElement[bool]] = []
 
+    searched = False
     for name, column in spec.text_filters.items():
         raw = single(params, name)
         if raw is not None:
-            conditions.append(_text_condition(name, raw, column, name in spec.indexed_text))
+            indexed = name in spec.indexed_text
+            conditions.append(_text_condition(name, raw, column, indexed))
+            if indexed and raw.startswith("ilike."):  # as _text_condition reads the pattern
+                pattern = raw.removeprefix("ilike.").replace(ESCAPE, ESCAPE * 2)
+                searched |= match_query(pattern, None) is not None
     for base, column in spec.date_filters.items():
         after = _date(params, f"{base}_gt")
         if after is not None:
@@ -279,7 +287,7 @@ def build_list_query(params: QueryParams, spec: ListSpec) -> ListQuery:
         order = [column.asc().nulls_first(), spec.id_column.asc()]
     else:
         order = [column.desc().nulls_last(), spec.id_column.desc()]
-    return ListQuery(conditions, order, limit, offset)
+    return ListQuery(conditions, order, limit, offset, searched)
 
 
 def _tag_conditions(params: QueryParams, spec: ListSpec) -> list[ColumnElement[bool]]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import os
 import random
@@ -121,46 +122,105 @@ def _scan_ms(engine: Engine, org: str, pattern: str, limit: int) -> float:
         return (time.perf_counter() - started) * 1000
 
 
-def _bench(label: str, data_dir: Path, count: int, queries: int, limit: int) -> dict[str, Any]:
+def _cpu_ns(pids: list[int]) -> int:
+    """CPU time the processes ``pids`` (every thread) have used so far, in ns (Linux)."""
+    total = 0
+    for pid in pids:
+        for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+            with contextlib.suppress(OSError, ValueError):
+                total += int(stat.read_text().split()[0])
+    return total
+
+
+def _database_pids(engine: Engine) -> list[int]:
+    """The PostgreSQL backends serving the bench's database (the server's pool), else none."""
+    if engine.dialect.name != "postgresql":
+        return []
+    query = text(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid()"
+    )
+    with engine.connect() as conn:
+        return [int(pid) for pid in conn.execute(query).scalars()]
+
+
+def _reference_server(tree: Path, data_dir: Path) -> Any:
+    """A server run from another checkout (``git worktree add DIR <commit>``) on the same data."""
+    spec = importlib.util.spec_from_file_location(
+        "reference_server", tree / "tests/server_process.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)  # its REPO_ROOT is the tree: the server runs from there
+    return module.start_server(data_dir, KEY)
+
+
+def _bench(
+    label: str,
+    data_dir: Path,
+    count: int,
+    queries: int,
+    limit: int,
+    scan: bool = True,
+    reference: Path | None = None,
+) -> dict[str, Any]:
     print(f"{label}: {count:,} specifications")
     rng = random.Random(11)
     words = _words(random.Random(3), 1000)
-    server = start_server(data_dir, KEY)
+    servers = {"": start_server(data_dir, KEY)}
     try:
+        if reference is not None:
+            servers["reference_"] = _reference_server(reference, data_dir)
         url = database_url_for(data_dir) or f"sqlite:///{data_dir / 'ionworks.sqlite3'}"
         engine = create_db_engine(url)
         _fill(engine, count, words)
         with engine.connect() as conn:
             org = conn.execute(select(organizations.c.id)).scalar_one()
-        http = httpx.Client(base_url=server.url, headers={"X-API-Key": KEY}, timeout=120)
+        https = {
+            name: httpx.Client(base_url=server.url, headers={"X-API-Key": KEY}, timeout=120)
+            for name, server in servers.items()
+        }
         patterns = [f"%{w}%" for w in rng.sample(words, queries // 2)]
         patterns += [f"%{w[1:4]}%" for w in rng.sample(words, queries - len(patterns))]
-        http.get("/cell_specifications", params={"name": "ilike.%warm%", "limit": limit})
-        indexed: dict[int, list[float]] = {n: [] for n in (limit, SMALL_PAGE)}
+        for http in https.values():
+            http.get("/cell_specifications", params={"name": "ilike.%warm%", "limit": limit})
+        runs = [(name, page) for page in (limit, SMALL_PAGE) for name in servers]
+        walls: dict[tuple[str, int], list[float]] = {run: [] for run in runs}
+        cpu: dict[tuple[str, int], list[float]] = {run: [] for run in runs}
         scanned: list[float] = []
         totals: list[int] = []
         for pattern in patterns:
-            for page in indexed:  # interleaved: the default page, a small page, then the scan
+            backends = _database_pids(engine)
+            # interleaved: the default page, a small page (each server in turn), then the scan
+            for name, page in runs:
+                pids = [servers[name].process.pid, *backends]
                 params = {"name": f"ilike.{pattern}", "limit": str(page)}
+                used = _cpu_ns(pids)
                 started = time.perf_counter()
-                response = http.get("/cell_specifications", params=params)
-                indexed[page].append((time.perf_counter() - started) * 1000)
+                response = https[name].get("/cell_specifications", params=params)
+                walls[name, page].append((time.perf_counter() - started) * 1000)
+                cpu[name, page].append((_cpu_ns(pids) - used) / 1e6)
                 assert response.status_code == 200, response.text
             totals.append(response.json()["total"])
-            scanned.append(_scan_ms(engine, org, pattern, limit))
+            if scan:
+                scanned.append(_scan_ms(engine, org, pattern, limit))
         engine.dispose()
     finally:
-        server.stop()
+        for server in servers.values():
+            server.stop()
     result: dict[str, Any] = {
         "database": label,
         "specifications": count,
         "queries": len(patterns),
         "median_total": statistics.median(totals),
     }
-    for page, times in indexed.items():
-        result[f"http_limit{page}_p50_ms"] = round(_pct(times, 0.5), 1)
-        result[f"http_limit{page}_p99_ms"] = round(_pct(times, 0.99), 1)
-    result[f"sql_scan_limit{limit}_p50_ms"] = round(_pct(scanned, 0.5), 1)
+    for (name, page), times in walls.items():
+        result[f"{name}http_limit{page}_p50_ms"] = round(_pct(times, 0.5), 1)
+        result[f"{name}http_limit{page}_p99_ms"] = round(_pct(times, 0.99), 1)
+        result[f"{name}server_cpu_limit{page}_p50_ms"] = round(_pct(cpu[name, page], 0.5), 1)
+    if scanned:
+        result[f"sql_scan_limit{limit}_p50_ms"] = round(_pct(scanned, 0.5), 1)
     print(json.dumps(result))
     return result
 
@@ -196,20 +256,45 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=1000)
     parser.add_argument("--keep", type=Path, help="keep and reuse the loaded databases here")
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument("--no-scan", action="store_true", help="skip timing the unindexed scan")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        help="also time a server run from this checkout (git worktree add DIR COMMIT), interleaved",
+    )
     args = parser.parse_args()
     postgres = os.environ.pop("IONWORKS_TEST_DATABASE_URL", None)  # SQLite first, on its own
     root = args.keep if args.keep is not None else CACHE
     results = []
     if args.only != "postgresql":
         data_dir = root / f"sqlite-{args.specs}"
-        results.append(_bench("sqlite", data_dir, args.specs, args.queries, args.limit))
+        results.append(
+            _bench(
+                "sqlite",
+                data_dir,
+                args.specs,
+                args.queries,
+                args.limit,
+                not args.no_scan,
+                args.compare,
+            )
+        )
     with contextlib.ExitStack() as stack:
         if args.keep is not None and args.only != "sqlite":
             postgres = stack.enter_context(_kept_cluster(args.keep / "postgres-cluster"))
         if postgres and args.only != "sqlite":
             os.environ["IONWORKS_TEST_DATABASE_URL"] = postgres
             name = f"postgres-{args.specs}" + ("" if args.keep else f"-{os.getpid()}")
-            results.append(_bench("postgresql", root / name, args.specs, args.queries, args.limit))
+            bench = _bench(
+                "postgresql",
+                root / name,
+                args.specs,
+                args.queries,
+                args.limit,
+                not args.no_scan,
+                args.compare,
+            )
+            results.append(bench)
         elif args.only != "sqlite":
             print("PostgreSQL skipped: run through scripts/with_postgres.py (make load-search)")
     print(json.dumps(results, indent=1))

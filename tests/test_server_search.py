@@ -186,3 +186,24 @@ def test_the_fts_table_follows_renames_and_deletes(
     assert _listed(org, "/cell_specifications", name=f"ilike.%after-{unique}%")[1] == 1
     assert org.delete(f"/cell_specifications/{spec['id']}").status_code == 204
     assert _listed(org, "/cell_specifications", name=f"ilike.%after-{unique}%")[1] == 0
+
+
+@pytest.mark.parametrize("pattern", ["%nmc%", "%cell%", "%graphite 2%", "%zzzz%"])
+def test_small_pages_of_a_search_are_slices_of_the_whole_list(
+    org: httpx.Client, pattern: str
+) -> None:
+    """Pages up to 100 rows are read by id after one counting pass (records._keyed_page): every
+    page, in both orders and past the end, is the slice of the full list with the same total."""
+    for order in ("asc", "desc"):
+        params = {"name": f"ilike.{pattern}", "order_by": "name", "order": order}
+        whole = org.get("/cell_specifications", params={**params, "limit": "1000"}).json()
+        names = [item["name"] for item in whole["items"]]
+        for limit, offset in [(1, 0), (2, 1), (3, 2), (50, 0), (100, 1), (2, len(names) + 5)]:
+            page = org.get(
+                "/cell_specifications",
+                params={**params, "limit": str(limit), "offset": str(offset)},
+            ).json()
+            assert [item["name"] for item in page["items"]] == names[offset : offset + limit]
+            assert page["items"] == whole["items"][offset : offset + limit]
+            assert page["total"] == whole["total"] == len(names)
+            assert page["count"] == len(page["items"])
