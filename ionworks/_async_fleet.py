@@ -14,9 +14,9 @@ from typing import Any
 
 import anyio
 
-from ._async_transfer import quiet_transfers
 from ._dataframe import Frame
 from ._fleet import TABLES, FleetResult, assemble, checked, progress
+from ._transfer_rules import quiet_transfers
 
 
 async def fetch_many(

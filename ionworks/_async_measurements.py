@@ -178,9 +178,11 @@ class AsyncCellMeasurements(AsyncProjectMeasurements):
         data, on_loop = self._data, self._data.bridge.on_loop
 
         def fetch() -> pl.DataFrame | bytes:  # in the bridge thread
-            response = on_loop(self._call, download_time_series, measurement_id, timeout=timeout)
             if window is None:
-                return on_loop(data.transfer.body, response, what=what, timeout=timeout)
+                return on_loop(
+                    self._download, download_time_series, (measurement_id,), what, timeout
+                )
+            response = on_loop(self._call, download_time_series, measurement_id, timeout=timeout)
             return data.transfer.rows_in_thread(
                 response, *window, columns=wanted, what=what, timeout=timeout
             )
@@ -427,13 +429,10 @@ class AsyncCellMeasurements(AsyncProjectMeasurements):
         self, operation: ModuleType, measurement_id: str, what: str, timeout: float | None
     ) -> Callable[[], bytes]:
         """A fetch (run in a bridge thread) of a download endpoint's bytes: inline or redirected."""
-        on_loop, transfer = self._data.bridge.on_loop, self._data.transfer
+        on_loop, named = self._data.bridge.on_loop, f"{what} of {measurement_id}"
 
         def fetch() -> bytes:
-            response = on_loop(self._call, operation, measurement_id, timeout=timeout)
-            return on_loop(
-                transfer.body, response, what=f"{what} of {measurement_id}", timeout=timeout
-            )
+            return on_loop(self._download, operation, (measurement_id,), named, timeout)
 
         return fetch
 

@@ -9,6 +9,7 @@ the requests are awaited, and the cache is read and written in bridge threads.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -182,10 +183,10 @@ class AsyncProjectMeasurements(AsyncResourceAPI):
         what = f"file {name} of {measurement_id}"
 
         def fetch() -> bytes:  # in a bridge thread
-            response = data.bridge.on_loop(
-                self._call, download_measurement_file, measurement_id, name, timeout=timeout
+            ids = (measurement_id, name)
+            return data.bridge.on_loop(
+                self._download, download_measurement_file, ids, what, timeout
             )
-            return data.bridge.on_loop(data.transfer.body, response, what=what, timeout=timeout)
 
         return await data.bridge.run_in_thread(
             data.artifacts.file, measurement_id, name, fetch, use_cache=use_cache
@@ -206,6 +207,14 @@ class AsyncProjectMeasurements(AsyncResourceAPI):
             result = await self._parsed(bulk_update_measurement_tags, body=body, timeout=timeout)
             updated += int(result["updated_count"])
         return updated
+
+    async def _download(
+        self, operation: ModuleType, ids: tuple[str, ...], what: str, timeout: float | None
+    ) -> bytes:
+        """The bytes a download endpoint answers (inline, or behind its redirect): the call
+        and the transfer in one step, so a bridge thread waits on the loop once, not twice."""
+        response = await self._call(operation, *ids, timeout=timeout)
+        return await self._data.transfer.body(response, what=what, timeout=timeout)
 
     @property
     def _data(self) -> AsyncMeasurementData:

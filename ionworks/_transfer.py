@@ -13,19 +13,25 @@ pyarrow from Arrow-owned memory (see ``_Ranges.native``).
 from __future__ import annotations
 
 import io
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import urljoin
 
 import httpx
 import polars as pl
 
 from ._dataframe import read_parquet
-from ._http import check_timeout, raise_storage_error, translate_transport_errors
-from ._progress import progress_bar
-from ._retry import CALL_TIMEOUT
+from ._http import raise_storage_error, translate_transport_errors
+from ._transfer_rules import (
+    absolute,
+    bar,
+    byte_range,
+    host_of,
+    location,
+    options,
+    quiet_transfers,
+    run,
+    whole_body,
+)
 from .errors import InvalidParameterError, IonworksError
 
 if TYPE_CHECKING:
@@ -36,36 +42,16 @@ TAIL_BYTES: Final = 16 * 1024
 """First ranged read of a window or projection: the footer of a series the server wrote fits in it
 up to some 2M rows of 12 columns (a larger footer costs one more request). Measured: a 64 KiB
 tail was 1.3 % of a 5 MB, 200k-row file, a third of what reading 2 of its 8 columns may cost."""
-ATTEMPTS: Final = 3
-"""Whole GETs of one body: the transport retries failures before a response starts; this covers a
-body cut short (a GET is idempotent, so starting again is safe)."""
-_BODY_CUT_SHORT = (httpx.ReadError, httpx.RemoteProtocolError, httpx.ReadTimeout)
 EVERY_ROW: Final = (0, 1 << 62)
 """A row window covering any table: a column projection of the whole series."""
 CHUNK_GAP: Final = 8 * 1024
 """Neighbouring column chunks closer than this are fetched in one request (a round trip costs
 more than a few KiB)."""
-_quiet = threading.local()
-
-
-@contextmanager
-def quiet_transfers() -> Iterator[None]:
-    """No per-transfer progress bars in this thread (a fleet pull shows one bar for all)."""
-    before = getattr(_quiet, "on", False)
-    _quiet.on = True
-    try:
-        yield
-    finally:
-        _quiet.on = before
-
-
-def _bar(total: int, description: str) -> Any:
-    """:func:`progress_bar`, unless this thread's transfers are quiet."""
-    return progress_bar(0 if getattr(_quiet, "on", False) else total, description)
 
 
 class Transfer:
-    """The storage side of one client: what the resources call to move table bytes."""
+    """The storage side of one client: what the resources call to move table bytes. The rules
+    (when to ask again, what an answer means) are :mod:`._transfer_rules`'; this sends."""
 
     def __init__(self, storage: httpx.Client, api_url: str) -> None:
         self._storage = storage
@@ -73,9 +59,10 @@ class Transfer:
 
     def body(self, response: httpx.Response, *, what: str, timeout: float | None = None) -> bytes:
         """The bytes an API download answered: inline (200), or behind its redirect (3xx)."""
-        if not 300 <= response.status_code < 400:
+        url = location(response, self._api_url, what)
+        if url is None:
             return bytes(response.content)
-        return self.download(self._location(response, what), what=what, timeout=timeout)
+        return self.download(url, what=what, timeout=timeout)
 
     def rows(
         self,
@@ -89,26 +76,23 @@ class Transfer:
     ) -> pl.DataFrame:
         """Rows ``start <= i < stop`` (of ``columns`` only, when given) of the parquet table an
         API download answered."""
-        if not 300 <= response.status_code < 400:  # sent inline: slice what we already have
-            frame = read_parquet(bytes(response.content), description=what)
-            return select_columns(frame.slice(start, stop - start), columns, what)
-        url = self._location(response, what)
-        with translate_transport_errors(_host_of(url)):
-            return _read_window(
-                lambda first, last: self._range(url, first, last, what, timeout),
-                start,
-                stop,
-                what,
-                columns,
-            )
+        url = location(response, self._api_url, what)
+        if url is None:  # sent inline: slice what we already have
+            return inline_rows(response, start, stop, columns, what)
+
+        def fetch(first: int | None, last: int) -> tuple[bytes, int, int]:
+            return run(byte_range(first, last, what), lambda spec: self._range(url, spec, timeout))
+
+        with translate_transport_errors(host_of(url)):
+            return read_window(fetch, start, stop, what, columns)
 
     def upload(
         self, location: str, data: bytes, *, what: str, timeout: float | None = None
     ) -> None:
         """PUT bytes to a signed URL (idempotent, so the transport may retry it)."""
-        url = urljoin(self._api_url + "/", location)
-        with translate_transport_errors(_host_of(url)):
-            with _bar(len(data), f"Uploading {what}") as advance:
+        url = absolute(self._api_url, location)
+        with translate_transport_errors(host_of(url)):
+            with bar(len(data), f"Uploading {what}") as advance:
                 content: Any = data if advance is None else _chunks(data, advance)
                 response = self._storage.put(
                     url,
@@ -117,7 +101,7 @@ class Transfer:
                         "Content-Type": "application/octet-stream",
                         "Content-Length": str(len(data)),
                     },
-                    **_options(timeout),
+                    **options(timeout),
                 )
             if response.status_code >= 400:
                 raise_storage_error(response, what)
@@ -127,22 +111,16 @@ class Transfer:
 
         A progress bar is shown for large transfers when a person is watching.
         """
-        with translate_transport_errors(_host_of(url)):
-            for attempt in range(1, ATTEMPTS + 1):
-                try:
-                    return self._download_once(url, what, timeout)
-                except _BODY_CUT_SHORT:
-                    if attempt >= ATTEMPTS:
-                        raise
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        with translate_transport_errors(host_of(url)):
+            return run(whole_body(), lambda _: self._download_once(url, what, timeout))
 
     def _download_once(self, url: str, what: str, timeout: float | None) -> bytes:
-        with self._storage.stream("GET", url, **_options(timeout)) as response:
+        with self._storage.stream("GET", url, **options(timeout)) as response:
             if response.status_code >= 400:
                 response.read()
                 raise_storage_error(response, what)
             size = int(response.headers.get("Content-Length") or 0)
-            with _bar(size, f"Downloading {what}") as advance:
+            with bar(size, f"Downloading {what}") as advance:
                 if advance is None:
                     return response.read()
                 chunks = []
@@ -151,65 +129,18 @@ class Transfer:
                     advance(len(chunk))
                 return b"".join(chunks)
 
-    def _range(
-        self, url: str, first: int | None, last: int, what: str, timeout: float | None
-    ) -> tuple[bytes, int, int]:
-        """Bytes ``first..last`` (or the last ``last`` bytes when ``first`` is None), where they
-        start, and the object's size; a body cut short is asked for again."""
-        spec = f"bytes=-{last}" if first is None else f"bytes={first}-{last}"
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                response = self._storage.get(url, headers={"Range": spec}, **_options(timeout))
-            except _BODY_CUT_SHORT:
-                if attempt >= ATTEMPTS:
-                    raise
-                continue
-            if response.status_code >= 400:
-                raise_storage_error(response, what)
-            if response.status_code == 200:  # the range was ignored: this is the whole object
-                return response.content, 0, len(response.content)
-            where, last_byte, size = _content_range(response, what)
-            if len(response.content) == last_byte - where + 1:
-                return response.content, where, size
-            if attempt >= ATTEMPTS:
-                raise IonworksError(f"Storage cut the {what} transfer short {ATTEMPTS} times")
-        raise AssertionError("unreachable: the last attempt returns or raises")
-
-    def _location(self, response: httpx.Response, what: str) -> str:
-        location = str(response.headers.get("Location") or "")
-        if not location:
-            raise IonworksError(
-                f"The server redirected the {what} download without a Location header"
-            )
-        return urljoin(self._api_url + "/", location)
+    def _range(self, url: str, spec: str | None, timeout: float | None) -> httpx.Response:
+        """One GET of ``spec`` (a Range value; None: the whole object), its body read."""
+        headers = {} if spec is None else {"Range": spec}
+        return self._storage.get(url, headers=headers, **options(timeout))
 
 
-def _options(timeout: float | None) -> dict[str, Any]:
-    """httpx keywords bounding one transfer by the per-call ``timeout`` (None: the client's)."""
-    if timeout is None:
-        return {}
-    check_timeout(timeout)
-    return {
-        "timeout": httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-        "extensions": {CALL_TIMEOUT: timeout},
-    }
-
-
-def _content_range(response: httpx.Response, what: str) -> tuple[int, int, int]:
-    """(first byte, last byte, object size) from ``Content-Range: bytes first-last/size``."""
-    header = response.headers.get("Content-Range", "")
-    try:
-        unit, _, spec = header.partition(" ")
-        span, _, size = spec.partition("/")
-        first, _, last = span.partition("-")
-        if unit != "bytes":
-            raise ValueError(header)
-        return int(first), int(last), int(size)
-    except ValueError:
-        raise IonworksError(
-            f"Storage answered a range request for the {what} with a bad Content-Range "
-            f"header {header!r}"
-        ) from None
+def inline_rows(
+    response: httpx.Response, start: int, stop: int, columns: Sequence[str] | None, what: str
+) -> pl.DataFrame:
+    """A row window of a table the API sent inline (not redirected): sliced after decoding."""
+    frame = read_parquet(bytes(response.content), description=what)
+    return select_columns(frame.slice(start, stop - start), columns, what)
 
 
 Fetch = Callable[[int | None, int], tuple[bytes, int, int]]
@@ -255,7 +186,7 @@ class _Ranges:
         return buffer
 
 
-def _read_window(
+def read_window(
     fetch: Fetch, start: int, stop: int, what: str, columns: Sequence[str] | None = None
 ) -> pl.DataFrame:
     """Rows ``start <= i < stop`` of a remote parquet file (``columns`` only, when given),
@@ -386,9 +317,12 @@ def _chunks(data: bytes, advance: Callable[[int], None]) -> Any:
         advance(len(piece))
 
 
-def _host_of(url: str) -> str:
-    parsed = httpx.URL(url)
-    return f"{parsed.scheme}://{parsed.host}" + (f":{parsed.port}" if parsed.port else "")
-
-
-__all__ = ["EVERY_ROW", "Transfer", "check_columns", "quiet_transfers", "select_columns"]
+__all__ = [
+    "EVERY_ROW",
+    "Transfer",
+    "check_columns",
+    "inline_rows",
+    "quiet_transfers",
+    "read_window",
+    "select_columns",
+]

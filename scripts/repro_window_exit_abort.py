@@ -23,7 +23,7 @@ import io
 import subprocess
 import sys
 import polars as pl
-from ionworks._transfer import _read_window
+from ionworks._transfer import read_window
 frame = pl.DataFrame({"t": range(200_000), "v": [float(i % 977) for i in range(200_000)]})
 buffer = io.BytesIO()
 frame.write_parquet(buffer, row_group_size=20_000)
@@ -32,7 +32,7 @@ def fetch(first, last):
     start = max(0, len(data) - last) if first is None else first
     stop = len(data) if first is None else last + 1
     return data[start:stop], start, len(data)
-assert _read_window(fetch, 1000, 150_000, "series", None).height == 149_000
+assert read_window(fetch, 1000, 150_000, "series", None).height == 149_000
 """
 
 

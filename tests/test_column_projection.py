@@ -14,7 +14,7 @@ import pytest
 
 import ionworks
 from ionworks import CacheMissError, InvalidParameterError, Ionworks
-from ionworks._transfer import _read_window
+from ionworks._transfer import read_window
 from ionworks.data import columns as col
 from ionworks_server.demo_data import long_series
 
@@ -180,7 +180,7 @@ def test_a_projection_downloads_only_the_chunks_of_its_columns_even_with_dots_in
         return data[start:stop], start, len(data)
 
     wanted = [col.CHARGE_CAPACITY, col.TIME]  # "[A.h]": a dot inside a flat name
-    part = _read_window(fetch, 0, rows, "test series", wanted)
+    part = read_window(fetch, 0, rows, "test series", wanted)
     assert part.equals(frame.select(wanted))
     assert sum(fetched) < len(data) * 2 / 8 + 70_000  # two columns, plus the footer read
 
@@ -200,10 +200,10 @@ def test_a_footer_larger_than_the_first_tail_read_is_fetched_whole() -> None:
     frame = pl.DataFrame({col.TIME: range(3000), col.VOLTAGE: range(3000)})
     buffer = io.BytesIO()
     frame.write_parquet(buffer, row_group_size=10)  # 300 row groups: a footer of ~50 KiB
-    part = _read_window(local_fetch(buffer.getvalue()), 2005, 2015, "test series", [col.VOLTAGE])
+    part = read_window(local_fetch(buffer.getvalue()), 2005, 2015, "test series", [col.VOLTAGE])
     assert part.equals(frame.select(col.VOLTAGE).slice(2005, 10))
 
 
 def test_a_body_that_is_not_parquet_raises_an_ionworks_error() -> None:
     with pytest.raises(ionworks.IonworksError, match="footer of the test series"):
-        _read_window(local_fetch(b"not parquet at all" * 100), 0, 10, "test series", [col.TIME])
+        read_window(local_fetch(b"not parquet at all" * 100), 0, 10, "test series", [col.TIME])

@@ -18,7 +18,7 @@ from ionworks import CacheMissError, Ionworks
 from ionworks._cache import config, entries
 from ionworks._polling import Backoff, poll
 from ionworks._retry import CALL_TIMEOUT
-from ionworks._transfer import _read_window
+from ionworks._transfer import read_window
 
 DOC_SPEC = "NCM622/Graphite Coin Cell"
 
@@ -122,7 +122,7 @@ def test_a_window_downloads_only_the_row_groups_it_needs() -> None:
         fetched.append(stop - start)
         return data[start:stop], start, len(data)
 
-    window = _read_window(fetch, 50_000, 70_000, "test series")
+    window = read_window(fetch, 50_000, 70_000, "test series")
     assert window.equals(frame.slice(50_000, 20_000))
     assert len(fetched) == 2  # the footer, then one span: row groups 2 and 3
     assert sum(fetched) < len(data) / 4
