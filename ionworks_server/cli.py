@@ -272,6 +272,7 @@ def _serve(args: argparse.Namespace, sock: socket.socket, public_url: str | None
         port=port,
         http=guarded_protocol(settings.header_timeout_s, settings.max_connections),
         proxy_headers=settings.trust_proxy,
+        timeout_keep_alive=serve_workers.keep_alive_s(settings),
         log_level=args.log_level,
         access_log=args.log_level == "debug",
         lifespan="on",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import math
 import os
 import pickle
 import socket
@@ -34,6 +35,7 @@ __all__ = [
     "add_arguments",
     "app_factory",
     "check_args",
+    "keep_alive_s",
     "prepare",
     "run_workers",
 ]
@@ -105,6 +107,15 @@ def app_factory() -> Any:
     return create_app(_settings())
 
 
+def keep_alive_s(settings: Settings) -> int:
+    """How long an idle kept-alive connection stays open: the header timeout, which closes it
+    anyway (``connections.py``), not uvicorn's 5 s. Clients keep idle connections for up to 5 s
+    (httpx's default), measured from when *they* read the response: with the server also at
+    5 s from when it *sent* it, a request sent on a connection the server was closing failed
+    ("connection reset", "server disconnected") under ``make load``."""
+    return max(5, math.ceil(settings.header_timeout_s))
+
+
 class WorkerConfig(uvicorn.Config):
     """uvicorn's config with our HTTP protocol class built in each worker (a class made at run
     time cannot be sent to a spawned process)."""
@@ -132,6 +143,7 @@ def run_workers(settings: Settings, sock: socket.socket, args: argparse.Namespac
         workers=args.workers,
         lifespan="on",
         proxy_headers=settings.trust_proxy,
+        timeout_keep_alive=keep_alive_s(settings),
         log_level=args.log_level,
         access_log=args.log_level == "debug",
     )
