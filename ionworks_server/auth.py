@@ -12,10 +12,11 @@ the id ``iwk_`` + its first 16 random characters (96 bits; the other 162 stay se
 by hand have no id; they are few, and found by trying each such row's hash.
 
 scrypt costs ~50-100 ms by design, so a verified key is remembered in memory (:class:`_KeyCache`)
-as "this key is row R". The row is still read on every request (one primary-key lookup, as cheap as
-the old hash lookup), so a revoked key (``ionworks admin revoke-key``, or a deleted user or
-organization) fails at once, in every process. Recently refused keys are remembered for a few
-seconds, so a client retrying with a wrong key does not cost a hash per request.
+as "this key is row R". The row is still read on every request (one primary-key lookup, a raw
+one-row read of :mod:`.hot_reads`), so a revoked key (``ionworks admin revoke-key``, or a
+deleted user or organization) fails at once, in every process. Recently refused keys are
+remembered for a few seconds, so a client retrying with a wrong key does not cost a hash per
+request.
 
 Data dirs written before this stored unsalted SHA-256 hex digests: such a row is found by its
 digest and rewritten as scrypt (under its key id, if it has one) the first time its key is used.
@@ -34,11 +35,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 
 from .db import api_keys, organizations, projects, read, users, utcnow, write
 from .errors import forbidden
+from .hot_reads import OneRow
 
 __all__ = [
     "DEFAULT_ORGANIZATION",
@@ -280,24 +282,28 @@ def _resolve(engine: Engine, key: str) -> str | None:
         return _upgrade(conn, row_id, stored, new_hash, key)
 
 
-def _load_caller(engine: Engine, row_id: str) -> Caller | None:
-    query = (
-        select(
-            users.c.id,
-            users.c.email,
-            organizations.c.id.label("org_id"),
-            organizations.c.name.label("org_name"),
-            organizations.c.default_project_id,
-        )
-        .select_from(api_keys.join(users, users.c.id == api_keys.c.user_id))
-        .join(organizations, organizations.c.id == api_keys.c.organization_id)
-        .where(api_keys.c.id == row_id)
+_CALLER = OneRow(
+    select(
+        users.c.id,
+        users.c.email,
+        organizations.c.id,
+        organizations.c.name,
+        organizations.c.default_project_id,
     )
-    with read(engine) as conn:
-        row = conn.execute(query).first()
+    .select_from(api_keys.join(users, users.c.id == api_keys.c.user_id))
+    .join(organizations, organizations.c.id == api_keys.c.organization_id)
+    .where(api_keys.c.id == bindparam("row_id"))
+)
+"""The caller of a key row, read on every request (so revoking the key, or deleting its user
+or organization, is seen at once): a raw one-row read, see :mod:`.hot_reads`."""
+
+
+def _load_caller(engine: Engine, row_id: str) -> Caller | None:
+    row = _CALLER.first(engine, row_id=row_id)
     if row is None:
         return None
-    return Caller(row.id, row.email, row.org_id, row.org_name, row.default_project_id)
+    user_id, email, org_id, org_name, default_project_id = row
+    return Caller(user_id, email, org_id, org_name, default_project_id)
 
 
 def authenticate(engine: Engine, headers: Any) -> Caller:

@@ -8,9 +8,10 @@ a failure, 409 with the processing error, so the caller learns why there is noth
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.engine import Connection
 from starlette.responses import RedirectResponse, Response
 
@@ -26,6 +27,7 @@ from .fields import (
     tags_field,
 )
 from .filters import ListSpec, parse_bool
+from .hot_reads import OneRow
 from .jsonio import JSON_MEDIA_TYPE, format_ts, json_response
 from .records import INSTANCES, MEASUREMENTS
 from .resources import purge_measurements
@@ -190,11 +192,34 @@ def delete_measurement(call: Call) -> Response:
 # -- tables ---------------------------------------------------------------------------------
 
 
-def _processed(call: Call) -> Any:
+_TABLE_STATE = OneRow(
+    select(M.c.id, M.c.measurement_type, M.c.processing_status, M.c.processing_error).where(
+        M.c.id == bindparam("measurement_id"), M.c.organization_id == bindparam("organization_id")
+    )
+)
+"""What a table read needs of its measurement: a raw one-row read (see :mod:`.hot_reads`), as
+``MEASUREMENTS.visible`` decides visibility (the caller's organization, else 404)."""
+
+
+@dataclass(frozen=True)
+class _TableState:
+    id: str
+    measurement_type: str
+    processing_status: str
+    processing_error: str | None
+
+
+def _processed(call: Call) -> _TableState:
     """The measurement, if it is a time series whose processing finished; else 404/409."""
     measurement_id = call.path("cell_measurement_id")
-    with read(call.ctx.engine) as conn:
-        row = MEASUREMENTS.visible(conn, call.caller.organization_id, measurement_id)
+    found = _TABLE_STATE.first(
+        call.ctx.engine,
+        measurement_id=measurement_id,
+        organization_id=call.caller.organization_id,
+    )
+    if found is None:
+        raise not_found(MEASUREMENTS.resource_type, measurement_id, MEASUREMENTS.label)
+    row = _TableState(*found)
     if row.measurement_type != "time_series":
         raise not_found(
             "cell_measurement_table",
