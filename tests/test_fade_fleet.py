@@ -134,3 +134,22 @@ def test_scan_widens_types_across_files_as_before(tmp_path: Path) -> None:
     schema = scan(tmp_path).collect_schema()
     assert schema[CYCLE] == pl.Float64 and schema["Extra"] == pl.Int64
     assert scan(tmp_path).collect().height == 2 + 2 + 3 + 2
+
+
+def test_cells_grouped_together_give_a_row_not_a_linear_algebra_error(tmp_path: Path) -> None:
+    # by="spec_id" puts every cell of a spec in one group: each cycle number then repeats,
+    # and a break with only that number on one side has singular normal equations. Four
+    # copies of one curve have that curve's knee and fade.
+    write(tmp_path, {("s", f"i{n}", f"m-{n}"): fade_curve(knee=600) for n in range(4)})
+    row = capacity_fade(scan(tmp_path), by="spec_id").row(0, named=True)
+    alone = capacity_fade(fade_curve(knee=600)).row(0, named=True)
+    assert row["spec_id"] == "s" and row["Cycles"] == 4 * alone["Cycles"]
+    assert row["Knee cycle"] == pytest.approx(alone["Knee cycle"], abs=5)
+    assert row["Fade rate [%/100 cycles]"] == pytest.approx(alone["Fade rate [%/100 cycles]"])
+
+
+def test_one_cycle_number_only_has_no_fade_rate_and_no_knee() -> None:
+    cell = pl.DataFrame({CYCLE: [3] * 10, CAPACITY: [5.0 - 0.01 * k for k in range(10)]})
+    row = capacity_fade(cell).row(0, named=True)
+    assert row["Cycles"] == 10 and row["Fade rate [%/100 cycles]"] is None
+    assert row["Knee cycle"] is None

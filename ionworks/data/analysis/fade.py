@@ -126,7 +126,8 @@ def _fade_row(
     after = x >= x[ref]
     xs, rs = x[after], retention[after]
     knee = knee_point(xs, rs, min_slope_ratio=min_slope_ratio)
-    slope = float(np.polyfit(xs, rs, 1)[0]) if xs.size >= 2 else float("nan")
+    # (xs is sorted: one cycle number only has no slope, and polyfit would fail on it)
+    slope = float(np.polyfit(xs, rs, 1)[0]) if xs[-1] > xs[0] else float("nan")
     return {
         "Reference cycle": int(x[ref]),
         "Reference capacity [A.h]": float(y[ref]),
@@ -151,6 +152,8 @@ def knee_point(
         return None
     order = np.argsort(x, kind="stable")
     x, y = x[order], y[order]
+    if x[0] == x[-1]:  # one cycle number only: no line through it, no knee
+        return None
     # Work on x scaled to [0, 1] and y centred: the sums below then keep their precision.
     x0, span, y0 = x[0], (x[-1] - x[0]) or 1.0, y.mean()
     sse, coefs = _hinge_fits((x - x0) / span, y - y0)
@@ -198,9 +201,28 @@ def _hinge_fits(x: Array, y: Array) -> tuple[Array, Array]:
     gram[:, 1, 1] = gram[:, 2, 2] = l2 + r2
     gram[:, 1, 2] = gram[:, 2, 1] = r2 - l2
     rhs = np.stack([np.full(split.size, total[3]), ly + ry, ry - ly], axis=1)
-    coefs = np.linalg.solve(gram, rhs[..., None])[..., 0]
+    try:
+        coefs = np.linalg.solve(gram, rhs[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        # A side whose cycles all equal the break (one cycle number repeated 4 times or
+        # more, as when cells are grouped together) has no slope: that break cannot be the
+        # knee. Solve the others; the usual case above keeps its numbers exactly.
+        return _hinge_fits_some_singular(gram, rhs, float(np.sum(y * y)))
     sse = float(np.sum(y * y)) - np.einsum("mi,mi->m", coefs, rhs)
     return np.maximum(sse, 0.0), coefs
+
+
+def _hinge_fits_some_singular(gram: Array, rhs: Array, yy: float) -> tuple[Array, Array]:
+    """:func:`_hinge_fits`' end when some breaks' normal equations are singular: those get an
+    infinite residual (never chosen), the others their least-squares fit."""
+    solvable = np.linalg.cond(gram) < 1.0 / np.finfo(float).eps
+    coefs = np.zeros((gram.shape[0], 3))
+    sse = np.full(gram.shape[0], np.inf)
+    if solvable.any():
+        coefs[solvable] = np.linalg.solve(gram[solvable], rhs[solvable][..., None])[..., 0]
+        fitted = yy - np.einsum("mi,mi->m", coefs[solvable], rhs[solvable])
+        sse[solvable] = np.maximum(fitted, 0.0)
+    return sse, coefs
 
 
 def _moving_mean(values: Array, window: int) -> Array:
