@@ -440,3 +440,23 @@ def test_a_cycle_count_that_changes_back_between_kept_rows_is_one_segment() -> N
     peaks = find_peaks(curve).get_column("Voltage [V]").to_numpy()
     clean = find_peaks(dqdv(slow_discharge())).get_column("Voltage [V]").to_numpy()
     assert peaks.size == clean.size and np.abs(peaks - clean).max() < 1e-3
+
+
+def test_dvdq_with_a_grid_coarser_than_the_segment_says_so() -> None:
+    """One capacity bin has no slope: a clear error (it was numpy's 'Shape of array too
+    small' from np.gradient)."""
+    with pytest.raises(DataError, match=r"resolution=5.0 A.h leaves a segment a single"):
+        dvdq(slow_discharge(), resolution=5.0)
+
+
+def test_peaks_of_segments_given_apart_are_those_of_each_segment() -> None:
+    """find_peaks on the curves of two cycles, their rows interleaved in blocks, finds each
+    cycle's peaks as on its own curve."""
+    one = dqdv(slow_discharge())
+    two = dqdv(slow_discharge().with_columns(pl.lit(1, dtype=pl.Int64).alias("Cycle count")))
+    mixed = pl.concat(
+        [one.head(200), two.head(300), one.tail(one.height - 200), two.tail(two.height - 300)]
+    )
+    peaks = find_peaks(mixed)
+    assert peaks.equals(pl.concat([find_peaks(one), find_peaks(two)]))
+    assert peaks.height == 2 * len(PLATEAUS)

@@ -22,7 +22,6 @@ steps are left out, because holding the voltage piles charge into one bin.
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import numpy as np
@@ -30,7 +29,7 @@ import polars as pl
 
 from ..columns import CAPACITY, VOLTAGE
 from ..errors import DataError
-from ._frames import Array, gaussian_kernel, smooth
+from ._frames import Array, gaussian_kernel
 from ._segments import Direction, Segments, collect_segments
 
 __all__ = ["DIRECTION", "DQDV", "DVDQ", "dqdv", "dvdq"]
@@ -228,25 +227,88 @@ def dvdq(
         by=by,
         what="dvdq",
     )
-    bounds = np.append(found.starts, found.seg.size)
-    middle = (found.v0 + found.v1) / 2.0
-    parts: list[tuple[Array, Array, Array]] = []
-    for a, b in itertools.pairwise(bounds):
-        q = np.cumsum(found.dq[a:b])
-        width = resolution or q[-1] / 1000.0
-        index = np.floor(q / width).astype(np.int64)
-        counts = np.bincount(index).astype(float)
-        filled = counts > 0
-        means = np.bincount(index, weights=middle[a:b])[filled] / counts[filled]
-        centres = (np.arange(counts.size) + 0.5) * width
-        volts = smooth(
-            np.interp(centres, centres[filled], means),
-            (smoothing if smoothing is not None else 0.01 * q[-1]) / width,
+    starts, sizes = found.starts, found.sizes
+    q = np.empty_like(found.dq)  # charge since each segment began, summed segment by segment
+    for a, n in zip(starts.tolist(), sizes.tolist(), strict=True):
+        np.cumsum(found.dq[a : a + n], out=q[a : a + n])
+    total = q[starts + sizes - 1]
+    width = np.full(starts.size, resolution) if resolution else total / 1000.0
+    sigma = (np.full(starts.size, smoothing) if smoothing is not None else 0.01 * total) / width
+    q /= np.repeat(width, sizes)
+    index = np.floor(q).astype(np.int64)  # q increases: the last interval's bin is the last
+    bins = index[starts + sizes - 1] + 1
+    if bins.min() < 2:
+        raise DataError(
+            f"dvdq: resolution={resolution} A.h leaves a segment a single capacity bin; pass a "
+            "resolution finer than the segment's capacity (the default is 0.1 % of it)."
         )
-        parts.append((centres, volts, np.abs(np.gradient(volts, width))))
-    counts = np.array([p[0].size for p in parts], dtype=np.int64)
-    columns = (np.concatenate([p[k] for p in parts]) for k in range(3))
-    return _result(found, counts, **dict(zip((CAPACITY, VOLTAGE, DVDQ), columns, strict=True)))
+    offsets = np.cumsum(bins) - bins
+    index += np.repeat(offsets, sizes)
+    middle = found.v0 + found.v1
+    middle /= 2.0
+    volts = _bin_means(index, middle, bins)
+    volts = _smooth_segments(volts, sigma, bins)
+    spacing = np.repeat(width, bins)
+    slope = np.empty_like(volts)  # np.gradient of each segment: central inside, one-sided at ends
+    slope[1:-1] = (volts[2:] - volts[:-2]) / (2.0 * spacing[1:-1])
+    first, last = offsets, offsets + bins - 1
+    slope[first] = (volts[first + 1] - volts[first]) / width
+    slope[last] = (volts[last] - volts[last - 1]) / width
+    centres = np.arange(volts.size, dtype=np.float64)
+    centres -= np.repeat(offsets - 0.5, bins)
+    centres *= spacing
+    return _result(found, bins, **{CAPACITY: centres, VOLTAGE: volts, DVDQ: np.abs(slope)})
+
+
+def _bin_means(index: Any, values: Array, bins: Any) -> Array:
+    """The mean of ``values`` in every bin (``index``, segment after segment); an empty bin is
+    interpolated between its segment's filled neighbours (the first filled value before them;
+    a segment's last bin is never empty)."""
+    counts = np.bincount(index, minlength=int(bins.sum())).astype(np.float64)
+    sums = np.bincount(index, values, minlength=counts.size)
+    filled = counts > 0
+    means = np.divide(sums, counts, out=sums, where=filled)
+    if filled.all():
+        return np.asarray(means, dtype=np.float64)
+    empty = np.flatnonzero(~filled)
+    known = np.flatnonzero(filled)
+    after = np.searchsorted(known, empty)  # the next filled bin (same segment: its last is)
+    right = known[after]
+    left = known[np.maximum(after - 1, 0)]
+    segment_start = np.repeat(np.cumsum(bins) - bins, bins)[empty]
+    before = (after > 0) & (left >= segment_start)
+    with np.errstate(divide="ignore", invalid="ignore"):  # left == right: not used below
+        slope = (means[right] - means[left]) / (right - left)
+    means[empty] = np.where(before, slope * (empty - left) + means[left], means[right])
+    return np.asarray(means, dtype=np.float64)
+
+
+def _smooth_segments(values: Array, sigma: Array, bins: Any) -> Array:
+    """:func:`._frames.smooth` of every segment (Gaussian of ``sigma`` points, normalised over
+    the kernel's overlap at the ends), segments sharing a kernel convolved in one pass."""
+    out = values.copy()
+    offsets = np.cumsum(bins) - bins
+    kernels = {float(x): gaussian_kernel(float(x)) for x in np.unique(sigma[sigma > 0])}
+    half = np.array([kernels[x].size // 2 if x > 0 else 0 for x in sigma.tolist()])
+    half = np.minimum(half, (bins - 1) // 2)  # a short curve: the kernel cut to fit
+    for x, h in sorted(set(zip(sigma.tolist(), half.tolist(), strict=True))):
+        if x <= 0 or h == 0:
+            continue
+        full = kernels[x]
+        kernel = full[full.size // 2 - h : full.size // 2 + h + 1]
+        group = np.flatnonzero((sigma == x) & (half == h))
+        n = bins[group]
+        padded = n + 2 * h
+        place = np.cumsum(padded) - padded + h
+        source = np.repeat(offsets[group] - place, n)
+        target = np.arange(int(n.sum())) + np.repeat(place - (np.cumsum(n) - n), n)
+        stacked = np.zeros(int(padded.sum()))
+        stacked[target] = values[target + source]
+        smoothed = _convolve(stacked, kernel)[target] / kernel.sum()
+        at, edges = _ends(smoothed, kernel, n)
+        smoothed[at] = edges * kernel.sum()
+        out[target + source] = smoothed
+    return out
 
 
 def _result(found: Segments, counts: Any, **data: Array) -> pl.DataFrame:

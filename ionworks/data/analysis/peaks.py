@@ -1,8 +1,9 @@
 """Peaks of a dQ/dV or dV/dQ curve: position, height, width and prominence, per segment.
 
-Local maxima come from :func:`ionworks.data.differential.find_peaks` (scipy's rule, already in the
-data core); the prominence and width follow ``scipy.signal.peak_prominences`` and
-``peak_widths`` at half prominence, and the position is refined between grid points.
+Local maxima follow scipy's rule (as :func:`ionworks.data.differential.find_peaks`: a flat top
+once, at its middle), found in every segment at once; the prominence and width follow
+``scipy.signal.peak_prominences`` and ``peak_widths`` at half prominence, computed for all the
+peaks of a segment together, and the position is refined between grid points.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import numpy as np
 import polars as pl
 
 from ..columns import CAPACITY, VOLTAGE
-from ..differential import find_peaks as _local_maxima
 from ..errors import DataError
 from ._frames import Array
 from .incremental import DIRECTION, DQDV, DVDQ
@@ -46,69 +46,130 @@ def find_peaks(curve: pl.DataFrame, *, min_prominence: float = PEAK_MIN_PROMINEN
     unit = "V" if x_name == VOLTAGE else "A.h"
     segment = [c for c in curve.columns if c not in (CAPACITY, VOLTAGE, DQDV, DVDQ, DIRECTION)]
     keep = [*segment, DIRECTION] if DIRECTION in curve.columns else segment
-    rows: list[dict[str, Any]] = []
-    groups = curve.partition_by(keep, as_dict=True, maintain_order=True) if keep else {(): curve}
-    for key, part in groups.items():
-        x, y = part.get_column(x_name).to_numpy(), part.get_column(y_name).to_numpy()
-        for position, height, width, prominence in _peaks_1d(x, y, min_prominence):
-            labels = dict(zip(keep, key, strict=True))
-            rows.append(
-                {
-                    **labels,
-                    x_name: position,
-                    y_name: height,
-                    f"Width [{unit}]": width,
-                    "Prominence": prominence,
-                }
-            )
+    width_name = f"Width [{unit}]"
     schema = {c: curve.schema[c] for c in keep} | {
         x_name: pl.Float64,
         y_name: pl.Float64,
-        f"Width [{unit}]": pl.Float64,
+        width_name: pl.Float64,
         "Prominence": pl.Float64,
     }
-    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+    if curve.height == 0:
+        return pl.DataFrame(schema=schema)
+    starts = _segment_starts(curve, keep)
+    if starts is None:  # a segment's rows apart: together, in order of first appearance
+        curve = pl.concat(curve.partition_by(keep, maintain_order=True))
+        starts = _segment_starts(curve, keep)
+        assert starts is not None
+    x = _floats(curve.get_column(x_name))
+    y = _floats(curve.get_column(y_name))
+    found = _all_peaks(x, y, starts, min_prominence)
+    values = pl.DataFrame(
+        dict(zip((x_name, y_name, width_name, "Prominence"), found[1:], strict=True))
+    )
+    if keep:
+        values = pl.concat([curve.select(keep)[found[0]], values], how="horizontal")
+    return values.select(list(schema))
 
 
-def _peaks_1d(x: Array, y: Array, min_prominence: float) -> list[tuple[float, float, float, float]]:
-    """(position, height, width, prominence) of each prominent local maximum of ``y(x)``."""
-    if y.size < 3 or not np.isfinite(y).all():
-        return []
-    floor = min_prominence * float(np.max(y))
-    found = []
-    for i in _local_maxima(y):
-        prominence = float(y[i] - max(_base(y[i::-1]), _base(y[i:])))
-        if prominence <= floor:
+def _floats(column: pl.Series) -> Array:
+    return np.asarray(column.cast(pl.Float64).to_numpy(), dtype=np.float64)
+
+
+def _segment_starts(curve: pl.DataFrame, keep: list[str]) -> Any:
+    """The first row of every segment (a run of equal ``keep`` values), or ``None`` when a
+    segment's rows are not together."""
+    if not keep:
+        return np.zeros(1, dtype=np.int64)
+    runs = curve.select(pl.struct(keep).rle_id()).to_series()
+    count = int(runs[-1]) + 1
+    if count != curve.select(pl.struct(keep).n_unique()).item():
+        return None
+    changed = np.flatnonzero(np.diff(runs.to_numpy()) != 0) + 1
+    return np.concatenate([[0], changed]).astype(np.int64)
+
+
+def _all_peaks(x: Array, y: Array, starts: Any, min_prominence: float) -> tuple[Any, ...]:
+    """Every segment's prominent peaks: (row, position, height, width, prominence) arrays."""
+    ends = np.append(starts[1:], y.size)
+    top = _local_maxima(y, starts)
+    out: list[tuple[Any, ...]] = []
+    owner = np.searchsorted(starts, top, side="right") - 1
+    split = np.searchsorted(owner, np.arange(starts.size + 1))
+    for s, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        peaks = top[split[s] : split[s + 1]] - a
+        ys = y[a:b]
+        if peaks.size == 0 or ys.size < 3 or not np.isfinite(ys).all():
             continue
-        half = y[i] - prominence / 2.0
-        width = _crossing(x, y, i, half, 1) - _crossing(x, y, i, half, -1)
-        found.append((_vertex(x, y, int(i)), float(y[i]), width, prominence))
-    return found
+        for chunk in np.array_split(peaks, -(-peaks.size * ys.size // 4_000_000)):
+            out.append(_segment_peaks(x[a:b], ys, chunk, min_prominence, a))
+    if not out:
+        empty = np.empty(0)
+        return np.empty(0, dtype=np.int64), empty, empty, empty, empty
+    return tuple(np.concatenate([part[k] for part in out]) for k in range(5))
 
 
-def _base(side: Array) -> float:
-    """The lowest point on one side of a peak before the curve rises above it."""
-    higher = np.nonzero(side > side[0])[0]
-    stop = int(higher[0]) if higher.size else side.size
-    return float(side[:stop].min())
+def _local_maxima(y: Array, starts: Any) -> Any:
+    """Indices of every segment's local maxima, a flat top once at its middle, as
+    :func:`ionworks.data.differential.find_peaks` (scipy's rule) finds them in each segment."""
+    n = y.size
+    new_run = np.ones(n, dtype=bool)
+    new_run[1:] = y[1:] != y[:-1]
+    new_run[starts] = True
+    first = np.flatnonzero(new_run)  # runs of equal values, never across segments
+    last = np.append(first[1:], n) - 1
+    level = y[first]
+    segment_first = np.zeros(n, dtype=bool)
+    segment_first[starts] = True
+    rise = np.zeros(first.size, dtype=bool)
+    rise[1:] = (level[1:] > level[:-1]) & ~segment_first[first[1:]]
+    fall = np.zeros(first.size, dtype=bool)
+    fall[:-1] = (level[:-1] > level[1:]) & ~segment_first[first[1:]]
+    top = np.flatnonzero(rise & fall)
+    return (first[top] + last[top]) // 2
 
 
-def _crossing(x: Array, y: Array, i: int, level: float, step: int) -> float:
-    """Where ``y`` falls to ``level`` walking from ``i`` in direction ``step`` (interpolated)."""
-    j = i
-    while 0 <= j + step < y.size and y[j + step] > level:
-        j += step
-    k = j + step
-    if not 0 <= k < y.size:
-        return float(x[j])
-    frac = (y[j] - level) / (y[j] - y[k]) if y[j] != y[k] else 0.0
-    return float(x[j] + frac * (x[k] - x[j]))
+def _segment_peaks(
+    x: Array, y: Array, peaks: Any, min_prominence: float, offset: int
+) -> tuple[Any, ...]:
+    """Prominence, width and refined position of ``peaks`` of one segment, all at once: each
+    peak's row of the segment marks where the curve is above the peak (its bases end there)
+    and above half its prominence (its width ends there)."""
+    n = y.size
+    j = np.arange(n)
+    height = y[peaks]
+    above = y[None, :] > height[:, None]
+    left = np.where(above & (j < peaks[:, None]), j, -1).max(axis=1)
+    right = np.where(above & (j > peaks[:, None]), j, n).min(axis=1)
+    inside = (j > left[:, None]) & (j < right[:, None])
+    left_min = np.where(inside & (j <= peaks[:, None]), y, np.inf).min(axis=1)
+    right_min = np.where(inside & (j >= peaks[:, None]), y, np.inf).min(axis=1)
+    prominence = height - np.maximum(left_min, right_min)
+    kept = prominence > min_prominence * float(np.max(y))
+    peaks, height, prominence = peaks[kept], height[kept], prominence[kept]
+    half = height - prominence / 2.0
+    below = y[None, :] <= half[:, None]
+    after = np.where(below & (j > peaks[:, None]), j, n).min(axis=1)
+    before = np.where(below & (j < peaks[:, None]), j, -1).max(axis=1)
+    width = _crossing(x, y, after, -1, half) - _crossing(x, y, before, 1, half)
+    return peaks + offset, _vertex(x, y, peaks), height, width, prominence
 
 
-def _vertex(x: Array, y: Array, i: int) -> float:
-    """The peak's position refined by a parabola through its three points (uniform grid)."""
-    if i == 0 or i == y.size - 1:
-        return float(x[i])
-    below = y[i - 1] - 2.0 * y[i] + y[i + 1]
-    offset = 0.5 * (y[i - 1] - y[i + 1]) / below if below < 0 else 0.0
-    return float(x[i] + offset * (x[i + 1] - x[i]))
+def _crossing(x: Array, y: Array, k: Any, back: int, level: Array) -> Array:
+    """Where ``y`` falls to ``level`` between the last point above it (``k + back``) and the
+    first at or below it (``k``), interpolated; the segment's end when it never does."""
+    j = k + back
+    k = np.where((k < 0) | (k >= y.size), j, k)
+    drop = y[j] - y[k]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(drop != 0, (y[j] - level) / drop, 0.0)
+    return np.asarray(x[j] + frac * (x[k] - x[j]), dtype=np.float64)
+
+
+def _vertex(x: Array, y: Array, i: Any) -> Array:
+    """Each peak's position refined by a parabola through its three points (uniform grid)."""
+    inner = (i > 0) & (i < y.size - 1)
+    a, b = np.where(inner, i - 1, i), np.where(inner, i + 1, i)
+    below = y[a] - 2.0 * y[i] + y[b]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        offset = np.where(below < 0, 0.5 * (y[a] - y[b]) / below, 0.0)
+    return np.asarray(x[i] + offset * (x[b] - x[i]), dtype=np.float64)
