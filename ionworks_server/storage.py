@@ -199,14 +199,18 @@ class Storage:
             return None
         return self.signed_url(base_url, "GET", "measurements", object_id, filename, ttl_s)
 
-    def staged_files(self, object_id: str) -> tuple[set[str], list[str]]:
-        """(files of an upload that are complete, files a PUT is still streaming)."""
+    def staged_files(self, object_id: str) -> tuple[dict[str, int], list[str]]:
+        """({complete file of an upload: its size}, files a PUT is still streaming)."""
         staged = self.object_dir("uploads", object_id)
         busy = parts_in_flight(staged)
         try:
-            present = {p.name for p in staged.iterdir() if p.is_file() and not part_target(p)}
+            present = {
+                p.name: p.stat().st_size
+                for p in staged.iterdir()
+                if p.is_file() and not part_target(p)
+            }
         except FileNotFoundError:
-            present = set()
+            present = {}
         return present, busy
 
     def stage(self, object_id: str, area: str) -> None:

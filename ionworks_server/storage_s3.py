@@ -167,9 +167,9 @@ class S3Storage(Storage):
             self.client.upload_file(str(local), self.bucket, key, Config=self.transfer)
         return self._presign("get_object", key, ttl_s)
 
-    def staged_files(self, object_id: str) -> tuple[set[str], list[str]]:
+    def staged_files(self, object_id: str) -> tuple[dict[str, int], list[str]]:
         # An S3 PUT is atomic: an object is there whole or not at all, never "in progress".
-        return set(self._list("uploads", object_id)), []
+        return self._list("uploads", object_id), []
 
     def stage(self, object_id: str, area: str) -> None:
         for name in self._list("uploads", object_id):

@@ -366,11 +366,9 @@ def _check_staged(storage: Storage, reservation: Any, limit: int) -> None:
             field="uploads",
             missing=missing,
         )
-    if storage.presigned:  # the store took the PUT itself: its size was never checked
-        for name in expected:
-            size = storage.upload_size(reservation.id, name) or 0
-            if size > limit:
-                raise _too_large(reservation.id, name, size, limit)
+    for name in expected:  # object storage took the PUT itself: its size is checked here
+        if present[name] > limit:
+            raise _too_large(reservation.id, name, present[name], limit)
 
 
 def _too_large(measurement_id: str, name: str, size: int, limit: int) -> ApiError:
