@@ -251,6 +251,9 @@ class Resource:
         rows = conn.execute(
             shown.where(*where).order_by(*query.order_by).limit(query.limit).offset(query.offset)
         ).all()
+        if len(rows) < query.limit and (rows or not query.offset):
+            # The page is the end of the list (same snapshot): the total needs no second pass.
+            return list(rows), query.offset + len(rows)
         return list(rows), self._count(conn, where)
 
     def _count(self, conn: Connection, where: list[ColumnElement[bool]]) -> int:

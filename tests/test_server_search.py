@@ -192,13 +192,16 @@ def test_the_fts_table_follows_renames_and_deletes(
 def test_small_pages_of_a_search_are_slices_of_the_whole_list(
     org: httpx.Client, pattern: str
 ) -> None:
-    """Pages up to 100 rows are read by id after one counting pass (records._keyed_page): every
-    page, in both orders and past the end, is the slice of the full list with the same total."""
+    """Pages up to 100 rows are read by id after one counting pass (records._keyed_page), and a
+    page that ends the list takes its total from its own length: every page, in both orders
+    and past the end, is the slice of the full list with the same total."""
     for order in ("asc", "desc"):
         params = {"name": f"ilike.{pattern}", "order_by": "name", "order": order}
         whole = org.get("/cell_specifications", params={**params, "limit": "1000"}).json()
         names = [item["name"] for item in whole["items"]]
-        for limit, offset in [(1, 0), (2, 1), (3, 2), (50, 0), (100, 1), (2, len(names) + 5)]:
+        pages = [(1, 0), (2, 1), (3, 2), (50, 0), (100, 1), (2, len(names) + 5)]
+        pages += [(101, 0), (1000, 2), (1000, len(names)), (1000, len(names) + 5)]
+        for limit, offset in pages:
             page = org.get(
                 "/cell_specifications",
                 params={**params, "limit": str(limit), "offset": str(offset)},
