@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
-from ._dataframe import Frame
+from ._dataframe import Frame, serial_decoding
 from ._progress import progress_enabled
 from ._transfer import quiet_transfers
 from .errors import InvalidParameterError, IonworksError
@@ -117,8 +117,9 @@ def assemble(
 
 
 def _one(source: TableSource, mid: str, name: str, use_cache: bool, timeout: float | None) -> Frame:
-    """One table of one measurement, without its own progress bar (the pull has one)."""
-    with quiet_transfers():
+    """One table of one measurement, without its own progress bar (the pull has one), decoded
+    by this thread alone (the pull's threads already decode many files at once)."""
+    with quiet_transfers(), serial_decoding():
         method = getattr(source, name)
         frame: Frame = method(mid, use_cache=use_cache, timeout=timeout)
         return frame
