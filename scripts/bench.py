@@ -394,7 +394,7 @@ class ProcessingBench(Recorder):
         count changes, no hashing), so the floor's key is marked sorted, as in
         :meth:`steps_summary`; the hashed group_by (4-7x slower on these rows) is in the note.
         """
-        from ionworks.data.analysis import dqdv
+        from ionworks.data.analysis import dqdv, dvdq, find_peaks
 
         rows = 20_000 if self.smoke else 1_000_000
         frame = series(rows, seed=11)
@@ -417,13 +417,19 @@ class ProcessingBench(Recorder):
                 out.append(time.perf_counter() - start)
         ours, floor_t, hashed_t = (statistics.median(v) for v in times)
         cycles = frame.get_column("Cycle count").n_unique()
+        curve = dqdv(frame)  # unbenched neighbours, timed for the note: dvdq and find_peaks
+        others = {
+            "dvdq": median_time(lambda: dvdq(frame), 3),
+            "find_peaks": median_time(lambda: find_peaks(curve), 3),
+        }
         self.add(
             f"dqdv, every cycle ({rows:,} rows)",
             ours,
             floor_t,
             3.0,
             f"floor: one polars group_by (sorted key) over the {cycles} cycles; "
-            f"{ours / hashed_t:.2f}x of a hashed group_by ({hashed_t * 1000:.1f} ms)",
+            f"{ours / hashed_t:.2f}x of a hashed group_by ({hashed_t * 1000:.1f} ms); "
+            + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in others.items()),
         )
 
     def analysis_fleet_fade(self) -> None:

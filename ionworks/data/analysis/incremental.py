@@ -73,23 +73,19 @@ def dqdv(
         what="dqdv",
     )
     starts, sizes, dq = found.starts, found.sizes, found.dq
-    # Bin coordinates of each interval's two ends (v0, ours alone, becomes hi).
-    lo = np.minimum(found.v0, found.v1)
-    hi = np.maximum(found.v0, found.v1, out=found.v0)
-    lo /= resolution
-    hi /= resolution
-    first = np.floor(np.minimum.reduceat(lo, starts)).astype(np.int64)
-    bins = np.floor(np.maximum.reduceat(hi, starts)).astype(np.int64) - first + 1
+    v0, v1 = found.v0, found.v1
+    low = np.minimum(np.minimum.reduceat(v0, starts), np.minimum.reduceat(v1, starts))
+    high = np.maximum(np.maximum.reduceat(v0, starts), np.maximum.reduceat(v1, starts))
+    first = np.floor(low / resolution).astype(np.int64)
+    bins = np.floor(high / resolution).astype(np.int64) - first + 1
     kernel = gaussian_kernel(smoothing / resolution) if smoothing > 0 else np.ones(1)
     pad = kernel.size // 2
     padded = bins + 2 * pad  # each segment padded with zeros, so no kernel reaches the next
     offsets = np.cumsum(padded) - padded
-    shift = np.repeat(offsets + pad - first, sizes)  # bin b of a segment sits at shift + b
-    lo += shift
-    hi += shift
-    mass = _histogram(lo, hi, dq, int(padded.sum()), (shift, found.v1.view(np.int64)))
+    shift = np.repeat((offsets + pad - first).astype(np.float64), sizes)  # bin b: shift + b
+    mass = _histogram(v0, v1, dq, shift, resolution, int(padded.sum()))
     curve = _convolve(mass, kernel)
-    del mass, lo, hi, shift
+    del mass, shift
     # Keep the points of every segment, not its padding: moved left in place, in order.
     done = 0
     for o, n in zip(offsets.tolist(), bins.tolist(), strict=True):
@@ -132,7 +128,7 @@ def _convolve(values: Array, kernel: Array) -> Array:
     pad = kernel.size // 2
     out = np.zeros(values.size)
     n = values.size - 2 * pad
-    block = 1 << 15
+    block = 1 << 14
     scratch = np.empty(min(block, max(n, 0)))
     for s in range(pad, pad + n, block):
         m = min(block, pad + n - s)
@@ -145,23 +141,51 @@ def _convolve(values: Array, kernel: Array) -> Array:
     return out
 
 
-def _histogram(lo: Array, hi: Array, dq: Array, size: int, scratch: tuple[Any, Any]) -> Array:
-    """Charge per unit bin when each ``dq`` is spread evenly over ``[lo, hi]`` (bin units, >= 0).
+def _histogram(v0: Array, v1: Array, dq: Array, shift: Array, width: float, size: int) -> Array:
+    """Charge per bin (``width`` wide, bin ``b`` of an interval's segment at ``shift + b``)
+    when each interval's charge ``dq`` is spread evenly over the voltages ``v0`` to ``v1``.
 
     Spreading (rather than putting each interval's charge in the bin of its middle) matters
     whenever the voltage step between samples is near the bin width: whole intervals would
-    fill bins unevenly, a beat pattern no smoothing removes. An interval puts ``(hi - b) / (hi
-    - lo)`` of its charge in the bin ``b`` of its upper end and the rest in the bin ``a`` of
-    its lower end, less the whole bins between them (an interval spanning three bins or
-    more), which get ``1 / (hi - lo)`` each; two weighted counts give every bin in O(n +
-    bins). An interval whose two samples read the same voltage (quantisation) puts its charge
-    in that voltage's bin. ``lo``, ``hi`` and the two int64 ``scratch`` arrays are overwritten
-    (fewer fresh arrays: a million rows' worth of page faults costs as much as the arithmetic).
+    fill bins unevenly, a beat pattern no smoothing removes. Done in cache-sized blocks of
+    intervals, every temporary reused (a dozen fresh million-row temporaries cost more in page
+    faults and memory traffic than the arithmetic).
     """
-    a, b = scratch
+    mass = np.zeros(size)
+    block = min(1 << 16, dq.size)
+    lo, hi, span = np.empty(block), np.empty(block), np.empty(block)
+    a, b = np.empty(block, dtype=np.int64), np.empty(block, dtype=np.int64)
+    for start in range(0, dq.size, block):
+        stop = min(start + block, dq.size)
+        m = stop - start
+        ends = v0[start:stop], v1[start:stop]
+        np.minimum(*ends, out=lo[:m])
+        np.maximum(*ends, out=hi[:m])
+        for edge in (lo[:m], hi[:m]):
+            edge /= width
+            edge += shift[start:stop]
+        _spread(mass, (lo[:m], hi[:m], dq[start:stop]), (a[:m], b[:m], span[:m]))
+    return mass
+
+
+def _spread(mass: Array, intervals: tuple[Array, Array, Array], scratch: tuple[Any, ...]) -> None:
+    """Add the charge ``dq`` of intervals ``[lo, hi]`` (bin units, >= 0) to ``mass``.
+
+    An interval puts ``(hi - b) / (hi - lo)`` of its charge in the bin ``b`` of its upper end,
+    ``(a + 1 - lo) / (hi - lo)`` in the bin ``a`` of its lower end (the rest, when they are
+    neighbours) and ``1 / (hi - lo)`` in each whole bin between. An interval whose two samples
+    read the same voltage (quantisation) puts its charge in that voltage's bin. ``hi`` and the
+    ``scratch`` arrays are overwritten.
+    """
+    lo, hi, dq = intervals
+    a, b, span = scratch
     np.copyto(a, lo, casting="unsafe")  # floor: lo >= 0
     np.copyto(b, hi, casting="unsafe")
-    span = np.subtract(hi, lo, out=lo)
+    np.subtract(hi, lo, out=span)
+    wide = np.flatnonzero(span > 1.0)  # needed for b - a > 1; a few intervals pass
+    wide = wide[b[wide] - a[wide] > 1]
+    density = dq[wide] / span[wide]
+    own = (a[wide] + 1 - lo[wide]) * density  # the lower end's part, the whole bins apart
     upper = np.subtract(hi, b, out=hi)
     upper *= dq
     with np.errstate(divide="ignore", invalid="ignore"):  # points (span 0) are set below
@@ -170,31 +194,32 @@ def _histogram(lo: Array, hi: Array, dq: Array, size: int, scratch: tuple[Any, A
         point = span < 1e-6
         upper[point] = 0.0
         b[point] = a[point]
-    wide = np.flatnonzero(span > 1.0)  # needed for b - a > 1; a few intervals pass
-    wide = wide[b[wide] - a[wide] > 1]
-    density = dq[wide] / span[wide]
     lower = np.subtract(dq, upper, out=span)
-    mass: Array = np.bincount(a, lower, minlength=size).astype(np.float64, copy=False)
-    mass += np.bincount(b, upper, minlength=size)
     if wide.size:
-        mass += _whole_bins(a[wide], b[wide], density, size)
-    return mass
+        lower[wide] = own
+        _whole_bins(mass, a[wide], b[wide], density)
+    np.add.at(mass, a, lower)
+    np.add.at(mass, b, upper)
 
 
-def _whole_bins(a: Any, b: Any, density: Array, size: int) -> Array:
-    """For intervals spanning whole bins: ``density`` to each bin strictly between ``a`` and
-    ``b``, taken from bin ``a`` (which was given the rest of the charge)."""
+def _whole_bins(mass: Array, a: Any, b: Any, density: Array) -> None:
+    """``density`` to each bin strictly between ``a`` and ``b`` of every interval."""
     inner = b - a - 1
     count = int(inner.sum())
-    if count <= size:  # the usual case: list the bins
-        at = np.repeat(a + 1 - (np.cumsum(inner) - inner), inner) + np.arange(count)
-        index = np.concatenate([a, at])
-        weights = np.concatenate([-inner * density, np.repeat(density, inner)])
-        return np.asarray(np.bincount(index, weights, minlength=size), dtype=np.float64)
-    steps = np.bincount(a + 1, density, minlength=size + 1)
-    steps -= np.bincount(b, density, minlength=size + 1)
-    moved = np.bincount(a, inner * density, minlength=size)
-    return np.asarray(np.cumsum(steps)[:size] - moved, dtype=np.float64)
+    base, top = int(a.min()) + 1, int(b.max())
+    if count <= top - base:  # the usual case: list the bins
+        first = np.cumsum(inner) - inner  # where each interval's bins begin in the list
+        owner = np.zeros(count, dtype=np.int64)  # the interval of each listed bin
+        np.add.at(owner, first[1:], 1)
+        np.cumsum(owner, out=owner)
+        at = np.arange(count)
+        at += (a + 1 - first)[owner]
+        np.add.at(mass, at, density[owner])
+        return
+    steps = np.zeros(top - base + 1)  # more bins crossed than the range has: a running sum
+    np.add.at(steps, a + 1 - base, density)
+    np.add.at(steps, b - base, -density)
+    mass[base:top] += np.cumsum(steps)[:-1]
 
 
 def dvdq(
