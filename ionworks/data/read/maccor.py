@@ -50,6 +50,7 @@ _RENAMES: dict[str, tuple[str, float]] = {
 }
 """Maccor header -> (standard column, factor to SI)."""
 
+_COUNTERS = (col.CYCLE_FROM_CYCLER, col.STEP_FROM_CYCLER, END_STATUS)
 _TIME_COLUMNS = ("TestTime", "Test Time", "Test Time (sec)", "Test Time (s)", "Test Time (Hr)")
 _MODE_COLUMNS = ("State", "MD", "Md", "Status")
 _TIMESTAMP_COLUMNS = ("DPt Time", "DPt-Time", "DPT Time")
@@ -111,25 +112,30 @@ def read(path: Path) -> pl.DataFrame:
     dtypes |= {c: pl.String for c in (time_name, mode_name) if c is not None}
     # Maccor's tab-separated export never quotes a field; not looking for quotes parses 10 % faster.
     quote = None if table.separator == "\t" else '"'
-    frame = read_table(path, table, dtypes, quote_char=quote)
+    counters = [c for c in table.columns if _RENAMES.get(c, ("", 1.0))[0] in _COUNTERS]
+    frame = read_table(path, table, dtypes, quote_char=quote, integers=counters)
     exprs = [_time(frame, time_name, path, table, units.get(time_name, ""))]
     for source, (target, factor) in _RENAMES.items():
         if source in frame.columns and target not in {e.meta.output_name() for e in exprs}:
             scaled = factor * _unit_factor(target, units.get(source, ""))
-            value = numeric(frame, source, path, table.header_line)
-            exprs.append((value if scaled == 1.0 else value * scaled).alias(target))
+            exprs.append(_quantity(frame, source, scaled, path, table).alias(target))
     exprs += [_var(frame, c, path, table) for c in frame.columns if _VAR.match(c)]
     if mode_name is None:
         data = _integers(frame.select(exprs))
         return finish(data, file_columns=table.columns, infer_sign=_unsigned(data))
     states = frame.get_column(mode_name).unique().drop_nulls()
     letters = states.str.strip_chars().str.slice(0, 1)
-    directions = pl.select(_direction(pl.lit(letters))).to_series()
-    exprs += [
-        pl.col(mode_name).replace_strict(states, letters, default=None).alias(MODE),
-        pl.col(mode_name).replace_strict(states, directions, default=None).alias(DIRECTION),
-    ]
-    data = _integers(frame.select(exprs))
+    # Mostly the states are the letters already: the column is kept as it is, no lookup.
+    as_written = bool((states == letters).all())
+    mode = (
+        pl.col(mode_name)
+        if as_written
+        else pl.col(mode_name).replace_strict(states, letters, default=None)
+    )
+    # Letters other than C and D leave the current as it is, as no direction does.
+    data = _integers(frame.select(*exprs, mode.alias(MODE))).with_columns(
+        pl.col(MODE).alias(DIRECTION)
+    )
     messages = states.filter(states.str.strip_chars() == "MSG")
     if messages.len():
         data = data.filter(~frame.get_column(mode_name).is_in(messages.to_list()))
@@ -163,9 +169,7 @@ def _unsigned(data: pl.DataFrame) -> bool:
 
 def _integers(data: pl.DataFrame) -> pl.DataFrame:
     """Cycle, step and end status are counters: Int64 as ionworksdata types them."""
-    names = [
-        c for c in (col.CYCLE_FROM_CYCLER, col.STEP_FROM_CYCLER, END_STATUS) if c in data.columns
-    ]
+    names = [c for c in _COUNTERS if c in data.columns]
     return data.with_columns(pl.col(names).cast(pl.Int64))
 
 
@@ -174,9 +178,13 @@ def _var(frame: pl.DataFrame, column: str, path: Path, table: Table) -> pl.Expr:
     return numeric(frame, column, path, table.header_line).alias(f"{column} from cycler")
 
 
-def _direction(mode: pl.Expr) -> pl.Expr:
-    """Maccor's one-letter state as a direction: C charge, D discharge, else none."""
-    return pl.when(mode.is_in(["C", "D"])).then(mode).otherwise(None)
+def _quantity(frame: pl.DataFrame, source: str, factor: float, path: Path, table: Table) -> pl.Expr:
+    """File column ``source`` in SI units (times ``factor``); a counter read as integers stays
+    one (no round trip through Float64)."""
+    if frame.schema[source] == pl.Int64 and factor == 1.0:
+        return pl.col(source)
+    value = numeric(frame, source, path, table.header_line)
+    return value if factor == 1.0 else value * factor
 
 
 def _time(frame: pl.DataFrame, name: str, path: Path, table: Table, unit: str = "") -> pl.Expr:

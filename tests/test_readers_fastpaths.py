@@ -1,0 +1,68 @@
+"""The readers' shortcuts for the usual file take the general road for anything else.
+
+Counters are parsed as integers unless a file writes ``2.0``; quotes are not looked for unless
+the file has one; Maccor states already written as one letter are kept as they are. Each test
+writes a file that needs the general road and checks it reads like the plain one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from ionworks.data import read
+from ionworks.data.columns import CURRENT, CYCLE_FROM_CYCLER, STEP_COUNT, STEP_FROM_CYCLER
+
+DATA = Path(__file__).parent / "data" / "cyclers"
+
+
+def _neware_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    lines = path.read_text().splitlines()
+    return lines[0].split(","), [line.split(",") for line in lines[1:]]
+
+
+def test_neware_counters_written_with_a_fraction_read_as_whole_counters(tmp_path: Path) -> None:
+    header, rows = _neware_rows(DATA / "neware_small.csv")
+    for name in ("Cycle Index", "Step Index"):
+        i = header.index(name)
+        for row in rows:
+            row[i] = f"{row[i]}.0"
+    path = tmp_path / "neware_fraction.csv"
+    path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n")
+    plain = read.time_series(DATA / "neware_small.csv")
+    fraction = read.time_series(path)
+    assert fraction.schema[STEP_FROM_CYCLER] == fraction.schema[CYCLE_FROM_CYCLER] == pl.Int64
+    assert fraction.equals(plain)
+
+
+def test_neware_quoted_fields_with_commas_are_read_as_one_field(tmp_path: Path) -> None:
+    header, rows = _neware_rows(DATA / "neware_small.csv")
+    i = header.index("Step Type")
+    for row in rows:  # "CC, Chg": a comma inside a quoted field must not split it
+        row[i] = '"' + row[i].replace(" ", ", ") + '"'
+    path = tmp_path / "neware_quoted.csv"
+    path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n")
+    plain = read.time_series(DATA / "neware_small.csv")
+    quoted = read.time_series(path)
+    assert quoted[CURRENT].to_list() == plain[CURRENT].to_list()
+    assert quoted.drop(CURRENT).equals(plain.drop(CURRENT))
+
+
+def test_maccor_states_padded_with_blanks_read_like_bare_letters(tmp_path: Path) -> None:
+    lines = (DATA / "maccor_small.txt").read_text().splitlines()
+    header_at = next(i for i, line in enumerate(lines) if line.startswith("Rec#"))
+    state = lines[header_at].split("\t").index("State")
+    padded = lines[: header_at + 1]
+    for line in lines[header_at + 1 :]:
+        fields = line.split("\t")
+        fields[state] = f" {fields[state]} "
+        padded.append("\t".join(fields))
+    path = tmp_path / "maccor_padded.txt"
+    path.write_text("\n".join(padded) + "\n")
+    plain = read.time_series(DATA / "maccor_small.txt")
+    spaced = read.time_series(path)
+    assert spaced["Mode from cycler"].to_list() == plain["Mode from cycler"].to_list()
+    assert spaced[CURRENT].to_list() == plain[CURRENT].to_list()
+    assert spaced[STEP_COUNT].to_list() == plain[STEP_COUNT].to_list()
+    assert spaced.equals(plain)
