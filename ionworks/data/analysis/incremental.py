@@ -58,7 +58,8 @@ def dqdv(
     has no detail left at that scale (peak positions are refined between grid points anyway).
     ``step``/``cycle`` select rows first; ``direction`` defaults to the step's own when
     ``step`` is given, else ``"discharge"``. ``by``: the columns naming each cell in a
-    fleet frame (``measurement_id`` when present). Returns the segment columns, ``Direction``,
+    fleet frame (``measurement_id`` when present; a cell's rows may be interleaved with other
+    cells', they are taken together in order). Returns the segment columns, ``Direction``,
     ``Voltage [V]`` (bin centres) and ``dQ/dV [A.h/V]``.
     """
     _check(resolution=resolution, smoothing=smoothing)
