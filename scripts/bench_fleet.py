@@ -29,7 +29,7 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
@@ -56,6 +56,8 @@ SPEC = "bench-fleet"
 FLEET_HOME = Path(tempfile.gettempdir()) / "ionworks-bench-fleet"
 """Where the fleet server keeps its data between runs of the bench."""
 CONCURRENCY = 8
+CASES = ("pull", "projection", "export_and_scan")
+"""The cases of a run, in order (``--cases`` picks some)."""
 
 
 class Recorder(Protocol):
@@ -405,9 +407,9 @@ class Fleet:
         )
         return [{"case": name, "ours": mine, "official": official, "target": ">= 3x"}]
 
-    def run(self, attempt: Any) -> None:
-        for case in (self.pull, self.projection, self.export_and_scan):
-            attempt(case)
+    def run(self, attempt: Any, cases: Sequence[str] = CASES) -> None:
+        for name in cases:
+            attempt(getattr(self, name))
 
 
 def run_fleet(
@@ -415,14 +417,15 @@ def run_fleet(
     paired: Callable[..., tuple[float, float]],
     compare: bool,
     repeats: int | None = None,
+    cases: Sequence[str] = CASES,
 ) -> list[Any]:
-    """Every fleet case on its own server, recorded on ``bench``; the comparison rows when
-    ``compare``. ``repeats`` of the pull (default ``bench.repeats``)."""
+    """The fleet ``cases`` (default all) on their own server, recorded on ``bench``; the
+    comparison rows when ``compare``. ``repeats`` of the pull (default ``bench.repeats``)."""
     server = FleetServer(persistent=not bench.smoke)
     try:
         fleet = Fleet(bench, server, paired)
         fleet.repeats = repeats or bench.repeats
-        fleet.run(bench.attempt)
+        fleet.run(bench.attempt, cases)
         if not compare:
             return []
         python = Path(tempfile.gettempdir()) / "ionworks-official" / "bin" / "python"
@@ -446,11 +449,19 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--compare", action="store_true")
+    parser.add_argument(
+        "--cases",
+        default=",".join(CASES),
+        help=f"comma-separated cases to run, of {', '.join(CASES)} (default: all)",
+    )
     args = parser.parse_args()
+    cases = [name for name in args.cases.split(",") if name]
+    if unknown := sorted(set(cases) - set(CASES)):
+        parser.error(f"unknown case {', '.join(unknown)}; choose from {', '.join(CASES)}")
     with tempfile.TemporaryDirectory(prefix="ionworks-bench-fleet-") as tmp:
         bench: Any = BaseRecorder(args.smoke)
         bench.tmp, bench.repeats = Path(tmp), 2 if args.smoke else args.repeats
-        run_fleet(bench, paired, args.compare)
+        run_fleet(bench, paired, args.compare, cases=cases)
     for case in bench.cases:
         print(f"  {case.name}: {case.note}")
     return 1 if any(c.target == "error" for c in bench.cases) else 0
