@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 
+from ._async_transfer import serial_bridge_decoding
 from ._dataframe import Frame
 from ._fleet import TABLES, FleetResult, assemble, checked, progress
 from ._transfer_rules import quiet_transfers
@@ -41,7 +42,7 @@ async def fetch_many(
         async def one(mid: str, name: str) -> None:
             method: Callable[..., Awaitable[Frame]] = getattr(source, name)
             async with slots:
-                with quiet_transfers():
+                with quiet_transfers(), serial_bridge_decoding():
                     try:
                         frame = await method(mid, use_cache=use_cache, timeout=timeout)
                     except Exception as error:  # kept per measurement, as in the sync pull

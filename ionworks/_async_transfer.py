@@ -16,7 +16,9 @@ loop. Those threads only wait, so they get their own limiter, apart from anyio's
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import anyio
@@ -25,6 +27,7 @@ import anyio.to_thread
 import httpx
 import polars as pl
 
+from ._dataframe import serial_decoding
 from ._http import raise_storage_error, translate_transport_errors
 from ._transfer import inline_rows, read_window
 from ._transfer_rules import (
@@ -44,6 +47,21 @@ BRIDGE_THREADS = 64
 """Worker threads that may wait on the loop at once (a fleet pull holds one per table)."""
 
 
+_serial: ContextVar[bool] = ContextVar("ionworks_serial_bridge_decoding", default=False)
+
+
+@contextmanager
+def serial_bridge_decoding() -> Iterator[None]:
+    """Parquet read by the bridge threads this task starts is decoded by each thread alone
+    (:func:`~ionworks._dataframe.serial_decoding`, which is per thread): a fleet pull already
+    decodes many files at once, as the sync pull's threads do."""
+    token = _serial.set(True)
+    try:
+        yield
+    finally:
+        _serial.reset(token)
+
+
 class Bridge:
     """Run sync code in a worker thread while its I/O steps are awaited on the event loop."""
 
@@ -53,12 +71,20 @@ class Bridge:
     async def run_in_thread(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``function(*args, **kwargs)`` in a bridge thread (it may call :meth:`on_loop`)."""
         call = functools.partial(function, *args, **kwargs)
+        if _serial.get():
+            call = functools.partial(_serially, call)
         return await anyio.to_thread.run_sync(call, limiter=self._limiter)
 
     @staticmethod
     def on_loop(function: Callable[..., Coroutine[Any, Any, T]], *args: Any, **kwargs: Any) -> T:
         """From a bridge thread: await ``function(*args, **kwargs)`` on the loop, and return it."""
         return anyio.from_thread.run(functools.partial(function, *args, **kwargs))
+
+
+def _serially(call: Callable[[], T]) -> T:
+    """``call()``, its parquet decoded by this thread alone."""
+    with serial_decoding():
+        return call()
 
 
 class AsyncTransfer:
@@ -159,4 +185,4 @@ class BridgedUploads:
         self._bridge.on_loop(self._transfer.upload, location, data, what=what, timeout=timeout)
 
 
-__all__ = ["AsyncTransfer", "Bridge", "BridgedUploads"]
+__all__ = ["AsyncTransfer", "Bridge", "BridgedUploads", "serial_bridge_decoding"]

@@ -248,6 +248,21 @@ async def test_upload_then_wait_for_processing(
         await run(client.cell_spec.delete(spec.id))
 
 
+async def test_tables_without_the_cache_are_the_cached_ones_and_offline_a_cache_miss(
+    live: Driver, demo: dict[str, Any]
+) -> None:
+    # use_cache=False downloads on the loop without a bridge thread waiting (the async fast
+    # path): the same frames as through the cache, and offline the same CacheMissError.
+    mid = demo["measurement_id"]
+    client, offline = live.client(), live.client(offline=True)
+    for name in ("time_series", "steps"):
+        cached = await run(getattr(client.cell_measurement, name)(mid))
+        fresh = await run(getattr(client.cell_measurement, name)(mid, use_cache=False))
+        assert fresh.equals(cached)
+        with pytest.raises(ionworks.CacheMissError):
+            await run(getattr(offline.cell_measurement, name)(mid, use_cache=False))
+
+
 async def test_an_offline_detail_lacking_tables_is_a_cache_miss_not_an_exception_group(
     live: Driver, demo: dict[str, Any]
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import httpx
 import polars as pl
@@ -160,3 +161,26 @@ async def test_offline_pull_serves_the_cache_and_names_what_it_lacks(
         pull = await offline.cell_measurement.fetch_many(fleet_ids[:2], tables=["cycles"])
     assert list(pull.frames) == fleet_ids[:1]
     assert isinstance(pull.failed[fleet_ids[1]], ionworks.CacheMissError)
+
+
+async def test_the_pull_decodes_each_table_in_its_bridge_thread_alone(
+    live_server: Any, fleet_ids: list[str], tmp_path: Path
+) -> None:
+    """As the sync pull's threads do (``serial_decoding``): the decodes of a fleet pull run with
+    polars' ``parallel="none"``; a single read afterwards keeps polars' parallelism."""
+    seen: list[str] = []
+    real = pl.read_parquet
+
+    def spy(*args: Any, **kwargs: Any) -> pl.DataFrame:
+        seen.append(str(kwargs.get("parallel")))
+        return real(*args, **kwargs)
+
+    async with client_for(live_server, tmp_path / "cache") as client:
+        with mock.patch.object(pl, "read_parquet", spy):
+            pulled = await client.cell_measurement.fetch_many(
+                fleet_ids, tables=("time_series", "steps"), use_cache=False
+            )
+            assert pulled.ok and seen == ["none"] * 2 * len(fleet_ids)
+            seen.clear()
+            await client.cell_measurement.time_series(fleet_ids[0], use_cache=False)
+    assert seen == ["auto"]

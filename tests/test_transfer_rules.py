@@ -204,6 +204,26 @@ async def test_a_bad_content_range_is_a_clear_error(kind: str, storage: Any) -> 
         await _series(kind, server.url, row_range=(0, 5))
 
 
+@pytest.mark.parametrize("kind", CLIENTS)
+@pytest.mark.parametrize("use_cache", [True, False])
+async def test_a_body_that_is_not_parquet_is_named_alike(
+    kind: str, use_cache: bool, storage: Any
+) -> None:
+    def html(h: BaseHTTPRequestHandler, n: int, part: bytes, first: int, size: int) -> bool:
+        send(h, 200, b"<html>an error page, not a table</html>")
+        return True
+
+    server = storage(html)
+    keys: dict[str, Any] = {"api_key": "secret-key-123", "api_url": server.url}
+    match = "time_series of measurement m1 .* is not a valid parquet file"
+    with pytest.raises(IonworksError, match=match):
+        if kind == "sync":
+            Ionworks(**keys).cell_measurement.time_series("m1", use_cache=use_cache)
+        else:
+            async with AsyncIonworks(**keys) as client:
+                await client.cell_measurement.time_series("m1", use_cache=use_cache)
+
+
 def test_the_plans_decide_without_io() -> None:
     """A whole GET: tried again after a cut, the error itself after the last attempt; a range:
     a short answer asked for again, any other error passed through at once."""
