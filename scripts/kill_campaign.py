@@ -7,6 +7,9 @@ against the files the database references (``tests/crash_campaign.py``). Exits 1
 round leaves an orphan, a missing or torn file, or a stuck measurement.
 
     .venv/bin/python scripts/kill_campaign.py --rounds 5 --rows 1000000
+
+Under ``scripts/with_postgres.py`` the server (and the audit) use a database on the throwaway
+PostgreSQL cluster instead of the data dir's SQLite file.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import polars as pl
-from server_process import ServerProcess, start_server
+from server_process import ServerProcess, database_url_for, start_server
 
 from ionworks_server.demo_data import long_series
 
@@ -51,10 +51,24 @@ class Audit:
         return not (self.missing or self.orphans or self.stuck or self.failed_without_reason)
 
 
-def _rows(data_dir: Path, query: str) -> list[sqlite3.Row]:
+def _rows(data_dir: Path, query: str) -> list[Any]:
+    """The rows of ``query`` in the data dir's database: its SQLite file, or its database on
+    the test PostgreSQL server (``make test-postgres``, ``with_postgres.py``)."""
+    url = database_url_for(data_dir)
+    if url is not None:
+        import psycopg
+        from psycopg.rows import dict_row
+
+        with psycopg.connect(url, row_factory=dict_row) as conn:
+            return list(conn.execute(query))
     with sqlite3.connect(data_dir / "ionworks.sqlite3", timeout=30) as conn:
         conn.row_factory = sqlite3.Row
         return list(conn.execute(query))
+
+
+def _names(value: Any) -> list[str]:
+    """A JSON list column: text on SQLite, already decoded by psycopg."""
+    return list(json.loads(value) if isinstance(value, str) else value)
 
 
 def _whole(path: Path, row_count: int | None = None) -> bool:
@@ -75,8 +89,8 @@ def audit(data_dir: Path) -> Audit:
     allowed: dict[Path, set[str]] = {}  # directory -> the names it may hold
     storage = data_dir / "storage"
     for r in _rows(data_dir, "SELECT id, measurement_type, filenames FROM upload_reservations"):
-        names = json.loads(r["filenames"]) if r["measurement_type"] == "file" else UPLOAD_TARGETS
-        allowed[storage / "uploads" / r["id"]] = set(names)
+        listed = _names(r["filenames"]) if r["measurement_type"] == "file" else UPLOAD_TARGETS
+        allowed[storage / "uploads" / r["id"]] = set(listed)
     measurements = _rows(
         data_dir,
         "SELECT id, measurement_type, processing_status, processing_error, filenames, row_count "
@@ -93,7 +107,7 @@ def audit(data_dir: Path) -> Audit:
             result.failed_without_reason.append(m["id"])
         wanted: dict[str, int | None] = {}
         if m["measurement_type"] == "file":
-            wanted = dict.fromkeys(json.loads(m["filenames"]))
+            wanted = dict.fromkeys(_names(m["filenames"]))
         elif m["measurement_type"] == "time_series" and status == "ready":
             wanted = dict.fromkeys(PROCESSED)
             wanted["time_series.parquet"] = m["row_count"]
