@@ -100,8 +100,7 @@ def _all_peaks(x: Array, y: Array, starts: Any, min_prominence: float) -> tuple[
         ys = y[a:b]
         if peaks.size == 0 or ys.size < 3 or not np.isfinite(ys).all():
             continue
-        for chunk in np.array_split(peaks, -(-peaks.size * ys.size // 4_000_000)):
-            out.append(_segment_peaks(x[a:b], ys, chunk, min_prominence, a))
+        out.append(_segment_peaks(x[a:b], ys, peaks, min_prominence, a))
     if not out:
         empty = np.empty(0)
         return np.empty(0, dtype=np.int64), empty, empty, empty, empty
@@ -131,27 +130,60 @@ def _local_maxima(y: Array, starts: Any) -> Any:
 def _segment_peaks(
     x: Array, y: Array, peaks: Any, min_prominence: float, offset: int
 ) -> tuple[Any, ...]:
-    """Prominence, width and refined position of ``peaks`` of one segment, all at once: each
-    peak's row of the segment marks where the curve is above the peak (its bases end there)
-    and above half its prominence (its width ends there)."""
-    n = y.size
-    j = np.arange(n)
-    height = y[peaks]
-    above = y[None, :] > height[:, None]
-    left = np.where(above & (j < peaks[:, None]), j, -1).max(axis=1)
-    right = np.where(above & (j > peaks[:, None]), j, n).min(axis=1)
-    inside = (j > left[:, None]) & (j < right[:, None])
-    left_min = np.where(inside & (j <= peaks[:, None]), y, np.inf).min(axis=1)
-    right_min = np.where(inside & (j >= peaks[:, None]), y, np.inf).min(axis=1)
-    prominence = height - np.maximum(left_min, right_min)
+    """Prominence, width and refined position of the ``peaks`` (every local maximum) of one
+    segment.
+
+    Walking from a peak, the first point above it lies on the flank of the nearest higher
+    local maximum (or the segment's end), so the bases are the lowest valleys between the
+    peak and those: one comparison of the peaks with each other and with the valleys between
+    them, not with every point.
+    """
+    prominence = _prominences(y, peaks)
     kept = prominence > min_prominence * float(np.max(y))
-    peaks, height, prominence = peaks[kept], height[kept], prominence[kept]
+    tops = np.concatenate([[0], peaks, [y.size - 1]])
+    valley = _valleys(y, tops)
+    rank = np.flatnonzero(kept) + 1  # the kept peaks' places among the tops
+    peaks, height, prominence = peaks[kept], y[peaks[kept]], prominence[kept]
     half = height - prominence / 2.0
-    below = y[None, :] <= half[:, None]
-    after = np.where(below & (j > peaks[:, None]), j, n).min(axis=1)
-    before = np.where(below & (j < peaks[:, None]), j, -1).max(axis=1)
+    k = np.arange(valley.size)
+    low = valley[None, :] <= half[:, None]
+    right = np.where(low & (k >= rank[:, None]), k, valley.size).min(axis=1)
+    left = np.where(low & (k < rank[:, None]), k, -1).max(axis=1)
+    after = np.full(peaks.size, y.size)  # the first point at or below half height, each side
+    before = np.full(peaks.size, -1)
+    for i, (r, q) in enumerate(zip(right.tolist(), left.tolist(), strict=True)):
+        if r < valley.size:
+            after[i] = tops[r] + int(np.argmax(y[tops[r] : tops[r + 1] + 1] <= half[i]))
+        if q >= 0:
+            region = y[tops[q] : tops[q + 1] + 1] <= half[i]
+            before[i] = tops[q] + region.size - 1 - int(np.argmax(region[::-1]))
     width = _crossing(x, y, after, -1, half) - _crossing(x, y, before, 1, half)
     return peaks + offset, _vertex(x, y, peaks), height, width, prominence
+
+
+def _valleys(y: Array, tops: Any) -> Array:
+    """The lowest value between each two neighbouring tops, both included."""
+    return np.asarray(np.minimum(np.minimum.reduceat(y, tops)[:-1], y[tops[1:]]), dtype=np.float64)
+
+
+def _prominences(y: Array, peaks: Any) -> Array:
+    """Each peak's height above the higher of its two bases (``scipy.signal.peak_prominences``):
+    the lowest point reached on each side before the curve rises above the peak."""
+    tops = np.concatenate([[0], peaks, [y.size - 1]])  # the segment's ends bound every walk
+    level, valley = y[tops], _valleys(y, tops)
+    out = np.empty(peaks.size)
+    t, k = np.arange(tops.size), np.arange(valley.size)
+    step = max(1, 4_000_000 // tops.size)  # peaks at a time: bounded memory
+    for s in range(0, peaks.size, step):
+        rank = np.arange(s, min(s + step, peaks.size)) + 1
+        height = level[rank][:, None]
+        higher = level[None, :] > height
+        left = np.where(higher & (t < rank[:, None]), t, 0).max(axis=1)
+        right = np.where(higher & (t > rank[:, None]), t, tops.size - 1).min(axis=1)
+        left_base = np.where((k >= left[:, None]) & (k < rank[:, None]), valley, np.inf)
+        right_base = np.where((k >= rank[:, None]) & (k < right[:, None]), valley, np.inf)
+        out[s : s + rank.size] = height[:, 0] - np.maximum(left_base.min(1), right_base.min(1))
+    return out
 
 
 def _crossing(x: Array, y: Array, k: Any, back: int, level: Array) -> Array:
