@@ -460,3 +460,68 @@ def test_peaks_of_segments_given_apart_are_those_of_each_segment() -> None:
     peaks = find_peaks(mixed)
     assert peaks.equals(pl.concat([find_peaks(one), find_peaks(two)]))
     assert peaks.height == 2 * len(PLATEAUS)
+
+
+def _peaks_by_walking(y: np.ndarray, min_prominence: float) -> list[tuple[int, float, float]]:
+    """(index, prominence, width in points) of each prominent local maximum, walking from each
+    peak point by point (scipy's peak_prominences and peak_widths at half prominence)."""
+    found = []
+    i = 1
+    while i < y.size - 1:
+        if y[i - 1] < y[i]:
+            ahead = i + 1
+            while ahead < y.size - 1 and y[ahead] == y[i]:
+                ahead += 1
+            if y[ahead] < y[i]:
+                p = (i + ahead - 1) // 2
+                bases = []
+                for step in (-1, 1):
+                    j, lowest = p, y[p]
+                    while 0 <= j + step < y.size and y[j + step] <= y[p]:
+                        j += step
+                        lowest = min(lowest, y[j])
+                    bases.append(lowest)
+                prominence = y[p] - max(bases)
+                if prominence > min_prominence * y.max():
+                    half, sides = y[p] - prominence / 2, []
+                    for step in (-1, 1):
+                        j = p
+                        while 0 <= j + step < y.size and y[j + step] > half:
+                            j += step
+                        k = j + step
+                        inside = 0 <= k < y.size and y[j] != y[k]
+                        sides.append(j + step * ((y[j] - half) / (y[j] - y[k]) if inside else 0.0))
+                    found.append((p, prominence, sides[1] - sides[0]))
+                i = ahead
+        i += 1
+    return found
+
+
+def test_peaks_of_ties_plateaus_and_noise_are_those_found_by_walking() -> None:
+    """find_peaks searches every segment's peaks at once; on curves with ties, flat tops,
+    short and NaN segments it finds what walking from each peak finds."""
+    rng = np.random.default_rng(3)
+    for _ in range(60):
+        parts, expected = [], []
+        for cycle in range(int(rng.integers(1, 6))):
+            n = int(rng.choice([2, 3, 5, 40, 200]))
+            y = np.round(rng.normal(size=n).cumsum() * 2) / 2 + 5  # flat tops and ties
+            if rng.random() < 0.15:
+                y[rng.integers(0, n)] = np.nan  # a segment with a gap has no peaks
+            elif n >= 3:
+                expected += [(cycle, *found) for found in _peaks_by_walking(y, 0.05)]
+            parts.append(
+                pl.DataFrame(
+                    {
+                        "Cycle count": np.full(n, cycle, dtype=np.int64),
+                        "Voltage [V]": np.arange(n, dtype=float),  # 1 V apart: widths in points
+                        DQDV: y,
+                    }
+                )
+            )
+        peaks = find_peaks(pl.concat(parts))
+        got = peaks.select("Cycle count", "Voltage [V]", "Prominence", "Width [V]").rows()
+        assert [g[0] for g in got] == [e[0] for e in expected]
+        for (_, position, *values), (_, index, *truth) in zip(got, expected, strict=True):
+            assert abs(position - index) <= 0.5  # refined between grid points
+            assert np.allclose(values, truth, rtol=0, atol=1e-12)

@@ -2,8 +2,8 @@
 
 Local maxima follow scipy's rule (as :func:`ionworks.data.differential.find_peaks`: a flat top
 once, at its middle), found in every segment at once; the prominence and width follow
-``scipy.signal.peak_prominences`` and ``peak_widths`` at half prominence, computed for all the
-peaks of a segment together, and the position is refined between grid points.
+``scipy.signal.peak_prominences`` and ``peak_widths`` at half prominence, computed for every
+peak at once (see :func:`_all_peaks`), and the position is refined between grid points.
 """
 
 from __future__ import annotations
@@ -89,22 +89,91 @@ def _segment_starts(curve: pl.DataFrame, keep: list[str]) -> Any:
 
 
 def _all_peaks(x: Array, y: Array, starts: Any, min_prominence: float) -> tuple[Any, ...]:
-    """Every segment's prominent peaks: (row, position, height, width, prominence) arrays."""
+    """Every segment's prominent peaks: (row, position, height, width, prominence) arrays.
+
+    Walking from a peak, the first point above it lies on the flank of the nearest higher
+    local maximum (or at the segment's end), so a peak's bases are the lowest valleys between
+    it and those: the local maxima ("tops", with each segment's two ends) and the valleys
+    between neighbouring tops are searched, for every peak at once, through tables of their
+    maxima and minima over runs of 1, 2, 4, ... (a sparse table), not point by point.
+    """
     ends = np.append(starts[1:], y.size)
-    top = _local_maxima(y, starts)
-    out: list[tuple[Any, ...]] = []
-    owner = np.searchsorted(starts, top, side="right") - 1
-    split = np.searchsorted(owner, np.arange(starts.size + 1))
-    for s, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-        peaks = top[split[s] : split[s + 1]] - a
-        ys = y[a:b]
-        if peaks.size == 0 or ys.size < 3 or not np.isfinite(ys).all():
-            continue
-        out.append(_segment_peaks(x[a:b], ys, peaks, min_prominence, a))
-    if not out:
+    good = (ends - starts >= 3) & np.logical_and.reduceat(np.isfinite(y), starts)
+    peaks = _local_maxima(y, starts)
+    segment = np.searchsorted(starts, peaks, side="right") - 1
+    peaks, segment = peaks[good[segment]], segment[good[segment]]
+    if peaks.size == 0:
         empty = np.empty(0)
         return np.empty(0, dtype=np.int64), empty, empty, empty, empty
-    return tuple(np.concatenate([part[k] for part in out]) for k in range(5))
+    used = np.unique(segment)
+    tops = np.unique(np.concatenate([peaks, starts[used], ends[used] - 1]))
+    rank = np.searchsorted(tops, peaks)  # each peak's place among the tops
+    first = np.searchsorted(tops, starts[segment])  # its segment's two ends among the tops
+    last = np.searchsorted(tops, ends[segment] - 1)
+    level = y[tops]
+    valley = np.minimum(np.minimum.reduceat(y, tops)[:-1], y[tops[1:]])  # tops k to k + 1
+    highest, lowest = _table(level, np.maximum), _table(valley, np.minimum)
+    height = level[rank]
+    left = _reach(highest, rank, first, height, -1, above=False) - 1
+    right = _reach(highest, rank, last, height, 1, above=False) + 1
+    left_base = _range(lowest, np.maximum(left, first), rank - 1)
+    right_base = _range(lowest, rank, np.minimum(right, last) - 1)
+    prominence = height - np.maximum(left_base, right_base)
+    kept = prominence > min_prominence * np.maximum.reduceat(y, starts)[segment]
+    peaks, rank, first, last = peaks[kept], rank[kept], first[kept], last[kept]
+    height, prominence, segment = height[kept], prominence[kept], segment[kept]
+    half = height - prominence / 2.0
+    # The valleys where the curve first falls to half height, each side (none: the end).
+    after_valley = _reach(lowest, rank - 1, last - 1, half, 1, above=True) + 1
+    before_valley = _reach(lowest, rank, first, half, -1, above=True) - 1
+    after = np.full(peaks.size, -1)
+    before = np.full(peaks.size, -1)
+    for i, (r, q) in enumerate(zip(after_valley.tolist(), before_valley.tolist(), strict=True)):
+        if r < last[i]:
+            after[i] = tops[r] + int(np.argmax(y[tops[r] : tops[r + 1] + 1] <= half[i]))
+        if q >= first[i]:
+            region = y[tops[q] : tops[q + 1] + 1] <= half[i]
+            before[i] = tops[q] + region.size - 1 - int(np.argmax(region[::-1]))
+    stop = np.where(after < 0, ends[segment] - 1, after - 1)
+    begin = np.where(before < 0, starts[segment], before + 1)
+    width = _crossing(x, y, stop, after, half) - _crossing(x, y, begin, before, half)
+    return peaks, _vertex(x, y, peaks), height, width, prominence
+
+
+def _table(values: Array, pick: Any) -> list[Array]:
+    """``table[j][i]``: ``pick`` (max or min) of ``values[i : i + 2**j]``."""
+    table = [values]
+    while 2 ** len(table) <= values.size:
+        half = 2 ** (len(table) - 1)
+        table.append(pick(table[-1][:-half], table[-1][half:]))
+    return table
+
+
+def _reach(table: list[Array], start: Any, bound: Any, level: Array, step: int, above: bool) -> Any:
+    """How far from ``start`` (towards ``bound``, inclusive, in direction ``step``) every value
+    stays at or below ``level`` (``above``: stays above it), walked in runs of 2**j: the
+    last index reached (``start`` when the first one already fails)."""
+    pos = np.asarray(start, dtype=np.int64).copy()
+    for j in range(len(table) - 1, -1, -1):
+        size = 2**j
+        low = pos - size if step < 0 else pos + 1
+        ok = (low >= bound) if step < 0 else (pos + size <= bound)
+        where = np.flatnonzero(ok)
+        run = table[j][low[where]]
+        fine = run > level[where] if above else run <= level[where]
+        pos[where[fine]] += step * size
+    return pos
+
+
+def _range(table: list[Array], a: Any, b: Any) -> Array:
+    """``min`` over ``[a, b]`` (inclusive, never empty) of the values ``table`` was built on."""
+    j = np.floor(np.log2(b - a + 1)).astype(np.int64)
+    out = np.empty(a.size)
+    for level in np.unique(j).tolist():
+        sel = np.flatnonzero(j == level)
+        rows = table[level]
+        out[sel] = np.minimum(rows[a[sel]], rows[b[sel] - 2**level + 1])
+    return out
 
 
 def _local_maxima(y: Array, starts: Any) -> Any:
@@ -127,70 +196,10 @@ def _local_maxima(y: Array, starts: Any) -> Any:
     return (first[top] + last[top]) // 2
 
 
-def _segment_peaks(
-    x: Array, y: Array, peaks: Any, min_prominence: float, offset: int
-) -> tuple[Any, ...]:
-    """Prominence, width and refined position of the ``peaks`` (every local maximum) of one
-    segment.
-
-    Walking from a peak, the first point above it lies on the flank of the nearest higher
-    local maximum (or the segment's end), so the bases are the lowest valleys between the
-    peak and those: one comparison of the peaks with each other and with the valleys between
-    them, not with every point.
-    """
-    prominence = _prominences(y, peaks)
-    kept = prominence > min_prominence * float(np.max(y))
-    tops = np.concatenate([[0], peaks, [y.size - 1]])
-    valley = _valleys(y, tops)
-    rank = np.flatnonzero(kept) + 1  # the kept peaks' places among the tops
-    peaks, height, prominence = peaks[kept], y[peaks[kept]], prominence[kept]
-    half = height - prominence / 2.0
-    k = np.arange(valley.size)
-    low = valley[None, :] <= half[:, None]
-    right = np.where(low & (k >= rank[:, None]), k, valley.size).min(axis=1)
-    left = np.where(low & (k < rank[:, None]), k, -1).max(axis=1)
-    after = np.full(peaks.size, y.size)  # the first point at or below half height, each side
-    before = np.full(peaks.size, -1)
-    for i, (r, q) in enumerate(zip(right.tolist(), left.tolist(), strict=True)):
-        if r < valley.size:
-            after[i] = tops[r] + int(np.argmax(y[tops[r] : tops[r + 1] + 1] <= half[i]))
-        if q >= 0:
-            region = y[tops[q] : tops[q + 1] + 1] <= half[i]
-            before[i] = tops[q] + region.size - 1 - int(np.argmax(region[::-1]))
-    width = _crossing(x, y, after, -1, half) - _crossing(x, y, before, 1, half)
-    return peaks + offset, _vertex(x, y, peaks), height, width, prominence
-
-
-def _valleys(y: Array, tops: Any) -> Array:
-    """The lowest value between each two neighbouring tops, both included."""
-    return np.asarray(np.minimum(np.minimum.reduceat(y, tops)[:-1], y[tops[1:]]), dtype=np.float64)
-
-
-def _prominences(y: Array, peaks: Any) -> Array:
-    """Each peak's height above the higher of its two bases (``scipy.signal.peak_prominences``):
-    the lowest point reached on each side before the curve rises above the peak."""
-    tops = np.concatenate([[0], peaks, [y.size - 1]])  # the segment's ends bound every walk
-    level, valley = y[tops], _valleys(y, tops)
-    out = np.empty(peaks.size)
-    t, k = np.arange(tops.size), np.arange(valley.size)
-    step = max(1, 4_000_000 // tops.size)  # peaks at a time: bounded memory
-    for s in range(0, peaks.size, step):
-        rank = np.arange(s, min(s + step, peaks.size)) + 1
-        height = level[rank][:, None]
-        higher = level[None, :] > height
-        left = np.where(higher & (t < rank[:, None]), t, 0).max(axis=1)
-        right = np.where(higher & (t > rank[:, None]), t, tops.size - 1).min(axis=1)
-        left_base = np.where((k >= left[:, None]) & (k < rank[:, None]), valley, np.inf)
-        right_base = np.where((k >= rank[:, None]) & (k < right[:, None]), valley, np.inf)
-        out[s : s + rank.size] = height[:, 0] - np.maximum(left_base.min(1), right_base.min(1))
-    return out
-
-
-def _crossing(x: Array, y: Array, k: Any, back: int, level: Array) -> Array:
-    """Where ``y`` falls to ``level`` between the last point above it (``k + back``) and the
-    first at or below it (``k``), interpolated; the segment's end when it never does."""
-    j = k + back
-    k = np.where((k < 0) | (k >= y.size), j, k)
+def _crossing(x: Array, y: Array, j: Any, k: Any, level: Array) -> Array:
+    """Where ``y`` falls to ``level`` between the last point above it (``j``) and the first at
+    or below it (``k``), interpolated; at ``j`` when it never does (``k`` is -1)."""
+    k = np.where(k < 0, j, k)
     drop = y[j] - y[k]
     with np.errstate(divide="ignore", invalid="ignore"):
         frac = np.where(drop != 0, (y[j] - level) / drop, 0.0)
