@@ -83,7 +83,8 @@ class _Received(asyncio.Protocol):
             self.chunks.appendleft(chunk[max_bytes:])
             chunk = chunk[:max_bytes]
         self.size -= len(chunk)
-        if self._paused_reading and self.size <= HIGH_WATER // 4 and self.transport is not None:
+        resume = self._paused_reading and self.size <= HIGH_WATER // 4 and not self.ended
+        if resume and self.transport is not None:  # a closed TLS transport of 3.11 raises
             self._paused_reading = False
             self.transport.resume_reading()
         return chunk

@@ -235,3 +235,34 @@ async def test_a_slow_reader_stops_the_socket_being_read_and_loses_nothing() -> 
     finally:
         await stream.aclose()
         peer.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_slow_tls_reader_gets_every_byte_after_the_server_has_gone(
+    backend: str, tmp_path: Path
+) -> None:
+    """Past HIGH_WATER the socket is no longer read; the server then finishes and closes, and
+    reading the rest must not touch the closed TLS transport (Python 3.11 raises if asked)."""
+    server_tls, client_tls = _self_signed(tmp_path)
+    body = bytes(range(256)) * (12 * 1024)  # 3 MiB
+    done = asyncio.Event()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _request_head(reader)
+        writer.write(_response(body))
+        await writer.drain()
+        writer.close()
+        done.set()
+
+    transport = _transport(backend, verify=client_tls)
+    async with (
+        _server(handler, tls=server_tls) as url,
+        httpx.AsyncClient(transport=transport) as http,
+        http.stream("GET", url) as response,
+    ):
+        chunks = response.aiter_raw()
+        got = bytearray(await chunks.__anext__())
+        await done.wait()
+        async for chunk in chunks:
+            got += chunk
+    assert bytes(got) == body
