@@ -298,7 +298,7 @@ def _bin_means(index: Any, values: Array, bins: Any) -> Array:
         return np.asarray(means, dtype=np.float64)
     empty = np.flatnonzero(~filled)
     known = np.flatnonzero(filled)
-    after = np.searchsorted(known, empty)  # the next filled bin (same segment: its last is)
+    after = np.cumsum(filled)[empty]  # the next filled bin's place (same segment: its last is)
     right = known[after]
     left = known[np.maximum(after - 1, 0)]
     segment_start = np.repeat(np.cumsum(bins) - bins, bins)[empty]
@@ -325,15 +325,20 @@ def _smooth_segments(values: Array, sigma: Array, bins: Any) -> Array:
         group = np.flatnonzero((sigma == x) & (half == h))
         n = bins[group]
         padded = n + 2 * h
-        place = np.cumsum(padded) - padded + h
-        source = np.repeat(offsets[group] - place, n)
-        target = np.arange(int(n.sum())) + np.repeat(place - (np.cumsum(n) - n), n)
-        stacked = np.zeros(int(padded.sum()))
-        stacked[target] = values[target + source]
-        smoothed = _convolve(stacked, kernel)[target] / kernel.sum()
+        place = (np.cumsum(padded) - padded + h).tolist()
+        spans = list(zip(offsets[group].tolist(), place, n.tolist(), strict=True))
+        stacked = np.zeros(int(padded.sum()))  # the group's segments, half a kernel apart
+        for o, p, m in spans:
+            stacked[p : p + m] = values[o : o + m]
+        smoothed = _convolve(stacked, kernel)
+        smoothed = np.concatenate([smoothed[p : p + m] for _, p, m in spans])
+        smoothed /= kernel.sum()
         at, edges = _ends(smoothed, kernel, n)
         smoothed[at] = edges * kernel.sum()
-        out[target + source] = smoothed
+        done = 0
+        for o, _, m in spans:
+            out[o : o + m] = smoothed[done : done + m]
+            done += m
     return out
 
 
