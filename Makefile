@@ -84,7 +84,7 @@ fuzz: $(STAMP)
 # The server, contract (schemathesis), seed and migration tests against a throwaway PostgreSQL
 # cluster the target starts and stops itself (scripts/with_postgres.py; one database per test
 # server). Left out: tests that open the SQLite file directly (what they check is SQLite's).
-PG_TESTS := $(filter-out tests/test_server_cli.py tests/test_server_security.py,$(wildcard tests/test_server_*.py)) tests/test_seed.py tests/test_migrations.py
+PG_TESTS := $(filter-out tests/test_server_cli.py tests/test_server_security.py,$(wildcard tests/test_server_*.py)) tests/test_seed.py tests/test_migrations.py tests/test_crash_consistency.py
 PG_DESELECT := --deselect tests/test_server_auth.py::test_keys_are_stored_hashed_never_in_clear
 test-postgres: $(STAMP)
 	@bash $(ROOT)scripts/postgres_packages.sh
