@@ -23,12 +23,13 @@ import polars as pl
 
 from .._artifacts import MeasurementData
 from .._constants import PROCESSING_TIMEOUT
-from .._dataframe import Frame, columns_to_frame, to_backend
+from .._dataframe import Frame, columns_to_frame, decode_json, to_backend
 from .._fleet import TABLES, FleetResult, fetch_many
 from .._pagination import PaginatedList
 from .._polling import Backoff, poll
 from .._transfer import EVERY_ROW, check_columns, select_columns
 from .._upload import jsonable, upload_measurement
+from ..errors import IonworksError
 from ..models import CellMeasurement, MeasurementBundle, MeasurementDetail
 from ._measurement_files import MeasurementFiles
 from ._measurement_rules import (
@@ -213,8 +214,8 @@ class CellMeasurements(ProjectMeasurements, MeasurementFiles):
         from ionworks_generated.api.cell_measurements import get_cycles
 
         def fetch() -> pl.DataFrame:
-            body = self._parsed(get_cycles, measurement_id, timeout=timeout)
-            return columns_to_frame(body.get("cycles") or {})
+            (cycles,) = self._column_tables(get_cycles, measurement_id, ("cycles",), timeout)
+            return columns_to_frame(cycles)
 
         frame = self._data.artifacts.table(measurement_id, "cycles", fetch, use_cache=use_cache)
         return self._frame(frame)
@@ -226,10 +227,10 @@ class CellMeasurements(ProjectMeasurements, MeasurementFiles):
         from ionworks_generated.api.cell_measurements import get_steps_and_cycles
 
         def fetch() -> tuple[pl.DataFrame, ...]:
-            body = self._parsed(get_steps_and_cycles, measurement_id, timeout=timeout)
-            return columns_to_frame(body.get("steps") or {}), columns_to_frame(
-                body.get("cycles") or {}
+            tables = self._column_tables(
+                get_steps_and_cycles, measurement_id, ("steps", "cycles"), timeout
             )
+            return tuple(columns_to_frame(table) for table in tables)
 
         # JSON-derived steps live under their own key so steps() keeps the parquet fidelity.
         steps, cycles = self._data.artifacts.tables(
@@ -422,6 +423,34 @@ class CellMeasurements(ProjectMeasurements, MeasurementFiles):
 
     def _frame(self, frame: pl.DataFrame) -> Frame:
         return to_backend(frame, self._client.dataframe_backend)
+
+    def _column_tables(
+        self,
+        operation: ModuleType,
+        measurement_id: str,
+        keys: tuple[str, ...],
+        timeout: float | None,
+    ) -> tuple[dict[str, Any], ...]:
+        """The column tables ``keys`` of a JSON table answer (``/cycles``, ``/steps_and_cycles``).
+
+        The request is the generated operation's; the body is decoded straight from JSON (as list
+        pages are) by :func:`decode_json`, not by the generated parser's ``json.loads``, which
+        was most of the client's CPU for a table of a few thousand numbers. What the generated
+        models require is required here too: an object holding each table as an object.
+        """
+        response = self._send(operation, (measurement_id,), {}, timeout=timeout)
+        try:
+            body = decode_json(response.content)
+            tables = tuple(body[key] for key in keys)
+            if not all(isinstance(table, dict) for table in tables):
+                raise TypeError(f"{', '.join(keys)} must be JSON objects of columns")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IonworksError(
+                f"The server at {self._client.api_url} sent a response this client could not "
+                f"understand ({type(exc).__name__}: {exc}). Is IONWORKS_API_URL pointing at an "
+                "Ionworks API?"
+            ) from exc
+        return tables
 
     def _downloader(
         self,
