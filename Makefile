@@ -103,7 +103,7 @@ compat-s3: $(STAMP)
 # Name search at 1,000,000 specifications on SQLite and PostgreSQL: p50/p99 per query (not in make test).
 load-search: $(STAMP)
 	@bash $(ROOT)scripts/postgres_packages.sh
-	cd $(ROOT) && $(PY) scripts/with_postgres.py -- $(PY) scripts/bench_search.py
+	cd $(ROOT) && $(PY) scripts/with_postgres.py --shared-buffers 1GB -- $(PY) scripts/bench_search.py
 
 # 64 concurrent clients, 60 s of mixed traffic against serve --workers 1 and 2 on a throwaway
 # PostgreSQL cluster: 0 errors, p50/p99 per operation, every upload ready (not in make test).

