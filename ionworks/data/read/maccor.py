@@ -139,7 +139,9 @@ def read(path: Path) -> pl.DataFrame:
     messages = states.filter(states.str.strip_chars() == "MSG")
     if messages.len():
         data = data.filter(~frame.get_column(mode_name).is_in(messages.to_list()))
-    return finish(data.with_columns(frame_column(data)), file_columns=table.columns)
+    calls = bool(letters.is_in(["P", "S", "O"]).any())  # else every row is in frame 0
+    frames = frame_column(data) if calls else pl.repeat(0, data.height, dtype=pl.Int64, eager=True)
+    return finish(data.with_columns(frames.alias(col.FRAME)), file_columns=table.columns)
 
 
 def frame_column(data: pl.DataFrame) -> pl.Series:
