@@ -55,9 +55,12 @@ def duration_seconds(raw: pl.Series) -> pl.Series | None:
         return None  # ss·10^k + ff would pass 2^53 and round: not exact any more
 
     def seconds(fields: list[Ints]) -> Floats:
-        total = fields[0].astype(np.float64) * weights[0]
+        # Days, hours and minutes as whole seconds in integers: below 2^53 they are exactly
+        # the sum the parser's doubles reach, so one conversion replaces one per field.
+        counted = fields[0] * int(weights[0])
         for field, weight in zip(fields[1 : len(weights)], weights[1:], strict=True):
-            total += field.astype(np.float64) * weight
+            counted += field * int(weight)
+        total = counted.astype(np.float64)
         whole = fields[len(weights)]
         if written is None:
             total += whole

@@ -68,9 +68,7 @@ def finish(
     if missing:
         found = ", ".join(c for c in (file_columns or raw.columns) if c)
         raise ReaderError(f"no {', '.join(missing)} column; columns found: {found}")
-    # One chunk per column: the CSV parser hands over dozens of batches, and every running sum,
-    # shift and gather below is several times slower across chunks than on one.
-    data = raw.drop_nulls([CURRENT, VOLTAGE]).rechunk()
+    data = _one_chunk(raw.drop_nulls([CURRENT, VOLTAGE]))
     if data.height == 0:
         raise ReaderError("the file has a header but no rows with both a current and a voltage")
     # transform.reset_time's subtraction, fused with the casts into one pass.
@@ -89,6 +87,14 @@ def finish(
         data = signed_current(data, charge_positive=charge_positive)
         data = data.with_columns(step_count(data).alias(STEP_COUNT), counts[1])
     return with_cumulative(data)
+
+
+def _one_chunk(data: pl.DataFrame) -> pl.DataFrame:
+    """The numeric columns in one chunk each: the CSV parser hands over dozens of batches, and
+    every running sum, shift and gather below is slower across chunks than on one. Text
+    columns (the mode) are only carried along, so they are not copied."""
+    numbers = [name for name, dtype in data.schema.items() if dtype.is_numeric()]
+    return data.with_columns(data.select(numbers).rechunk().get_columns())
 
 
 def offset_duplicate_times(data: pl.DataFrame) -> pl.DataFrame:
