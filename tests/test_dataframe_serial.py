@@ -9,7 +9,6 @@ from unittest import mock
 import polars as pl
 import pytest
 
-from ionworks import _dataframe
 from ionworks._dataframe import read_parquet, serial_decoding, write_parquet_bytes
 
 
@@ -21,7 +20,7 @@ def _parallel_of_each_read(run: object) -> list[str]:
         seen.append(str(kwargs.get("parallel")))
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    with mock.patch.object(_dataframe.pl, "read_parquet", spy):
+    with mock.patch.object(pl, "read_parquet", spy):
         run()  # type: ignore[operator]
     return seen
 
