@@ -146,7 +146,8 @@ def measure_readers(bench: Any, tmp: Path, rows: int, repeats: int, paired: Any)
 def _interleaved(
     fns: dict[str, Any], repeats: int, clock: Callable[[], float] | None = None
 ) -> dict[str, float]:
-    """Median seconds of each of ``fns``, timed in turn, so machine noise hits all alike.
+    """Median seconds of each of ``fns``, timed in turn (order rotated each round), so machine
+    noise hits all alike.
 
     ``clock`` defaults to the wall clock; ``time.process_time`` gives CPU seconds (all threads),
     which other processes on a loaded machine disturb far less.
@@ -157,8 +158,12 @@ def _interleaved(
 
     now = clock or time.perf_counter
     samples: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
+    names = list(fns)
+    for repeat in range(repeats):
+        # A new order each round: no function always runs after the same one (the one before
+        # leaves memory freed or in use, which moves the next one's page faults).
+        for name in names[repeat % len(names) :] + names[: repeat % len(names)]:
+            fn = fns[name]
             gc.collect()
             start = now()
             fn()
