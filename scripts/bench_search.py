@@ -200,16 +200,19 @@ def _bench(
         for http in https.values():
             http.get("/cell_specifications", params={"name": "ilike.%warm%", "limit": limit})
         exact = _exact_names(engine, count, len(patterns))
-        runs = [(name, page) for page in (limit, SMALL_PAGE, EXACT) for name in servers]
+        pages = (limit, SMALL_PAGE, EXACT)
+        runs = [(name, page) for page in pages for name in servers]
         walls: dict[tuple[str, int], list[float]] = {run: [] for run in runs}
         cpu: dict[tuple[str, int], list[float]] = {run: [] for run in runs}
         scanned: list[float] = []
         totals: list[int] = []
-        for pattern, one in zip(patterns, exact, strict=True):
+        for turn, (pattern, one) in enumerate(zip(patterns, exact, strict=True)):
             backends = _database_pids(engine)
-            # interleaved: the default page, a small page, an exact name (each server in turn),
+            # interleaved: the default page, a small page, an exact name (each server in turn;
+            # the reference first every other pattern, as the first reads the pages cold),
             # then the scan
-            for name, page in runs:
+            order = sorted(servers, reverse=turn % 2 == 1)
+            for name, page in [(name, page) for page in pages for name in order]:
                 pids = [servers[name].process.pid, *backends]
                 params = {"name": f"ilike.{pattern}", "limit": str(page)}
                 if page == EXACT:
