@@ -148,6 +148,12 @@ class Storage:
     ) -> str:
         """Absolute signed URL for ``method`` on one object, valid for ``ttl_s`` seconds."""
         self.object_path(area, object_id, filename)  # validate before signing anything
+        return self._sign(base_url, method, area, object_id, filename, ttl_s)
+
+    def _sign(
+        self, base_url: str, method: str, area: str, object_id: str, filename: str, ttl_s: int
+    ) -> str:
+        """:meth:`signed_url` for a path already validated by :meth:`object_path`."""
         path = f"/storage/{area}/{object_id}/{filename}"
         expires = int(time.time()) + ttl_s
         query = urlencode(
@@ -196,8 +202,8 @@ class Storage:
     def download_url(self, base_url: str, object_id: str, filename: str, ttl_s: int) -> str | None:
         """Where the client GETs a stored file of a measurement; None when it is missing."""
         if not self.object_path("measurements", object_id, filename).is_file():
-            return None
-        return self.signed_url(base_url, "GET", "measurements", object_id, filename, ttl_s)
+            return None  # the path just validated: sign without resolving it again
+        return self._sign(base_url, "GET", "measurements", object_id, filename, ttl_s)
 
     def staged_files(self, object_id: str) -> tuple[dict[str, int], list[str]]:
         """({complete file of an upload: its size}, files a PUT is still streaming)."""
