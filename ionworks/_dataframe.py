@@ -185,8 +185,11 @@ def decode_json(content: bytes) -> Any:
     The column tables of ``/cycles`` and ``/steps_and_cycles`` are thousands of numbers: the
     standard library took 8 ms of CPU for the 600 cycles of a 1M-row series, most of what
     ``cycles()`` costs the client; orjson (the server's encoder) takes a fifth of that. A body
-    orjson refuses that :mod:`json` accepts (``NaN`` literals, integers beyond 64 bits) is read
-    by :mod:`json`, so nothing decodes differently; a body neither reads raises ``ValueError``.
+    orjson refuses that :mod:`json` accepts (``NaN`` and ``Infinity`` literals, numbers beyond a
+    float's range, lone surrogates, a BOM or UTF-16) is read by :mod:`json`; a body neither reads
+    raises ``ValueError``. One difference remains: orjson reads an integer beyond 64 bits (over
+    2**64 - 1 or under -2**63) as a float, where :mod:`json` keeps it exact. Finding one first
+    would cost about as much as orjson's whole decode, and the tables are 64-bit columns.
     """
     import orjson  # here, not at the top: `import ionworks` stays light
 

@@ -4,6 +4,7 @@ a body the generated models would refuse is still blamed on the server, never a 
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
@@ -67,3 +68,29 @@ def test_a_table_body_that_does_not_parse_is_blamed_on_the_server(
     client = client_for(server.url, cache_dir=tmp_path)
     with pytest.raises(IonworksError, match="could not understand"):
         client.cell_measurement.cycles(MID, use_cache=False)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[NaN, Infinity, -Infinity]",
+        b"[1e400, -1e400]",
+        b'["\\ud800"]',
+        b"\xef\xbb\xbf[1]",
+        '["é"]'.encode("utf-16"),
+        b"[18446744073709551615, -9223372036854775808, 0.1, 5e-324, -0.0]",
+    ],
+    ids=["nan-inf", "overflow", "lone-surrogate", "bom", "utf-16", "64-bit-edges"],
+)
+def test_what_orjson_refuses_or_reads_decodes_as_json_reads_it(body: bytes) -> None:
+    """Values and types alike (``repr``: ``nan``, ``inf``, ints kept ints) for every body
+    :mod:`json` reads and orjson refuses, and for the 64-bit integer edges orjson reads."""
+    assert repr(decode_json(body)) == repr(json.loads(body))
+
+
+def test_an_integer_beyond_64_bits_is_the_one_value_decoded_differently() -> None:
+    """The difference ``decode_json``'s docstring admits: fails (and the docstring is then
+    wrong) if orjson starts refusing such integers or this module starts reading them exactly."""
+    body = b"[18446744073709551616, -9223372036854775809]"
+    assert repr(json.loads(body)) == repr([2**64, -(2**63) - 1])
+    assert repr(decode_json(body)) == repr([float(2**64), float(-(2**63) - 1)])
