@@ -126,20 +126,14 @@ def read(path: Path) -> pl.DataFrame:
 
 
 def direction_of(mode: pl.Series) -> pl.Expr:
-    """:func:`direction` of each row, worked out once per distinct step type (a handful);
-    rows are then only compared with those names (half the time of a lookup table)."""
+    """:func:`direction` of each row, worked out once per distinct step type (a handful).
+
+    A lookup table; comparing rows with the names instead is faster on one chunk but slower
+    on the parser's many (0.06 s more on a million rows, measured in the whole reader).
+    """
     kinds = mode.unique().drop_nulls()
     letters = pl.DataFrame({"k": kinds}).select(direction(pl.col("k"))).to_series()
-    found = dict(zip(kinds.to_list(), letters.to_list(), strict=True))
-    named = [[k for k, v in found.items() if v == letter] for letter in ("D", "C")]
-    return (
-        pl.when(pl.col(mode.name).is_in(named[0]))
-        .then(pl.lit("D"))
-        .when(pl.col(mode.name).is_in(named[1]))
-        .then(pl.lit("C"))
-        .otherwise(None)
-        .alias(DIRECTION)
-    )
+    return pl.col(mode.name).replace_strict(kinds, letters, default=None).alias(DIRECTION)
 
 
 def direction(mode: pl.Expr) -> pl.Expr:
