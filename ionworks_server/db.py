@@ -74,10 +74,11 @@ the next number (``migrations/versions``)."""
 SQLITE_MMAP_BYTES = 1 << 30
 """``PRAGMA mmap_size`` of every SQLite connection: the first GiB of the file is read through a
 memory map instead of being copied into each connection's page cache, so a search reading
-~1,000 rows scattered over a large file costs less CPU (count and 1,000-row page at 1M specs: 25.5
--> 22.4 ms; 50-row page: 9.5 -> 7.2 ms). Address space only: the pages are the OS file cache,
-shared by every connection and process. Safe with WAL and several processes (SQLite keeps the
-map in step with the file); writes still go through the normal path."""
+~1,000 rows scattered over a large file costs less CPU (server CPU per request at 1M specs:
+0.84x on a 50-row page, 0.91x on 1,000 rows; docs/benchmarks.md). Address space only: the pages
+are the OS file cache, shared by every connection and process. Safe with WAL and several
+processes (SQLite keeps the map in step with the file); writes still go through the normal
+path, and a file larger than this is read through the page cache beyond it."""
 
 metadata = MetaData()
 
