@@ -128,15 +128,147 @@ async def test_no_answer_times_out_and_a_refused_connection_is_a_connect_error(
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read()  # reads the request, never answers, until the client goes
 
+    # only the read is short: a connect stalled on a loaded machine must not time out first
+    timeout = httpx.Timeout(30, read=0.2)
     with socket.socket() as bound:  # bound, not listening: connecting is refused
         bound.bind(("127.0.0.1", 0))
         refused = f"http://127.0.0.1:{bound.getsockname()[1]}"
-        async with httpx.AsyncClient(transport=_transport(backend), timeout=0.2) as http:
+        async with httpx.AsyncClient(transport=_transport(backend), timeout=timeout) as http:
             async with _server(silent) as url:
                 with pytest.raises(httpx.ReadTimeout):
                     await http.get(url)
             with pytest.raises(httpx.ConnectError):
                 await http.get(refused)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_silent_tls_handshake_and_a_server_not_reading_time_out(backend: str) -> None:
+    """The connect timeout bounds the TLS handshake (``start_tls``), the write timeout a body
+    the server does not read (far more than the kernel's buffers hold)."""
+    quiet = asyncio.Event()
+
+    async def deaf(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await quiet.wait()  # never reads past asyncio's own buffer, never answers
+        writer.close()
+
+    try:
+        async with _server(deaf) as url, asyncio.timeout(60):  # a guard against hanging
+            handshake = httpx.Timeout(30, connect=0.3)
+            async with httpx.AsyncClient(transport=_transport(backend), timeout=handshake) as http:
+                with pytest.raises(httpx.ConnectTimeout):
+                    await http.get(url.replace("http://", "https://"))
+            sending = httpx.Timeout(30, write=0.3)
+            async with httpx.AsyncClient(transport=_transport(backend), timeout=sending) as http:
+                with pytest.raises(httpx.WriteTimeout):
+                    await http.post(url, content=b"x" * (64 << 20))
+    finally:
+        quiet.set()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_task_cancelled_mid_body_closes_its_connection_and_the_pool_serves_on(
+    backend: str,
+) -> None:
+    """Cancelling a read mid-body closes that connection (the server sees it go) and frees its
+    place: with one connection allowed, the next requests get a new one and succeed."""
+    stalled, gone = asyncio.Event(), asyncio.Event()
+    connections: list[int] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(1)
+        try:
+            await _request_head(reader)
+            if len(connections) == 1:
+                writer.write(_response(b"0123", length=1000))
+                await writer.drain()
+                stalled.set()
+                await reader.read()  # until the client closes the connection
+                gone.set()
+                return
+            while True:
+                writer.write(_response(b"ok"))
+                await writer.drain()
+                await _request_head(reader)
+        except asyncio.IncompleteReadError:
+            pass
+        finally:
+            writer.close()
+
+    limits = httpx.Limits(max_connections=1)
+    transport = _transport(backend, limits=limits)
+    async with (
+        _server(handler) as url,
+        httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(30)) as http,
+    ):
+
+        async def read_all() -> bytes:
+            async with http.stream("GET", url) as response:
+                return await response.aread()
+
+        task = asyncio.create_task(read_all())
+        async with asyncio.timeout(30):  # a guard against hanging, not a speed check
+            await stalled.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with asyncio.timeout(30):
+            await gone.wait()
+        for _ in range(3):
+            assert (await http.get(url)).content == b"ok"
+    assert len(connections) == 2
+
+
+async def _proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """An HTTP proxy: CONNECT opens a tunnel, any other request is forwarded as it is."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    method, target = head.split(b" ", 2)[:2]
+    url = httpx.URL(f"//{target.decode()}" if method == b"CONNECT" else target.decode())
+    up_reader, up_writer = await asyncio.open_connection(url.host, url.port)
+    if method == b"CONNECT":
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+    else:
+        up_writer.write(head)
+
+    async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        try:
+            while data := await source.read(65_536):
+                sink.write(data)
+                await sink.drain()
+        except ConnectionError:
+            pass
+        finally:
+            sink.close()
+
+    await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+
+async def test_a_proxy_goes_through_the_asyncio_backend(tmp_path: Path) -> None:
+    """``async_transport(proxy=...)``: the proxy's pool takes the backend too, and both an http
+    request (forwarded) and an https one (CONNECT, then TLS on the tunnel) come back whole."""
+    server_tls, client_tls = _self_signed(tmp_path)
+
+    async def hello(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _request_head(reader)
+        writer.write(_response(b"hello"))
+        await writer.drain()
+        writer.close()
+
+    async with (
+        _server(hello) as plain,
+        _server(hello, tls=server_tls) as secure,
+        _server(_proxy) as proxy,
+    ):
+        transport = net.async_transport(proxy=proxy, verify=client_tls)
+        assert isinstance(transport._pool._network_backend, net.AsyncioBackend)
+        async with httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(30)) as http:
+            response = await http.get(plain)
+            assert response.content == b"hello"
+            assert isinstance(response.extensions["network_stream"], net._Stream)
+            response = await http.get(secure)
+            assert response.content == b"hello"
+            stream = response.extensions["network_stream"]
+            assert isinstance(stream, net._Stream)
+            assert stream.get_extra_info("ssl_object") is not None
 
 
 def _self_signed(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
