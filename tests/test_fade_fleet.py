@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import gc
 import sys
+import weakref
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
 
-from ionworks.data.analysis import capacity_fade
+from ionworks.data.analysis import capacity_fade, fade
 from ionworks.data.dataset import partition_dir, scan, scan_source
 from ionworks.data.errors import DataError
 
@@ -55,7 +56,9 @@ def awkward_fleet() -> dict[tuple[str, str, str], pl.DataFrame]:
     }
 
 
-def test_partition_path_gives_the_table_of_reading_the_fleet_at_once(tmp_path: Path) -> None:
+def test_partition_path_gives_the_table_of_reading_the_fleet_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write(tmp_path, awkward_fleet())
     lf = scan(tmp_path)
     source = scan_source(lf)
@@ -63,9 +66,19 @@ def test_partition_path_gives_the_table_of_reading_the_fleet_at_once(tmp_path: P
     whole = lf.select(pl.all())  # another query: not scan()'s frame, read at once
     assert scan_source(whole) is None
     variants: list[dict[str, Any]] = [{}, {"reference_cycle": 40, "threshold": 0.9, "window": 1}]
+    read_all, at_once_reads = fade._read_all, list[pl.LazyFrame]()
+
+    def counted_read_all(*args: Any) -> pl.DataFrame:
+        at_once_reads.append(args[0])
+        return read_all(*args)
+
+    monkeypatch.setattr(fade, "_read_all", counted_read_all)
     for options in variants:
         by_partition = capacity_fade(lf, **options)
+        assert at_once_reads == []  # scan()'s own frame is read partition by partition
         at_once = capacity_fade(whole, **options)
+        assert [r is whole for r in at_once_reads] == [True]  # two paths compared below
+        at_once_reads.clear()
         assert by_partition.equals(at_once), (by_partition, at_once)
         assert by_partition.get_column("measurement_id").to_list() == [
             "m-450",
@@ -116,10 +129,12 @@ def test_scan_source_is_kept_for_the_frame_only_while_it_lives(tmp_path: Path) -
     assert scan_source(lf).partitions(["spec_id", "Cycle count"]) == []  # type: ignore[union-attr]
     from ionworks.data import dataset
 
-    before = len(dataset._SOURCES)
+    # By the frame's own key (another test's frame collected here too would change the count).
+    key, source = id(lf), weakref.ref(scan_source(lf))
+    assert key in dataset._SOURCES
     del lf
     gc.collect()
-    assert len(dataset._SOURCES) == before - 1
+    assert key not in dataset._SOURCES and source() is None
 
 
 def test_scan_widens_types_across_files_as_before(tmp_path: Path) -> None:
