@@ -2,7 +2,8 @@
 
 Plain writes are serialised with every write; narrow writes (uploads, the processing queue) run
 beside each other and wait only for a plain write or a narrow one holding the same key, and then
-see what it wrote. Waiting is observed in ``pg_locks`` (a backend waiting for an advisory lock),
+see what it wrote; the upload routes hold the keys their checks rely on (a name, a quota, a tag
+spelling), so racing requests get one 201 and a 409/429, never two rows. Waiting is observed in ``pg_locks`` (a backend waiting for an advisory lock),
 never by timing; the engines' ``lock_timeout`` turns a lock that should not be waited for into an
 error instead of a hang.
 """
@@ -13,9 +14,12 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import psycopg
 import pytest
+from conftest import http_client, new_organization_key, new_spec_and_instance
+from server_process import ServerProcess, admin, database_url_for, start_server
 from sqlalchemy import Engine, func, select, text
 
 from ionworks_server.db import create_db_engine, hold, init_schema, lock_number, write
@@ -72,16 +76,23 @@ class Holder:
             raise self.error
 
 
-def waiting_for_a_lock(engine: Engine) -> int:
-    """How many backends of this database wait for an advisory lock right now."""
+def waiting_for_a_lock(engine: Engine, key: str | None = None) -> int:
+    """How many backends of this database wait for an advisory lock (``key``'s) right now."""
+    where = ""
+    params: dict[str, int] = {}
+    if key is not None:  # a bigint key is shown as its high and low 32 bits
+        number = lock_number(key) & 0xFFFF_FFFF_FFFF_FFFF
+        where = " AND l.classid = :high AND l.objid = :low AND l.objsubid = 1"
+        params = {"high": number >> 32, "low": number & 0xFFFF_FFFF}
     with engine.connect() as conn:
         return int(
             conn.execute(
                 text(
                     "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
                     "WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = "
-                    "current_database()"
-                )
+                    f"current_database(){where}"
+                ),
+                params,
             ).scalar_one()
         )
 
@@ -155,3 +166,110 @@ def test_a_key_held_mid_transaction_orders_two_narrow_writes(engine: Engine) -> 
         other.execute("SELECT pg_advisory_unlock(%s)", (lock_number("quota:org"),))
         thread.join(120)
     assert done.is_set()
+
+
+# -- the keys the upload routes hold (uploads.py) ---------------------------------------------
+# Each creation below is made to wait on the key it must hold (locked from outside), so both
+# requests reach their check before either writes: a route that skipped the key would not
+# wait (the hang bound fails) and its check-then-write would race.
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server of its own (no other test's writes wait on its locks) and its database."""
+    started = start_server(tmp_path_factory.mktemp("locks") / "data", "locks-key")
+    yield started
+    started.stop()
+
+
+def race(
+    server: ServerProcess, key: str, posts: list[tuple[str, dict[str, Any]]], api_key: str = ""
+) -> list[int]:
+    """Send ``posts`` at once while ``key`` is locked; once each waits for it, unlock. Codes."""
+    url = database_url_for(server.data_dir)
+    assert url
+    engine = create_db_engine(url)
+    codes: list[int] = [0] * len(posts)
+
+    def send(i: int) -> None:
+        with http_client(server, api_key or None) as http:
+            codes[i] = http.post(posts[i][0], json=posts[i][1]).status_code
+
+    try:
+        with psycopg.connect(url, autocommit=True) as other:
+            other.execute("SELECT pg_advisory_lock(%s)", (lock_number(key),))
+            threads = [threading.Thread(target=send, args=(i,)) for i in range(len(posts))]
+            for thread in threads:
+                thread.start()
+            # On the key itself: a background write of the server waiting too is not counted.
+            until(lambda: waiting_for_a_lock(engine, key) == len(posts))
+            assert codes == [0] * len(posts)
+            other.execute("SELECT pg_advisory_unlock(%s)", (lock_number(key),))
+            for thread in threads:
+                thread.join(120)
+    finally:
+        engine.dispose()
+    return sorted(codes)
+
+
+def _organization_id(server: ServerProcess, name: str) -> str:
+    url = database_url_for(server.data_dir)
+    assert url
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT id FROM organizations WHERE name = %s", (name,)).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_one_name_created_twice_in_an_instance_waits_for_its_key_then_409(
+    server: ServerProcess,
+) -> None:
+    http = http_client(server)
+    unique = uuid.uuid4().hex[:10]
+    _, cell = new_spec_and_instance(http, unique)
+    create = f"/cell_instances/{cell}/cell_measurements/create"
+    body = {"name": "twice", "properties": {}}
+    assert race(server, f"instance:{cell}", [(create, body), (create, body)]) == [201, 409]
+    listed = http.get(f"/cell_instances/{cell}/cell_measurements").json()
+    assert [item["name"] for item in listed["items"]] == ["twice"]
+
+
+def test_the_last_place_of_a_quota_is_taken_once(server: ServerProcess) -> None:
+    unique = uuid.uuid4().hex[:10]
+    org = f"locks-quota-{unique}"
+    api_key = new_organization_key(server, org)
+    http = http_client(server, api_key)
+    spec, first = new_spec_and_instance(http, unique)
+    second = http.post(f"/cell_specifications/{spec}/cell_instances", json={"name": "other"})
+    assert second.status_code == 201, second.text
+    quota = admin(server.data_dir, "set-quota", "--organization", org, "--max-measurements", "1")
+    assert quota.returncode == 0, quota.stderr
+    posts = [
+        (f"/cell_instances/{cell}/cell_measurements/create", {"name": "m", "properties": {}})
+        for cell in (first, second.json()["id"])
+    ]  # two instances: only the quota's key orders them
+    assert race(server, f"quota:{_organization_id(server, org)}", posts, api_key) == [201, 429]
+
+
+def test_new_tags_of_one_project_are_spelled_once(server: ServerProcess) -> None:
+    unique = uuid.uuid4().hex[:10]
+    org = f"locks-tags-{unique}"
+    api_key = new_organization_key(server, org)
+    http = http_client(server, api_key)
+    spec, first = new_spec_and_instance(http, unique)
+    second = http.post(f"/cell_specifications/{spec}/cell_instances", json={"name": "other"})
+    assert second.status_code == 201, second.text
+    project = http.get(f"/cell_specifications/{spec}").json()["project_id"]
+    posts = [
+        (f"/cell_instances/{cell}/cell_measurements/create", {"name": "m", "properties": {}})
+        for cell in (first, second.json()["id"])
+    ]
+    posts[0][1]["tags"] = ["HPPC"]
+    posts[1][1]["tags"] = ["hppc"]
+    key = f"project:{_organization_id(server, org)}/{project}"
+    assert race(server, key, posts, api_key) == [201, 201]
+    tags = set()
+    for cell in (first, second.json()["id"]):
+        listed = http.get(f"/cell_instances/{cell}/cell_measurements").json()
+        tags |= {tuple(item["tags"]) for item in listed["items"]}
+    assert len(tags) == 1, tags  # whichever came first, the other took its spelling
