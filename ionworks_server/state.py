@@ -184,13 +184,16 @@ def renew(engine: Engine, leases: list[Lease], lease_s: float = LEASE_S) -> list
     """Extend the leases still held; returns the ids whose lease was lost (taken by another).
 
     A job that is gone was completed (by its holder, between the caller's snapshot of its
-    leases and now) or dropped with its measurement: not lost."""
+    leases and now) or dropped with its measurement: not lost. Rows are updated in id order:
+    renewals run side by side on PostgreSQL, and two workers each holding a job the other still
+    lists (both taken over after expiring) would otherwise lock them in opposite orders, a
+    deadlock."""
     lost: list[str] = []
     if not leases:
         return lost
     until: datetime = utcnow() + timedelta(seconds=lease_s)
     with write(engine, narrow=()) as conn:  # each UPDATE is conditional on the owner
-        for lease in leases:
+        for lease in sorted(leases, key=lambda held: held.measurement_id):
             held = conn.execute(
                 update(J)
                 .where(J.c.measurement_id == lease.measurement_id, J.c.lease_owner == lease.owner)

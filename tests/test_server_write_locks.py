@@ -23,7 +23,7 @@ from server_process import ServerProcess, admin, database_url_for, start_server
 from sqlalchemy import Engine, func, select, text
 
 from ionworks_server.db import create_db_engine, hold, init_schema, lock_number, write
-from ionworks_server.state import processing_jobs, queue_job
+from ionworks_server.state import claim, processing_jobs, queue_job, renew
 
 BASE = os.environ.get("IONWORKS_TEST_DATABASE_URL")
 pytestmark = pytest.mark.skipif(
@@ -273,3 +273,43 @@ def test_new_tags_of_one_project_are_spelled_once(server: ServerProcess) -> None
         listed = http.get(f"/cell_instances/{cell}/cell_measurements").json()
         tags |= {tuple(item["tags"]) for item in listed["items"]}
     assert len(tags) == 1, tags  # whichever came first, the other took its spelling
+
+
+def test_a_renewal_locks_its_jobs_in_id_order(engine: Engine) -> None:
+    """Renewals run side by side: two workers each still listing a job the other took over would
+    deadlock if each locked its rows in its own order. A renewal given [b, a] whose row a is
+    locked by another transaction waits there without having locked b."""
+    with write(engine) as conn:
+        for job in ("job-a", "job-b"):
+            queue_job(conn, job, "small")
+    leases = [claim(engine, "small", "worker-1", lease_s=60) for _ in range(2)]
+    assert all(leases)
+    by_id = {lease.measurement_id: lease for lease in leases if lease is not None}
+    plain = engine.url.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
+    with psycopg.connect(plain) as other, psycopg.connect(plain, autocommit=True) as probe:
+        other.execute(
+            "UPDATE processing_jobs SET attempts = attempts WHERE measurement_id = 'job-a'"
+        )
+        lost: list[list[str]] = []
+        thread = threading.Thread(
+            target=lambda: lost.append(renew(engine, [by_id["job-b"], by_id["job-a"]], 60))
+        )
+        thread.start()
+        blocker = other.info.backend_pid
+        until(  # the renewal waits for `other`
+            lambda: (
+                probe.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                    (blocker,),
+                ).fetchone()
+                == (1,)
+            )
+        )
+        # job-b is not locked yet (the renewal waits on job-a first); NOWAIT fails otherwise.
+        with probe.transaction():
+            probe.execute(
+                "SELECT 1 FROM processing_jobs WHERE measurement_id = 'job-b' FOR UPDATE NOWAIT"
+            )
+        other.rollback()
+        thread.join(120)
+    assert lost == [[]]
