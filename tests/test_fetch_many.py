@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import httpx
 import polars as pl
@@ -161,3 +162,26 @@ def test_bad_arguments_raise_before_any_request(
 def test_an_empty_pull_is_an_empty_result(live_server: Any, tmp_path: Path) -> None:
     result = client_for(live_server, tmp_path).cell_measurement.fetch_many([])
     assert result.ok and len(result) == 0 and repr(result) == "FleetResult(0 complete, 0 failed)"
+
+
+def test_the_pull_decodes_each_table_in_its_own_thread_alone(
+    live_server: Any, fleet_ids: list[str], tmp_path: Path
+) -> None:
+    """Each pull thread decodes its tables with polars' ``parallel="none"``
+    (``_dataframe.serial_decoding``); a single read afterwards keeps polars' parallelism."""
+    seen: list[str] = []
+    real = pl.read_parquet
+
+    def spy(*args: Any, **kwargs: Any) -> pl.DataFrame:
+        seen.append(str(kwargs.get("parallel")))
+        return real(*args, **kwargs)
+
+    client = client_for(live_server, tmp_path)
+    with mock.patch.object(pl, "read_parquet", spy):
+        pulled = client.cell_measurement.fetch_many(
+            fleet_ids, tables=("time_series", "steps"), use_cache=False, concurrency=4
+        )
+        assert pulled.ok and seen == ["none"] * 2 * len(fleet_ids)
+        seen.clear()
+        client.cell_measurement.time_series(fleet_ids[0], use_cache=False)
+    assert seen == ["auto"]
