@@ -3,6 +3,7 @@ through ``ionworks.scan``, the real cycler corpus, and the plots."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 from pathlib import Path
@@ -24,6 +25,8 @@ from ionworks.data.analysis import (
     find_peaks,
     pulse_resistance,
 )
+from ionworks.data.analysis._frames import smooth
+from ionworks.data.analysis._segments import collect_segments
 from ionworks.data.cycles import get_cycle_metrics
 from ionworks.data.dataset import partition_dir, scan
 from ionworks.data.errors import DataError
@@ -530,3 +533,67 @@ def test_peaks_of_ties_plateaus_and_noise_are_those_found_by_walking() -> None:
         for (_, *values), (_, index, *truth) in zip(got, expected, strict=True):
             assert abs(values[0] - index) <= 0.5  # refined between grid points
             assert np.allclose(values, truth, rtol=0, atol=1e-12)
+
+
+def _dvdq_segment_by_segment(
+    series: pl.DataFrame, resolution: float | None, smoothing: float | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """dvdq's curves the plain way, one segment at a time (np.interp, smooth, np.gradient):
+    what the vectorised version must equal."""
+    found = collect_segments(
+        series,
+        step=None,
+        cycle=None,
+        direction=None,
+        constant_current_only=True,
+        min_points=20,
+        by=None,
+        what="dvdq",
+    )
+    bounds = np.append(found.starts, found.dq.size)
+    middle = (found.v0 + found.v1) / 2.0
+    parts = []
+    for a, b in itertools.pairwise(bounds):
+        q = np.cumsum(found.dq[a:b])
+        width = resolution or q[-1] / 1000.0
+        index = np.floor(q / width).astype(np.int64)
+        counts = np.bincount(index).astype(float)
+        filled = counts > 0
+        means = np.bincount(index, weights=middle[a:b])[filled] / counts[filled]
+        centres = (np.arange(counts.size) + 0.5) * width
+        sigma = (smoothing if smoothing is not None else 0.01 * q[-1]) / width
+        volts = smooth(np.interp(centres, centres[filled], means), sigma)
+        parts.append((centres, volts, np.abs(np.gradient(volts, width))))
+    centres, volts, slope = (np.concatenate([p[k] for p in parts]) for k in range(3))
+    return centres, volts, slope
+
+
+@pytest.mark.parametrize(
+    ("resolution", "smoothing"), [(None, None), (0.002, 0.01), (0.001, 0.0)], ids=str
+)
+def test_dvdq_of_all_segments_at_once_is_each_segments_own(
+    resolution: float | None, smoothing: float | None
+) -> None:
+    """Segments of different capacities (their own grid and kernel by default), sparse samples
+    (empty bins interpolated) and a short segment (the kernel cut to fit) give, computed
+    together, the curves each segment gives on its own."""
+    full = slow_discharge()
+    cycles = [
+        full,
+        full.gather_every(7).with_columns(pl.col("Current [A]") * 7),  # sparse: empty bins
+        full.head(400),  # short: 11 bins of 2 mA.h, fewer than the kernel's points
+        full.slice(2000, 3000).with_columns(pl.col("Current [A]") * 0.5),
+    ]
+    series = pl.concat(
+        [
+            c.with_columns(pl.lit(k, dtype=pl.Int64).alias("Cycle count"))
+            for k, c in enumerate(cycles)
+        ]
+    ).with_columns(pl.int_range(pl.len()).cast(pl.Float64).alias("Time [s]"))
+    curve = dvdq(series, resolution=resolution, smoothing=smoothing)
+    centres, volts, slope = _dvdq_segment_by_segment(series, resolution, smoothing)
+    assert curve.get_column("Cycle count").unique(maintain_order=True).to_list() == [0, 1, 2, 3]
+    got = [curve.get_column(c).to_numpy() for c in ("Capacity [A.h]", "Voltage [V]", DVDQ)]
+    for values, truth in zip(got, (centres, volts, slope), strict=True):
+        assert values.shape == truth.shape
+        assert np.abs(values - truth).max() <= 1e-11 * np.abs(truth).max()
