@@ -29,7 +29,7 @@ from . import (
     pec,
 )
 from ._errors import ReaderError
-from ._excel import is_workbook, read_sheets
+from ._excel import cells, header_of, is_workbook, per_call
 from ._registry import Reader
 from ._text import head_text
 
@@ -104,6 +104,7 @@ _SNIFFERS: tuple[tuple[str, Callable[[str], bool]], ...] = (
 """Text sniffers in the order they are tried (the most specific signature first)."""
 
 
+@per_call
 def detect_reader(path: str | Path) -> str:
     """The name of the reader for ``path``, from its content (magic bytes, then header row)."""
     file = _existing(path)
@@ -145,8 +146,7 @@ def _binary_reader(magic: bytes, path: Path) -> str | None:
 def _workbook_reader(path: Path) -> str:
     """An Arbin export by its channel sheet, else the cycler whose text export a sheet holds
     (Maccor, Neware, BDF... exported to Excel); a workbook of none says to map its columns."""
-    frame = arbin_text.channel_sheets(read_sheets(path))[0]
-    if arbin_text.is_header(list(frame.columns)):
+    if arbin_text.is_header(header_of(arbin_text.channel_sheets(cells(path))[0])):
         return arbin.NAME
     found = _workbook.detect(path, _SNIFFERS)
     if found is not None:
@@ -175,6 +175,7 @@ def _as_text(file: Path, reader: str) -> Iterator[Path]:
         yield text
 
 
+@per_call
 def time_series(path: str | Path, reader: str | None = None, **options: Any) -> pl.DataFrame:
     """Read a cycler file into the standard time series.
 
@@ -192,6 +193,7 @@ def time_series(path: str | Path, reader: str | None = None, **options: Any) -> 
         return chosen.read(source, **options)
 
 
+@per_call
 def time_series_and_steps(
     path: str | Path, reader: str | None = None, **options: Any
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -206,6 +208,7 @@ def time_series_and_steps(
     return series, summarize(series)
 
 
+@per_call
 def metadata(path: str | Path, reader: str | None = None) -> dict[str, Any]:
     """What the file's header says about the test (cycler, channel, start time...), if anything."""
     file = _existing(path)
@@ -216,6 +219,7 @@ def metadata(path: str | Path, reader: str | None = None) -> dict[str, Any]:
         return chosen.metadata(source)
 
 
+@per_call
 def start_time(path: str | Path, reader: str | None = None) -> datetime | None:
     """When the test started, where the format stores it; None where it does not."""
     file = _existing(path)
@@ -230,6 +234,7 @@ EIS_READERS: dict[str, Callable[[Path], pl.DataFrame]] = {gamry.NAME: gamry.eis}
 """Readers of impedance spectra, by the name of the format that stores them."""
 
 
+@per_call
 def eis(path: str | Path, reader: str | None = None) -> pl.DataFrame:
     """The impedance spectrum a file holds: frequency, Z_Re, Z_Im, Z_Mod and Z_Phase.
 

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ._errors import ReaderError
-from ._excel import INSTALL_HINT
+from ._excel import cells, without_empty_rows
 
 SNIFF_ROWS = 300
 """Rows of each sheet the sniffers see (a header lies within the first few dozen)."""
@@ -31,21 +30,12 @@ Sniffer = Callable[[str], bool]
 
 
 def grids(path: Path, rows: int | None = None) -> dict[str, pl.DataFrame]:
-    """Every sheet as a grid of text cells (no header row taken), first ``rows`` rows."""
-    options = {"n_rows": rows} if rows is not None else {}
-    try:
-        return pl.read_excel(
-            path,
-            sheet_id=0,
-            engine="calamine",
-            has_header=False,
-            infer_schema_length=0,
-            read_options=options,
-        )
-    except ImportError as exc:
-        raise ReaderError(f"{path.name}: {INSTALL_HINT}") from exc
-    except Exception as exc:  # calamine raises its own types for damaged workbooks
-        raise ReaderError(f"{path.name}: not a readable workbook: {exc}") from exc
+    """Every sheet as a grid of text cells (no header row taken), first ``rows`` rows, rows
+    of empty cells left out: views of the call's one parse of the workbook."""
+    return {
+        name: without_empty_rows(grid if rows is None else grid.head(rows))
+        for name, grid in cells(path).items()
+    }
 
 
 SEPARATORS = ("\t", ",")
