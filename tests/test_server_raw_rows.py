@@ -31,7 +31,7 @@ from ionworks_server.db import (
 )
 from ionworks_server.filters import ListSpec, build_list_query
 from ionworks_server.jsonio import dumps, format_ts
-from ionworks_server.raw_rows import timestamp_text
+from ionworks_server.raw_rows import json_value, timestamp_text
 from ionworks_server.records import INSTANCES, MEASUREMENTS, SPECIFICATIONS, Resource
 from ionworks_server.resources import _SPEC_SUMMARY, SPEC_LIST
 
@@ -227,3 +227,22 @@ def test_responses_encode_to_what_json_would_have_sent() -> None:
         )
         assert sent == expected
     assert b" " not in dumps({"a": [1, 2], "b": {"c": None}})
+
+
+def test_json_text_decodes_to_what_json_loads_gives() -> None:
+    """The shortcuts for ``{}`` and ``[]`` included: no list column in the pages above is shown
+    without a conversion that hides a ``[]`` read as ``{}`` (tags go through ``list()``)."""
+    for raw in [
+        "{}",
+        "[]",
+        "null",
+        '{"a": [1, 2.5, null]}',
+        "[{}]",
+        '"s"',
+        "123456789012345678901",
+    ]:
+        value = json_value(raw)
+        assert value == json.loads(raw) and type(value) is type(json.loads(raw)), raw
+    assert json_value(None) is None
+    decoded = {"x": [1]}
+    assert json_value(decoded) is decoded  # a driver that decoded it already (psycopg's json)
