@@ -141,10 +141,17 @@ async def test_no_answer_times_out_and_a_refused_connection_is_a_connect_error(
                 await http.get(refused)
 
 
+async def _endless() -> AsyncIterator[bytes]:
+    """A request body larger than any kernel's socket buffers, in 1 MiB chunks."""
+    chunk = b"x" * (1 << 20)
+    while True:
+        yield chunk
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_a_silent_tls_handshake_and_a_server_not_reading_time_out(backend: str) -> None:
     """The connect timeout bounds the TLS handshake (``start_tls``), the write timeout a body
-    the server does not read (far more than the kernel's buffers hold)."""
+    the server does not read (an endless one: more than any kernel's buffers hold)."""
     quiet = asyncio.Event()
 
     async def deaf(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -160,7 +167,7 @@ async def test_a_silent_tls_handshake_and_a_server_not_reading_time_out(backend:
             sending = httpx.Timeout(30, write=0.3)
             async with httpx.AsyncClient(transport=_transport(backend), timeout=sending) as http:
                 with pytest.raises(httpx.WriteTimeout):
-                    await http.post(url, content=b"x" * (64 << 20))
+                    await http.post(url, content=_endless())
     finally:
         quiet.set()
 
