@@ -37,31 +37,43 @@ def moto_server_command() -> str:
 
 
 @contextlib.contextmanager
-def moto_store(log_path: Path) -> Iterator[str]:
-    """moto's S3 server on a free loopback port until the block ends; its endpoint URL."""
-    port = free_port()
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [moto_server_command(), "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+def moto_store(log_path: Path, attempts: int = 3) -> Iterator[str]:
+    """moto's S3 server on a free loopback port until the block ends; its endpoint URL.
+
+    The port was free a moment before moto binds it: when another process took it meanwhile,
+    moto exits (or the answer is not moto's bucket listing) and another port is tried."""
+    for _ in range(attempts):
+        port = free_port()
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                [moto_server_command(), "-H", "127.0.0.1", "-p", str(port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         endpoint = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    httpx.get(endpoint, timeout=2)
-                    break
-                except httpx.TransportError:
-                    assert process.poll() is None, "moto_server exited at start-up"
-                    assert time.monotonic() < deadline, "moto_server did not start within 60 s"
-                    time.sleep(0.1)
-            yield endpoint
+            if _started(process, endpoint):
+                yield endpoint
+                return
         finally:
             process.terminate()
             process.wait(10)
+    raise AssertionError(f"moto_server did not start on {attempts} ports; see {log_path}")
+
+
+def _started(process: subprocess.Popen[bytes], endpoint: str) -> bool:
+    """Whether ``process`` answers at ``endpoint`` as moto's S3 (False: it exited, port taken)."""
+    deadline = time.monotonic() + 60
+    while process.poll() is None:
+        try:
+            answer = httpx.get(endpoint, timeout=2)
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "moto_server did not start within 60 s"
+            time.sleep(0.1)
+            continue
+        return b"ListAllMyBucketsResult" in answer.content
+    return False
 
 
 def aws_env(endpoint: str) -> dict[str, str]:
