@@ -12,6 +12,7 @@ import ipaddress
 import socket
 import ssl
 import struct
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -139,6 +140,32 @@ async def test_no_answer_times_out_and_a_refused_connection_is_a_connect_error(
                     await http.get(url)
             with pytest.raises(httpx.ConnectError):
                 await http.get(refused)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Linux drops SYNs to a full accept queue")
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_connect_that_gets_no_answer_is_a_connect_timeout(backend: str) -> None:
+    """A listening socket whose accept queue is full (backlog 0, never accepted): Linux drops
+    further SYNs, so connecting gets no answer until the connect timeout."""
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen(0)
+        port = listening.getsockname()[1]
+        fillers = [socket.socket() for _ in range(3)]
+        try:
+            for filler in fillers:
+                filler.setblocking(False)
+                filler.connect_ex(("127.0.0.1", port))
+            timeout = httpx.Timeout(30, connect=0.3)
+            async with (
+                httpx.AsyncClient(transport=_transport(backend), timeout=timeout) as http,
+                asyncio.timeout(60),  # a guard against hanging, not a speed check
+            ):
+                with pytest.raises(httpx.ConnectTimeout):
+                    await http.get(f"http://127.0.0.1:{port}/")
+        finally:
+            for filler in fillers:
+                filler.close()
 
 
 async def _endless() -> AsyncIterator[bytes]:
