@@ -12,6 +12,7 @@ import matplotlib
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from ionworks.data import read
 from ionworks.data.analysis import (
@@ -638,3 +639,27 @@ def test_smoothed_dqdv_of_all_segments_at_once_is_each_segments_own(smoothing: f
     truth = np.concatenate(expected)
     assert got.shape == truth.shape
     assert np.abs(got - truth).max() <= 1e-11 * truth.max()
+
+
+def test_segment_edges_cells_times_and_a_first_sample_dropped() -> None:
+    """No interval joins two cells (a fleet whose second cell's clock runs on from the
+    first's), a missing voltage at a run's first row drops only that row's interval, and a
+    segment of exactly min_points intervals is kept."""
+    one = slow_discharge().head(4000)
+    cells = [
+        one.with_columns(pl.lit("a").alias("measurement_id")),
+        one.with_columns(
+            pl.col("Time [s]") + one.get_column("Time [s]").max() + 1.0,
+            pl.col("Voltage [V]") + 0.3,
+            pl.lit("b").alias("measurement_id"),
+        ),
+    ]
+    for function in (dqdv, dvdq):  # (equal up to the rounding of a running sum)
+        apart = pl.concat([function(cell) for cell in cells])
+        assert_frame_equal(function(pl.concat(cells)), apart, rel_tol=1e-9, abs_tol=1e-9)
+    gap = pl.when(pl.int_range(pl.len()) == 0).then(None).otherwise(pl.col("Voltage [V]"))
+    dropped = dqdv(one.with_columns(gap.alias("Voltage [V]")))
+    assert_frame_equal(dropped, dqdv(one.slice(1)), rel_tol=1e-9, abs_tol=1e-9)
+    assert dqdv(one.head(21), min_points=20).height > 0  # 21 rows: 20 intervals
+    with pytest.raises(DataError, match="fewer than min_points=20"):
+        dqdv(one.head(20), min_points=20)
