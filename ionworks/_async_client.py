@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from . import _constants as C
+from . import _proxies as proxies
 from ._async_http import build_async_api_client, build_async_storage_client, call
 from ._async_net import async_transport
 from ._client import ClientSettings
@@ -89,8 +90,8 @@ class AsyncIonworks(ClientSettings):
         )
         # The transports hold the connection pools; with_options copies share them.
         self._transports = (
-            transport or async_transport(),
-            storage_transport or async_transport(),
+            transport or proxies.async_transport(async_transport),
+            storage_transport or proxies.async_transport(async_transport),
         )
         self._connect()
 

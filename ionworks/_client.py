@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from . import _constants as C
+from . import _proxies as proxies
 from ._cache import CacheSettings
 from ._dataframe import Backend, resolve_backend
 from ._deadline import deadline_transport
@@ -212,8 +213,8 @@ class Ionworks(ClientSettings):
         )
         # The transports hold the connection pools; with_options copies share them.
         self._transports = (
-            transport or deadline_transport(),
-            storage_transport or httpx.HTTPTransport(),
+            transport or proxies.transport(deadline_transport),
+            storage_transport or proxies.transport(httpx.HTTPTransport),
         )
         self._connect()
 
@@ -223,7 +224,10 @@ class Ionworks(ClientSettings):
         twin = object.__new__(cls)
         twin.__dict__.update(settings._settings())
         twin._owns_transports = True
-        twin._transports = (deadline_transport(), httpx.HTTPTransport())
+        twin._transports = (
+            proxies.transport(deadline_transport),
+            proxies.transport(httpx.HTTPTransport),
+        )
         twin._connect()
         return twin
 

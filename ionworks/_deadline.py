@@ -112,13 +112,13 @@ class DeadlineBackend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
-def deadline_transport() -> httpx.HTTPTransport:
+def deadline_transport(**options: Any) -> httpx.HTTPTransport:
     """httpx's default transport with :class:`DeadlineBackend` under its connection pool.
 
     httpx offers no argument for the network backend, so it is set on the pool it built
     (``tests/test_client_hardening.py`` checks this still happens with the installed httpx).
     """
-    transport = httpx.HTTPTransport()
+    transport = httpx.HTTPTransport(**options)
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if isinstance(backend, httpcore.NetworkBackend):
