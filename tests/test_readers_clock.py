@@ -82,6 +82,8 @@ def test_hard_decimals_round_as_the_text_parser_does() -> None:
         ["0d 00:00:10.00", "0d 00:00:10.5"],  # a shorter fraction: another layout
         ["0d 00:00:10.00", "0d 00:00:10.00 "],  # a trailing blank the first value lacks
         ["  0d 00:00:5.05000019073486"],  # 14 decimals: past what is exact here
+        ["0d 00:00:12345678.123456789"],  # 17 digits of seconds: ss·10^k + ff rounds
+        ["0d 00:00:10.00", "12345678901234567890d 00:00:10.00"],  # days past int64 seconds
         ["12.5", "13"],  # numbers, not clocks
     ],
 )
@@ -113,7 +115,15 @@ def test_maccor_reads_the_same_frame_with_and_without_the_byte_parser(
     path = tmp_path / "maccor.txt"
     header = "Rec#\tCyc#\tStep\tTestTime\tAmp-hr\tAmps\tVolts\tState\n"
     path.write_text("Today's Date:\t01 March 2024\n" + header + "\n".join(lines) + "\n")
+    parse, parsed = _clock.duration_seconds, list[pl.Series | None]()
+
+    def spied(raw: pl.Series) -> pl.Series | None:
+        parsed.append(parse(raw))
+        return parsed[-1]
+
+    monkeypatch.setattr(_clock, "duration_seconds", spied)
     taken = read.time_series(path)
+    assert any(p is not None for p in parsed), "the reader did not take the byte path"
     monkeypatch.setattr(_clock, "duration_seconds", lambda raw: None)
     general = read.time_series(path)
     assert taken.columns == general.columns
