@@ -66,3 +66,22 @@ def test_maccor_states_padded_with_blanks_read_like_bare_letters(tmp_path: Path)
     assert spaced[CURRENT].to_list() == plain[CURRENT].to_list()
     assert spaced[STEP_COUNT].to_list() == plain[STEP_COUNT].to_list()
     assert spaced.equals(plain)
+
+
+def test_maccor_with_sub_procedure_calls_still_numbers_its_frames(tmp_path: Path) -> None:
+    # Without P/S/O states every row is in frame 0 and the states are not scanned: a file with
+    # a call (P then S), the callee's rows and a return (O) must still get its frames.
+    lines = (DATA / "maccor_small.txt").read_text().splitlines()
+    header_at = next(i for i, line in enumerate(lines) if line.startswith("Rec#"))
+    state = lines[header_at].split("\t").index("State")
+    letters = ["R", "P", "S", "D", "D", "O", "C", "C"]
+    body = []
+    for line, letter in zip(lines[header_at + 1 :], letters, strict=True):
+        fields = line.split("\t")
+        fields[state] = letter
+        body.append("\t".join(fields))
+    path = tmp_path / "maccor_calls.txt"
+    path.write_text("\n".join([*lines[: header_at + 1], *body]) + "\n")
+    ts = read.time_series(path)
+    assert ts["Frame"].to_list() == [0, 0, 0, 1, 1, 1, 0, 0]
+    assert read.time_series(DATA / "maccor_small.txt")["Frame"].to_list() == [0] * 8
