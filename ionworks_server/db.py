@@ -357,7 +357,11 @@ def write(engine: Engine, *, narrow: Sequence[str] | None = None) -> Iterator[Co
     (and on any key :func:`hold` names later). A narrow writer must hold a key for every
     check-then-write it relies on (the keys order it against narrow writers of the same key)
     or write in a way that is atomic by itself (a conditional ``UPDATE``, ``FOR UPDATE SKIP
-    LOCKED``). Keys are taken in the order given, after the shared lock, so there is no cycle.
+    LOCKED``). Keys are taken after the shared lock, in the order given and then in the order
+    of the :func:`hold` calls; that order is only free of cycles because every writer takes the
+    kinds of key in one order, at most one key of each (``uploads.py``: upload, instance,
+    project, quota) and updates the rows it shares in id order (``state.renew``). A new key or
+    shared row must keep that order, or PostgreSQL ends one writer with a deadlock error.
     """
     with engine.connect() as conn:
         conn.execution_options(sqlite_immediate=True)
