@@ -120,28 +120,28 @@ def _fts_rowids(table_name: str, query: str) -> ColumnElement[bool]:
     return literal_column(f"{table_name}.rowid").in_(candidates)
 
 
-class SqliteOnly(ColumnElement[bool]):
+class _Wrapped(ColumnElement[bool]):
+    """A condition compiled one way on SQLite and another elsewhere (by the subclass)."""
+
+    type = Boolean()
+    inherit_cache = True
+    _is_implicitly_boolean = True
+    _traverse_internals = [("clause", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
+
+    def __init__(self, clause: ColumnElement[bool]) -> None:
+        self.clause = clause
+
+
+class SqliteOnly(_Wrapped):
     """A condition applied on SQLite and compiled to ``true`` elsewhere (an index hint)."""
 
-    type = Boolean()
     inherit_cache = True
-    _is_implicitly_boolean = True
-    _traverse_internals = [("clause", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
-
-    def __init__(self, clause: ColumnElement[bool]) -> None:
-        self.clause = clause
 
 
-class SqliteUnindexed(ColumnElement[bool]):
+class SqliteUnindexed(_Wrapped):
     """A condition SQLite may not serve from an index (unary plus); as is elsewhere."""
 
-    type = Boolean()
     inherit_cache = True
-    _is_implicitly_boolean = True
-    _traverse_internals = [("clause", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
-
-    def __init__(self, clause: ColumnElement[bool]) -> None:
-        self.clause = clause
 
 
 @compiles(SqliteUnindexed)
