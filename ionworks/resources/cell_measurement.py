@@ -22,14 +22,14 @@ from typing import Any
 import polars as pl
 
 from .._artifacts import MeasurementData
+from .._column_tables import column_tables
 from .._constants import PROCESSING_TIMEOUT
-from .._dataframe import Frame, columns_to_frame, decode_json, to_backend
+from .._dataframe import Frame, columns_to_frame, to_backend
 from .._fleet import TABLES, FleetResult, fetch_many
 from .._pagination import PaginatedList
 from .._polling import Backoff, poll
 from .._transfer import EVERY_ROW, check_columns, select_columns
 from .._upload import jsonable, upload_measurement
-from ..errors import IonworksError
 from ..models import CellMeasurement, MeasurementBundle, MeasurementDetail
 from ._measurement_files import MeasurementFiles
 from ._measurement_rules import (
@@ -431,26 +431,10 @@ class CellMeasurements(ProjectMeasurements, MeasurementFiles):
         keys: tuple[str, ...],
         timeout: float | None,
     ) -> tuple[dict[str, Any], ...]:
-        """The column tables ``keys`` of a JSON table answer (``/cycles``, ``/steps_and_cycles``).
-
-        The request is the generated operation's; the body is decoded straight from JSON (as list
-        pages are) by :func:`decode_json`, not by the generated parser's ``json.loads``, which
-        was most of the client's CPU for a table of a few thousand numbers. What the generated
-        models require is required here too: an object holding each table as an object.
-        """
+        """The column tables ``keys`` of a JSON table answer (``/cycles``, ``/steps_and_cycles``),
+        decoded by :func:`~ionworks._column_tables.column_tables` (shared with the async client)."""
         response = self._send(operation, (measurement_id,), {}, timeout=timeout)
-        try:
-            body = decode_json(response.content)
-            tables = tuple(body[key] for key in keys)
-            if not all(isinstance(table, dict) for table in tables):
-                raise TypeError(f"{', '.join(keys)} must be JSON objects of columns")
-        except (ValueError, KeyError, TypeError) as exc:
-            raise IonworksError(
-                f"The server at {self._client.api_url} sent a response this client could not "
-                f"understand ({type(exc).__name__}: {exc}). Is IONWORKS_API_URL pointing at an "
-                "Ionworks API?"
-            ) from exc
-        return tables
+        return column_tables(response.content, keys, self._client.api_url)
 
     def _downloader(
         self,
