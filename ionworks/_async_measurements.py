@@ -10,8 +10,9 @@ reading a cycler file, checking and encoding it happen in the thread too.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
@@ -26,8 +27,9 @@ from ._async_resources import poll_async
 from ._async_tasks import task_group
 from ._async_transfer import AsyncTransfer, Bridge, BridgedUploads
 from ._cache import TableArtifact
+from ._column_tables import column_frames
 from ._constants import PROCESSING_TIMEOUT
-from ._dataframe import Frame, columns_to_frame, read_parquet, to_backend
+from ._dataframe import Frame, read_parquet, to_backend
 from ._fleet import TABLES, FleetResult
 from ._pagination import AsyncPaginatedList
 from ._transfer import EVERY_ROW, check_columns, select_columns
@@ -50,6 +52,31 @@ class AsyncMeasurementData:
     artifacts: Artifacts
     transfer: AsyncTransfer
     bridge: Bridge
+
+
+@dataclass(frozen=True)
+class _JsonTables:
+    """One JSON table request (``/cycles``, ``/steps_and_cycles``) of a measurement: the body
+    awaited on the loop, decoded by :func:`~ionworks._column_tables.column_frames` (the sync
+    client's decoding: orjson straight into columns, not the generated models)."""
+
+    resource: AsyncCellMeasurements
+    operation: ModuleType
+    measurement_id: str
+    keys: tuple[str, ...]
+    timeout: float | None
+
+    async def body(self) -> bytes:
+        args = (self.measurement_id,)
+        response = await self.resource._send(self.operation, args, {}, timeout=self.timeout)
+        return response.content
+
+    def decode(self, content: bytes) -> tuple[pl.DataFrame, ...]:
+        return column_frames(content, self.keys, self.resource._client.api_url)
+
+    def in_thread(self) -> tuple[pl.DataFrame, ...]:
+        """From a bridge thread: the request awaited on the loop, decoded here."""
+        return self.decode(self.resource._data.bridge.on_loop(self.body))
 
 
 class AsyncCellMeasurements(AsyncProjectMeasurements):
@@ -208,8 +235,10 @@ class AsyncCellMeasurements(AsyncProjectMeasurements):
 
         if not use_cache:
             return await self._uncached(measurement_id, "steps", download_steps, timeout)
-        fetch = self._downloader(download_steps, measurement_id, "steps", timeout)
-        return await self._table(measurement_id, "steps", fetch, use_cache)
+        download = self._download, download_steps, (measurement_id,), f"steps of {measurement_id}"
+        return await self._table(
+            measurement_id, "steps", lambda: self._data.bridge.on_loop(*download, timeout), True
+        )
 
     async def cycles(
         self, measurement_id: str, *, use_cache: bool = True, timeout: float | None = None
@@ -217,13 +246,12 @@ class AsyncCellMeasurements(AsyncProjectMeasurements):
         """Cycle metrics as a DataFrame."""
         from ionworks_generated.api.cell_measurements import get_cycles
 
-        def fetch() -> pl.DataFrame:  # in the bridge thread
-            body = self._data.bridge.on_loop(
-                self._parsed, get_cycles, measurement_id, timeout=timeout
+        fetch = _JsonTables(self, get_cycles, measurement_id, ("cycles",), timeout)
+        if not use_cache:
+            return await self._uncached_read(
+                measurement_id, "cycles", fetch.body, lambda content: fetch.decode(content)[0]
             )
-            return columns_to_frame(body.get("cycles") or {})
-
-        return await self._table(measurement_id, "cycles", fetch, use_cache)
+        return await self._table(measurement_id, "cycles", lambda: fetch.in_thread()[0], True)
 
     async def steps_and_cycles(
         self, measurement_id: str, *, use_cache: bool = True, timeout: float | None = None
@@ -232,19 +260,15 @@ class AsyncCellMeasurements(AsyncProjectMeasurements):
         from ionworks_generated.api.cell_measurements import get_steps_and_cycles
 
         data = self._data
-
-        def fetch() -> tuple[pl.DataFrame, ...]:  # in the bridge thread
-            body = data.bridge.on_loop(
-                self._parsed, get_steps_and_cycles, measurement_id, timeout=timeout
-            )
-            steps = columns_to_frame(body.get("steps") or {})
-            return steps, columns_to_frame(body.get("cycles") or {})
+        fetch = _JsonTables(
+            self, get_steps_and_cycles, measurement_id, ("steps", "cycles"), timeout
+        )
 
         def read() -> StepsAndCycles:
             steps, cycles = data.artifacts.tables(
                 measurement_id,
                 ("sc_steps", "cycles"),
-                fetch,
+                fetch.in_thread,
                 use_cache=use_cache,
                 what="steps and cycles",
             )
@@ -439,29 +463,30 @@ class AsyncCellMeasurements(AsyncProjectMeasurements):
         operation: ModuleType,
         timeout: float | None = None,
     ) -> Frame:
-        """A downloaded table with ``use_cache=False``: what ``Artifacts.table`` does then (the
-        offline check, the download, the decoding), with the download awaited here on the loop
-        rather than from a bridge thread (one wait of a thread on the loop fewer per table,
-        the largest cost of an async fleet pull after the network's); decoded in a thread."""
-        self._data.artifacts.require_online(artifact.replace("_", " "), measurement_id)
+        """A downloaded (parquet) table with ``use_cache=False``: see :meth:`_uncached_read`."""
         what = f"{artifact.replace('_', ' ')} of {measurement_id}"
-        body = await self._download(operation, (measurement_id,), what, timeout)
         description = f"{artifact} of measurement {measurement_id}"
-        return await self._data.bridge.run_in_thread(self._decoded, body, description)
+        return await self._uncached_read(
+            measurement_id,
+            artifact,
+            functools.partial(self._download, operation, (measurement_id,), what, timeout),
+            functools.partial(read_parquet, description=description),
+        )
 
-    def _decoded(self, body: bytes, description: str) -> Frame:
-        return self._frame(read_parquet(body, description=description))
-
-    def _downloader(
-        self, operation: ModuleType, measurement_id: str, what: str, timeout: float | None
-    ) -> Callable[[], bytes]:
-        """A fetch (run in a bridge thread) of a download endpoint's bytes: inline or redirected."""
-        on_loop, named = self._data.bridge.on_loop, f"{what} of {measurement_id}"
-
-        def fetch() -> bytes:
-            return on_loop(self._download, operation, (measurement_id,), named, timeout)
-
-        return fetch
+    async def _uncached_read(
+        self,
+        measurement_id: str,
+        artifact: TableArtifact,
+        body: Callable[[], Awaitable[bytes]],
+        decode: Callable[[bytes], pl.DataFrame],
+    ) -> Frame:
+        """A table with ``use_cache=False``: what ``Artifacts.table`` does then (the offline
+        check, the request, the decoding), with the request awaited here on the loop rather
+        than from a bridge thread (one wait of a thread on the loop fewer per table, the largest
+        cost of an async fleet pull after the network's); decoded in a thread."""
+        self._data.artifacts.require_online(artifact.replace("_", " "), measurement_id)
+        content = await body()
+        return await self._data.bridge.run_in_thread(lambda: self._frame(decode(content)))
 
 
 __all__ = ["AsyncCellMeasurements", "AsyncMeasurementData"]
