@@ -79,30 +79,35 @@ def read_command(args: argparse.Namespace) -> None:
 
 
 def read_cycler_file(path: Path, reader: str | None) -> tuple[Any, str]:
-    """The file's standard time series and the reader used, with a bar for large files.
-
-    Reading is one parse, so the bar moves once, when the file is read; it tells a person
-    watching a multi-gigabyte export that work is under way and what is being read.
-    """
+    """The file's standard time series and the reader used (one parse of the file)."""
     from .data import read
 
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
-    name = reader or read.detect_reader(path)
-    size = path.stat().st_size
-    with progress_bar(size, f"reading {path.name} ({name})") as advance:
-        frame = read.time_series(path, reader=name)
+    with read.opened(path, reader) as file:
+        return _time_series(file), file.reader
+
+
+def _time_series(file: Any) -> Any:
+    """The opened file's time series, with a bar for large files.
+
+    Reading is one parse, so the bar moves once, when the file is read; it tells a person
+    watching a multi-gigabyte export that work is under way and what is being read.
+    """
+    size = file.path.stat().st_size
+    with progress_bar(size, f"reading {file.path.name} ({file.reader})") as advance:
+        frame = file.time_series()
         if advance is not None:
             advance(size)
-    return frame, name
+    return frame
 
 
 def upload_frame(path: Path, reader: str | None) -> tuple[Any, str | None]:
     """What ``measurements upload FILE`` sends: the frame, and the test's start time if known.
 
     A parquet file, or a CSV already in the standard columns, is sent as it is; anything else
-    is read as a cycler file (detected, or ``reader``), so nothing is uploaded from a file that
-    does not read.
+    is read as a cycler file (detected, or ``reader``; the series and the start time from one
+    parse), so nothing is uploaded from a file that does not read.
     """
     import polars as pl
 
@@ -117,8 +122,9 @@ def upload_frame(path: Path, reader: str | None) -> tuple[Any, str | None]:
         return read_parquet(str(path)), None
     if reader is None and suffix == ".csv" and _standard_csv(path):
         return pl.read_csv(path), None
-    frame, name = read_cycler_file(path, reader)
-    started = read.start_time(path, name)
+    with read.opened(path, reader) as file:
+        frame = _time_series(file)
+        started = file.start_time()
     return frame, started.isoformat() if started is not None else None
 
 

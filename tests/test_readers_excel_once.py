@@ -154,3 +154,55 @@ def test_headed_sheets_equal_what_polars_reads_with_a_header(tmp_path: Path) -> 
     assert list(got) == list(expected)
     for name, frame in expected.items():
         assert got[name].equals(frame.rename({c: c.strip() for c in frame.columns})), name
+
+
+@pytest.mark.parametrize("make", [_maccor, _neware, _arbin], ids=["maccor", "neware", "arbin"])
+def test_every_read_of_an_opened_workbook_shares_one_parse(
+    tmp_path: Path, make: Callable[[Path], Path]
+) -> None:
+    """Inside ``read.opened`` the reader, series, steps, metadata and start time come from one
+    parse, and equal what the separate module functions return."""
+    path = make(tmp_path)
+    series, steps = read.time_series_and_steps(path)
+    separate = (read.detect_reader(path), series, steps, read.metadata(path), read.start_time(path))
+    with pytest.MonkeyPatch.context() as patch:
+        calls: list[Path] = []
+        real: Callable[..., Any] = pl.read_excel
+
+        def counting(source: Any, *args: Any, **kwargs: Any) -> Any:
+            calls.append(Path(source))
+            return real(source, *args, **kwargs)
+
+        patch.setattr(pl, "read_excel", counting)
+        with read.opened(path) as file:
+            ts, st = file.time_series_and_steps()
+            together = (file.reader, ts, st, file.metadata(), file.start_time())
+            assert file.time_series().equals(ts)
+    assert calls == [path]
+    assert together[0] == separate[0] and together[3:] == separate[3:]
+    assert together[1].equals(separate[1]) and together[2].equals(separate[2])
+
+
+def test_an_opened_file_is_dropped_when_its_block_ends(tmp_path: Path) -> None:
+    """Leaving the block drops the parse and the sheet's text copy; a later read says where
+    reads belong rather than parsing again behind the caller's back."""
+    path = _maccor(tmp_path)
+    with read.opened(path, reader="maccor") as file:
+        file.time_series()
+        text = file._text
+        assert text is not None and text.is_file()
+        assert file._parsed
+    assert not text.exists() and not file._parsed and _excel._MEMO.get() is None
+    with pytest.raises(read.ReaderError, match=r"inside its `with read\.opened"):
+        file.start_time()
+
+
+def test_opened_says_what_is_wrong_with_the_file_on_entry(tmp_path: Path) -> None:
+    with pytest.raises(read.ReaderError, match="no such file"), read.opened(tmp_path / "no.xlsx"):
+        pass
+    workbook = _maccor(tmp_path)
+    with (
+        pytest.raises(read.ReaderError, match="unknown reader 'nope'"),
+        read.opened(workbook, "nope"),
+    ):
+        pass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from . import (
     pec,
 )
 from ._errors import ReaderError
-from ._excel import cells, header_of, is_workbook, per_call
+from ._excel import Memo, active_memo, cells, header_of, is_workbook, one_parse, per_call
 from ._registry import Reader
 from ._text import head_text
 
@@ -175,7 +175,106 @@ def _as_text(file: Path, reader: str) -> Iterator[Path]:
         yield text
 
 
-@per_call
+class Opened:
+    """A cycler file open for several reads (from :func:`opened`): its reader is detected once,
+    a workbook is parsed once and a workbook sheet written out as text once, for all of them."""
+
+    def __init__(self, file: Path, reader: Reader, parsed: Memo, stack: ExitStack) -> None:
+        self.path = file
+        """The file, as a Path."""
+        self.reader = reader.name
+        """The reader's name: the one forced, else the one detected."""
+        self._chosen = reader
+        self._parsed = parsed
+        self._stack = stack
+        self._text: Path | None = None
+        self._closed = False
+
+    @contextmanager
+    def _reading(self) -> Iterator[Path]:
+        """The file in its reader's form (a workbook's sheet as text for a text reader), read
+        with this file's memo of parses; an error once the ``with`` block has ended."""
+        if self._closed:
+            raise ReaderError(f"{self.path.name}: read it inside its `with read.opened(...)` block")
+        with one_parse(self._parsed):
+            if self._text is None:
+                self._text = self._stack.enter_context(_as_text(self.path, self.reader))
+            yield self._text
+
+    def time_series(self, **options: Any) -> pl.DataFrame:
+        """The standard time series (see :func:`time_series`; ``options`` as there)."""
+        unknown = sorted(set(options) - set(self._chosen.options))
+        if unknown:
+            takes = self._chosen.options
+            said = f"takes {', '.join(takes)}" if takes else "takes no options"
+            raise ReaderError(f"the {self.reader} reader {said}; got {', '.join(unknown)}")
+        with self._reading() as source:
+            return self._chosen.read(source, **options)
+
+    def time_series_and_steps(self, **options: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The time series and its step table (see :func:`time_series_and_steps`)."""
+        from ..steps import summarize
+
+        series = self.time_series(**options)
+        return series, summarize(series)
+
+    def metadata(self) -> dict[str, Any]:
+        """What the file's header says about the test (see :func:`metadata`)."""
+        if self._chosen.metadata is None:
+            return {"cycler": self.reader}
+        with self._reading() as source:
+            return self._chosen.metadata(source)
+
+    def start_time(self) -> datetime | None:
+        """When the test started, or None (see :func:`start_time`)."""
+        if self._chosen.start_time is None:
+            return None
+        with self._reading() as source:
+            return self._chosen.start_time(source)
+
+    def eis(self) -> pl.DataFrame:
+        """The impedance spectrum the file holds (see :func:`eis`)."""
+        if self.reader not in EIS_READERS:
+            raise ReaderError(
+                f"{self.path.name}: a {self.reader} file; read.eis reads the impedance tables of "
+                f"{', '.join(EIS_READERS)} files only (reader=... forces one)"
+            )
+        return EIS_READERS[self.reader](self.path)
+
+    def close(self) -> None:
+        """Remove the text copy and end the reads; what :func:`opened` does on leaving."""
+        self._closed = True
+        self._stack.close()
+
+
+@contextmanager
+def opened(path: str | Path, reader: str | None = None) -> Iterator[Opened]:
+    """``path`` open for several reads that share one parse of the file::
+
+        with read.opened("run-42.xlsx") as f:
+            print(f.reader)                 # detected once (or the one forced)
+            ts = f.time_series()
+            started = f.start_time()
+
+    Each module function (``time_series(path)``, ``start_time(path)``...) parses a workbook
+    again; inside this block its methods of the same names do not. The parses are dropped
+    when the block ends. Raises ``ReaderError`` on entry for a missing or unknown file.
+    """
+    outer = active_memo()
+    parsed: Memo = {} if outer is None else outer
+    with ExitStack() as stack:
+        with one_parse(parsed):
+            file = _existing(path)
+            chosen = _reader(reader or detect_reader(file))
+        handle = Opened(file, chosen, parsed, stack)
+        try:
+            yield handle
+        finally:
+            handle.close()
+            if outer is None:  # a memo shared with an enclosing block is that block's to drop
+                parsed.clear()
+
+
 def time_series(path: str | Path, reader: str | None = None, **options: Any) -> pl.DataFrame:
     """Read a cycler file into the standard time series.
 
@@ -183,17 +282,10 @@ def time_series(path: str | Path, reader: str | None = None, **options: Any) -> 
     (only the generic ``"csv"`` reader takes any: ``columns``, ``units``, ``sheet``,
     ``charge_positive``).
     """
-    file = _existing(path)
-    chosen = _reader(reader or detect_reader(file))
-    unknown = sorted(set(options) - set(chosen.options))
-    if unknown:
-        takes = f"takes {', '.join(chosen.options)}" if chosen.options else "takes no options"
-        raise ReaderError(f"the {chosen.name} reader {takes}; got {', '.join(unknown)}")
-    with _as_text(file, chosen.name) as source:
-        return chosen.read(source, **options)
+    with opened(path, reader) as file:
+        return file.time_series(**options)
 
 
-@per_call
 def time_series_and_steps(
     path: str | Path, reader: str | None = None, **options: Any
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -202,53 +294,34 @@ def time_series_and_steps(
     Same arguments as :func:`time_series`; ionworksdata's function of the same name returns
     the same pair, so code switches by changing an import.
     """
-    from ..steps import summarize
-
-    series = time_series(path, reader, **options)
-    return series, summarize(series)
+    with opened(path, reader) as file:
+        return file.time_series_and_steps(**options)
 
 
-@per_call
 def metadata(path: str | Path, reader: str | None = None) -> dict[str, Any]:
     """What the file's header says about the test (cycler, channel, start time...), if anything."""
-    file = _existing(path)
-    chosen = _reader(reader or detect_reader(file))
-    if chosen.metadata is None:
-        return {"cycler": chosen.name}
-    with _as_text(file, chosen.name) as source:
-        return chosen.metadata(source)
+    with opened(path, reader) as file:
+        return file.metadata()
 
 
-@per_call
 def start_time(path: str | Path, reader: str | None = None) -> datetime | None:
     """When the test started, where the format stores it; None where it does not."""
-    file = _existing(path)
-    chosen = _reader(reader or detect_reader(file))
-    if chosen.start_time is None:
-        return None
-    with _as_text(file, chosen.name) as source:
-        return chosen.start_time(source)
+    with opened(path, reader) as file:
+        return file.start_time()
 
 
 EIS_READERS: dict[str, Callable[[Path], pl.DataFrame]] = {gamry.NAME: gamry.eis}
 """Readers of impedance spectra, by the name of the format that stores them."""
 
 
-@per_call
 def eis(path: str | Path, reader: str | None = None) -> pl.DataFrame:
     """The impedance spectrum a file holds: frequency, Z_Re, Z_Im, Z_Mod and Z_Phase.
 
     Only Gamry ``.DTA`` files (``ZCURVE`` tables) so far; :func:`time_series` of the same
     file stays its DC curves.
     """
-    file = _existing(path)
-    name = _reader(reader or detect_reader(file)).name
-    if name not in EIS_READERS:
-        raise ReaderError(
-            f"{file.name}: a {name} file; read.eis reads the impedance tables of "
-            f"{', '.join(EIS_READERS)} files only (reader=... forces one)"
-        )
-    return EIS_READERS[name](file)
+    with opened(path, reader) as file:
+        return file.eis()
 
 
 def _reader(name: str) -> Reader:

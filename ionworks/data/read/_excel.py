@@ -59,14 +59,26 @@ def zip_holds(magic: bytes, path: Path, member: str) -> bool:
         return False
 
 
+Memo = dict[_Key, dict[str, pl.DataFrame]]
+"""Workbooks parsed so far, by path, mtime, size and header flag."""
+
+
+def active_memo() -> Memo | None:
+    """The memo of the block under way (for a nested block to share), else None."""
+    return _MEMO.get()
+
+
 @contextmanager
-def one_parse() -> Iterator[None]:
+def one_parse(parsed: Memo | None = None) -> Iterator[None]:
     """Within this block each workbook is parsed at most once (nested blocks share the memo);
-    the parsed sheets are dropped when the outermost block ends."""
-    if _MEMO.get() is not None:
-        yield
-        return
-    token = _MEMO.set({})
+    the parsed sheets are dropped when the outermost block ends. ``parsed`` carries the parses
+    of earlier blocks over (an opened file's, across its reads)."""
+    if parsed is None:
+        if _MEMO.get() is not None:
+            yield
+            return
+        parsed = {}
+    token = _MEMO.set(parsed)
     try:
         yield
     finally:
