@@ -11,6 +11,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from ionworks.data.analysis import capacity_fade, fade
 from ionworks.data.dataset import partition_dir, scan, scan_source
@@ -175,3 +176,23 @@ def test_one_cycle_number_only_has_no_fade_rate_and_no_knee() -> None:
     row = capacity_fade(cell).row(0, named=True)
     assert row["Cycles"] == 10 and row["Fade rate [%/100 cycles]"] is None
     assert row["Knee cycle"] is None
+
+
+def test_scan_source_reads_and_describes_partitions_as_the_scan_does(tmp_path: Path) -> None:
+    # read() and frame_schema() stand in for the scan without planning it (less of polars
+    # mapped into memory): same rows, types, column order, for files whose types scan()
+    # widens, a file without the capacity column, an empty one, and a file with a column
+    # named like a partition key (the partition's text replaces it, in its place).
+    write(tmp_path / "awkward", awkward_fleet())
+    keyed = fade_curve().with_columns(pl.lit(7).alias("instance_id"))
+    write(tmp_path / "keyed", {("s", "i1", "m-1"): keyed, ("s", "i2", "m-2"): fade_curve()})
+    for root in (tmp_path / "awkward", tmp_path / "keyed"):
+        lf = scan(root)
+        source = scan_source(lf)
+        assert source is not None
+        assert list(source.frame_schema().items()) == list(lf.collect_schema().items())
+        groups = source.partitions(["measurement_id"]) + source.partitions(["spec_id"])
+        assert len(groups) >= 3
+        for _, files in groups:
+            expected = source.lazy(files).select(CYCLE, CAPACITY).collect()
+            assert_frame_equal(source.read(files, [CYCLE, CAPACITY]), expected)

@@ -21,6 +21,7 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -103,6 +104,39 @@ class ScanSource:
             missing_columns="insert",
             cast_options=_CAST,
         )
+
+    def frame_schema(self) -> pl.Schema:
+        """The schema of :meth:`lazy`'s frame, as polars gives it: the files' columns, then
+        the partition columns as text (in its place when a file has a column of that name).
+
+        Without planning the query: asking polars for it mapped 0.8-1 MB of its code into
+        memory (``make bench``, fleet fade); tests compare the two.
+        """
+        return pl.Schema({**self.schema, **_HIVE_SCHEMA})
+
+    def read(self, files: Sequence[Path], columns: Sequence[str]) -> pl.DataFrame:
+        """``columns`` (of the files, not partition columns) of ``files``: the rows and types
+        :meth:`lazy` gives, read file after file.
+
+        Each file's own columns are read plainly (no fleet schema, no hive columns) and cast
+        to the fleet's types where they differ: on a 200-file fleet, scanning each file with
+        the fleet's schema held 0.8 MB more of memory and mapped 0.9 MB more of polars' code
+        (``make bench``, fleet fade). A file without one of the columns is read as
+        :meth:`lazy` reads it, the column inserted as nulls.
+        """
+        parts = []
+        for file in files:
+            try:
+                part = pl.read_parquet(
+                    file, columns=list(columns), glob=False, hive_partitioning=False
+                )
+            except pl.exceptions.ColumnNotFoundError:
+                part = self.lazy([file]).select(columns).collect()
+            widen: dict[Any, pl.DataType] = {
+                c: self.schema[c] for c in columns if part.schema[c] != self.schema[c]
+            }
+            parts.append(part.cast(widen) if widen else part)
+        return parts[0] if len(parts) == 1 else pl.concat(parts)
 
     def partitions(self, keys: Sequence[str]) -> list[tuple[tuple[str, ...], list[Path]]]:
         """The files grouped by their ``keys`` values, in the order the scanned frame gives

@@ -67,7 +67,7 @@ def capacity_retention(
     by: str | list[str] | None = None,
 ) -> pl.DataFrame:
     """Each cycle's capacity and ``Capacity retention`` against the reference cycle, per cell."""
-    lf, keys = _checked(cycles, capacity, by)
+    lf, keys, _ = _checked(cycles, capacity, by)
     parts = []
     for key, part in _cells(_read_all(lf, keys, capacity), keys):
         x, y = _positive(*_xy(part, capacity))
@@ -95,7 +95,7 @@ def capacity_fade(
         raise DataError(
             f"threshold is a retention between 0 and 1 (0.8 for 80 %), got {threshold!r}."
         )
-    lf, keys = _checked(cycles, capacity, by)
+    lf, keys, schema_in = _checked(cycles, capacity, by)
     rows = [
         {
             **dict(zip(keys, key, strict=True)),
@@ -103,7 +103,7 @@ def capacity_fade(
         }
         for key, (x, y) in _cell_curves(lf, keys, capacity)
     ]
-    schema = {k: lf.collect_schema()[k] for k in keys} | {
+    schema = {k: schema_in[k] for k in keys} | {
         c: pl.Int64 if c in ("Reference cycle", "Cycles", "Last cycle") else pl.Float64
         for c in FADE_COLUMNS
     }
@@ -126,8 +126,8 @@ def _fade_row(
     after = x >= x[ref]
     xs, rs = x[after], retention[after]
     knee = knee_point(xs, rs, min_slope_ratio=min_slope_ratio)
-    # (xs is sorted: one cycle number only has no slope, and polyfit would fail on it)
-    slope = float(np.polyfit(xs, rs, 1)[0]) if xs[-1] > xs[0] else float("nan")
+    # (xs is sorted: one cycle number only has no slope)
+    slope = _line_fit(xs, rs)[0] if xs[-1] > xs[0] else float("nan")
     return {
         "Reference cycle": int(x[ref]),
         "Reference capacity [A.h]": float(y[ref]),
@@ -160,11 +160,24 @@ def knee_point(
     at = int(np.argmin(sse))
     _, a1, a2 = coefs[at] / np.array([1.0, span, span])
     before, after = a1 - a2, a1 + a2
-    line_sse = float(np.sum((y - np.polyval(np.polyfit(x, y, 1), x)) ** 2))
+    line_sse = _line_fit(x, y)[1]
     steeper = after < 0 and (before >= 0 or after <= min_slope_ratio * before)
     if not steeper or sse[at] > 0.5 * line_sse:
         return None
     return float(x[3 + at]), float(before), float(after)
+
+
+def _line_fit(x: Array, y: Array) -> tuple[float, float]:
+    """Slope and residual sum of squares of the least-squares line through ``(x, y)``, ``x``
+    not all equal.
+
+    In closed form over centred values, no less exact than ``np.polyfit``, whose SVD solver
+    maps 1 MB of LAPACK's code into the process on first use: more than a cell's cycles
+    weigh (``make bench``, fleet fade).
+    """
+    dx, dy = x - x.mean(), y - y.mean()
+    slope = float(np.sum(dx * dy) / np.sum(dx * dx))
+    return slope, float(np.sum((dy - slope * dx) ** 2))
 
 
 def _hinge_fits(x: Array, y: Array) -> tuple[Array, Array]:
@@ -251,14 +264,16 @@ def _crossing(x: Array, retention: Array, threshold: float) -> float | None:
 
 def _checked(
     cycles: Any, capacity: str, by: str | list[str] | None
-) -> tuple[pl.LazyFrame, list[str]]:
-    """The input as a LazyFrame and its grouping columns, its columns checked (nothing read)."""
+) -> tuple[pl.LazyFrame, list[str], pl.Schema]:
+    """The input as a LazyFrame, its grouping columns and its schema, its columns checked
+    (nothing read; a ``scan`` frame's schema from its files, not from planning the query)."""
     lf = lazy(cycles, "capacity_fade")
-    schema = lf.collect_schema()
+    source = scan_source(lf)
+    schema = lf.collect_schema() if source is None else source.frame_schema()
     columns = schema.names()
     require(columns, [CYCLE_COUNT, capacity], "capacity_fade", _HINT)
     require_numbers(schema, [CYCLE_COUNT, capacity], "capacity_fade")
-    return lf, group_keys(columns, by)
+    return lf, group_keys(columns, by), schema
 
 
 def _cell_curves(
@@ -278,7 +293,7 @@ def _cell_curves(
         return
     found = False
     for at, (key, files) in enumerate(groups):
-        x, y = _xy(source.lazy(files).select(CYCLE_COUNT, capacity).collect(), capacity)
+        x, y = _xy(source.read(files, [CYCLE_COUNT, capacity]), capacity)
         if x.size == 0:  # no usable cycle: no cell, as when the fleet is read at once
             continue
         if not found and not (y > 0).any():
