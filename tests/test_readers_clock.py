@@ -131,3 +131,29 @@ def test_maccor_reads_the_same_frame_with_and_without_the_byte_parser(
         _bits(taken[c]) == _bits(general[c]) for c in taken.columns if taken[c].dtype == pl.Float64
     )
     assert taken.equals(general)
+
+
+@pytest.mark.parametrize("days", [True, False])
+@pytest.mark.parametrize("pad", [0, 2])
+def test_a_column_parsed_in_many_pieces_keeps_every_bit(
+    days: bool, pad: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pieces of 37 rows: runs of each width are cut at piece edges that fall anywhere in them,
+    # and the pieces are shared among threads.
+    monkeypatch.setattr(_clock, "PIECE_ROWS", 37)
+    values = _layout_column(
+        random.Random(f"pieces{days}{pad}"), days=days, pad=pad, places=2, rows=3000
+    )
+    fast = _clock.duration_seconds(pl.Series("t", values))
+    assert fast is not None
+    assert _bits(fast) == _bits(_general(values))
+
+
+@pytest.mark.parametrize("where", [0, 1500, 2999])
+def test_a_value_off_the_layout_in_any_piece_hands_the_column_over(
+    where: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_clock, "PIECE_ROWS", 37)
+    values = [f"0d 00:{i // 60 % 60:02d}:{i % 60:02d}.00" for i in range(3000)]
+    values[where] = values[where].replace(":", ";", 1)
+    assert _clock.duration_seconds(pl.Series("t", values)) is None

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,10 @@ step time restarting every step) goes to the general parser."""
 _LEAD_WIDTH = 12
 """Widest leading field (days or hours, with its padding) taken here; wider ones go to the
 general parser."""
+
+PIECE_ROWS = 1 << 16
+"""Rows parsed at a time: a piece's bytes and numbers stay in the CPU's caches, and pieces
+are shared among polars' threads (numpy lets go of the GIL while it computes)."""
 
 
 def duration_seconds(raw: pl.Series) -> pl.Series | None:
@@ -100,51 +106,90 @@ def _parse(
     if len(bounds) >= MAX_RUNS:
         return None
     buffer: Bytes = np.frombuffer(raw.str.join("").cast(pl.Binary).item(), dtype=np.uint8)
-    out = np.empty(len(lengths), dtype=np.float64)
+    pieces: list[tuple[int, int, int, _Layout]] = []  # rows start:stop at a byte offset
     offset = 0
     for start, stop in zip([0, *bounds.tolist()], [*bounds.tolist(), len(lengths)], strict=True):
-        width = int(lengths[start])
-        table = buffer[offset : offset + (stop - start) * width].reshape(stop - start, width)
-        offset += (stop - start) * width
-        fields = _fields(table, match, tail_start)
-        if fields is None:
-            return None
-        out[start:stop] = combine(fields)
-    return pl.Series(raw.name, out)
+        layout = _Layout.of(match, tail_start, int(lengths[start]), stop - start)
+        for first in range(start, stop, PIECE_ROWS):
+            last = min(first + PIECE_ROWS, stop)
+            pieces.append((first, last, offset, layout))
+            offset += (last - first) * layout.width
+    out = np.empty(len(lengths), dtype=np.float64)
+
+    def parse(piece: tuple[int, int, int, _Layout]) -> bool:
+        first, last, at, layout = piece
+        table = buffer[at : at + (last - first) * layout.width].reshape(last - first, layout.width)
+        fields = _fields(table, layout)
+        if fields is not None:
+            out[first:last] = combine(fields)
+        return fields is not None
+
+    threads = min(pl.thread_pool_size(), len(pieces))
+    if threads < 2:
+        return pl.Series(raw.name, out) if all(map(parse, pieces)) else None
+    with ThreadPoolExecutor(threads) as pool:
+        parsed = list(pool.map(parse, pieces))
+    return pl.Series(raw.name, out) if all(parsed) else None
 
 
-def _fields(table: Bytes, match: re.Match[bytes], tail_start: int) -> list[Ints] | None:
-    """The digit groups of ``match`` read from a table of values of one width, or None.
+@dataclass(frozen=True)
+class _Layout:
+    """The bytes expected in a table of values of one width, for a piece of rows at a time.
 
-    The leading field (group 1) fills the columns before the tail; the tail's separators must
-    equal the first value's, its digit groups be digits.
+    ``expected`` holds "0" under each digit and the separator itself elsewhere; a value less
+    its expected bytes (uint8 wraps, so anything below is large) is at most ``limit``: 9 under
+    a digit, 0 under a separator. Both are tiled over :data:`PIECE_ROWS` rows, so a piece is
+    checked in two flat passes.
     """
-    lead = table.shape[1] - (len(match.group(0)) - tail_start)
-    digits = table - np.uint8(48)  # wraps below "0", so a non-digit is >= 10
-    first = _lead(table, digits, lead)
+
+    width: int
+    lead: int
+    spans: list[tuple[int, int]]
+    expected: Bytes
+    limit: Bytes
+
+    @classmethod
+    def of(cls, match: re.Match[bytes], tail_start: int, width: int, rows: int) -> _Layout:
+        """The layout of ``rows`` values of ``width`` bytes repeating ``match`` past ``tail_start``."""
+        lead = width - (len(match.group(0)) - tail_start)
+        expected = np.frombuffer(b"0" * lead + match.group(0)[tail_start:], dtype=np.uint8).copy()
+        limit = np.zeros(width, dtype=np.uint8)
+        limit[:lead] = 9
+        spans = []
+        for group in range(2, len(match.groups()) + 1):
+            if match.group(group) is not None:
+                start, stop = (lead + p - tail_start for p in match.span(group))
+                expected[start:stop], limit[start:stop] = ord("0"), 9
+                spans.append((start, stop))
+        rows = min(rows, PIECE_ROWS)
+        return cls(width, lead, spans, np.tile(expected, rows), np.tile(limit, rows))
+
+
+def _fields(table: Bytes, layout: _Layout) -> list[Ints] | None:
+    """The digit groups of ``layout`` read from a table of values of its width, or None.
+
+    The leading field fills the columns before the tail; the tail's separators must equal the
+    first value's, its digit groups be digits. A leading field padded with blanks fails the
+    flat check and is read by :func:`_lead`.
+    """
+    size, width, lead = table.size, layout.width, layout.lead
+    digits = (table.reshape(-1) - layout.expected[:size]).reshape(table.shape)
+    if (digits.reshape(-1) > layout.limit[:size]).any():
+        if (digits[:, lead:] > layout.limit[lead:width]).any():
+            return None
+        first = _lead(table, digits, lead)
+    else:
+        first = _number(digits, 0, lead)
     if first is None:
         return None
-    out = [first]
-    is_digit = np.zeros(table.shape[1], dtype=bool)
-    for group in range(2, len(match.groups()) + 1):
-        if match.group(group) is not None:
-            start, stop = (lead + p - tail_start for p in match.span(group))
-            is_digit[start:stop] = True
-            out.append(_number(digits, start, stop))
-    if (digits[:, is_digit] > 9).any():
-        return None
-    layout = match.group(0)[tail_start:]
-    for column in np.flatnonzero(~is_digit[lead:]):
-        if (table[:, lead + column] != layout[column]).any():
-            return None
-    return out
+    return [first, *(_number(digits, start, stop) for start, stop in layout.spans)]
 
 
 def _lead(table: Bytes, digits: Bytes, width: int) -> Ints | None:
     """The number right-aligned in the first ``width`` columns (blanks, then digits), as the
     general parser reads it after stripping the blanks; None if anything else is there."""
-    if not (table[:, :width] == 32).any():
-        return None if (digits[:, :width] > 9).any() else _number(digits, 0, width)
+    if not (digits[:, :width] > 9).any():  # digits only, the usual case
+        return _number(digits, 0, width)
     value = np.zeros(len(table), dtype=np.int64)
     started = np.zeros(len(table), dtype=bool)
     for column in range(width):
@@ -160,6 +205,10 @@ def _lead(table: Bytes, digits: Bytes, width: int) -> Ints | None:
 
 def _number(digits: Bytes, start: int, stop: int) -> Ints:
     """The decimal number in columns ``start:stop`` of each row of digit values."""
+    if stop - start == 2:  # up to 99: summed in bytes, then widened once
+        small = digits[:, start] * np.uint8(10)
+        small += digits[:, start + 1]
+        return small.astype(np.int64)
     value = digits[:, start].astype(np.int64)
     for column in range(start + 1, stop):
         value *= 10
