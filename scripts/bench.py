@@ -493,7 +493,7 @@ class ProcessingBench(Recorder):
             warm["peak"] - warm["base"],
             decoded,
             None,
-            "the row above, its base taken after polars read an unrelated 1-row parquet file "
+            "the peak RSS row's call, its base taken after polars read an unrelated 1-row parquet file "
             f"(code pages mapped), VmHWM reset there; anonymous memory {warm['anon'] / 1e6:.1f} MB "
             "of it",
             unit="MB",
@@ -503,7 +503,7 @@ class ProcessingBench(Recorder):
             cold["anon"],
             decoded,
             None,
-            "the row above's call, RssAnon sampled every 1 ms above the after-import base "
+            "the peak RSS row's call, RssAnon sampled every 1 ms above the after-import base "
             "(polars' thread pool started by the call included; the libraries' code pages not)",
             unit="MB",
         )
