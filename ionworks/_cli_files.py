@@ -33,6 +33,28 @@ def add_read_command(groups: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("-r", "--reader", help="force a reader by name, e.g. maccor, 'biologic mpt'")
     p.add_argument("-o", "--output", help="FILE.parquet or FILE.csv: the standard time series")
     p.add_argument("--plot", help="FILE.png: voltage and current against time")
+    mapping = p.add_argument_group(
+        "a table no reader knows (reader csv)", "map its columns: each option implies -r csv"
+    )
+    mapping.add_argument(
+        "--column",
+        action="append",
+        metavar="'NAME=STANDARD'",
+        help="a file column and the standard column it holds, e.g. 'elapsed (h)=Time [s]' "
+        "(repeat; at least time, current and voltage)",
+    )
+    mapping.add_argument(
+        "--unit",
+        action="append",
+        metavar="'NAME=UNIT'",
+        help="the unit a column is written in, e.g. 'elapsed (h)=h' or 'I (mA)=mA' (repeat)",
+    )
+    mapping.add_argument("--sheet", help="the worksheet of an Excel file (default: the first)")
+    mapping.add_argument(
+        "--charge-positive",
+        action="store_true",
+        help="the file's current is positive on charge (the standard is positive on discharge)",
+    )
     p.set_defaults(handler=read_command)
 
 
@@ -57,8 +79,11 @@ def read_command(args: argparse.Namespace) -> None:
     output = Path(args.output) if args.output else None
     if output is not None and output.suffix.lower() not in STANDARD_SUFFIXES:
         raise ValueError(f"-o {output}: use a .parquet or .csv file name")
+    if args.plot:
+        _check_plot_format(Path(args.plot))
     path = Path(args.file)
-    frame, reader = read_cycler_file(path, args.reader)
+    reader, options = mapping_options(args)
+    frame, reader = read_cycler_file(path, reader, **options)
     if output is not None:
         write_table(frame, output)
     if args.plot:
@@ -78,17 +103,83 @@ def read_command(args: argparse.Namespace) -> None:
     print(f"read {frame.height:,} rows from {path.name} ({reader}); wrote {written}")
 
 
-def read_cycler_file(path: Path, reader: str | None) -> tuple[Any, str]:
+GENERIC_READER = "csv"
+"""The reader of tables no cycler wrote, which takes the column mapping."""
+
+
+OPTION_FLAGS = {
+    "columns": "--column",
+    "units": "--unit",
+    "sheet": "--sheet",
+    "charge_positive": "--charge-positive",
+}
+"""The csv reader's options and the flags of ``ionworks read`` that give them."""
+
+
+def mapping_options(args: argparse.Namespace) -> tuple[str | None, dict[str, Any]]:
+    """(reader, options) from ``-r`` and the mapping options: ``--column`` and the others
+    imply the csv reader; that reader without ``--column`` says how to give them."""
+    options: dict[str, Any] = {}
+    if args.column:
+        options["columns"] = _pairs(args.column, "--column", "'elapsed (h)=Time [s]'")
+    if args.unit:
+        options["units"] = _pairs(args.unit, "--unit", "'elapsed (h)=h'")
+    if args.sheet is not None:
+        options["sheet"] = args.sheet
+    if args.charge_positive:
+        options["charge_positive"] = True
+    reader = args.reader
+    named = reader.strip().lower() if reader else None
+    if options and named not in (None, GENERIC_READER):
+        given = ", ".join(OPTION_FLAGS[k] for k in options)
+        raise ValueError(f"{given}: options of the csv reader, not of -r {reader}; drop -r")
+    if (options or named == GENERIC_READER) and "columns" not in options:
+        raise ValueError(
+            "the csv reader needs the column mapping: --column 'elapsed (h)=Time [s]' "
+            "--column 'I (mA)=Current [A]' --column 'U=Voltage [V]' (at least time, current "
+            "and voltage), and --unit 'I (mA)=mA' where a column is not in standard units"
+        )
+    return (GENERIC_READER if options else reader), options
+
+
+def _pairs(given: list[str], option: str, example: str) -> dict[str, str]:
+    """``NAME=VALUE`` arguments as a dict (split at the last ``=``; names may hold one)."""
+    pairs = {}
+    for item in given:
+        name, sep, value = item.rpartition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ValueError(f"{option} {item!r}: write NAME=VALUE, e.g. {option} {example}")
+        pairs[name.strip()] = value.strip()
+    return pairs
+
+
+def _check_plot_format(plot: Path) -> None:
+    """Before reading: a ``--plot`` suffix matplotlib can write (none means PNG)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    kinds = FigureCanvasBase.get_supported_filetypes()
+    if plot.suffix and plot.suffix[1:].lower() not in kinds:
+        raise ValueError(f"--plot {plot}: use a file name ending in .{', .'.join(sorted(kinds))}")
+
+
+def read_cycler_file(path: Path, reader: str | None, **options: Any) -> tuple[Any, str]:
     """The file's standard time series and the reader used (one parse of the file)."""
     from .data import read
 
+    _check_file(path)
+    with read.opened(path, reader) as file:
+        return _time_series(file, options), file.reader
+
+
+def _check_file(path: Path) -> None:
+    """A clear error for a path that is not a readable file."""
+    if path.is_dir():
+        raise ValueError(f"{path}: a directory; give the cycler file inside it")
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
-    with read.opened(path, reader) as file:
-        return _time_series(file), file.reader
 
 
-def _time_series(file: Any) -> Any:
+def _time_series(file: Any, options: dict[str, Any] | None = None) -> Any:
     """The opened file's time series, with a bar for large files.
 
     Reading is one parse, so the bar moves once, when the file is read; it tells a person
@@ -96,7 +187,7 @@ def _time_series(file: Any) -> Any:
     """
     size = file.path.stat().st_size
     with progress_bar(size, f"reading {file.path.name} ({file.reader})") as advance:
-        frame = file.time_series()
+        frame = file.time_series(**(options or {}))
         if advance is not None:
             advance(size)
     return frame
@@ -113,8 +204,7 @@ def upload_frame(path: Path, reader: str | None) -> tuple[Any, str | None]:
 
     from .data import read
 
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
+    _check_file(path)
     suffix = path.suffix.lower()
     if reader is None and suffix == ".parquet":
         from ._dataframe import read_parquet
@@ -167,16 +257,23 @@ def write_atomically(target: Path, write: Any) -> None:
     ``mkstemp`` makes the temp file private (0600); before the rename it gets the mode a plain
     ``open(target, "w")`` would give: the existing file's, else ``0666`` less the umask.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix
+        )
+    except OSError as exc:  # the message would name the temp file, not what was asked for
+        raise OSError(f"cannot write {target}: {exc.strerror or exc}") from exc
     os.close(fd)
     try:
         write(tmp)
         os.chmod(tmp, _new_file_mode(target))
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename == tmp:
+            raise OSError(f"cannot write {target}: {exc.strerror or exc}") from exc
         raise
 
 

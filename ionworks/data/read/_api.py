@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
@@ -130,6 +131,20 @@ def _unknown(file: Path) -> ReaderError:
     )
 
 
+def _not_a_cycler_file(magic: bytes, file: Path) -> None:
+    """A clear error for a file that is damaged, or a table already, rather than "unknown"."""
+    if magic.startswith(b"PK\x03\x04") and not zipfile.is_zipfile(file):
+        raise ReaderError(
+            f"{file.name}: a zip archive (the container of .xlsx workbooks and Neware .ndax "
+            "files) whose directory is missing: the file is truncated or damaged; copy it again"
+        )
+    if magic.startswith(b"PAR1"):
+        raise ReaderError(
+            f"{file.name}: a parquet file, a table already rather than a cycler's export: "
+            "read it with polars.read_parquet (measurements upload sends it as it is)"
+        )
+
+
 def _binary_reader(magic: bytes, path: Path) -> str | None:
     """The reader of a binary file from its first bytes, or None for text."""
     if arbin.sniff(magic):
@@ -193,13 +208,19 @@ class Opened:
     @contextmanager
     def _reading(self) -> Iterator[Path]:
         """The file in its reader's form (a workbook's sheet as text for a text reader), read
-        with this file's memo of parses; an error once the ``with`` block has ended."""
+        with this file's memo of parses; its errors name the file; an error once the ``with``
+        block has ended."""
         if self._closed:
             raise ReaderError(f"{self.path.name}: read it inside its `with read.opened(...)` block")
         with one_parse(self._parsed):
             if self._text is None:
                 self._text = self._stack.enter_context(_as_text(self.path, self.reader))
-            yield self._text
+            try:
+                yield self._text
+            except ReaderError as exc:  # the checks shared by all readers know no file name
+                if self.path.name in str(exc):
+                    raise
+                raise ReaderError(f"{self.path.name}: {exc}") from exc
 
     def time_series(self, **options: Any) -> pl.DataFrame:
         """The standard time series (see :func:`time_series`; ``options`` as there)."""
@@ -336,8 +357,12 @@ def _reader(name: str) -> Reader:
 def _existing(path: str | Path) -> Path:
     """``path`` as a Path to a readable file, or a ReaderError saying what is wrong."""
     file = Path(path)
+    if file.is_dir():
+        raise ReaderError(f"{file}: a directory; give the cycler file inside it")
     if not file.is_file():
         raise ReaderError(f"{file}: no such file")
     if file.stat().st_size == 0:
         raise ReaderError(f"{file.name}: the file is empty (0 bytes)")
+    with file.open("rb") as handle:
+        _not_a_cycler_file(handle.read(8), file)
     return file
