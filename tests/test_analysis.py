@@ -663,3 +663,101 @@ def test_segment_edges_cells_times_and_a_first_sample_dropped() -> None:
     assert dqdv(one.head(21), min_points=20).height > 0  # 21 rows: 20 intervals
     with pytest.raises(DataError, match="fewer than min_points=20"):
         dqdv(one.head(20), min_points=20)
+
+
+# ------------------------------------------------------------------ long series, two threads
+
+
+def _cycles(count: int, every: int = 10) -> pl.DataFrame:
+    """``count`` discharges through the plateaus (every ``every``-th sample), one cycle each,
+    on one clock."""
+    one = slow_discharge().gather_every(every)
+    cycles = [
+        one.with_columns(
+            pl.col("Voltage [V]") - 0.01 * k,  # each cycle a little lower: not equal curves
+            pl.lit(k, dtype=pl.Int64).alias("Cycle count"),
+        )
+        for k in range(count)
+    ]
+    time = pl.int_range(pl.len()).cast(pl.Float64) * every
+    return pl.concat(cycles).with_columns(time.alias("Time [s]"))
+
+
+def _in_two_threads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Make every series "long" (read in two threads); the number of calls each parallel run
+    made, recorded."""
+    from ionworks.data.analysis import _segments
+
+    runs: list[int] = []
+    run = _segments.in_parallel
+
+    def spy(calls: list[object]) -> list[object]:
+        runs.append(len(calls))
+        return run(calls)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_segments, "PARALLEL_ROWS", 1000)
+    monkeypatch.setattr(_segments, "in_parallel", spy)
+    return runs
+
+
+def _assert_same_curves(got: pl.DataFrame, expected: pl.DataFrame) -> None:
+    assert got.columns == expected.columns and got.height == expected.height
+    assert got.drop("Voltage [V]", DQDV).equals(expected.drop("Voltage [V]", DQDV))
+    assert got.get_column("Voltage [V]").equals(expected.get_column("Voltage [V]"))
+    values, truth = (f.get_column(DQDV).to_numpy() for f in (got, expected))
+    assert np.abs(values - truth).max() <= 1e-14 * np.abs(truth).max()
+
+
+@pytest.mark.parametrize("kw", [{}, {"smoothing": 0.0}, {"constant_current_only": False}], ids=str)
+def test_a_long_series_read_in_two_threads_gives_the_curves_of_one(
+    monkeypatch: pytest.MonkeyPatch, kw: dict[str, object]
+) -> None:
+    """Cut at a cycle boundary near the middle, the halves read and binned in two threads on
+    the whole grid's bin positions: the curves the series gives read in one piece (the
+    interval across the cut, the first of a cycle, kept)."""
+    series = _cycles(8)
+    expected = dqdv(series, **kw)  # type: ignore[arg-type]
+    runs = _in_two_threads(monkeypatch)
+    got = dqdv(series, **kw)  # type: ignore[arg-type]
+    assert runs == [2]
+    assert expected.get_column("Cycle count").unique().to_list() == list(range(8))
+    _assert_same_curves(got, expected)
+
+
+def test_a_label_back_across_the_cut_is_still_one_segment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mislabelled rest sample at the very middle is where the series would be cut; the
+    discharge on both sides of it is one segment, as read in one piece, not two halves with
+    one label."""
+    series = slow_discharge().gather_every(10)
+    middle = series.height // 2
+    rest = pl.int_range(pl.len()) == middle
+    series = series.with_columns(
+        pl.when(rest).then(pl.lit(0.0)).otherwise(pl.col("Current [A]")).alias("Current [A]"),
+        pl.when(rest).then(pl.lit(7)).otherwise(pl.col("Cycle count")).alias("Cycle count"),
+    )
+    expected = dqdv(series, constant_current_only=False)
+    runs = _in_two_threads(monkeypatch)
+    got = dqdv(series, constant_current_only=False)
+    assert runs == [2]  # cut, then read again in one piece
+    assert got.get_column("Cycle count").unique().to_list() == [0]
+    _assert_same_curves(got, expected)
+
+
+def test_a_half_without_a_segment_and_errors_across_halves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A first half that only charges gives the second half's discharges; with no segment in
+    either half, the errors are those of the series read in one piece."""
+    series = _cycles(8)
+    charging = pl.col("Cycle count") < 4
+    series = series.with_columns(
+        pl.when(charging).then(-pl.col("Current [A]")).otherwise(pl.col("Current [A]"))
+    )
+    expected = dqdv(series)
+    _in_two_threads(monkeypatch)
+    _assert_same_curves(dqdv(series), expected)
+    assert dqdv(series).get_column("Cycle count").unique().to_list() == [4, 5, 6, 7]
+    with pytest.raises(DataError, match="fewer than min_points=100000"):
+        dqdv(series, min_points=100_000)
+    with pytest.raises(DataError, match="no discharge segment"):
+        dqdv(series.with_columns(-pl.col("Current [A]").abs()))

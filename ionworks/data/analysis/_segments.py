@@ -11,8 +11,11 @@ thousand points), so a million rows cost a few passes, not one Python loop per c
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from functools import partial
+from typing import Any, Generic, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +28,7 @@ from ._frames import Array, group_keys, lazy, require, require_numbers
 Direction = Literal["charge", "discharge"]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+T = TypeVar("T")
 
 CC_RELATIVE_STD = 0.02
 """A step is constant-current when its current's std is below this share of its mean |current|."""
@@ -69,6 +73,38 @@ def collect_segments(
     what: str,
 ) -> Segments:
     """Select, number and read the segments' intervals; clear errors when there are none."""
+    ((found, _),) = collect_parts(
+        frame,
+        step=step,
+        cycle=cycle,
+        direction=direction,
+        constant_current_only=constant_current_only,
+        min_points=min_points,
+        by=by,
+        what=what,
+        each=_nothing,
+        parts=1,
+    )
+    return found
+
+
+def collect_parts(
+    frame: Any,
+    *,
+    step: int | None,
+    cycle: int | None,
+    direction: Direction | None,
+    constant_current_only: bool,
+    min_points: int,
+    by: str | list[str] | None,
+    what: str,
+    each: Callable[[Segments], T],
+    parts: int,
+) -> list[tuple[Segments, T]]:
+    """:func:`collect_segments` of a long series cut in two at the segment boundary nearest its
+    middle (``parts=2``), the halves read in two threads (numpy releases the GIL in its passes
+    over the rows), each followed by ``each`` of its segments in its thread. The pieces'
+    segments, in order, are the series' own."""
     lf = lazy(frame, what)
     schema = lf.collect_schema()
     columns = schema.names()
@@ -93,35 +129,121 @@ def collect_segments(
     else:
         data = lf.select(wanted).collect()
     data = _grouped(data, keys)
-    found = _intervals(data, keys, direction)
-    if found is None:
+    rule = _Rule(keys, segment, steps, direction, constant_current_only, min_points)
+    cut = _cut(data, segment) if parts > 1 else None
+    if cut is None:
+        found = [_read(data, rule, each)]
+    else:  # rows [0, cut) and [cut - 1, end): the interval ending at row cut is the second's
+        halves = (data.slice(0, cut), data.slice(cut - 1))
+        found = in_parallel([partial(_read, half, rule, each) for half in halves])
+        first, second = found
+        ends = (first.last_row, second.first_row + cut - 1)
+        if first.last_row >= 0 and second.first_row >= 0 and _same_labels(data, segment, ends):
+            found = [_read(data, rule, each)]  # a label back as before the cut: one segment
+    kept = [f.segments for f in found if f.segments is not None]
+    if kept:
+        return kept
+    if all(f.first_row < 0 for f in found):
         raise _none_error(what, direction, step, cycle)
+    raise DataError(
+        f"{what}: every {direction} segment has fewer than min_points={min_points} samples "
+        "of constant current; too few to differentiate. Pass a longer segment, a smaller "
+        "min_points, or constant_current_only=False."
+    )
+
+
+PARALLEL_ROWS = 200_000
+"""A series longer than this is read (and its dQ/dV computed) in two threads, cut at the
+segment boundary nearest its middle."""
+
+
+def _nothing(_: Segments) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """What makes a segment: the columns naming cells, segments and steps, and the filters."""
+
+    keys: list[str]
+    segment: list[str]
+    steps: list[str]
+    direction: Direction
+    constant_current_only: bool
+    min_points: int
+
+
+@dataclass(frozen=True)
+class _Found(Generic[T]):
+    """The segments of some rows and what ``each`` made of them (``None``: none kept), and the
+    end rows of their first and last intervals (-1 when there is no interval)."""
+
+    segments: tuple[Segments, T] | None
+    first_row: int
+    last_row: int
+
+
+def _cut(data: pl.DataFrame, segment: list[str]) -> int | None:
+    """A segment boundary (a row where a label changes) near the middle of a long series,
+    looked for in its middle tenth; ``None`` for a short series or when there is none."""
+    rows = data.height
+    if rows <= PARALLEL_ROWS or not segment:
+        return None
+    start = rows // 2 - rows // 20
+    changes = _change_rows(data.slice(start, rows // 10), segment)
+    if changes.size == 0:
+        return None
+    return start + int(changes[np.argmin(np.abs(changes - rows // 20))])
+
+
+def _same_labels(data: pl.DataFrame, names: list[str], rows: tuple[int, int]) -> bool:
+    """Whether the two rows have the same ``names`` values (missing equal to missing)."""
+    pair = data.select(names)[list(rows)]
+    return bool(pair.row(0) == pair.row(1))
+
+
+def in_parallel(calls: Sequence[Callable[[], T]]) -> list[T]:
+    """The results of ``calls``, the last run in this thread and the others in new ones (an
+    error in any is raised here)."""
+    if len(calls) == 1:
+        return [calls[0]()]
+    with ThreadPoolExecutor(len(calls) - 1, thread_name_prefix="ionworks-analysis") as pool:
+        futures = [pool.submit(call) for call in calls[:-1]]
+        last = calls[-1]()
+        return [*(f.result() for f in futures), last]
+
+
+def _read(data: pl.DataFrame, rule: _Rule, each: Callable[[Segments], T]) -> _Found[T]:
+    """The kept intervals of the rows ``data``, segment after segment, and ``each`` of them."""
+    found = _intervals(data, rule.keys, rule.direction)
+    if found is None:
+        return _Found(None, -1, -1)
     prev, dq, v0, v1, current = found
-    starts = _label_changes(data, segment, prev)
+    rows = (int(prev[0]) + 1, int(prev[-1]) + 1)
+    starts = _label_changes(data, rule.segment, prev)
     keep: BoolArray | None = None  # None: every interval is kept (the usual case, no copies)
-    if constant_current_only and steps:
-        runs = np.union1d(starts, _label_changes(data, steps, prev))
+    if rule.constant_current_only and rule.steps:
+        runs = np.union1d(starts, _label_changes(data, rule.steps, prev))
         cc = _constant_current(runs, current)
         if not cc.all():
             keep = np.repeat(cc, np.diff(runs, append=prev.size))
     sizes = np.diff(starts, append=prev.size)
     kept = sizes if keep is None else np.add.reduceat(keep, starts, dtype=np.int64)
-    enough = (kept >= min_points) & (kept > 0)
+    enough = (kept >= rule.min_points) & (kept > 0)
     if not enough.any():
-        raise DataError(
-            f"{what}: every {direction} segment has fewer than min_points={min_points} samples "
-            "of constant current; too few to differentiate. Pass a longer segment, a smaller "
-            "min_points, or constant_current_only=False."
-        )
+        return _Found(None, *rows)
+    segment = rule.segment
     labels = data.select(segment)[prev[starts[enough]] + 1] if segment else pl.DataFrame()
     if not enough.all():
         whole = np.repeat(enough, sizes)
         keep = whole if keep is None else keep & whole
     if keep is not None:
-        rows = np.flatnonzero(keep)
-        dq, v0, v1 = dq[rows], v0[rows], v1[rows]
+        kept_rows = np.flatnonzero(keep)
+        dq, v0, v1 = dq[kept_rows], v0[kept_rows], v1[kept_rows]
         starts = np.concatenate([[0], np.cumsum(kept[enough])[:-1]]).astype(np.int64)
-    return Segments(labels=labels, starts=starts, dq=dq, v0=v0, v1=v1, direction=direction)
+    direction = rule.direction
+    segments = Segments(labels=labels, starts=starts, dq=dq, v0=v0, v1=v1, direction=direction)
+    return _Found((segments, each(segments)), *rows)
 
 
 def _floats(data: pl.DataFrame, name: str) -> Array:

@@ -22,6 +22,8 @@ steps are left out, because holding the voltage piles charge into one bin.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -30,7 +32,8 @@ import polars as pl
 from ..columns import CAPACITY, VOLTAGE
 from ..errors import DataError
 from ._frames import Array, gaussian_kernel
-from ._segments import Direction, Segments, collect_segments
+from ._histogram import charge_histogram, convolve, edge_values, padding_mask
+from ._segments import Direction, Segments, collect_parts, collect_segments, in_parallel
 
 __all__ = ["DIRECTION", "DQDV", "DVDQ", "dqdv", "dvdq"]
 
@@ -63,7 +66,7 @@ def dqdv(
     ``Voltage [V]`` (bin centres) and ``dQ/dV [A.h/V]``.
     """
     _check(resolution=resolution, smoothing=smoothing)
-    found = collect_segments(
+    parts = collect_parts(
         frame,
         step=step,
         cycle=cycle,
@@ -72,155 +75,71 @@ def dqdv(
         min_points=min_points,
         by=by,
         what="dqdv",
+        each=partial(_voltage_bins, resolution=resolution),
+        parts=2,
     )
-    starts, sizes, dq = found.starts, found.sizes, found.dq
-    v0, v1 = found.v0, found.v1
-    low = np.minimum(np.minimum.reduceat(v0, starts), np.minimum.reduceat(v1, starts))
-    high = np.maximum(np.maximum.reduceat(v0, starts), np.maximum.reduceat(v1, starts))
-    first = np.floor(low / resolution).astype(np.int64)
-    bins = np.floor(high / resolution).astype(np.int64) - first + 1
+    first = np.concatenate([f for _, (f, _) in parts])
+    bins = np.concatenate([b for _, (_, b) in parts])
     kernel = gaussian_kernel(smoothing / resolution) if smoothing > 0 else np.ones(1)
     pad = kernel.size // 2
     padded = bins + 2 * pad  # each segment padded with zeros, so no kernel reaches the next
     offsets = np.cumsum(padded) - padded
-    shift = np.repeat((offsets + pad - first).astype(np.float64), sizes)  # bin b: shift + b
-    mass = _histogram(v0, v1, dq, shift, resolution, int(padded.sum()))
-    curve = _convolve(mass, kernel)
-    del mass, shift
-    # Keep the points of every segment, not its padding: moved left in place, in order.
-    done = 0
-    for o, n in zip(offsets.tolist(), bins.tolist(), strict=True):
-        curve[done : done + n] = curve[o + pad : o + pad + n]
-        done += n
-    curve = curve[:done]
-    ends = _ends(curve, kernel, bins)
+    shift = (offsets + pad - first).astype(np.float64)  # bin b of a segment: shift + b
+    curve, volts = np.empty(int(bins.sum())), np.empty(int(bins.sum()))
+    counts = np.cumsum([0, *(found.starts.size for found, _ in parts)])
+    done = np.cumsum(bins) - bins
+    calls = []
+    for (found, _), s, e in zip(parts, counts[:-1].tolist(), counts[1:].tolist(), strict=True):
+        out = slice(int(done[s]), int(done[s] + bins[s:e].sum()))
+        grid = _Grid(first[s:e], bins[s:e], shift[s:e], int(offsets[s]), resolution, kernel)
+        calls.append(partial(_part_curve, found, grid, curve[out], volts[out]))
+    in_parallel(calls)
+    labels = pl.concat([found.labels for found, _ in parts])
+    return _result(labels, parts[0][0].direction, bins, **{VOLTAGE: volts, DQDV: curve})
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """The voltage grid of some segments: each one's first bin (in bin units from 0 V), number
+    of bins and place on the whole grid (bin ``b`` at ``shift + b``; its first padded point at
+    ``base``)."""
+
+    first: Any
+    bins: Any
+    shift: Array
+    base: int
+    resolution: float
+    kernel: Array
+
+
+def _voltage_bins(found: Segments, resolution: float) -> tuple[Any, Any]:
+    """Each segment's first bin (in bin units from 0 V) and number of bins."""
+    starts, v0, v1 = found.starts, found.v0, found.v1
+    low = np.minimum(np.minimum.reduceat(v0, starts), np.minimum.reduceat(v1, starts))
+    high = np.maximum(np.maximum.reduceat(v0, starts), np.maximum.reduceat(v1, starts))
+    first = np.floor(low / resolution).astype(np.int64)
+    return first, np.floor(high / resolution).astype(np.int64) - first + 1
+
+
+def _part_curve(found: Segments, grid: _Grid, curve: Array, volts: Array) -> None:
+    """dQ/dV of some segments and its voltages, written to ``curve`` and ``volts``."""
+    kernel, bins, resolution = grid.kernel, grid.bins, grid.resolution
+    pad = kernel.size // 2
+    size = int(bins.sum()) + 2 * pad * bins.size
+    shift = np.repeat(grid.shift, found.sizes)
+    mass = charge_histogram((found.v0, found.v1), found.dq, shift, resolution, grid.base, size)
+    del shift
+    np.compress(padding_mask(bins, pad), convolve(mass, kernel), out=curve)
+    del mass
+    at, edges = edge_values(curve, kernel, bins)
     curve /= resolution
-    curve[ends[0]] = ends[1] / resolution
-    volts = np.repeat(first - (np.cumsum(bins) - bins) + 0.5, bins)
-    volts += np.arange(done)
+    curve[at] = edges / resolution
+    np.add(
+        np.repeat(grid.first - (np.cumsum(bins) - bins) + 0.5, bins),
+        np.arange(curve.size),
+        out=volts,
+    )
     volts *= resolution
-    return _result(found, bins, **{VOLTAGE: volts, DQDV: curve})
-
-
-def _ends(smoothed: Array, kernel: Array, bins: Any) -> tuple[Any, Array]:
-    """The points within half a kernel of a segment's ends and their values divided by the
-    share of the kernel that falls inside the segment (so the curve is not pulled towards zero
-    there)."""
-    pad = kernel.size // 2
-    starts = np.cumsum(bins) - bins
-    near = np.minimum(bins, 2 * pad)  # points per segment within pad of either end
-    segment = np.repeat(np.arange(bins.size), near)
-    k = np.arange(segment.size) - np.repeat(np.cumsum(near) - near, near)
-    length = bins[segment]
-    rank = np.where(k < pad, k, length - 2 * pad + k)  # the first pad points, then the last
-    rank = np.where(near[segment] < 2 * pad, k, rank)  # a short segment: all its points
-    at = starts[segment] + rank
-    right = np.minimum(pad, length - 1 - rank) + pad + 1
-    left = np.maximum(-pad, -rank) + pad
-    total = np.concatenate([[0.0], np.cumsum(kernel)])
-    return at, smoothed[at] / (total[right] - total[left])
-
-
-def _convolve(values: Array, kernel: Array) -> Array:
-    """``np.convolve(values, kernel, "same")`` for a short symmetric kernel, where ``values``
-    starts and ends with half a kernel of zeros (the padding; left as garbage in the result),
-    in cache-sized blocks of shifted multiply-adds (SIMD: faster than numpy's one dot per
-    point)."""
-    pad = kernel.size // 2
-    out = np.zeros(values.size)
-    n = values.size - 2 * pad
-    block = 1 << 14
-    scratch = np.empty(min(block, max(n, 0)))
-    for s in range(pad, pad + n, block):
-        m = min(block, pad + n - s)
-        acc, tmp = out[s : s + m], scratch[:m]
-        np.multiply(values[s : s + m], kernel[pad], out=acc)
-        for k in range(1, pad + 1):
-            np.add(values[s - k : s - k + m], values[s + k : s + k + m], out=tmp)
-            tmp *= kernel[pad + k]
-            acc += tmp
-    return out
-
-
-def _histogram(v0: Array, v1: Array, dq: Array, shift: Array, width: float, size: int) -> Array:
-    """Charge per bin (``width`` wide, bin ``b`` of an interval's segment at ``shift + b``)
-    when each interval's charge ``dq`` is spread evenly over the voltages ``v0`` to ``v1``.
-
-    Spreading (rather than putting each interval's charge in the bin of its middle) matters
-    whenever the voltage step between samples is near the bin width: whole intervals would
-    fill bins unevenly, a beat pattern no smoothing removes. Done in cache-sized blocks of
-    intervals, every temporary reused (a dozen fresh million-row temporaries cost more in page
-    faults and memory traffic than the arithmetic).
-    """
-    mass = np.zeros(size)
-    block = min(1 << 16, dq.size)
-    lo, hi, span = np.empty(block), np.empty(block), np.empty(block)
-    a, b = np.empty(block, dtype=np.int64), np.empty(block, dtype=np.int64)
-    for start in range(0, dq.size, block):
-        stop = min(start + block, dq.size)
-        m = stop - start
-        ends = v0[start:stop], v1[start:stop]
-        np.minimum(*ends, out=lo[:m])
-        np.maximum(*ends, out=hi[:m])
-        for edge in (lo[:m], hi[:m]):
-            edge /= width
-            edge += shift[start:stop]
-        _spread(mass, (lo[:m], hi[:m], dq[start:stop]), (a[:m], b[:m], span[:m]))
-    return mass
-
-
-def _spread(mass: Array, intervals: tuple[Array, Array, Array], scratch: tuple[Any, ...]) -> None:
-    """Add the charge ``dq`` of intervals ``[lo, hi]`` (bin units, >= 0) to ``mass``.
-
-    An interval puts ``(hi - b) / (hi - lo)`` of its charge in the bin ``b`` of its upper end,
-    ``(a + 1 - lo) / (hi - lo)`` in the bin ``a`` of its lower end (the rest, when they are
-    neighbours) and ``1 / (hi - lo)`` in each whole bin between. An interval whose two samples
-    read the same voltage (quantisation) puts its charge in that voltage's bin. ``hi`` and the
-    ``scratch`` arrays are overwritten.
-    """
-    lo, hi, dq = intervals
-    a, b, span = scratch
-    np.copyto(a, lo, casting="unsafe")  # floor: lo >= 0
-    np.copyto(b, hi, casting="unsafe")
-    np.subtract(hi, lo, out=span)
-    wide = np.flatnonzero(span > 1.0)  # needed for b - a > 1; a few intervals pass
-    wide = wide[b[wide] - a[wide] > 1]
-    density = dq[wide] / span[wide]
-    own = (a[wide] + 1 - lo[wide]) * density  # the lower end's part, the whole bins apart
-    upper = np.subtract(hi, b, out=hi)
-    upper *= dq
-    with np.errstate(divide="ignore", invalid="ignore"):  # points (span 0) are set below
-        upper /= span
-    if span.min() < 1e-6:
-        point = span < 1e-6
-        upper[point] = 0.0
-        b[point] = a[point]
-    lower = np.subtract(dq, upper, out=span)
-    if wide.size:
-        lower[wide] = own
-        _whole_bins(mass, a[wide], b[wide], density)
-    np.add.at(mass, a, lower)
-    np.add.at(mass, b, upper)
-
-
-def _whole_bins(mass: Array, a: Any, b: Any, density: Array) -> None:
-    """``density`` to each bin strictly between ``a`` and ``b`` of every interval."""
-    inner = b - a - 1
-    count = int(inner.sum())
-    base, top = int(a.min()) + 1, int(b.max())
-    if count <= top - base:  # the usual case: list the bins
-        first = np.cumsum(inner) - inner  # where each interval's bins begin in the list
-        owner = np.zeros(count, dtype=np.int64)  # the interval of each listed bin
-        np.add.at(owner, first[1:], 1)
-        np.cumsum(owner, out=owner)
-        at = np.arange(count)
-        at += (a + 1 - first)[owner]
-        np.add.at(mass, at, density[owner])
-        return
-    steps = np.zeros(top - base + 1)  # more bins crossed than the range has: a running sum
-    np.add.at(steps, a + 1 - base, density)
-    np.add.at(steps, b - base, -density)
-    mass[base:top] += np.cumsum(steps)[:-1]
 
 
 def dvdq(
@@ -283,7 +202,12 @@ def dvdq(
     centres = np.arange(volts.size, dtype=np.float64)
     centres -= np.repeat(offsets - 0.5, bins)
     centres *= spacing
-    return _result(found, bins, **{CAPACITY: centres, VOLTAGE: volts, DVDQ: np.abs(slope)})
+    return _result(
+        found.labels,
+        found.direction,
+        bins,
+        **{CAPACITY: centres, VOLTAGE: volts, DVDQ: np.abs(slope)},
+    )
 
 
 def _bin_means(index: Any, values: Array, bins: Any) -> Array:
@@ -330,10 +254,10 @@ def _smooth_segments(values: Array, sigma: Array, bins: Any) -> Array:
         stacked = np.zeros(int(padded.sum()))  # the group's segments, half a kernel apart
         for o, p, m in spans:
             stacked[p : p + m] = values[o : o + m]
-        smoothed = _convolve(stacked, kernel)
+        smoothed = convolve(stacked, kernel)
         smoothed = np.concatenate([smoothed[p : p + m] for _, p, m in spans])
         smoothed /= kernel.sum()
-        at, edges = _ends(smoothed, kernel, n)
+        at, edges = edge_values(smoothed, kernel, n)
         smoothed[at] = edges * kernel.sum()
         done = 0
         for o, _, m in spans:
@@ -342,20 +266,20 @@ def _smooth_segments(values: Array, sigma: Array, bins: Any) -> Array:
     return out
 
 
-def _result(found: Segments, counts: Any, **data: Array) -> pl.DataFrame:
+def _result(labels: pl.DataFrame, direction: str, counts: Any, **data: Array) -> pl.DataFrame:
     """The curves (``counts`` points per segment) with each point's segment columns and the
     direction; numeric labels are repeated in numpy, others gathered by polars."""
-    labels = []
-    for column in found.labels.iter_columns():
+    columns = []
+    for column in labels.iter_columns():
         if column.dtype.is_numeric() and not column.has_nulls():
             values = np.repeat(column.to_numpy(), counts)
-            labels.append(pl.Series(column.name, values, dtype=column.dtype))
+            columns.append(pl.Series(column.name, values, dtype=column.dtype))
         else:
-            labels.append(column.gather(np.repeat(np.arange(column.len()), counts)))
-    curve = pl.DataFrame([*labels, *(pl.Series(k, v) for k, v in data.items())])
+            columns.append(column.gather(np.repeat(np.arange(column.len()), counts)))
+    curve = pl.DataFrame([*columns, *(pl.Series(k, v) for k, v in data.items())])
     # A literal column: polars keeps one value, not a string per point.
-    direction = pl.lit(found.direction, dtype=pl.String).alias(DIRECTION)
-    return curve.insert_column(len(labels), direction)
+    literal = pl.lit(direction, dtype=pl.String).alias(DIRECTION)
+    return curve.insert_column(len(columns), literal)
 
 
 def _check(**values: float | None) -> None:
