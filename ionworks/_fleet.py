@@ -10,7 +10,7 @@ pools are thread-safe.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
@@ -91,13 +91,14 @@ def fetch_many(
                 for mid in wanted
                 for name in names
             }
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    mid, name = pending.pop(future)
-                    _collect(future, mid, name, results, failed)
-                    if bar is not None:
-                        bar.update(1)
+            # as_completed waits on every future once; wait(FIRST_COMPLETED) in a loop set up a
+            # waiter on each pending future per completion (quadratic: a quarter of the pull's
+            # Python time for 600 tables, taken from the threads doing the work).
+            for future in as_completed(pending):
+                mid, name = pending[future]
+                _collect(future, mid, name, results, failed)
+                if bar is not None:
+                    bar.update(1)
     finally:  # an interrupt must not leave hundreds of queued downloads running
         pool.shutdown(wait=True, cancel_futures=True)
     return assemble(wanted, names, results, failed)

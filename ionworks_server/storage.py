@@ -51,10 +51,12 @@ __all__ = [
     "PartFile",
     "Storage",
     "check_name",
+    "iter_span",
     "load_or_create_secret",
     "parse_range",
     "part_target",
     "parts_in_flight",
+    "read_span",
     "sweep_parts",
 ]
 
@@ -63,6 +65,8 @@ PART_SUFFIX = ".part"
 UNLOCKED_PART_ALIVE_S = 120.0  # without flock (Windows): how long a silent PUT counts as alive
 SERVED_AREAS = ("measurements", "uploads")
 CHUNK = 256 * 1024
+WHOLE_READ = 8 * 1024 * 1024
+"""A span up to this size is read and sent whole rather than streamed (``storage_get``)."""
 
 
 def load_or_create_secret(path: Path) -> bytes:
@@ -442,9 +446,9 @@ def _unsatisfiable(header: str, size: int) -> ApiError:
     )
 
 
-def iter_file(path: Path, first: int, length: int) -> Iterator[bytes]:
-    """Stream ``length`` bytes from ``first`` without reading the whole file into memory."""
-    with path.open("rb") as fh:
+def iter_span(fh: BinaryIO, first: int, length: int) -> Iterator[bytes]:
+    """Stream ``length`` bytes of an open file from ``first`` in chunks; closes it at the end."""
+    with fh:
         fh.seek(first)
         remaining = length
         while remaining > 0:
@@ -453,6 +457,12 @@ def iter_file(path: Path, first: int, length: int) -> Iterator[bytes]:
                 break
             remaining -= len(chunk)
             yield chunk
+
+
+def read_span(fh: BinaryIO, first: int, length: int) -> bytes:
+    """``length`` bytes of an open file from ``first`` in one read (fewer if it is shorter)."""
+    fh.seek(first)
+    return fh.read(length)
 
 
 def http_date(timestamp: float) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import socket
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -16,6 +18,8 @@ from conftest import http_client
 from server_process import ServerProcess
 
 from ionworks_server.storage import (
+    CHUNK,
+    WHOLE_READ,
     Storage,
     load_or_create_secret,
     parts_in_flight,
@@ -204,6 +208,33 @@ def test_unusable_range_headers_are_ignored_and_the_whole_object_sent(
     response = httpx.get(signed, headers={"Range": header})
     assert response.status_code == 200
     assert response.content == whole
+
+
+@pytest.mark.parametrize("size", [1000, 9 * 1024 * 1024 + 17])
+def test_objects_read_whole_and_streamed_serve_the_same_bytes(
+    live_server: ServerProcess, size: int
+) -> None:
+    """Up to WHOLE_READ (8 MiB) an object is read in one piece, above it streamed in chunks:
+    both paths answer whole reads and ranges (across chunk edges) byte for byte."""
+    assert (size <= WHOLE_READ) == (size == 1000)
+    storage = storage_for(live_server)
+    object_id = f"test-span-{uuid.uuid4().hex}"
+    data = bytes(range(251)) * (size // 251) + bytes(size % 251)
+    directory = storage.object_dir("measurements", object_id)
+    directory.mkdir(parents=True)
+    try:
+        (directory / "blob.bin").write_bytes(data)
+        url = storage.signed_url(live_server.url, "GET", "measurements", object_id, "blob.bin", 60)
+        response = httpx.get(url)
+        assert response.status_code == 200 and response.content == data
+        first, last = min(CHUNK - 7, size // 3), min(2 * CHUNK + 5, size - 1)
+        part = httpx.get(url, headers={"Range": f"bytes={first}-{last}"})
+        assert part.status_code == 206 and part.content == data[first : last + 1]
+        assert part.headers["content-range"] == f"bytes {first}-{last}/{size}"
+        tail = httpx.get(url, headers={"Range": "bytes=-10"})
+        assert tail.status_code == 206 and tail.content == data[-10:]
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def test_head_reports_the_size_without_a_body(signed: str, whole: bytes) -> None:

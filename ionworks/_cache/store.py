@@ -5,6 +5,10 @@ the value file under a fresh random name first and commits the index row afterwa
 or ``kill -9`` mid-write leaves the previous entry or nothing, never a truncated table. Opening
 is the expensive part (SQLite connection, settings), so every later call of any client using the
 same directory reuses the open instance.
+
+:class:`_Disk` spreads value files over 16 directories instead of diskcache's 65,536: nearly
+every new file created one or two directories, which cost more than writing a small table
+(measured on ext4: a 20 kB entry 5.7 ms wall and 2.3 ms CPU, 1.1 ms and 0.4 ms with the 16).
 """
 
 from __future__ import annotations
@@ -23,10 +27,12 @@ from .sweep import sweep_in_background
 
 
 class _Disk(diskcache.Disk):  # type: ignore[misc]  # diskcache ships no type hints
-    """diskcache's Disk, except a failed write (disk full) removes its partial value file.
+    """diskcache's Disk, with fewer value directories (module docstring), and removing the
+    partial value file of a failed write (disk full), which diskcache leaves behind: it would
+    waste the very space that ran out.
 
-    diskcache leaves that file behind when writing raises, which would waste the very space
-    that ran out.
+    File names keep diskcache's layout (``<2 hex>/<2 hex>/<28 hex>.val``, which the sweep and
+    entries written before rely on), with the directories drawn from 16 (``00/<hex>0``).
     """
 
     _local = threading.local()
@@ -34,7 +40,9 @@ class _Disk(diskcache.Disk):  # type: ignore[misc]  # diskcache ships no type hi
     def filename(
         self, key: Any = diskcache.core.UNKNOWN, value: Any = diskcache.core.UNKNOWN
     ) -> tuple[str, str]:
-        name, full_path = super().filename(key, value)
+        hex_name = os.urandom(16).hex()
+        name = os.path.join("00", hex_name[0] + "0", hex_name[4:] + ".val")
+        full_path = os.path.join(self._directory, name)
         self._local.last_path = full_path
         return name, full_path
 
