@@ -483,10 +483,11 @@ class AsyncCellMeasurements(AsyncProjectMeasurements):
         """A table with ``use_cache=False``: what ``Artifacts.table`` does then (the offline
         check, the request, the decoding), with the request awaited here on the loop rather
         than from a bridge thread (one wait of a thread on the loop fewer per table, the largest
-        cost of an async fleet pull after the network's); decoded in a thread."""
+        cost of an async fleet pull after the network's); decoded on the loop when small, else
+        in a thread (:meth:`~ionworks._async_transfer.Bridge.decode`)."""
         self._data.artifacts.require_online(artifact.replace("_", " "), measurement_id)
         content = await body()
-        return await self._data.bridge.run_in_thread(lambda: self._frame(decode(content)))
+        return await self._data.bridge.decode(lambda raw: self._frame(decode(raw)), content)
 
 
 __all__ = ["AsyncCellMeasurements", "AsyncMeasurementData"]

@@ -4,6 +4,7 @@ fetching only what is missing, the concurrency bound, one progress bar."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -184,3 +185,29 @@ async def test_the_pull_decodes_each_table_in_its_bridge_thread_alone(
             seen.clear()
             await client.cell_measurement.time_series(fleet_ids[0], use_cache=False)
     assert seen == ["auto"]
+
+
+async def test_small_tables_are_decoded_on_the_loop_and_large_ones_in_threads(
+    live_server: Any, fleet_ids: list[str], tmp_path: Path
+) -> None:
+    """A thread hop costs about as much CPU as decoding a small table, so bodies up to
+    ``ON_LOOP_BYTES`` are decoded on the loop's thread; larger ones still in bridge threads."""
+    from ionworks import _async_transfer
+
+    where: list[tuple[int, bool]] = []
+    real = pl.read_parquet
+    loop_thread = threading.get_ident()
+
+    def spy(source: Any, *args: Any, **kwargs: Any) -> pl.DataFrame:
+        where.append((len(source.getbuffer()), threading.get_ident() == loop_thread))
+        return real(source, *args, **kwargs)
+
+    async with client_for(live_server, tmp_path / "cache") as client:
+        with mock.patch.object(pl, "read_parquet", spy):
+            await client.cell_measurement.fetch_many(
+                fleet_ids[:2], tables=("time_series", "steps"), use_cache=False
+            )
+    limit = _async_transfer.ON_LOOP_BYTES
+    assert len(where) == 4 and any(size <= limit for size, _ in where)
+    assert any(size > limit for size, _ in where)
+    assert all(on_loop == (size <= limit) for size, on_loop in where)
