@@ -85,3 +85,28 @@ def test_maccor_with_sub_procedure_calls_still_numbers_its_frames(tmp_path: Path
     ts = read.time_series(path)
     assert ts["Frame"].to_list() == [0, 0, 0, 1, 1, 1, 0, 0]
     assert read.time_series(DATA / "maccor_small.txt")["Frame"].to_list() == [0] * 8
+
+
+def test_maccor_frame_changes_start_steps_even_where_the_step_number_stays(
+    tmp_path: Path,
+) -> None:
+    # Step counts look at the frame only when it is not constant (a file without calls is in
+    # frame 0 throughout); a call and a return inside one step number must still start steps.
+    lines = (DATA / "maccor_small.txt").read_text().splitlines()
+    header_at = next(i for i, line in enumerate(lines) if line.startswith("Rec#"))
+    names = lines[header_at].split("\t")
+    step, state = names.index("Step"), names.index("State")
+    body = []
+    letters = ["R", "P", "S", "D", "D", "O", "C", "C"]
+    for line, letter in zip(lines[header_at + 1 :], letters, strict=True):
+        fields = line.split("\t")
+        fields[step], fields[state] = "1", letter
+        body.append("\t".join(fields))
+    path = tmp_path / "maccor_one_step.txt"
+    path.write_text("\n".join([*lines[: header_at + 1], *body]) + "\n")
+    ts = read.time_series(path)
+    assert ts["Frame"].to_list() == [0, 0, 0, 1, 1, 1, 0, 0]
+    assert ts[STEP_COUNT].to_list() == [0, 0, 0, 1, 1, 1, 2, 2]
+    plain = path.read_text().replace("\tP\t", "\tR\t").replace("\tS\t", "\tR\t")
+    path.write_text(plain.replace("\tO\t", "\tD\t"))
+    assert read.time_series(path)[STEP_COUNT].to_list() == [0] * 8

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import polars as pl
+
+from . import _pieces
 
 Bytes = np.ndarray[Any, np.dtype[np.uint8]]
 Ints = np.ndarray[Any, np.dtype[np.int64]]
@@ -124,12 +125,7 @@ def _parse(
             out[first:last] = combine(fields)
         return fields is not None
 
-    threads = min(pl.thread_pool_size(), len(pieces))
-    if threads < 2:
-        return pl.Series(raw.name, out) if all(map(parse, pieces)) else None
-    with ThreadPoolExecutor(threads) as pool:
-        parsed = list(pool.map(parse, pieces))
-    return pl.Series(raw.name, out) if all(parsed) else None
+    return pl.Series(raw.name, out) if all(_pieces.run(parse, pieces)) else None
 
 
 @dataclass(frozen=True)

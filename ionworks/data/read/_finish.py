@@ -184,7 +184,8 @@ def step_count(data: pl.DataFrame) -> pl.Expr:
     """
     if STEP_FROM_CYCLER in data.columns:
         new = changes(STEP_FROM_CYCLER)
-        if FRAME in data.columns:
+        frame = data.get_column(FRAME) if FRAME in data.columns else None
+        if frame is not None and frame.min() != frame.max():  # else no frame ever changes
             new = new | changes(FRAME)
         return new.cast(pl.Int64).cum_sum()
     largest = data.get_column(CURRENT).abs().max()

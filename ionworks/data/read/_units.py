@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import polars as pl
 
-from . import _clock
+from . import _clock, _pieces
 from ._errors import ReaderError
 
 SCALE_TO_SI = {
@@ -143,10 +145,15 @@ def timestamp_series(frame: pl.DataFrame, name: str) -> pl.Series:
             # exact format, so only then is the column stripped (a copy of every string).
             for stripped in (False, True):
                 text = raw.str.strip_chars() if stripped else raw
-                # Uncached: row timestamps are nearly all distinct; a cache only adds hashing.
-                dtype = pl.Datetime("us", zone)
-                parsed = text.str.strptime(dtype, exact, strict=False, cache=False)
+                parse = partial(_strptime, dtype=pl.Datetime("us", zone), fmt=exact)
+                parsed = _pieces.by_slices(text, parse)  # strptime runs on one thread
                 if parsed.null_count() == text.null_count():
                     return (parsed.dt.epoch("us").cast(pl.Float64) / 1e6).alias(name)
         break
     return frame.select(timestamp_seconds(name)).to_series()
+
+
+def _strptime(text: pl.Series, *, dtype: pl.Datetime, fmt: str) -> pl.Series:
+    """``text`` parsed with the exact ``fmt``; null where it does not fit. Uncached: row
+    timestamps are nearly all distinct, so a cache only adds hashing."""
+    return text.str.strptime(dtype, fmt, strict=False, cache=False)
