@@ -11,6 +11,7 @@ thousand points), so a million rows cost a few passes, not one Python loop per c
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -203,14 +204,29 @@ def _same_labels(data: pl.DataFrame, names: list[str], rows: tuple[int, int]) ->
 
 
 def in_parallel(calls: Sequence[Callable[[], T]]) -> list[T]:
-    """The results of ``calls``, the last run in this thread and the others in new ones (an
-    error in any is raised here)."""
+    """The results of ``calls``: the last run in this thread while the others are offered to a
+    worker thread; one the worker has not started by the time this thread is done is run here
+    too (on a busy machine nothing waits for the worker to be scheduled). An error in any is
+    raised here."""
     if len(calls) == 1:
         return [calls[0]()]
-    with ThreadPoolExecutor(len(calls) - 1, thread_name_prefix="ionworks-analysis") as pool:
-        futures = [pool.submit(call) for call in calls[:-1]]
-        last = calls[-1]()
-        return [*(f.result() for f in futures), last]
+    offered = [_worker().submit(call) for call in calls[:-1]]
+    last = calls[-1]()
+    pairs = zip(calls[:-1], offered, strict=True)
+    return [*(call() if future.cancel() else future.result() for call, future in pairs), last]
+
+
+_WORKER: list[ThreadPoolExecutor] = []
+_WORKER_LOCK = threading.Lock()
+
+
+def _worker() -> ThreadPoolExecutor:
+    """One thread for the module, started on first use (starting a thread per call waits for it
+    to be scheduled, milliseconds on a busy machine)."""
+    with _WORKER_LOCK:
+        if not _WORKER:
+            _WORKER.append(ThreadPoolExecutor(1, thread_name_prefix="ionworks-analysis"))
+        return _WORKER[0]
 
 
 def _read(data: pl.DataFrame, rule: _Rule, each: Callable[[Segments], T]) -> _Found[T]:
