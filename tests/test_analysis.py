@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 import sys
+import threading
 from pathlib import Path
 
 import matplotlib
@@ -761,3 +762,40 @@ def test_a_half_without_a_segment_and_errors_across_halves(
         dqdv(series, min_points=100_000)
     with pytest.raises(DataError, match="no discharge segment"):
         dqdv(series.with_columns(-pl.col("Current [A]").abs()))
+
+
+def test_the_worker_thread_runs_a_call_or_it_is_run_here_when_busy() -> None:
+    """A call offered to the worker runs there while this thread runs the last; one the worker
+    has not started (busy with another dqdv, or not yet scheduled) is run here instead of
+    waited for; an error in either comes back here."""
+    from ionworks.data.analysis import _segments
+
+    here = threading.current_thread().name
+    started = threading.Event()
+
+    def first() -> str:
+        started.set()
+        return threading.current_thread().name
+
+    def last() -> str:
+        assert started.wait(30)  # the worker has taken the first call
+        return "last"
+
+    name, _ = _segments.in_parallel([first, last])
+    assert name.startswith("ionworks-analysis") and name != here
+    busy = threading.Event()
+    blocker = _segments._worker().submit(busy.wait, 30)
+    try:
+        assert _segments.in_parallel([lambda: threading.current_thread().name, lambda: "last"]) == [
+            here,
+            "last",
+        ]
+    finally:
+        busy.set()
+        blocker.result()
+
+    def boom() -> str:
+        raise ValueError("from the worker")
+
+    with pytest.raises(ValueError, match="from the worker"):
+        _segments.in_parallel([boom, lambda: "last"])
