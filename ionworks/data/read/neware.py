@@ -121,7 +121,11 @@ def read(path: Path) -> pl.DataFrame:
     if mode is not None:  # the step type itself is not kept (ionworksdata does not)
         exprs.append(direction_of(frame.get_column(mode)))
     data = frame.select(exprs)
-    data = data.with_columns(pl.col(c for c in _COUNTERS if c in data.columns).cast(pl.Int64))
+    # Counters written with a fraction were read as numbers; casting the others would be a
+    # no-op that still copies every column into one chunk (the step types too).
+    floats = [c for c in _COUNTERS if c in data.columns and data.schema[c] != pl.Int64]
+    if floats:
+        data = data.with_columns(pl.col(floats).cast(pl.Int64))
     return finish(data, file_columns=table.columns)
 
 
