@@ -30,9 +30,33 @@ def add_read_command(groups: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
     )
     p.add_argument("file", help="the cycler's export (format detected from its content)")
-    p.add_argument("-r", "--reader", help="force a reader by name, e.g. maccor, 'biologic mpt'")
     p.add_argument("-o", "--output", help="FILE.parquet or FILE.csv: the standard time series")
     p.add_argument("--plot", help="FILE.png: voltage and current against time")
+    add_reader_arguments(p)
+    p.set_defaults(handler=read_command)
+
+
+def add_upload_arguments(p: argparse.ArgumentParser) -> None:
+    """What ``measurements upload`` takes about its file: ``FILE --instance ID`` (or the older
+    ``INSTANCE_ID FILE``), a reader to force, and a name defaulting to the file's."""
+    p.add_argument(
+        "target",
+        metavar="FILE",
+        help="the file to upload, format detected (the older form INSTANCE_ID FILE still works)",
+    )
+    p.add_argument("file", nargs="?", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--instance", metavar="ID", help="the cell instance to upload to (required with FILE alone)"
+    )
+    p.add_argument("--name", help="measurement name (default: the file name without extension)")
+    add_reader_arguments(p)
+
+
+def add_reader_arguments(p: argparse.ArgumentParser) -> None:
+    """How a command reading a cycler file is told the reader: ``-r``, or the mapping of a table
+    no reader knows (the csv reader's options); ``ionworks read`` and ``measurements upload``
+    take the same ones, parsed by :func:`mapping_options`."""
+    p.add_argument("-r", "--reader", help="force a reader by name, e.g. maccor, 'biologic mpt'")
     mapping = p.add_argument_group(
         "a table no reader knows (reader csv)", "map its columns: each option implies -r csv"
     )
@@ -55,21 +79,6 @@ def add_read_command(groups: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="the file's current is positive on charge (the standard is positive on discharge)",
     )
-    p.set_defaults(handler=read_command)
-
-
-def add_upload_arguments(p: argparse.ArgumentParser) -> None:
-    """What ``measurements upload`` takes about its file: ``FILE --instance ID`` (or the older
-    ``INSTANCE_ID FILE``), a reader to force, and a name defaulting to the file's."""
-    p.add_argument(
-        "target",
-        metavar="FILE",
-        help="the file to upload, format detected (the older form INSTANCE_ID FILE still works)",
-    )
-    p.add_argument("file", nargs="?", help=argparse.SUPPRESS)
-    p.add_argument("--instance", help="the cell instance to upload to (required with FILE alone)")
-    p.add_argument("-r", "--reader", help="force a cycler file reader by name, e.g. maccor")
-    p.add_argument("--name", help="measurement name (default: the file name without extension)")
 
 
 def read_command(args: argparse.Namespace) -> None:
@@ -113,7 +122,7 @@ OPTION_FLAGS = {
     "sheet": "--sheet",
     "charge_positive": "--charge-positive",
 }
-"""The csv reader's options and the flags of ``ionworks read`` that give them."""
+"""The csv reader's options and the command line's flags that give them."""
 
 
 def mapping_options(args: argparse.Namespace) -> tuple[str | None, dict[str, Any]]:
@@ -193,12 +202,15 @@ def _time_series(file: Any, options: dict[str, Any] | None = None) -> Any:
     return frame
 
 
-def upload_frame(path: Path, reader: str | None) -> tuple[Any, str | None]:
+def upload_frame(
+    path: Path, reader: str | None, options: dict[str, Any] | None = None
+) -> tuple[Any, str | None]:
     """What ``measurements upload FILE`` sends: the frame, and the test's start time if known.
 
     A parquet file, or a CSV already in the standard columns, is sent as it is; anything else
-    is read as a cycler file (detected, or ``reader``; the series and the start time from one
-    parse), so nothing is uploaded from a file that does not read.
+    is read as a cycler file (detected, or ``reader`` with its ``options``, as from
+    :func:`mapping_options`; the series and the start time from one parse), so nothing is
+    uploaded from a file that does not read.
     """
     import polars as pl
 
@@ -213,7 +225,7 @@ def upload_frame(path: Path, reader: str | None) -> tuple[Any, str | None]:
     if reader is None and suffix == ".csv" and _standard_csv(path):
         return pl.read_csv(path), None
     with read.opened(path, reader) as file:
-        frame = _time_series(file)
+        frame = _time_series(file, options)
         started = file.start_time()
     return frame, started.isoformat() if started is not None else None
 

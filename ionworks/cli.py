@@ -22,7 +22,7 @@ from typing import Any
 from . import _cache
 from . import _constants as C
 from ._cli_analyse import add_analyse_command
-from ._cli_files import add_read_command, add_upload_arguments, upload_frame
+from ._cli_files import add_read_command, add_upload_arguments, mapping_options, upload_frame
 from ._cli_files import write_atomically as _write_atomically
 from .errors import IonworksError, NotFoundError
 from .resources._ids import name_hint
@@ -145,12 +145,17 @@ def _parser() -> argparse.ArgumentParser:
     p = measurements.add_parser(
         "upload",
         help="upload a time series (a cycler file, or parquet/CSV in the standard columns)",
+        description="Read FILE (a cycler's export, format detected; parquet or CSV already in "
+        "the standard columns as it is; any other table mapped with --column), check it, and "
+        "upload it to a cell instance. Nothing is uploaded from a file that does not read.",
         parents=[common],
     )
     add_upload_arguments(p)
-    p.add_argument("--notes")
-    p.add_argument("--start-time", help="ISO 8601 start time of the test")
-    p.add_argument("--tag", action="append", dest="tags", help="tag (repeatable)")
+    p.add_argument("--notes", help="free text kept with the measurement")
+    p.add_argument(
+        "--start-time", help="ISO 8601 start time of the test (default: the file's, if it says)"
+    )
+    p.add_argument("--tag", action="append", dest="tags", metavar="TAG", help="tag (repeat)")
     p.add_argument("--no-wait", action="store_true", help="do not wait for processing")
     p.set_defaults(handler=_measurements_upload)
     p = measurements.add_parser("plot", help="plot a measurement to a PNG", parents=[common])
@@ -312,7 +317,8 @@ def _upload_target(args: argparse.Namespace) -> tuple[str, Path]:
 
 def _measurements_upload(args: argparse.Namespace) -> None:
     instance_id, path = _upload_target(args)
-    frame, file_start = upload_frame(path, args.reader)
+    reader, options = mapping_options(args)
+    frame, file_start = upload_frame(path, reader, options)
     measurement = {
         "name": args.name or path.stem,
         "notes": args.notes,
