@@ -235,10 +235,13 @@ class AsyncCellMeasurements(AsyncProjectMeasurements):
 
         if not use_cache:
             return await self._uncached(measurement_id, "steps", download_steps, timeout)
-        download = self._download, download_steps, (measurement_id,), f"steps of {measurement_id}"
-        return await self._table(
-            measurement_id, "steps", lambda: self._data.bridge.on_loop(*download, timeout), True
-        )
+        what = f"steps of {measurement_id}"
+
+        def fetch() -> bytes:  # in the bridge thread
+            ids = (measurement_id,)
+            return self._data.bridge.on_loop(self._download, download_steps, ids, what, timeout)
+
+        return await self._table(measurement_id, "steps", fetch, use_cache)
 
     async def cycles(
         self, measurement_id: str, *, use_cache: bool = True, timeout: float | None = None
@@ -251,7 +254,7 @@ class AsyncCellMeasurements(AsyncProjectMeasurements):
             return await self._uncached_read(
                 measurement_id, "cycles", fetch.body, lambda content: fetch.decode(content)[0]
             )
-        return await self._table(measurement_id, "cycles", lambda: fetch.in_thread()[0], True)
+        return await self._table(measurement_id, "cycles", lambda: fetch.in_thread()[0], use_cache)
 
     async def steps_and_cycles(
         self, measurement_id: str, *, use_cache: bool = True, timeout: float | None = None
