@@ -10,12 +10,20 @@ wall clock and by this process's CPU time (the server runs apart, so CPU time is
 cost and is less noisy than the wall clock on a shared machine).
 
     .venv/bin/python scripts/measure_async_pull.py [--repeats 9] [--tables time_series,cycles]
+
+``--requests`` measures instead where the async client's extra CPU per table goes: the CPU of one
+storage GET (a demo steps file), one request at a time, through each layer of both stacks (the
+clients' storage clients, plain httpx clients over the same network backends, bare httpcore
+pools), interleaved rounds, medians.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import collections
 import io
+import socket
 import statistics
 import sys
 import tempfile
@@ -45,6 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--tables", default=",".join(TABLES), help="comma-separated")
+    parser.add_argument("--requests", action="store_true", help="CPU per request, by layer")
     args = parser.parse_args()
     tables = [name for name in args.tables.split(",") if name]
     data = Path(tempfile.mkdtemp(prefix="async-pull-"))
@@ -58,6 +67,9 @@ def main() -> None:
             for cell in sync.cell_instance.list_all(spec.id)
             for m in sync.cell_measurement.list_all(cell.id, measurement_type="time_series")
         ]
+        if args.requests:
+            _requests(sync, keys, server.url, ids[0], args.repeats, data)
+            return
         results = {
             table: anyio.run(_rounds, sync, keys, server.url, ids, table, args.repeats, data)
             for table in tables
@@ -145,6 +157,88 @@ async def _rounds(
                     times["wall"][name].append(time.perf_counter() - started)
                     times["cpu"][name].append(time.process_time() - used)
     return times
+
+
+def _requests(
+    sync: Ionworks, keys: dict[str, Any], url: str, mid: str, repeats: int, data: Path
+) -> None:
+    """CPU per storage GET through each layer of the sync and the async stacks."""
+    import httpcore
+
+    from ionworks._async_net import AsyncioBackend, async_transport
+
+    answer = sync._http.get(f"/cell_measurements/{mid}/steps/download")
+    target = str(httpx.URL(url).join(answer.headers["Location"]))
+    count, times = 100, collections.defaultdict(list)
+
+    def timed(name: str, get: Callable[[], object]) -> None:
+        get()
+        used = time.process_time()
+        for _ in range(count):
+            get()
+        times[name].append((time.process_time() - used) / count)
+
+    async def asynchronous() -> None:
+        async with (
+            AsyncIonworks(**keys, cache_dir=data / "requests") as client,
+            httpx.AsyncClient(transport=async_transport()) as plain,
+            httpcore.AsyncConnectionPool(network_backend=AsyncioBackend()) as pool,
+        ):
+            for name, get in (
+                ("async client's storage client", lambda: client._storage.get(target)),
+                ("httpx.AsyncClient, our backend", lambda: plain.get(target)),
+                ("httpcore async pool, our backend", lambda: pool.request("GET", target)),
+            ):
+                await get()
+                used = time.process_time()
+                for _ in range(count):
+                    await get()
+                times[name].append((time.process_time() - used) / count)
+
+    parts = httpx.URL(target)
+    request = f"GET {parts.raw_path.decode()} HTTP/1.1\r\nHost: {parts.netloc.decode()}\r\n\r\n"
+
+    async def streams() -> None:  # the floor of asyncio: its streams, HTTP parsed by hand
+        reader, writer = await asyncio.open_connection(parts.host, parts.port)
+        used = time.process_time()
+        for _ in range(count):
+            writer.write(request.encode())
+            await reader.readexactly(_length(await reader.readuntil(b"\r\n\r\n")))
+        times["asyncio streams (no HTTP library)"].append((time.process_time() - used) / count)
+        writer.close()
+
+    def blocking() -> None:  # the floor of the sync stack: a blocking socket
+        with socket.create_connection((parts.host, parts.port)) as sock:
+            file = sock.makefile("rb")
+            used = time.process_time()
+            for _ in range(count):
+                sock.sendall(request.encode())
+                head = b""
+                while not head.endswith(b"\r\n\r\n"):
+                    head += file.readline()
+                file.read(_length(head))
+            times["blocking socket (no HTTP library)"].append((time.process_time() - used) / count)
+
+    with httpx.Client() as plain, httpcore.ConnectionPool() as pool:
+        for _ in range(repeats):
+            timed("sync client's storage client", lambda: sync._storage.get(target))
+            timed("httpx.Client", lambda: plain.get(target))
+            timed("httpcore sync pool", lambda: pool.request("GET", target))
+            blocking()
+            anyio.run(asynchronous)
+            asyncio.run(streams())
+    print(f"CPU per storage GET of a {len(sync._storage.get(target).content)}-byte body, medians:")
+    for name, values in times.items():
+        print(f"  {name:34} {statistics.median(values) * 1e6:6.0f} us")
+
+
+def _length(head: bytes) -> int:
+    """The Content-Length of a response head."""
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+    raise ValueError("no Content-Length")
 
 
 if __name__ == "__main__":
