@@ -110,3 +110,17 @@ def test_maccor_frame_changes_start_steps_even_where_the_step_number_stays(
     plain = path.read_text().replace("\tP\t", "\tR\t").replace("\tS\t", "\tR\t")
     path.write_text(plain.replace("\tO\t", "\tD\t"))
     assert read.time_series(path)[STEP_COUNT].to_list() == [0] * 8
+
+
+def test_rows_without_a_current_or_a_voltage_are_still_dropped(tmp_path: Path) -> None:
+    # A row missing either reading goes, as if the file did not have it.
+    header, rows = _neware_rows(DATA / "neware_small.csv")
+    for column, row in (("Voltage(V)", 3), ("Current(mA)", len(rows) - 2)):
+        changed = [list(r) for r in rows]
+        changed[row][header.index(column)] = ""
+        gap, without = tmp_path / "neware_gap.csv", tmp_path / "neware_without.csv"
+        gap.write_text("\n".join(",".join(r) for r in [header, *changed]) + "\n")
+        kept = [r for i, r in enumerate(rows) if i != row]
+        without.write_text("\n".join(",".join(r) for r in [header, *kept]) + "\n")
+        assert read.time_series(gap).height == len(rows) - 1
+        assert read.time_series(gap).equals(read.time_series(without))
