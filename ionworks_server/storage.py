@@ -66,7 +66,9 @@ UNLOCKED_PART_ALIVE_S = 120.0  # without flock (Windows): how long a silent PUT 
 SERVED_AREAS = ("measurements", "uploads")
 CHUNK = 256 * 1024
 WHOLE_READ = 8 * 1024 * 1024
-"""A span up to this size is read and sent whole rather than streamed (``storage_get``)."""
+"""A span up to this size is read and sent whole rather than streamed (``storage_get``)..."""
+WHOLE_READ_BUDGET = 64 * 1024 * 1024
+"""...while the whole-read bodies not yet sent by this process hold less than this."""
 
 
 def load_or_create_secret(path: Path) -> bytes:

@@ -9,6 +9,7 @@ import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -316,3 +317,45 @@ def test_a_sweep_racing_a_new_put_never_takes_its_temp_file_for_a_dead_one(
         assert parts_in_flight(final.parent) == ["steps.parquet"]
     finally:
         part.close()
+
+
+@pytest.mark.parametrize("budget", [0, 1 << 20])
+def test_whole_reads_stay_within_their_memory_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: int
+) -> None:
+    """Past the budget of unsent whole-read bodies, an object is streamed instead; each body's
+    bytes are given back once it has been sent."""
+    from starlette.testclient import TestClient
+
+    from ionworks_server import storage_routes
+    from ionworks_server.app import create_app
+    from ionworks_server.config import Settings
+
+    held = storage_routes._Held(budget)
+    monkeypatch.setattr(storage_routes, "_HELD", held)
+    whole_reads: list[int] = []
+    from ionworks_server.storage import read_span
+
+    def counted(fh: Any, first: int, length: int) -> bytes:
+        whole_reads.append(length)
+        return read_span(fh, first, length)
+
+    monkeypatch.setattr(storage_routes, "read_span", counted)
+    app = create_app(Settings.from_data_dir(tmp_path / "data"))
+    data = bytes(range(256)) * 4000
+    with TestClient(app, base_url="http://127.0.0.1") as http:
+        storage: Storage = app.state.ctx.storage
+        directory = storage.object_dir("measurements", "budget-object")
+        directory.mkdir(parents=True)
+        (directory / "blob.bin").write_bytes(data)
+        url = storage.signed_url(
+            "http://127.0.0.1", "GET", "measurements", "budget-object", "blob.bin", 60
+        )
+        for _ in range(3):
+            response = http.get(url)
+            assert response.status_code == 200 and response.content == data
+            assert held.held == 0
+        part = http.get(url, headers={"Range": "bytes=10-19"})
+        assert part.status_code == 206 and part.content == data[10:20]
+    assert whole_reads == ([len(data)] * 3 + [10] if budget else [])  # else all streamed
+    assert held.held == 0
