@@ -132,8 +132,9 @@ def read(path: Path) -> pl.DataFrame:
 def direction_of(mode: pl.Series) -> pl.Expr:
     """:func:`direction` of each row, worked out once per distinct step type (a handful).
 
-    Each row is then looked up in the few discharge and charge names (two ``is_in`` passes,
-    half the time of a ``replace_strict`` lookup table on a million rows in the parser's chunks).
+    Each row is then looked up in the few discharge and charge names: two ``is_in`` passes take
+    half the time of a ``replace_strict`` table on a million rows in the parser's chunks (0.02
+    against 0.045 s CPU) measured alone; in the whole reader the difference is within noise.
     """
     kinds = mode.unique().drop_nulls()
     letters = pl.DataFrame({"k": kinds}).select(direction(pl.col("k"))).to_series()
