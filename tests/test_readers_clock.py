@@ -157,3 +157,17 @@ def test_a_value_off_the_layout_in_any_piece_hands_the_column_over(
     values = [f"0d 00:{i // 60 % 60:02d}:{i % 60:02d}.00" for i in range(3000)]
     values[where] = values[where].replace(":", ";", 1)
     assert _clock.duration_seconds(pl.Series("t", values)) is None
+
+
+def test_runs_of_one_width_coming_back_share_their_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Hours 10 and 9 alternate (a clock restarting each step): each width's layout is built
+    # once and used for every run and piece of that width.
+    monkeypatch.setattr(_clock, "PIECE_ROWS", 37)
+    values = [
+        f"{(9 if block % 2 else 10) + i // 3600}:{i // 60 % 60:02d}:{i % 60:02d}.{i % 100:02d}"
+        for block in range(10)
+        for i in range(0, 60 * 100, 60)
+    ]
+    fast = _clock.duration_seconds(pl.Series("t", values))
+    assert fast is not None
+    assert _bits(fast) == _bits(_general(values))

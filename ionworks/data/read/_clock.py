@@ -108,9 +108,13 @@ def _parse(
         return None
     buffer: Bytes = np.frombuffer(raw.str.join("").cast(pl.Binary).item(), dtype=np.uint8)
     pieces: list[tuple[int, int, int, _Layout]] = []  # rows start:stop at a byte offset
+    layouts: dict[int, _Layout] = {}  # one per width (a few), however many runs have it
     offset = 0
     for start, stop in zip([0, *bounds.tolist()], [*bounds.tolist(), len(lengths)], strict=True):
-        layout = _Layout.of(match, tail_start, int(lengths[start]), stop - start)
+        width = int(lengths[start])
+        if width not in layouts:
+            layouts[width] = _Layout.of(match, tail_start, width, len(lengths))
+        layout = layouts[width]
         for first in range(start, stop, PIECE_ROWS):
             last = min(first + PIECE_ROWS, stop)
             pieces.append((first, last, offset, layout))
