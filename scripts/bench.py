@@ -267,7 +267,7 @@ def cycles_table(cycles: int, seed: int) -> pl.DataFrame:
     c = np.arange(cycles)
     knee = cycles * rng.uniform(0.4, 0.8)
     fade = np.where(c <= knee, 1e-4 * c, 1e-4 * knee + 5e-4 * (c - knee))
-    columns = {name: rng.random(cycles) for name in CYCLES}
+    columns: dict[str, np.ndarray[Any, Any]] = {name: rng.random(cycles) for name in CYCLES}
     columns[CYCLE_COUNT] = c
     columns[DISCHARGE_CAPACITY] = 5.0 * (1 - fade) + rng.normal(0, 5e-4, cycles)
     return pl.DataFrame(columns)
@@ -627,6 +627,7 @@ class Bench(Recorder):
     def warm_time_series(self) -> None:
         measurements = self.client.cell_measurement
         frame = measurements.time_series(self.big_id)  # fills the cache
+        assert isinstance(frame, pl.DataFrame)
         local = self.tmp / "local.parquet"
         local.write_bytes(self.bare.get(self.signed_url(self.big_id, "time_series")).content)
         ours, floor = paired(
@@ -634,7 +635,8 @@ class Bench(Recorder):
             lambda: pl.read_parquet(local),
             self.repeats * 3,
         )
-        assert measurements.time_series(self.big_id).equals(frame)
+        again = measurements.time_series(self.big_id)
+        assert isinstance(again, pl.DataFrame) and again.equals(frame)
         self.add("warm time series (cache hit)", ours, floor, 1.05)
 
     def warm_steps(self) -> None:
@@ -746,6 +748,7 @@ class Bench(Recorder):
 
     def upload(self) -> None:
         frame = self.client.cell_measurement.time_series(self.big_id)
+        assert isinstance(frame, pl.DataFrame)
         spec = self.client.cell_spec.list(name_exact="NCM622/Graphite Coin Cell")[0]
         instance = self.client.cell_instance.list(spec.id)[0]
         names = iter(range(1000))
@@ -775,7 +778,7 @@ class Bench(Recorder):
             floor_t,
             None,
             f"end to end {ours_t:.2f} s; {len(processing)} uploads all "
-            f"{sorted({p.processing_status for p in processing})}",
+            f"{sorted({str(p.processing_status) for p in processing})}",
         )
 
     def server_list_latency(self) -> None:

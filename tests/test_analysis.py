@@ -322,7 +322,7 @@ def test_plots_draw_what_the_analysis_found(tmp_path: Path) -> None:
 
     fig, ax = plot_dqdv(dqdv(slow_discharge()))
     assert len(ax.lines) == 2  # the curve and its peak markers
-    assert len(ax.lines[1].get_xdata()) == len(PLATEAUS)
+    assert np.asarray(ax.lines[1].get_xdata()).size == len(PLATEAUS)
     fig.savefig(tmp_path / "dqdv.png")
     plt.close(fig)
 
@@ -338,7 +338,7 @@ def test_plots_draw_what_the_analysis_found(tmp_path: Path) -> None:
     )
     fig, ax = plot_capacity_fade(fleet)
     knees = [line for line in ax.lines if line.get_marker() == "x"]
-    assert sorted(round(float(line.get_xdata()[0])) for line in knees) == [400, 600]
+    assert sorted(round(float(np.asarray(line.get_xdata())[0])) for line in knees) == [400, 600]
     fig.savefig(tmp_path / "fade.png")
     plt.close(fig)
     assert (tmp_path / "dqdv.png").stat().st_size > 0

@@ -48,7 +48,7 @@ _Q_GRID = discharged_at(_V_GRID)[::-1]  # increasing with charge drawn
 
 
 def ocv(drawn_ah: np.ndarray) -> np.ndarray:
-    return np.interp(drawn_ah, _Q_GRID, _V_GRID[::-1])
+    return np.asarray(np.interp(drawn_ah, _Q_GRID, _V_GRID[::-1]))
 
 
 def quantised(volts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -84,7 +84,7 @@ def test_dqdv_peaks_at_the_plateau_voltages_within_5_mV() -> None:
     # The curve's integral is the charge drawn: no quantisation spike added or lost charge.
     drawn = series.height / 3600.0 * CAPACITY_AH / 20
     spacing = float(curve.get_column("Voltage [V]").diff().median())  # type: ignore[arg-type]
-    assert abs(curve.get_column(DQDV).sum() * spacing - drawn) < 0.002 * drawn
+    assert abs(float(curve.get_column(DQDV).sum()) * spacing - drawn) < 0.002 * drawn
 
 
 def test_dqdv_peak_heights_and_widths_are_those_of_the_smoothed_curve() -> None:
