@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -82,34 +83,58 @@ async def storage_get(request: Request) -> Response:
 
 
 class _Held:
-    """Bytes of whole-read bodies not yet sent; used on the event loop only (no lock)."""
+    """Bytes of whole-read bodies not yet sent. A lock, because one process may serve apps on
+    several event loops (tests, an embedding program) and ``+=`` is not atomic across threads."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.held = 0
+        self._lock = threading.Lock()
 
     def take(self, size: int) -> bool:
         """Count ``size`` more bytes if they fit under the limit."""
-        if self.held + size > self.limit:
-            return False
-        self.held += size
-        return True
+        with self._lock:
+            if self.held + size > self.limit:
+                return False
+            self.held += size
+            return True
 
     def release(self, size: int) -> None:
-        self.held -= size
+        with self._lock:
+            self.held -= size
 
 
 _HELD = _Held(WHOLE_READ_BUDGET)
 
 
 class _HeldBody(Response):
-    """A whole-read body, counted in :data:`_HELD` until it has been sent (or sending failed)."""
+    """A whole-read body, counted in :data:`_HELD` as ``taken`` bytes until it has left the
+    process (or sending failed, or the client went away).
+
+    The server's ``send`` hands the body to the transport and returns at once; the transport
+    keeps it until a slow reader has taken it. So the end of the body is sent apart: the server
+    waits for the transport to drain before it accepts that message, and only then are the
+    bytes given back (counting them only until the first ``send`` returned, 24 readers that
+    never read were all read whole, 192 MiB held by the transports while the budget counted 0).
+    """
+
+    def __init__(self, body: bytes, taken: int, **kwargs: Any) -> None:
+        super().__init__(body, **kwargs)
+        self.taken = taken  # what take() counted: a file cut short meanwhile reads fewer bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            await super().__call__(scope, receive, send)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": self.status_code,
+                    "headers": self.raw_headers,
+                }
+            )
+            await send({"type": "http.response.body", "body": self.body, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
         finally:
-            _HELD.release(len(self.body))
+            _HELD.release(self.taken)
 
 
 def _open(file_path: Path) -> BinaryIO | None:
@@ -148,7 +173,7 @@ async def _answer(request: Request, fh: BinaryIO, stack: contextlib.ExitStack) -
             _HELD.release(length)
             raise
         return _HeldBody(
-            body, status_code=status, headers=headers, media_type="application/octet-stream"
+            body, length, status_code=status, headers=headers, media_type="application/octet-stream"
         )
     stack.pop_all()  # the stream closes the handle when it ends
     return StreamingResponse(
