@@ -11,9 +11,10 @@ thousand points), so a million rows cost a few passes, not one Python loop per c
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, Literal, TypeVar
@@ -207,26 +208,60 @@ def in_parallel(calls: Sequence[Callable[[], T]]) -> list[T]:
     """The results of ``calls``: the last run in this thread while the others are offered to a
     worker thread; one the worker has not started by the time this thread is done is run here
     too (on a busy machine nothing waits for the worker to be scheduled). An error in any is
-    raised here."""
+    raised here; one in the last withdraws the offers the worker has not started."""
     if len(calls) == 1:
         return [calls[0]()]
-    offered = [_worker().submit(call) for call in calls[:-1]]
-    last = calls[-1]()
+    offered = [_offer(call) for call in calls[:-1]]
+    try:
+        last = calls[-1]()
+    except BaseException:
+        for future in offered:
+            if future is not None:
+                future.cancel()
+        raise
     pairs = zip(calls[:-1], offered, strict=True)
-    return [*(call() if future.cancel() else future.result() for call, future in pairs), last]
+    return [
+        *(
+            call() if future is None or future.cancel() else future.result()
+            for call, future in pairs
+        ),
+        last,
+    ]
 
 
 _WORKER: list[ThreadPoolExecutor] = []
 _WORKER_LOCK = threading.Lock()
 
 
+def _offer(call: Callable[[], T]) -> Future[T] | None:
+    """``call`` submitted to the worker thread; ``None`` when no thread can take it any more (the
+    interpreter is shutting down, as in an atexit handler): then it is run here."""
+    try:
+        return _worker().submit(call)
+    except RuntimeError:  # "cannot schedule new futures after (interpreter) shutdown"
+        return None
+
+
 def _worker() -> ThreadPoolExecutor:
     """One thread for the module, started on first use (starting a thread per call waits for it
-    to be scheduled, milliseconds on a busy machine)."""
+    to be scheduled, milliseconds on a busy machine). Idle, it does not hold up the
+    interpreter's exit."""
     with _WORKER_LOCK:
         if not _WORKER:
             _WORKER.append(ThreadPoolExecutor(1, thread_name_prefix="ionworks-analysis"))
         return _WORKER[0]
+
+
+def _forget_worker() -> None:
+    """In a forked child: the parent's worker thread is not there and a lock another thread
+    held at the fork would stay held, so a fresh lock and, on first use, a fresh worker."""
+    global _WORKER_LOCK
+    _WORKER.clear()
+    _WORKER_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_worker)
 
 
 def _read(data: pl.DataFrame, rule: _Rule, each: Callable[[Segments], T]) -> _Found[T]:
