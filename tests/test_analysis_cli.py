@@ -20,9 +20,15 @@ from test_analysis_known import pulse_train
 from test_cli import DOC_SPEC, run
 
 
+def library_client(server: Any, tmp_path: Path) -> Ionworks:
+    """The client the expected numbers are read with, its cache in the test's directory (not
+    the user's home, which every run and every xdist worker would share)."""
+    return Ionworks(api_key=server.api_key, api_url=server.url, cache_dir=tmp_path / "lib-cache")
+
+
 @pytest.fixture(scope="module")
-def demo_measurement(live_server: Any) -> str:
-    client = Ionworks(api_key=live_server.api_key, api_url=live_server.url)
+def demo_measurement(live_server: Any, tmp_path_factory: pytest.TempPathFactory) -> str:
+    client = library_client(live_server, tmp_path_factory.mktemp("analysis-cli"))
     spec = client.cell_spec.list(name_exact=DOC_SPEC)[0]
     instance = client.cell_instance.list(spec.id, name="batch-A-cell-01")[0]
     return str(client.cell_measurement.list(instance.id, measurement_type="time_series")[0].id)
@@ -39,7 +45,7 @@ def test_fade_json_is_the_library_result(
         tmp_path=tmp_path,
     )
     body = json.loads(out.stdout)
-    client = Ionworks(api_key=live_server.api_key, api_url=live_server.url)
+    client = library_client(live_server, tmp_path)
     expected = capacity_fade(pl.DataFrame(client.cell_measurement.cycles(demo_measurement)))
     assert body["measurement_id"] == demo_measurement and body["what"] == "fade"
     assert body["rows"] == [
@@ -57,7 +63,7 @@ def test_dqdv_prints_the_peaks_of_every_cycle(
         tmp_path=tmp_path,
     )
     rows = json.loads(out.stdout)["rows"]
-    client = Ionworks(api_key=live_server.api_key, api_url=live_server.url)
+    client = library_client(live_server, tmp_path)
     series = pl.DataFrame(client.cell_measurement.time_series(demo_measurement))
     expected = find_peaks(dqdv(series))
     assert len(rows) == expected.height > 0
