@@ -755,13 +755,14 @@ def test_a_half_without_a_segment_and_errors_across_halves(
         pl.when(charging).then(-pl.col("Current [A]")).otherwise(pl.col("Current [A]"))
     )
     expected = dqdv(series)
-    _in_two_threads(monkeypatch)
+    runs = _in_two_threads(monkeypatch)
     _assert_same_curves(dqdv(series), expected)
     assert dqdv(series).get_column("Cycle count").unique().to_list() == [4, 5, 6, 7]
     with pytest.raises(DataError, match="fewer than min_points=100000"):
         dqdv(series, min_points=100_000)
     with pytest.raises(DataError, match="no discharge segment"):
         dqdv(series.with_columns(-pl.col("Current [A]").abs()))
+    assert runs == [2, 2, 2, 2]  # every call above was read in two halves
 
 
 def test_the_worker_thread_runs_a_call_or_it_is_run_here_when_busy() -> None:
