@@ -12,6 +12,8 @@ import json
 import os
 import stat
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -173,11 +175,33 @@ def _check_plot_format(plot: Path) -> None:
 
 def read_cycler_file(path: Path, reader: str | None, **options: Any) -> tuple[Any, str]:
     """The file's standard time series and the reader used (one parse of the file)."""
+    _check_file(path)
+    with _opened(path, reader) as file:
+        return _time_series(file, options), file.reader
+
+
+@contextmanager
+def _opened(path: Path, reader: str | None) -> Iterator[Any]:
+    """``read.opened``; a file no reader recognises is told how to force a reader or map its
+    columns with this command's options (the library's message says it in Python)."""
     from .data import read
 
-    _check_file(path)
-    with read.opened(path, reader) as file:
-        return _time_series(file, options), file.reader
+    try:
+        with read.opened(path, reader) as file:
+            yield file
+    except read.UnknownFormat as exc:
+        raise read.ReaderError(f"{exc.found}. {_unknown_advice(exc.workbook)}") from exc
+
+
+def _unknown_advice(workbook: bool) -> str:
+    """How to read a file no reader recognises, in the command line's options."""
+    mapping = (
+        "--column 'NAME=Time [s]' --column 'NAME=Current [A]' --column 'NAME=Voltage [V]' "
+        "(and --unit 'NAME=mA' where a column is not in standard units"
+    )
+    if workbook:
+        return f"Map the columns of a sheet: --sheet SHEET {mapping})"
+    return f"If you know the format, force it: -r NAME; or map the columns: {mapping})"
 
 
 def _check_file(path: Path) -> None:
@@ -214,8 +238,6 @@ def upload_frame(
     """
     import polars as pl
 
-    from .data import read
-
     _check_file(path)
     suffix = path.suffix.lower()
     if reader is None and suffix == ".parquet":
@@ -224,7 +246,7 @@ def upload_frame(
         return read_parquet(str(path)), None
     if reader is None and suffix == ".csv" and _standard_csv(path):
         return pl.read_csv(path), None
-    with read.opened(path, reader) as file:
+    with _opened(path, reader) as file:
         frame = _time_series(file, options)
         started = file.start_time()
     return frame, started.isoformat() if started is not None else None

@@ -60,15 +60,22 @@ def test_a_parquet_file_is_called_a_table(
     assert "series.parquet: a parquet file" in err and "polars.read_parquet" in err
 
 
+@pytest.mark.parametrize("blocked", ["parent", "target"])
 def test_an_output_that_cannot_be_written_is_named(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], blocked: str
 ) -> None:
-    """The error names the file asked for, not the temporary file it is written through."""
-    blocker = tmp_path / "a-file"
-    blocker.write_text("")
-    target = blocker / "out.parquet"
+    """The error names the file asked for, not the temporary file it is written through: its
+    folder is a file (the temp file cannot be made), or it is a folder (the temp file, written,
+    cannot replace it, and is removed)."""
+    if blocked == "parent":
+        blocker = tmp_path / "a-file"
+        blocker.write_text("")
+        target = blocker / "out.parquet"
+    else:
+        blocker = target = tmp_path / "out.parquet"
+        target.mkdir()
     err = _error(capsys, "read", str(CYCLERS / "maccor_small.txt"), "-o", str(target))
-    assert f"cannot write {target}" in err
+    assert f"cannot write {target}" in err and ".out.parquet." not in err
     assert list(tmp_path.iterdir()) == [blocker]
 
 
@@ -137,3 +144,31 @@ def test_a_check_shared_by_every_reader_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(read.ReaderError) as caught:
         read.time_series(source, reader="csv", columns=columns)
     assert str(caught.value).startswith("no-voltage.csv: ")
+
+
+@pytest.mark.parametrize("kind", ["text", "workbook"])
+def test_an_unknown_file_is_told_the_options_that_read_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    """A file no reader recognises: the command line says ``-r NAME`` and ``--column`` (and
+    ``--sheet`` for a workbook); the library raises ``UnknownFormat`` saying it in Python."""
+    if kind == "text":
+        source = tmp_path / "notes.csv"
+        source.write_text("elapsed,volts\n1,2\n")
+    else:
+        source = write_xlsx(tmp_path / "notes.xlsx", {"data": [["elapsed", "volts"], [1, 2]]})
+    target = tmp_path / "out.parquet"
+    err = _error(capsys, "read", str(source), "-o", str(target))
+    # what it is: the supported readers, or a workbook's sheets and their columns
+    said = "maccor (.txt, .csv)" if kind == "text" else "'data' (elapsed, volts)"
+    assert f"error: {source.name}: " in err and said in err
+    assert "--column 'NAME=Time [s]'" in err and "--unit 'NAME=mA'" in err
+    assert ("--sheet SHEET" in err) == (kind == "workbook")
+    assert ("-r NAME" in err) == (kind == "text")
+    assert "columns={" not in err and "time_series(" not in err
+    assert not target.exists()
+    with pytest.raises(read.UnknownFormat, match=r"columns=\{") as caught:
+        read.time_series(source)
+    assert isinstance(caught.value, read.ReaderError) and caught.value.workbook == (
+        kind == "workbook"
+    )

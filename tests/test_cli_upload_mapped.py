@@ -6,6 +6,7 @@ real local server, each test on an instance of its own."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,10 @@ def instance(live_server: Any, unique: str) -> str:
 
 
 @pytest.fixture
-def client(live_server: Any) -> Ionworks:
-    return Ionworks(api_key=live_server.api_key, api_url=live_server.url)
+def client(live_server: Any) -> Iterator[Ionworks]:
+    """The test's client, closed after it (its connections are not left to the collector)."""
+    with Ionworks(api_key=live_server.api_key, api_url=live_server.url) as client:
+        yield client
 
 
 def _upload(live_server: Any, *argv: str) -> list[str]:
@@ -132,3 +135,21 @@ def test_a_csv_in_the_standard_columns_is_still_sent_as_it_is(
     created = json.loads(capsys.readouterr().out)
     series = _series(client, created["id"])
     assert series.select(frame.columns).equals(pl.read_csv(standard))
+
+
+def test_an_unknown_file_is_told_the_options_and_uploads_nothing(
+    live_server: Any,
+    instance: str,
+    client: Ionworks,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Without ``-r`` or a mapping, a table no reader knows gets the command line's options."""
+    source = tmp_path / "notes.csv"
+    source.write_text("elapsed,volts\n1,2\n")
+    assert main(_upload(live_server, str(source), "--instance", instance)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: notes.csv: not a format we recognise"), err
+    assert "-r NAME" in err and "--column 'NAME=Time [s]'" in err
+    assert "columns={" not in err and "time_series(" not in err
+    assert client.cell_measurement.list(instance).total == 0

@@ -21,12 +21,13 @@ from ._api import (
     time_series,
     time_series_and_steps,
 )
-from ._errors import ReaderError
+from ._errors import ReaderError, UnknownFormat
 
 __all__ = [
     "READERS",
     "Opened",
     "ReaderError",
+    "UnknownFormat",
     "detect_reader",
     "eis",
     "metadata",

@@ -29,7 +29,7 @@ from . import (
     novonix,
     pec,
 )
-from ._errors import ReaderError
+from ._errors import ReaderError, UnknownFormat
 from ._excel import Memo, active_memo, cells, header_of, is_workbook, one_parse, per_call
 from ._registry import Reader
 from ._text import head_text
@@ -121,13 +121,13 @@ def detect_reader(path: str | Path) -> str:
     raise _unknown(file)
 
 
-def _unknown(file: Path) -> ReaderError:
+def _unknown(file: Path) -> UnknownFormat:
     """The error for a file no reader recognises: every reader, and how to force one."""
     supported = "; ".join(f"{r.name} ({', '.join(r.extensions)})" for r in READERS.values())
-    return ReaderError(
-        f"{file.name}: not a format we recognise. Supported readers: {supported}. "
-        'If you know the format, force it: time_series(path, reader="<name>"), or map the '
-        'columns yourself: time_series(path, reader="csv", columns={"my time": "Time [s]", ...})'
+    return UnknownFormat(
+        f"{file.name}: not a format we recognise. Supported readers: {supported}",
+        '. If you know the format, force it: time_series(path, reader="<name>"), or map the '
+        'columns yourself: time_series(path, reader="csv", columns={"my time": "Time [s]", ...})',
     )
 
 
@@ -166,10 +166,11 @@ def _workbook_reader(path: Path) -> str:
     found = _workbook.detect(path, _SNIFFERS)
     if found is not None:
         return found[0]
-    raise ReaderError(
-        f"{path.name}: a workbook whose sheets no reader recognises: {_workbook.describe(path)}; "
-        'map the columns: time_series(path, reader="csv", columns={"<column>": "Time [s]", ...}, '
-        'sheet="<sheet>")'
+    raise UnknownFormat(
+        f"{path.name}: a workbook whose sheets no reader recognises: {_workbook.describe(path)}",
+        '; map the columns: time_series(path, reader="csv", columns={"<column>": "Time [s]", ...}, '
+        'sheet="<sheet>")',
+        workbook=True,
     )
 
 
