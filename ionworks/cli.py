@@ -142,22 +142,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="FILE.parquet or FILE.csv")
     p.add_argument("--no-cache", action="store_true", help="bypass the local cache")
     p.set_defaults(handler=_measurements_download)
-    p = measurements.add_parser(
-        "upload",
-        help="upload a time series (a cycler file, or parquet/CSV in the standard columns)",
-        description="Read FILE (a cycler's export, format detected; parquet or CSV already in "
-        "the standard columns as it is; any other table mapped with --column), check it, and "
-        "upload it to a cell instance. Nothing is uploaded from a file that does not read.",
-        parents=[common],
-    )
-    add_upload_arguments(p)
-    p.add_argument("--notes", help="free text kept with the measurement")
-    p.add_argument(
-        "--start-time", help="ISO 8601 start time of the test (default: the file's, if it says)"
-    )
-    p.add_argument("--tag", action="append", dest="tags", metavar="TAG", help="tag (repeat)")
-    p.add_argument("--no-wait", action="store_true", help="do not wait for processing")
-    p.set_defaults(handler=_measurements_upload)
+    _add_upload_command(measurements, common)
     p = measurements.add_parser("plot", help="plot a measurement to a PNG", parents=[common])
     p.add_argument("id")
     p.add_argument("-o", "--output", required=True, help="FILE.png")
@@ -182,6 +167,26 @@ def _parser() -> argparse.ArgumentParser:
     groups.add_parser("serve", help="run the local reference server (see `ionworks serve -h`)")
     groups.add_parser("admin", help="manage the local server's keys (see `ionworks admin -h`)")
     return parser
+
+
+def _add_upload_command(measurements: Any, common: argparse.ArgumentParser) -> None:
+    """``ionworks measurements upload FILE --instance ID [mapping] [--notes/--start-time/--tag]``."""
+    p = measurements.add_parser(
+        "upload",
+        help="upload a time series (a cycler file, or parquet/CSV in the standard columns)",
+        description="Read FILE (a cycler's export, format detected; parquet or CSV already in "
+        "the standard columns as it is; any other table mapped with --column), check it, and "
+        "upload it to a cell instance. Nothing is uploaded from a file that does not read.",
+        parents=[common],
+    )
+    add_upload_arguments(p)
+    p.add_argument("--notes", help="free text kept with the measurement")
+    p.add_argument(
+        "--start-time", help="ISO 8601 start time of the test (default: the file's, if it says)"
+    )
+    p.add_argument("--tag", action="append", dest="tags", metavar="TAG", help="tag (repeat)")
+    p.add_argument("--no-wait", action="store_true", help="do not wait for processing")
+    p.set_defaults(handler=_measurements_upload)
 
 
 def _add_export_command(groups: Any, common: argparse.ArgumentParser) -> None:
