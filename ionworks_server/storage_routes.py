@@ -115,7 +115,10 @@ class _HeldBody(Response):
     keeps it until a slow reader has taken it. So the end of the body is sent apart: the server
     waits for the transport to drain before it accepts that message, and only then are the
     bytes given back (counting them only until the first ``send`` returned, 24 readers that
-    never read were all read whole, 192 MiB held by the transports while the budget counted 0).
+    never read were all read whole while the budget counted 0; a server's RSS with 48 such
+    readers of an 8 MiB object rose by 282 MiB, now by 70). Our reference to the body is
+    dropped once it is handed over: Python 3.11's transport keeps a copy of what it could not
+    send, so keeping ours too held each body twice.
     """
 
     def __init__(self, body: bytes, taken: int, **kwargs: Any) -> None:
@@ -131,7 +134,9 @@ class _HeldBody(Response):
                     "headers": self.raw_headers,
                 }
             )
-            await send({"type": "http.response.body", "body": self.body, "more_body": True})
+            body, self.body = self.body, b""
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+            del body
             await send({"type": "http.response.body", "body": b""})
         finally:
             _HELD.release(self.taken)
