@@ -75,7 +75,9 @@ def add_reader_arguments(p: argparse.ArgumentParser) -> None:
         metavar="'NAME=UNIT'",
         help="the unit a column is written in, e.g. 'elapsed (h)=h' or 'I (mA)=mA' (repeat)",
     )
-    mapping.add_argument("--sheet", help="the worksheet of an Excel file (default: the first)")
+    mapping.add_argument(
+        "--sheet", help="the worksheet of an Excel file (default: the first with cells)"
+    )
     mapping.add_argument(
         "--charge-positive",
         action="store_true",

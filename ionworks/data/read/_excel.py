@@ -116,11 +116,16 @@ def _load(path: Path, header: bool) -> dict[str, pl.DataFrame]:
             has_header=header,
             infer_schema_length=0,
             drop_empty_rows=header,
+            raise_if_empty=False,  # a blank sheet (Excel's Sheet2) is no reason to stop
         )
     except ImportError as exc:
         raise ReaderError(f"{path.name}: {INSTALL_HINT}") from exc
     except Exception as exc:  # calamine raises its own types for damaged workbooks
-        raise ReaderError(f"{path.name}: not a readable workbook: {exc}") from exc
+        said = str(exc).strip().splitlines()  # then a "Context:" block repeating the path
+        raise ReaderError(
+            f"{path.name}: not a readable workbook ({said[0] if said else type(exc).__name__}); "
+            "is the file damaged? Open it in Excel and save it again"
+        ) from exc
     if memo is not None:
         memo[key] = sheets
     return sheets
@@ -200,11 +205,12 @@ def read_sheets(path: Path) -> dict[str, pl.DataFrame]:
 
 
 def read_sheet(path: Path, sheet: str | int | None = None) -> tuple[pl.DataFrame, Table]:
-    """One sheet (name, 0-based index, or the first) as all-text columns, with its header."""
+    """One sheet (name, 0-based index, or the first with cells) as all-text columns, with its
+    header."""
     sheets = read_sheets(path)
     names = list(sheets)
-    if sheet is None:
-        sheet = names[0]
+    if sheet is None:  # the first sheet with cells: a blank one ahead of the data is common
+        sheet = next((n for n in names if sheets[n].width), names[0])
     elif isinstance(sheet, int):
         if not 0 <= sheet < len(names):
             raise ReaderError(f"{path.name}: no sheet {sheet}; sheets: {', '.join(names)}")
