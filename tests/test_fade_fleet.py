@@ -196,3 +196,21 @@ def test_scan_source_reads_and_describes_partitions_as_the_scan_does(tmp_path: P
         for _, files in groups:
             expected = source.lazy(files).select(CYCLE, CAPACITY).collect()
             assert_frame_equal(source.read(files, [CYCLE, CAPACITY]), expected)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "overwritten"])
+def test_a_damaged_partition_is_named_with_what_to_do(tmp_path: Path, damage: str) -> None:
+    # A truncated file fails scan()'s schema read, an overwritten page capacity_fade's read
+    # of that partition; either way the error names the file (polars' own names none).
+    write(tmp_path, awkward_fleet())
+    victim = partition_dir(tmp_path, "spec-a", "inst-3", "m-600") / "cycles.parquet"
+    data = bytearray(victim.read_bytes())
+    if damage == "truncated":
+        victim.write_bytes(bytes(data[:-20]))
+    else:
+        data[4:200] = b"\x07" * 196
+        victim.write_bytes(bytes(data))
+    with pytest.raises(DataError, match="not a readable parquet table") as raised:
+        capacity_fade(scan(tmp_path, table="cycles"))
+    assert str(victim) in str(raised.value)
+    assert "Export that measurement again" in str(raised.value)

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+
+from .errors import DataError
 
 PARTITION_KEYS: tuple[str, ...] = ("spec_id", "instance_id", "measurement_id")
 """The partition columns, outermost first, as they appear in paths and in scanned frames."""
@@ -126,12 +129,13 @@ class ScanSource:
         """
         parts = []
         for file in files:
-            try:
-                part = pl.read_parquet(
-                    file, columns=list(columns), glob=False, hive_partitioning=False
-                )
-            except pl.exceptions.ColumnNotFoundError:
-                part = self.lazy([file]).select(columns).collect()
+            with _named(file):
+                try:
+                    part = pl.read_parquet(
+                        file, columns=list(columns), glob=False, hive_partitioning=False
+                    )
+                except pl.exceptions.ColumnNotFoundError:
+                    part = self.lazy([file]).select(columns).collect()
             widen: dict[Any, pl.DataType] = {
                 c: self.schema[c] for c in columns if part.schema[c] != self.schema[c]
             }
@@ -191,11 +195,25 @@ def _union_schema(files: Sequence[Path]) -> pl.Schema:
     """
     distinct: list[dict[str, pl.DataType]] = []
     for file in files:
-        schema = pl.read_parquet_schema(file)
+        with _named(file):
+            schema = pl.read_parquet_schema(file)
         if schema not in distinct:
             distinct.append(schema)
     empty = [pl.DataFrame(schema=schema) for schema in distinct]
     return pl.concat(empty, how="diagonal_relaxed").schema
+
+
+@contextmanager
+def _named(file: Path) -> Iterator[None]:
+    """A table polars cannot read (truncated, damaged) named, with what to do, rather than
+    polars' bare error, which does not say which of a fleet's files it was."""
+    try:
+        yield
+    except (pl.exceptions.ComputeError, OSError) as error:
+        raise DataError(
+            f"{file}: not a readable parquet table ({error}). Export that measurement again "
+            "(delete its directory and rerun the export) or remove it from the dataset."
+        ) from error
 
 
 def read_metadata(path: str | os.PathLike[str], kind: str = "measurements") -> pl.DataFrame:
