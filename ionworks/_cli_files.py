@@ -177,20 +177,22 @@ def _check_plot_format(plot: Path) -> None:
 
 def read_cycler_file(path: Path, reader: str | None, **options: Any) -> tuple[Any, str]:
     """The file's standard time series and the reader used (one parse of the file)."""
+    from .data import read
+
     _check_file(path)
-    with _opened(path, reader) as file:
+    with in_cli_terms(), read.opened(path, reader) as file:
         return _time_series(file, options), file.reader
 
 
 @contextmanager
-def _opened(path: Path, reader: str | None) -> Iterator[Any]:
-    """``read.opened``; a file no reader recognises is told how to force a reader or map its
-    columns with this command's options (the library's message says it in Python)."""
+def in_cli_terms() -> Iterator[None]:
+    """A file no reader recognises is told how to force a reader or map its columns with the
+    command line's options; the library (``upload_frame`` serves ``create(instance, path)``
+    too) says it in Python."""
     from .data import read
 
     try:
-        with read.opened(path, reader) as file:
-            yield file
+        yield
     except read.UnknownFormat as exc:
         raise read.ReaderError(f"{exc.found}. {_unknown_advice(exc.workbook)}") from exc
 
@@ -240,6 +242,8 @@ def upload_frame(
     """
     import polars as pl
 
+    from .data import read
+
     _check_file(path)
     suffix = path.suffix.lower()
     if reader is None and suffix == ".parquet":
@@ -248,7 +252,7 @@ def upload_frame(
         return read_parquet(str(path)), None
     if reader is None and suffix == ".csv" and _standard_csv(path):
         return pl.read_csv(path), None
-    with _opened(path, reader) as file:
+    with read.opened(path, reader) as file:
         frame = _time_series(file, options)
         started = file.start_time()
     return frame, started.isoformat() if started is not None else None

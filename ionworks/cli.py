@@ -22,7 +22,13 @@ from typing import Any
 from . import _cache
 from . import _constants as C
 from ._cli_analyse import add_analyse_command
-from ._cli_files import add_read_command, add_upload_arguments, mapping_options, upload_frame
+from ._cli_files import (
+    add_read_command,
+    add_upload_arguments,
+    in_cli_terms,
+    mapping_options,
+    upload_frame,
+)
 from ._cli_files import write_atomically as _write_atomically
 from .errors import IonworksError, NotFoundError
 from .resources._ids import name_hint
@@ -323,7 +329,8 @@ def _upload_target(args: argparse.Namespace) -> tuple[str, Path]:
 def _measurements_upload(args: argparse.Namespace) -> None:
     instance_id, path = _upload_target(args)
     reader, options = mapping_options(args)
-    frame, file_start = upload_frame(path, reader, options)
+    with in_cli_terms():
+        frame, file_start = upload_frame(path, reader, options)
     measurement = {
         "name": args.name or path.stem,
         "notes": args.notes,

@@ -144,7 +144,8 @@ def test_an_unknown_file_is_told_the_options_and_uploads_nothing(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Without ``-r`` or a mapping, a table no reader knows gets the command line's options."""
+    """Without ``-r`` or a mapping, a table no reader knows gets the command line's options;
+    ``create(instance, path)`` (the same read) keeps the Python advice."""
     source = tmp_path / "notes.csv"
     source.write_text("elapsed,volts\n1,2\n")
     assert main(_upload(live_server, str(source), "--instance", instance)) == 1
@@ -152,4 +153,6 @@ def test_an_unknown_file_is_told_the_options_and_uploads_nothing(
     assert err.startswith("error: notes.csv: not a format we recognise"), err
     assert "-r NAME" in err and "--column 'NAME=Time [s]'" in err
     assert "columns={" not in err and "time_series(" not in err
+    with pytest.raises(read.UnknownFormat, match=r'time_series\(path, reader="<name>"\)'):
+        client.cell_measurement.create(instance, source)
     assert client.cell_measurement.list(instance).total == 0
