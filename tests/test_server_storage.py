@@ -226,13 +226,13 @@ def test_objects_read_whole_and_streamed_serve_the_same_bytes(
     try:
         (directory / "blob.bin").write_bytes(data)
         url = storage.signed_url(live_server.url, "GET", "measurements", object_id, "blob.bin", 60)
-        response = httpx.get(url)
+        response = httpx.get(url, timeout=60)  # 9 MiB from the shared server, 2 busy cores
         assert response.status_code == 200 and response.content == data
         first, last = min(CHUNK - 7, size // 3), min(2 * CHUNK + 5, size - 1)
-        part = httpx.get(url, headers={"Range": f"bytes={first}-{last}"})
+        part = httpx.get(url, headers={"Range": f"bytes={first}-{last}"}, timeout=60)
         assert part.status_code == 206 and part.content == data[first : last + 1]
         assert part.headers["content-range"] == f"bytes {first}-{last}/{size}"
-        tail = httpx.get(url, headers={"Range": "bytes=-10"})
+        tail = httpx.get(url, headers={"Range": "bytes=-10"}, timeout=60)
         assert tail.status_code == 206 and tail.content == data[-10:]
     finally:
         shutil.rmtree(directory, ignore_errors=True)
