@@ -172,3 +172,12 @@ def test_an_unknown_file_is_told_the_options_that_read_it(
     assert isinstance(caught.value, read.ReaderError) and caught.value.workbook == (
         kind == "workbook"
     )
+
+
+def test_a_forced_reader_that_finds_no_header_says_how_to_force_another(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The advice reaches the command line too: it names ``-r``, not only Python's ``reader=``."""
+    maccor = CYCLERS / "maccor_small.txt"
+    err = _error(capsys, "read", str(maccor), "-r", "neware", "-o", str(tmp_path / "out.csv"))
+    assert "maccor_small.txt: no Neware header row" in err and "-r NAME" in err

@@ -23,6 +23,7 @@ def test_timestamps_parsed_in_slices_equal_one_parse(
     bad: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     frame = _stamps(1000, bad)
+    monkeypatch.setattr(pl, "thread_pool_size", lambda: 4)  # slices on any machine
     monkeypatch.setattr(_pieces, "MIN_ROWS", 10**9)
     whole = _units.timestamp_series(frame, "Date")
     monkeypatch.setattr(_pieces, "MIN_ROWS", 7)  # slices of ~1000 / threads rows

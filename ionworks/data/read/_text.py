@@ -55,7 +55,8 @@ def find_table(path: Path, is_header: Callable[[list[str]], bool], what: str) ->
             return Table(number, separator, fields, lines[:number], encoding)
     raise ReaderError(
         f"{path.name}: no {what} header row in its first {len(lines)} lines; "
-        "is this file in that format? Pass reader=... to force another reader"
+        "is this file in that format? Force another reader (reader=... in Python, -r NAME "
+        "on the command line)"
     )
 
 

@@ -82,6 +82,12 @@ def export_table(path: Path, table: str) -> bytes:
 def _table(path: Path, table: str, dtypes: dict[str, type[pl.DataType]]) -> pl.DataFrame:
     """Parse an exported table, only the columns in ``dtypes``, with their types."""
     raw = export_table(path, table)
+    lines = raw.splitlines()
+    if not lines or not lines[0].strip():  # mdb-export exits 0, with blank lines where it
+        raise ReaderError(  # could not read the table's pages (and its header among them)
+            f"{path.name}: the database has no readable rows in {table} (mdb-export read blank "
+            "lines): is the file truncated? Copy it again from the cycler's computer"
+        )
     try:
         header = pl.read_csv(io.BytesIO(raw), n_rows=0).columns
         wanted = [c for c in header if c in dtypes]

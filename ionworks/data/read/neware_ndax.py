@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import zipfile
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,12 +41,40 @@ def _fastnda() -> Any:
         raise ReaderError(INSTALL_HINT) from exc
 
 
+NEGATIVE_JUMPS = "IMPORTANT: This ndax has negative jumps in the 'unix_time_s' column"
+"""The start of fastnda's warning (logger ``fastnda.ndax``) that the wall clock jumps back:
+advice to use ``total_time_s``, which is what we read, so it is dropped for our call."""
+
+
+def _not_negative_jumps(record: logging.LogRecord) -> bool:
+    """A logging filter: False for fastnda's negative-jumps warning, True for anything else."""
+    return not record.getMessage().startswith(NEGATIVE_JUMPS)
+
+
+@contextlib.contextmanager
+def _without_time_jump_warning() -> Iterator[None]:
+    """fastnda's "negative jumps in unix_time_s" warning dropped while the block runs; its
+    other messages pass (a filter on its logger, removed afterwards)."""
+    logger = logging.getLogger("fastnda.ndax")
+    logger.addFilter(_not_negative_jumps)
+    try:
+        yield
+    finally:
+        logger.removeFilter(_not_negative_jumps)
+
+
 def read(path: Path) -> pl.DataFrame:
     """The time series of a ``.ndax`` file, in standard columns."""
     library = _fastnda()
     try:
         # "raw" keeps the cycler's own cycle numbers (the default renumbers from charges).
-        raw: pl.DataFrame = library.read(path, cycle_mode="raw")
+        with _without_time_jump_warning():
+            raw: pl.DataFrame = library.read(path, cycle_mode="raw")
+    except NotImplementedError as exc:  # a record layout fastnda does not know yet
+        raise ReaderError(
+            f"{path.name}: fastnda cannot read this .ndax's records ({exc}); a newer fastnda "
+            "may: pip install -U fastnda"
+        ) from exc
     except (zipfile.BadZipFile, KeyError, ValueError, EOFError, OSError) as exc:
         raise ReaderError(f"{path.name}: not a readable .ndax file: {exc}") from exc
     needed = {"total_time_s", "voltage_V", "current_mA", "step_type"}
