@@ -20,7 +20,8 @@ def test_bench_smoke_run_measures_every_case(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     cases = json.loads(output.read_text())["cases"]
-    assert len(cases) == 25  # 19, and the fleet: pull, projection, export and scan (2 each)
+    # 19, the fleet (pull, projection, export and scan: 2 each) and fleet fade's two added rows
+    assert len(cases) == 27
     for case in cases:
         assert case["target"] != "error", case
         assert case["ours"] > 0 and case["floor"] > 0, case
