@@ -1,5 +1,6 @@
 """The command line's local files: ``ionworks read`` (cycler file -> parquet/CSV/plot), the
-frame that ``measurements upload`` sends, and writing output files atomically.
+reader options ``read`` and ``measurements upload`` share, and writing output files atomically
+(the frame an upload sends is read by ``_file_frames``, which the library uses too).
 
 Kept apart from ``cli.py`` so the command table stays one readable page; nothing here talks
 to the API.
@@ -17,8 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ._progress import progress_bar
-from .data.columns import REQUIRED
+from ._file_frames import check_file, time_series_with_progress
 
 STANDARD_SUFFIXES = (".parquet", ".csv")
 """Output formats of ``ionworks read -o`` (and of ``measurements download``)."""
@@ -179,9 +179,9 @@ def read_cycler_file(path: Path, reader: str | None, **options: Any) -> tuple[An
     """The file's standard time series and the reader used (one parse of the file)."""
     from .data import read
 
-    _check_file(path)
+    check_file(path)
     with in_cli_terms(), read.opened(path, reader) as file:
-        return _time_series(file, options), file.reader
+        return time_series_with_progress(file, options), file.reader
 
 
 @contextmanager
@@ -206,63 +206,6 @@ def _unknown_advice(workbook: bool) -> str:
     if workbook:
         return f"Map the columns of a sheet: --sheet SHEET {mapping})"
     return f"If you know the format, force it: -r NAME; or map the columns: {mapping})"
-
-
-def _check_file(path: Path) -> None:
-    """A clear error for a path that is not a readable file."""
-    if path.is_dir():
-        raise ValueError(f"{path}: a directory; give the cycler file inside it")
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-
-
-def _time_series(file: Any, options: dict[str, Any] | None = None) -> Any:
-    """The opened file's time series, with a bar for large files.
-
-    Reading is one parse, so the bar moves once, when the file is read; it tells a person
-    watching a multi-gigabyte export that work is under way and what is being read.
-    """
-    size = file.path.stat().st_size
-    with progress_bar(size, f"reading {file.path.name} ({file.reader})") as advance:
-        frame = file.time_series(**(options or {}))
-        if advance is not None:
-            advance(size)
-    return frame
-
-
-def upload_frame(
-    path: Path, reader: str | None, options: dict[str, Any] | None = None
-) -> tuple[Any, str | None]:
-    """What ``measurements upload FILE`` sends: the frame, and the test's start time if known.
-
-    A parquet file, or a CSV already in the standard columns, is sent as it is; anything else
-    is read as a cycler file (detected, or ``reader`` with its ``options``, as from
-    :func:`mapping_options`; the series and the start time from one parse), so nothing is
-    uploaded from a file that does not read.
-    """
-    import polars as pl
-
-    from .data import read
-
-    _check_file(path)
-    suffix = path.suffix.lower()
-    if reader is None and suffix == ".parquet":
-        from ._dataframe import read_parquet
-
-        return read_parquet(str(path)), None
-    if reader is None and suffix == ".csv" and _standard_csv(path):
-        return pl.read_csv(path), None
-    with read.opened(path, reader) as file:
-        frame = _time_series(file, options)
-        started = file.start_time()
-    return frame, started.isoformat() if started is not None else None
-
-
-def _standard_csv(path: Path) -> bool:
-    """True when the CSV's first line names the standard time, current and voltage columns."""
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        header = [f.strip().strip('"') for f in handle.readline().split(",")]
-    return all(c in header for c in REQUIRED)
 
 
 def write_table(frame: Any, output: Path) -> None:

@@ -124,7 +124,7 @@ def unpack_measurement_data(
 
 def measurement_data_from_file(path: Path, reader: str | None) -> dict[str, Any]:
     """``measurement_data`` for the file at ``path``; the same read as the CLI's upload."""
-    from ._cli_files import upload_frame
+    from ._file_frames import upload_frame
 
     if not path.is_file():
         raise MeasurementValidationError(

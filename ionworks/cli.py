@@ -5,7 +5,7 @@ machine-readable output; errors print one line and exit 1 (``--debug`` shows the
 The common options (``--api-url``, ``--api-key``, ``--json``, ``--debug``) work before or after
 the command. Files written (downloads, plots) appear atomically with the permissions any new
 file gets (``0666`` less the umask). ``read`` converts a cycler file locally and
-``measurements upload`` sends one after reading it (see ``_cli_files``). ``serve`` and ``admin``
+``measurements upload`` sends one after reading it (see ``_file_frames``). ``serve`` and ``admin``
 hand over to the local reference server, imported only then.
 """
 
@@ -27,9 +27,9 @@ from ._cli_files import (
     add_upload_arguments,
     in_cli_terms,
     mapping_options,
-    upload_frame,
 )
 from ._cli_files import write_atomically as _write_atomically
+from ._file_frames import upload_frame
 from .errors import IonworksError, NotFoundError
 from .resources._ids import name_hint
 

@@ -265,6 +265,22 @@ def test_the_cli_imports_the_server_only_inside_a_function() -> None:
     assert [i.where() for i in server if i.module_level or i.function is None] == []
 
 
+def test_only_the_command_line_imports_its_modules() -> None:
+    """The library does not borrow from the CLI: what both need (the frame an upload sends,
+    ``_file_frames``) lives outside it, so the CLI's wording and options stay the CLI's."""
+    known = _known_modules(LIBRARY)
+    cli_modules = {"ionworks.cli", "ionworks._cli_files", "ionworks._cli_analyse"}
+    assert cli_modules <= known, "a CLI module was renamed: update this rule"
+    found = [
+        i.where()
+        for module in _files(LIBRARY)
+        if _module_name(module) not in cli_modules
+        for i in _imports(module, known)
+        if i.target in cli_modules
+    ]
+    assert found == []
+
+
 def test_importing_ionworks_loads_neither_matplotlib_nor_pandas_nor_the_server() -> None:
     code = (
         "import sys, json, ionworks; "
