@@ -5,13 +5,13 @@ an object of column objects is blamed on the server, through the cache or around
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_faults import ScriptedServer, send
+import test_json_tables
+from test_faults import ScriptedServer
 
 from ionworks import AsyncIonworks, IonworksError
 from ionworks import _column_tables as column_tables
@@ -22,25 +22,12 @@ MID = "0b7f3a52-94c1-4e0e-8a57-2f1d6c9e4b13"
 CYCLES = b'{"Cycle number": [1, 2], "Discharge capacity [A.h]": [0.5, NaN]}'
 
 
+serve = test_json_tables.serve  # the sync tests' fixture: a server answering one JSON body
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[[bytes], ScriptedServer]]:
-    servers: list[ScriptedServer] = []
-
-    def start(body: bytes) -> ScriptedServer:
-        def script(handler: BaseHTTPRequestHandler, n: int) -> None:
-            send(handler, 200, body, Content_Type="application/json")
-
-        servers.append(ScriptedServer(script))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
 
 
 def client_for(server: ScriptedServer, cache: Path) -> AsyncIonworks:
