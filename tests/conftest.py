@@ -19,11 +19,51 @@ from typing import Any
 import httpx
 import polars as pl
 import pytest
+from home_cache_guard import HomeCacheGuard
 from ionworks_generated import AuthenticatedClient
 from server_process import ServerProcess, admin, start_server
 
 LIVE_API_KEY = "test-key-0123456789"
 EMPTY_API_KEY = "empty-key-0123456789"
+
+
+# -- the developer's own cache stays untouched (tests/home_cache_guard.py) -------------------
+
+_CACHE_GUARD = pytest.StashKey[HomeCacheGuard]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A private default cache for this process and its children, before any test module loads;
+    the controller (not an xdist worker) also watches the real cache directories."""
+    config.stash[_CACHE_GUARD] = HomeCacheGuard.start(watch=not hasattr(config, "workerinput"))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when anything in it wrote to (or removed from) a real cache directory."""
+    guard = session.config.stash.get(_CACHE_GUARD, None)
+    trespasses = guard.trespasses() if guard is not None else []
+    if guard is None or not trespasses:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = [
+        f"{len(trespasses)} change(s) under the real cache {', '.join(map(str, guard.watched))} "
+        "during this run: a test, or a process it started, used the default cache directory "
+        "instead of the private one in $IONWORKS_CACHE_DIR (or another program used that cache "
+        "meanwhile).",
+        *trespasses[:20],
+    ]
+    if reporter is not None:
+        reporter.ensure_newline()
+        reporter.write_sep("=", "the developer's cache was touched", red=True)
+        for line in lines:
+            reporter.write_line(line)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    guard = config.stash.get(_CACHE_GUARD, None)
+    if guard is not None:
+        guard.stop()
 
 
 @pytest.fixture(scope="session")
