@@ -1,7 +1,8 @@
 """The ``ionworks`` command line: the client's operations for scripts and terminals.
 
 Every command goes through :class:`ionworks.Ionworks` (no second HTTP path). ``--json`` prints
-machine-readable output; errors print one line and exit 1 (``--debug`` shows the traceback).
+machine-readable output; errors print one line and exit 1 (``--debug`` shows the traceback),
+and the client a command builds is closed on every path (``_cli_run``).
 The common options (``--api-url``, ``--api-key``, ``--json``, ``--debug``) work before or after
 the command. Files written (downloads, plots) appear atomically with the permissions any new
 file gets (``0666`` less the umask). ``read`` converts a cycler file locally and
@@ -29,8 +30,9 @@ from ._cli_files import (
     mapping_options,
 )
 from ._cli_files import write_atomically as _write_atomically
+from ._cli_run import run_command
 from ._file_frames import upload_frame
-from .errors import IonworksError, NotFoundError
+from .errors import NotFoundError
 from .resources._ids import name_hint
 
 
@@ -43,17 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
-    try:
-        args.handler(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except (IonworksError, ValueError, OSError) as exc:
-        if args.debug:
-            raise
-        print(f"error: {_cli_message(exc)}", file=sys.stderr)
-        return 1
-    return 0
+    return run_command(args, _cli_message)
 
 
 def _cli_message(exc: Exception) -> str:
@@ -115,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
         parents=[_common_options(defaults=True)],
     )
     parser.set_defaults(handler=None)
-    groups = parser.add_subparsers(title="commands", metavar="COMMAND")
+    groups = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
 
     specs = _command_group(groups, "specs", "cell specifications", common)
     p = specs.add_parser("list", help="list cell specifications", parents=[common])
@@ -214,7 +206,7 @@ def _add_export_command(groups: Any, common: argparse.ArgumentParser) -> None:
 def _command_group(groups: Any, name: str, help_text: str, common: argparse.ArgumentParser) -> Any:
     """A command with actions (``specs list``); the common options work at its level too."""
     return groups.add_parser(name, help=help_text, parents=[common]).add_subparsers(
-        metavar="ACTION"
+        metavar="ACTION", dest="action"
     )
 
 
@@ -232,7 +224,14 @@ def _list_options(p: argparse.ArgumentParser) -> None:
 
 
 def _client(args: argparse.Namespace) -> Any:
-    """The client for these options; configuration errors name the CLI's options, not Python's."""
+    """The client for these options, closed when the command ends (``args.closing``, which
+    ``run_command`` provides); configuration errors name the CLI's options, not Python's."""
+    client = _new_client(args)
+    args.closing.enter_context(client)
+    return client
+
+
+def _new_client(args: argparse.Namespace) -> Any:
     from ._client import Ionworks
 
     api_key = args.api_key or None
