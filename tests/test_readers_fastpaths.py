@@ -13,6 +13,7 @@ import polars as pl
 
 from ionworks.data import read
 from ionworks.data.columns import CURRENT, CYCLE_FROM_CYCLER, STEP_COUNT, STEP_FROM_CYCLER
+from ionworks.data.read import _finish
 
 DATA = Path(__file__).parent / "data" / "cyclers"
 
@@ -124,3 +125,40 @@ def test_rows_without_a_current_or_a_voltage_are_still_dropped(tmp_path: Path) -
         without.write_text("\n".join(",".join(r) for r in [header, *kept]) + "\n")
         assert read.time_series(gap).height == len(rows) - 1
         assert read.time_series(gap).equals(read.time_series(without))
+
+
+def test_neware_step_types_sign_the_current_alike_with_and_without_gaps(tmp_path: Path) -> None:
+    # Without gaps the current is signed in numpy from the step type's runs; a blank current
+    # (a row finish drops) sends it through polars' per-row lookup: both give finish's rule.
+    header, rows = _neware_rows(DATA / "neware_small.csv")
+    kind, current = header.index("Step Type"), header.index("Current(mA)")
+    for row, name in ((2, "CCCV Chg"), (3, "CCCV_Chg"), (4, "Pause"), (5, ""), (6, "CC DChg")):
+        rows[row][kind] = name
+    rows[6][current] = "-0.0"  # a discharge row's magnitude: +0.0
+    gap = [*rows, list(rows[-1])]
+    gap[-1][current] = ""
+    plain_path, gap_path = tmp_path / "plain.csv", tmp_path / "gap.csv"
+    for path, table in ((plain_path, rows), (gap_path, gap)):
+        path.write_text("\n".join(",".join(r) for r in [header, *table]) + "\n")
+    plain, with_gap = read.time_series(plain_path), read.time_series(gap_path)
+    # Charge -|I|, discharge +|I|, others as written (CCCV_Chg has no word Chg).
+    assert plain[CURRENT].to_list() == [0.0, 0.0, -0.5, 0.5, -0.25, -0.25, 0.0]
+    assert str(plain[CURRENT][-1]) == "0.0"  # not -0.0
+    assert with_gap.equals(plain)
+
+
+def test_run_numbers_on_counters_with_gaps_or_fractions_count_changes_alike() -> None:
+    # rle_id (the shortcut for whole numbers without nulls) counts a null as a value of its
+    # own; the general road keeps a null in the run before it.
+    frame = pl.DataFrame(
+        {
+            "whole": [1, 1, 2, 2, 2, 5, 1, 1],
+            "gaps": [1, 1, None, None, 2, 2, None, 3],
+            "fraction": [1.0, 1.0, float("nan"), float("nan"), 2.0, 2.0, 2.0, 3.0],
+        }
+    )
+    for name in frame.columns:
+        expected = frame.select(_finish.changes(name).cum_sum()).to_series()
+        got = frame.select(_finish.run_number(frame, name)).to_series()
+        assert got.to_list() == expected.to_list(), name
+        assert got.dtype == pl.Int64

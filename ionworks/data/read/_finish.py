@@ -9,6 +9,7 @@ per-step capacities and energies, and power.
 from __future__ import annotations
 
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -32,6 +33,9 @@ from ..columns import (
 )
 from ..errors import DataError
 from ._errors import ReaderError
+
+Ints = np.ndarray[Any, np.dtype[np.integer[Any]]]
+Floats = np.ndarray[Any, np.dtype[np.float64]]
 
 MODE = "Mode from cycler"
 """The cycler's per-row state (charge, discharge, rest...), kept as the file wrote it."""
@@ -176,6 +180,18 @@ def changes(name: str) -> pl.Expr:
     return (col != col.shift()).fill_null(False).cast(pl.Int64)
 
 
+def run_number(data: pl.DataFrame, name: str) -> pl.Expr:
+    """``changes(name).cum_sum()``: from 0, up by one where ``name`` differs from the row before.
+
+    On whole numbers without nulls that is polars' ``rle_id``, one pass instead of four (a
+    null or a float's NaN compares differently there, so those columns take the long way).
+    """
+    column = data.get_column(name)
+    if column.dtype.is_integer() and column.null_count() == 0:
+        return pl.col(name).rle_id().cast(pl.Int64)
+    return changes(name).cum_sum()
+
+
 def step_count(data: pl.DataFrame) -> pl.Expr:
     """Step count from 0: a new step when the cycler's step (or Maccor frame) changes.
 
@@ -186,8 +202,8 @@ def step_count(data: pl.DataFrame) -> pl.Expr:
         new = changes(STEP_FROM_CYCLER)
         frame = data.get_column(FRAME) if FRAME in data.columns else None
         if frame is not None and frame.min() != frame.max():  # else no frame ever changes
-            new = new | changes(FRAME)
-        return new.cast(pl.Int64).cum_sum()
+            return (new | changes(FRAME)).cast(pl.Int64).cum_sum()
+        return run_number(data, STEP_FROM_CYCLER)
     largest = data.get_column(CURRENT).abs().max()
     scale = float(largest) if isinstance(largest, (int, float)) and largest > 0 else 1.0
     normalised = pl.col(CURRENT) / scale
@@ -203,28 +219,28 @@ def step_count(data: pl.DataFrame) -> pl.Expr:
 def cycle_count(data: pl.DataFrame) -> pl.Expr:
     """Cycle count from 0, up by one at every change of the cycler's cycle; 0 without one."""
     if CYCLE_FROM_CYCLER in data.columns:
-        return changes(CYCLE_FROM_CYCLER).cum_sum()
+        return run_number(data, CYCLE_FROM_CYCLER)
     return pl.lit(0, dtype=pl.Int64)
 
 
-FIRST_ROW = "_first row of step"
-"""Internal: the row number where each row's step starts (steps are runs of equal counts)."""
+def step_starts(data: pl.DataFrame) -> pl.Series:
+    """The row numbers where each step begins (row 0 first), one per :data:`STEP_COUNT` value.
 
-
-def first_row_of_step() -> pl.Expr:
-    """Each row's step's first row number, carried forward from where the step count changes."""
+    Steps are runs of equal counts numbered from 0, so row ``i``'s step begins at
+    ``starts[count[i]]``: a gather from a few thousand rows replaces a column of row numbers.
+    """
     step = pl.col(STEP_COUNT)
-    starts = (step != step.shift()).fill_null(True)
-    return pl.when(starts).then(pl.int_range(pl.len())).forward_fill()
+    return data.select((step != step.shift()).fill_null(True).arg_true()).to_series()
 
 
-def from_step_start(name: str) -> pl.Expr:
+def from_step_start(name: str, starts: pl.Series) -> pl.Expr:
     """A cumulative counter restarted at each step, as a magnitude (counters may count down).
 
     The same numbers as ``first().over(step)``, without grouping rows: each step's first value
-    is gathered from the :data:`FIRST_ROW` column (computed once for every counter).
+    is gathered once (``starts``, :func:`step_starts`) and spread by the step count.
     """
-    return (pl.col(name) - pl.col(name).gather(pl.col(FIRST_ROW))).abs()
+    first = pl.col(name).gather(starts).gather(pl.col(STEP_COUNT))
+    return (pl.col(name) - first).abs()
 
 
 def split_by_direction(counter: str, direction: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
@@ -246,31 +262,58 @@ def integrated(rate: pl.Expr) -> pl.Expr:
     return area.cum_sum().over(STEP_COUNT)
 
 
-def integrated_series(data: pl.DataFrame, rates: dict[str, pl.Expr]) -> list[pl.Series]:
+def integrated_series(
+    data: pl.DataFrame, rates: dict[str, pl.Expr], starts: pl.Series | None = None
+) -> list[pl.Series]:
     """:func:`integrated` of each of ``rates`` (output name -> rate), with the same numbers.
 
     Inside the window each step's first area is null (no row before it in the step), so the
-    areas are computed once over all rows, zeroed where a step starts, and summed step by step:
-    ``np.cumsum`` adds in row order as polars' ``cum_sum`` does, so every value is identical.
+    areas are computed once over all rows, zeroed where a step starts (``starts``, from
+    :func:`step_starts` when not given), and summed step by step: ``np.cumsum`` adds in row
+    order as polars' ``cum_sum`` does, so every value is identical.
     """
-    step = pl.col(STEP_COUNT)
-    starts_expr = (step != step.shift()).fill_null(True)
-    if data.select(starts_expr.sum()).item() > LOOPED_STEPS:
+    starts = step_starts(data) if starts is None else starts
+    if starts.len() > LOOPED_STEPS:
         return data.select(integrated(r).alias(n) for n, r in rates.items()).get_columns()
-    step_area = {
-        n: (0.5 * (r + r.shift()) * pl.col(TIME).diff() / 3600.0).fill_null(0.0)
-        for n, r in rates.items()
-    }
-    area = {n: pl.when(starts_expr).then(0.0).otherwise(a) for n, a in step_area.items()}
-    areas = data.select(*(a.alias(n) for n, a in area.items()), starts_expr.alias("_start"))
-    bounds = [*areas.get_column("_start").arg_true().to_list(), data.height]
-    out = []
-    for name in rates:
-        values = areas.get_column(name).to_numpy()
-        summed = np.empty_like(values)
+    values = data.select(pl.col(TIME), *(r.alias(n) for n, r in rates.items()))
+    if any(values.null_count().row(0)):
+        areas = data.select(_area(r).alias(n) for n, r in rates.items())
+        summed = {n: areas.get_column(n).to_numpy(writable=True) for n in rates}
+    else:
+        summed = _areas(values, list(rates), starts.to_numpy())
+    bounds = [*starts.to_list(), data.height]
+    for values_of_rate in summed.values():
         for first, end in pairwise(bounds):
-            np.cumsum(values[first:end], out=summed[first:end])
-        out.append(pl.Series(name, summed))
+            np.cumsum(values_of_rate[first:end], out=values_of_rate[first:end])
+    return [pl.Series(n, v) for n, v in summed.items()]  # numpy's memory, not a copy
+
+
+def _area(rate: pl.Expr) -> pl.Expr:
+    """:func:`integrated`'s area of each row, 0 where a step starts or a value is null."""
+    step = pl.col(STEP_COUNT)
+    area = (0.5 * (rate + rate.shift()) * pl.col(TIME).diff() / 3600.0).fill_null(0.0)
+    return pl.when((step != step.shift()).fill_null(True)).then(0.0).otherwise(area)
+
+
+def _areas(values: pl.DataFrame, rates: list[str], starts: Ints) -> dict[str, Floats]:
+    """:func:`integrated`'s area of each row, in numpy, for columns without nulls.
+
+    The same operations in the same order as polars evaluates ``0.5 * (r + r.shift()) *
+    t.diff() / 3600`` (its division by a number is a product with the inverse), into one
+    array per rate instead of a new column per operation.
+    """
+    dt = np.diff(values.get_column(TIME).to_numpy())
+    out = {}
+    for name in rates:
+        rate = values.get_column(name).to_numpy()
+        area = np.empty_like(rate)
+        tail = area[1:]
+        np.add(rate[1:], rate[:-1], out=tail)
+        tail *= 0.5
+        tail *= dt
+        tail *= 1.0 / 3600.0
+        area[starts] = 0.0
+        out[name] = area
     return out
 
 
@@ -280,13 +323,14 @@ def with_cumulative(data: pl.DataFrame) -> pl.DataFrame:
 
     Order of preference (as ionworksdata): the file's split counters, then one both-ways counter
     split by direction (current for capacity, power for energy), then integration of I and V·I.
-    Two passes over the rows: running counters (with the step starts), then their restarts.
+    Two passes over the rows: running counters, then their restarts.
     """
     power = pl.col(POWER) if POWER in data.columns else pl.col(CURRENT) * pl.col(VOLTAGE)
     plans = (
         (DISCHARGE_CAPACITY, CHARGE_CAPACITY, CAPACITY, pl.col(CURRENT)),
         (DISCHARGE_ENERGY, CHARGE_ENERGY, ENERGY, power),
     )
+    starts = step_starts(data)
     running: list[pl.Expr] = []
     restart: list[str] = []
     for discharge, charge, both, rate in plans:
@@ -301,10 +345,8 @@ def with_cumulative(data: pl.DataFrame) -> pl.DataFrame:
                 discharge: rate.clip(lower_bound=0.0),
                 charge: (-rate).clip(lower_bound=0.0),
             }
-            running += [pl.lit(s) for s in integrated_series(data, rates)]
-    if restart:
-        running.append(first_row_of_step().alias(FIRST_ROW))
+            running += [pl.lit(s) for s in integrated_series(data, rates, starts)]
     data = data.with_columns(running)
     last = [] if POWER in data.columns else [(pl.col(VOLTAGE) * pl.col(CURRENT)).alias(POWER)]
-    data = data.with_columns(*[from_step_start(n).alias(n) for n in restart], *last)
+    data = data.with_columns(*[from_step_start(n, starts).alias(n) for n in restart], *last)
     return data.select(c for c in data.columns if not c.startswith("_"))
