@@ -49,6 +49,7 @@ __all__ = [
     "AREAS",
     "ByteRange",
     "PartFile",
+    "ShortRead",
     "Storage",
     "check_name",
     "iter_span",
@@ -448,15 +449,26 @@ def _unsatisfiable(header: str, size: int) -> ApiError:
     )
 
 
+class ShortRead(Exception):
+    """The file ended before the span its response declared: cut short on disk since its
+    ``fstat`` (or damaged). The response cannot be completed; the route ends it early."""
+
+    def __init__(self, expected: int, found: int) -> None:
+        super().__init__(f"expected {expected} bytes, found {found}")
+        self.expected = expected
+        self.found = found
+
+
 def iter_span(fh: BinaryIO, first: int, length: int) -> Iterator[bytes]:
-    """Stream ``length`` bytes of an open file from ``first`` in chunks; closes it at the end."""
+    """Stream ``length`` bytes of an open file from ``first`` in chunks; closes it at the end.
+    Raises :class:`ShortRead` after the last chunk when the file ended before ``length``."""
     with fh:
         fh.seek(first)
         remaining = length
         while remaining > 0:
             chunk = fh.read(min(CHUNK, remaining))
             if not chunk:
-                break
+                raise ShortRead(length, length - remaining)
             remaining -= len(chunk)
             yield chunk
 

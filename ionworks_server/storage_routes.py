@@ -14,6 +14,7 @@ refused before it reads the body. No bytes are ever accepted and then dropped.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from pathlib import Path
@@ -26,6 +27,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from . import request_id
 from .context import AppContext
 from .db import read, upload_reservations, utcnow, write
 from .errors import ApiError, bad_parameter, forbidden, not_found, payload_too_large
@@ -35,6 +37,7 @@ from .storage import (
     WHOLE_READ,
     WHOLE_READ_BUDGET,
     PartFile,
+    ShortRead,
     http_date,
     iter_span,
     parse_range,
@@ -44,6 +47,7 @@ from .storage import (
 __all__ = ["storage_get", "storage_put"]
 
 R = upload_reservations
+log = logging.getLogger("ionworks_server.storage")
 
 
 def _target(request: Request) -> tuple[AppContext, str, str, str, str, Path]:
@@ -78,8 +82,21 @@ async def storage_get(request: Request) -> Response:
         raise not_found("stored_object", f"{area}/{object_id}/{filename}", "Stored object")
     with contextlib.ExitStack() as stack:
         stack.callback(opened.close)  # closed here unless a stream takes it over
-        response = await _answer(request, opened, stack)
+        response = await _answer(request, opened, stack, f"{area}/{object_id}/{filename}")
     return response
+
+
+def _log_short(name: str, short: ShortRead) -> None:
+    """One line for an object found shorter than the size its response declared."""
+    log.error(
+        "storage GET %s: the file is shorter than its size when the response started "
+        "(expected %d bytes, found %d; cut short on disk meanwhile, or damaged): response "
+        "ended early (request_id=%s)",
+        name,
+        short.expected,
+        short.found,
+        request_id.current(),
+    )
 
 
 class _Held:
@@ -124,6 +141,7 @@ class _HeldBody(Response):
     def __init__(self, body: bytes, taken: int, **kwargs: Any) -> None:
         super().__init__(body, **kwargs)
         self.taken = taken  # what take() counted: a file cut short meanwhile reads fewer bytes
+        self.complete = len(body) == taken  # else the end is never sent: the client sees a cut
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -137,7 +155,8 @@ class _HeldBody(Response):
             body, self.body = self.body, b""
             await send({"type": "http.response.body", "body": body, "more_body": True})
             del body
-            await send({"type": "http.response.body", "body": b""})
+            if self.complete:
+                await send({"type": "http.response.body", "body": b""})
         finally:
             _HELD.release(self.taken)
 
@@ -151,7 +170,31 @@ def _open(file_path: Path) -> BinaryIO | None:
         return None
 
 
-async def _answer(request: Request, fh: BinaryIO, stack: contextlib.ExitStack) -> Response:
+class _StreamedSpan(StreamingResponse):
+    """A streamed span that, when the file ends early (:class:`ShortRead`), logs one line and
+    never sends the end of the body, so the server closes the connection and the client sees
+    a body cut short (sending the end would be a protocol error: a traceback in the log)."""
+
+    def __init__(self, chunks: Any, name: str, **kwargs: Any) -> None:
+        super().__init__(chunks, **kwargs)
+        self.name = name
+
+    async def stream_response(self, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        try:
+            async for chunk in self.body_iterator:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except ShortRead as short:
+            _log_short(self.name, short)
+            return
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _answer(
+    request: Request, fh: BinaryIO, stack: contextlib.ExitStack, name: str
+) -> Response:
     """The response for an opened object: headers from its ``fstat``, then its bytes."""
     stat = os.fstat(fh.fileno())
     size = stat.st_size
@@ -177,12 +220,15 @@ async def _answer(request: Request, fh: BinaryIO, stack: contextlib.ExitStack) -
         except BaseException:
             _HELD.release(length)
             raise
+        if len(body) < length:
+            _log_short(name, ShortRead(length, len(body)))
         return _HeldBody(
             body, length, status_code=status, headers=headers, media_type="application/octet-stream"
         )
     stack.pop_all()  # the stream closes the handle when it ends
-    return StreamingResponse(
+    return _StreamedSpan(
         iter_span(fh, first, length),
+        name,
         status_code=status,
         headers=headers,
         media_type="application/octet-stream",
