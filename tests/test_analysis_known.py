@@ -17,6 +17,7 @@ import pytest
 from ionworks.data.analysis import (
     DQDV,
     R0,
+    _kernels,
     capacity_fade,
     dqdv,
     find_peaks,
@@ -72,6 +73,18 @@ def slow_discharge(current_a: float = CAPACITY_AH / 20) -> pl.DataFrame:
     )
 
 
+@pytest.fixture(params=["compiled", "numpy"])
+def dqdv_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """dQ/dV's two paths: the numba kernels (the 'analysis' extra) and the numpy reference
+    they fall back to; the known answers hold on both."""
+    if request.param == "numpy":
+        monkeypatch.setattr(_kernels, "_LOADED", [None])
+    elif _kernels.compiled() is None:
+        pytest.skip("numba (the 'analysis' extra) is not installed")
+    return str(request.param)
+
+
+@pytest.mark.usefixtures("dqdv_path")
 def test_dqdv_peaks_at_the_plateau_voltages_within_5_mV() -> None:
     series = slow_discharge()
     curve = dqdv(series)
@@ -87,6 +100,7 @@ def test_dqdv_peaks_at_the_plateau_voltages_within_5_mV() -> None:
     assert abs(float(curve.get_column(DQDV).sum()) * spacing - drawn) < 0.002 * drawn
 
 
+@pytest.mark.usefixtures("dqdv_path")
 def test_dqdv_peak_heights_and_widths_are_those_of_the_smoothed_curve() -> None:
     """The true dQ/dV is -d(discharged_at)/dV; smoothed by the same Gaussian (5 mV), each
     plateau's peak has a known height and full width at half height (44 mV for 12 mV spread)."""
@@ -104,6 +118,7 @@ def test_dqdv_peak_heights_and_widths_are_those_of_the_smoothed_curve() -> None:
         assert row["Width [V]"] == pytest.approx(above[-1] - above[0], rel=0.05), (plateau, row)
 
 
+@pytest.mark.usefixtures("dqdv_path")
 def test_naive_difference_quotient_spikes_where_dqdv_does_not() -> None:
     """Why the histogram method: diff(Q)/diff(V) on quantised data divides by zero."""
     series = slow_discharge()

@@ -39,6 +39,11 @@ DATA_CORE_THIRD_PARTY = frozenset({"polars", "numpy"})
 READER_PARSERS = frozenset({"fastnda"})
 """Optional parsers ``ionworks.data.read`` may import lazily (BSD-3-Clause; extra 'readers')."""
 
+ANALYSIS_KERNELS = frozenset({"numba"})
+"""The compiler of the optional dQ/dV kernels (BSD-2-Clause; extra 'analysis'): imported only
+by the one module that holds them, which ``_kernels`` imports on the first dQ/dV call."""
+KERNEL_MODULE = DATA_CORE / "analysis" / "_jit.py"
+
 
 # --------------------------------------------------------------------------------------------
 # Reading imports
@@ -167,6 +172,8 @@ def _data_core_offences(known: frozenset[str]) -> list[str]:
             # Cycler readers may use a permissive binary-format parser (the 'readers' extra).
             if top in READER_PARSERS and path.is_relative_to(DATA_CORE / "read"):
                 continue
+            if top in ANALYSIS_KERNELS and path == KERNEL_MODULE:
+                continue
             if top == "ionworks" or top not in allowed_top:
                 offences.append(f"{imp.where()} imports {imp.target}")
     return offences
@@ -279,6 +286,16 @@ def test_only_the_command_line_imports_its_modules() -> None:
         if i.target in cli_modules
     ]
     assert found == []
+
+
+def test_importing_ionworks_and_its_analysis_does_not_load_numba() -> None:
+    """numba costs a few hundred milliseconds to import: only the first dQ/dV call pays it."""
+    code = (
+        "import sys, json, ionworks, ionworks.data, ionworks.data.analysis; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('numba', 'llvmlite') or m == 'ionworks.data.analysis._jit')))"
+    )
+    assert _run(code) == []
 
 
 def test_importing_ionworks_loads_neither_matplotlib_nor_pandas_nor_the_server() -> None:

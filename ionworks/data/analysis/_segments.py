@@ -26,6 +26,7 @@ import polars as pl
 from ..columns import CURRENT, CYCLE_COUNT, STEP_COUNT, TIME, VOLTAGE
 from ..errors import DataError
 from ._frames import Array, group_keys, lazy, require, require_numbers
+from ._kernels import Kernels, compiled
 
 Direction = Literal["charge", "discharge"]
 IntArray = npt.NDArray[np.int64]
@@ -51,6 +52,9 @@ class Segments:
     v0: Array
     v1: Array
     direction: Direction
+    low: Array | None = None
+    """Each segment's lowest voltage (``None``: not computed; the compiled path gives it)."""
+    high: Array | None = None
 
     @property
     def sizes(self) -> IntArray:
@@ -265,7 +269,12 @@ if hasattr(os, "register_at_fork"):  # POSIX
 
 
 def _read(data: pl.DataFrame, rule: _Rule, each: Callable[[Segments], T]) -> _Found[T]:
-    """The kept intervals of the rows ``data``, segment after segment, and ``each`` of them."""
+    """The kept intervals of the rows ``data``, segment after segment, and ``each`` of them:
+    in one compiled pass when numba is there and the labels are integers, else in numpy."""
+    kernels = compiled()
+    integers = _integer_labels(data, rule) if kernels is not None else None
+    if kernels is not None and integers is not None:
+        return _read_compiled(kernels, data, rule, integers, each)
     found = _intervals(data, rule.keys, rule.direction)
     if found is None:
         return _Found(None, -1, -1)
@@ -295,6 +304,71 @@ def _read(data: pl.DataFrame, rule: _Rule, each: Callable[[Segments], T]) -> _Fo
     direction = rule.direction
     segments = Segments(labels=labels, starts=starts, dq=dq, v0=v0, v1=v1, direction=direction)
     return _Found((segments, each(segments)), *rows)
+
+
+def _read_compiled(
+    kernels: Kernels,
+    data: pl.DataFrame,
+    rule: _Rule,
+    labels: tuple[IntArray, IntArray, IntArray],
+    each: Callable[[Segments], T],
+) -> _Found[T]:
+    """:func:`_read` by :meth:`._kernels.Kernels.read_intervals`: the same segments."""
+    columns = (_floats(data, TIME), _floats(data, CURRENT), _floats(data, VOLTAGE))
+    discharge = rule.direction == "discharge"
+    found = kernels.read_intervals(
+        columns, labels, discharge, rule.constant_current_only, rule.min_points
+    )
+    rows = (found.first_row, found.last_row)
+    if found.starts.size == 0:
+        return _Found(None, *rows)
+    names = _rows_of(data, rule.segment, found.rows)
+    segments = Segments(
+        labels=names,
+        starts=found.starts,
+        dq=found.dq,
+        v0=found.v0,
+        v1=found.v1,
+        direction=rule.direction,
+        low=found.low,
+        high=found.high,
+    )
+    return _Found((segments, each(segments)), *rows)
+
+
+def _rows_of(data: pl.DataFrame, names: list[str], rows: IntArray) -> pl.DataFrame:
+    """The columns ``names`` at ``rows`` (numbers gathered in numpy: no polars query)."""
+    columns = []
+    for name in names:
+        column = data.get_column(name)
+        if column.dtype.is_numeric() and not column.has_nulls():
+            columns.append(pl.Series(name, column.to_numpy()[rows], dtype=column.dtype))
+        else:
+            columns.append(column.gather(rows))
+    return pl.DataFrame(columns)
+
+
+def _integer_labels(data: pl.DataFrame, rule: _Rule) -> tuple[IntArray, IntArray, IntArray] | None:
+    """The cell (a run number: the cells' rows are together), cycle and step of every row as
+    int64 for the compiled pass (empty: no such column); ``None`` when a label is not an
+    integer without gaps (the numpy path compares such values as polars does)."""
+    none = np.zeros(0, dtype=np.int64)
+    cell = none
+    if rule.keys:
+        if any(data.get_column(k).has_nulls() for k in rule.keys):
+            return None
+        key = pl.struct(rule.keys) if len(rule.keys) > 1 else pl.col(rule.keys[0])
+        cell = data.select(key.rle_id()).to_series().to_numpy().astype(np.int64)
+    found = [cell]
+    for names in ([c for c in rule.segment if c not in rule.keys], rule.steps):
+        if not names:
+            found.append(none)
+            continue
+        (column,) = (data.get_column(name) for name in names)
+        if not column.dtype.is_integer() or column.has_nulls():
+            return None
+        found.append(np.asarray(column.to_numpy(), dtype=np.int64))
+    return found[0], found[1], found[2]
 
 
 def _floats(data: pl.DataFrame, name: str) -> Array:

@@ -33,6 +33,7 @@ from ..columns import CAPACITY, VOLTAGE
 from ..errors import DataError
 from ._frames import Array, gaussian_kernel
 from ._histogram import charge_histogram, convolve, edge_values, padding_mask
+from ._kernels import compiled
 from ._segments import Direction, Segments, collect_parts, collect_segments, in_parallel
 
 __all__ = ["DIRECTION", "DQDV", "DVDQ", "dqdv", "dvdq"]
@@ -114,6 +115,10 @@ class _Grid:
 
 def _voltage_bins(found: Segments, resolution: float) -> tuple[Any, Any]:
     """Each segment's first bin (in bin units from 0 V) and number of bins."""
+    if found.low is not None and found.high is not None:  # the compiled pass found them
+        low, high = found.low, found.high
+        first = np.floor(low / resolution).astype(np.int64)
+        return first, np.floor(high / resolution).astype(np.int64) - first + 1
     starts, v0, v1 = found.starts, found.v0, found.v1
     low = np.minimum(np.minimum.reduceat(v0, starts), np.minimum.reduceat(v1, starts))
     high = np.maximum(np.maximum.reduceat(v0, starts), np.maximum.reduceat(v1, starts))
@@ -124,6 +129,12 @@ def _voltage_bins(found: Segments, resolution: float) -> tuple[Any, Any]:
 def _part_curve(found: Segments, grid: _Grid, curve: Array, volts: Array) -> None:
     """dQ/dV of some segments and its voltages, written to ``curve`` and ``volts``."""
     kernel, bins, resolution = grid.kernel, grid.bins, grid.resolution
+    kernels = compiled()
+    if kernels is not None:
+        segments = (found.starts, grid.first, bins, grid.shift)
+        ends = (found.v0, found.v1, found.dq)
+        kernels.part_curve(ends, segments, resolution, kernel, (curve, volts))
+        return
     pad = kernel.size // 2
     size = int(bins.sum()) + 2 * pad * bins.size
     shift = np.repeat(grid.shift, found.sizes)

@@ -1,0 +1,292 @@
+"""The compiled (numba) kernels of dQ/dV: one pass over the rows, one over the kept intervals.
+
+Imported only by :mod:`._kernels` (lazily, on the first dQ/dV call), never at ``import
+ionworks``. Each kernel computes what the numpy reference computes, with the same floating
+point operations in the same order wherever the order decides a bin or a share (bin of
+``lo / width + shift``, ``((hi - b) * dq) / span``, the lower ends' shares summed before the
+upper ends', the whole bins between after, the convolution's shifted multiply-adds), so the
+two paths agree to the last bits on the curve; see ``tests/test_analysis_compiled.py``.
+``nogil``: the two halves of a long series run in two threads (``_segments.in_parallel``).
+No ``fastmath`` (it would reorder sums) and no ``parallel`` (its threading layers are not a
+library's to choose).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numba import config, njit
+
+from ._segments import CC_RELATIVE_STD
+
+DISABLED = bool(config.DISABLE_JIT)
+"""Whether numba was told not to compile (``NUMBA_DISABLE_JIT``): then these are not used."""
+
+
+def _jit(function: Any) -> Any:
+    """``njit(nogil=True)``, cached on disk when numba finds a writable place for its cache
+    (next to this file, else the user's cache directory); compiled per process otherwise."""
+    try:
+        return njit(cache=True, nogil=True)(function)
+    except RuntimeError:  # "cannot cache function ...: no locator available for file ..."
+        return njit(cache=False, nogil=True)(function)
+
+
+
+
+@_jit
+def read_intervals(
+    t: Any,
+    i: Any,
+    v: Any,
+    cell: Any,
+    cycle: Any,
+    step: Any,
+    discharge: bool,
+    constant_current_only: bool,
+    min_points: int,
+) -> Any:
+    """The kept intervals of the rows, as ``_segments._read`` keeps them, in one pass.
+
+    ``cell``, ``cycle``, ``step``: int64 labels per row (an empty array: no such column). An
+    interval is rows ``r - 1, r`` both flowing in the direction, of one cell, with a finite
+    positive charge and finite voltages. A segment (cell and cycle) or a step begins where the
+    end row's label differs from the previous kept interval's. With ``constant_current_only``
+    and steps, a run (a step of a segment) whose current varies more than 2 % is dropped; then
+    a segment with fewer than ``min_points`` intervals. Dropped intervals are overwritten (the
+    write position goes back), so nothing is compacted afterwards.
+
+    Returns ``dq, v0, v1`` (the kept intervals: charge, voltage at the start and end), per kept segment its
+    first interval, its first interval's end row before the current filter (where its labels
+    are read), its lowest and highest voltage, and the end rows of the first and last
+    intervals of any kept or not (-1: none).
+    """
+    n = t.size
+    m = max(n - 1, 0)
+    dq, v0, v1 = np.empty(m), np.empty(m), np.empty(m)
+    starts, rows = np.empty(m + 1, np.int64), np.empty(m + 1, np.int64)
+    low, high = np.empty(m + 1), np.empty(m + 1)
+    has_cell, has_cycle, has_step = cell.size > 0, cycle.size > 0, step.size > 0
+    cc = constant_current_only and has_step
+    scale = 3600.0 if discharge else -3600.0
+    w = 0  # the next write position
+    kept = 0  # kept segments
+    first_row, last = -1, -1  # end rows of the first and of the previous interval
+    seg_w, seg_row, seg_low, seg_high = 0, -1, math.inf, -math.inf
+    run_w, run_n, run_sum, run_sq = 0, 0, 0.0, 0.0
+    run_low, run_high = math.inf, -math.inf
+    for r in range(1, n):
+        c = i[r]
+        if discharge:
+            if not (c > 0 and i[r - 1] > 0):
+                continue
+        elif not (c < 0 and i[r - 1] < 0):
+            continue
+        if has_cell and cell[r] != cell[r - 1]:
+            continue
+        d = ((t[r] - t[r - 1]) * c) / scale
+        a, b = v[r - 1], v[r]
+        if not (np.isfinite(d) and d > 0 and np.isfinite(a) and np.isfinite(b)):
+            continue
+        new_segment, new_run = last < 0, last < 0
+        if last >= 0:
+            new_segment = (has_cell and cell[r] != cell[last]) or (
+                has_cycle and cycle[r] != cycle[last]
+            )
+            new_run = new_segment or (cc and step[r] != step[last])
+        if new_run and last >= 0:  # close the run before this interval
+            if _steady(cc, run_n, run_sum, run_sq):
+                seg_low, seg_high = min(seg_low, run_low), max(seg_high, run_high)
+            else:
+                w = run_w
+        if new_segment:
+            if last >= 0 and w - seg_w >= min_points and w > seg_w:
+                starts[kept], rows[kept], low[kept], high[kept] = seg_w, seg_row, seg_low, seg_high
+                kept += 1
+            else:
+                w = seg_w
+            seg_w, seg_row, seg_low, seg_high = w, r, math.inf, -math.inf
+        if new_run:
+            run_w, run_n, run_sum, run_sq = w, 0, 0.0, 0.0
+            run_low, run_high = math.inf, -math.inf
+        if first_row < 0:
+            first_row = r
+        last = r
+        small, large = min(a, b), max(a, b)
+        dq[w], v0[w], v1[w] = d, a, b
+        w += 1
+        run_n += 1
+        run_sum += c
+        run_sq += c * c
+        run_low, run_high = min(run_low, small), max(run_high, large)
+    if last >= 0:  # close the last run and segment
+        if _steady(cc, run_n, run_sum, run_sq):
+            seg_low, seg_high = min(seg_low, run_low), max(seg_high, run_high)
+        else:
+            w = run_w
+        if w - seg_w >= min_points and w > seg_w:
+            starts[kept], rows[kept], low[kept], high[kept] = seg_w, seg_row, seg_low, seg_high
+            kept += 1
+        else:
+            w = seg_w
+    return (
+        dq[:w],
+        v0[:w],
+        v1[:w],
+        starts[:kept].copy(),
+        rows[:kept].copy(),
+        low[:kept].copy(),
+        high[:kept].copy(),
+        first_row,
+        last,
+    )
+
+
+@_jit
+def _steady(cc: bool, n: int, total: float, squares: float) -> bool:
+    """Whether a run is kept: always without the current filter, else when its current's
+    standard deviation is within 2 % of its mean magnitude (``_segments._constant_current``)."""
+    if not cc:
+        return True
+    mean = total / n
+    var = max(squares / n - mean * mean, 0.0)
+    return bool(math.sqrt(var) <= CC_RELATIVE_STD * abs(mean))
+
+
+@_jit
+def part_curve(
+    v0: Any,
+    v1: Any,
+    dq: Any,
+    starts: Any,
+    first: Any,
+    bins: Any,
+    shift: Any,
+    resolution: float,
+    kernel: Any,
+    curve: Any,
+    volts: Any,
+) -> None:
+    """dQ/dV of some segments written to ``curve`` and their bin centres to ``volts``: per
+    segment the charge histogram (``_histogram.charge_histogram``), the Gaussian smoothing
+    (``convolve``), the ends divided by the kernel's share inside (``edge_values``) and
+    ``/ resolution``, all in a scratch grid of the segment's bins and half a kernel either
+    side."""
+    pad = kernel.size // 2
+    total = np.zeros(kernel.size + 1)
+    for k in range(kernel.size):
+        total[k + 1] = total[k] + kernel[k]
+    size, longest = 0, 0
+    for s in range(starts.size):
+        size = max(size, bins[s] + 2 * pad)
+        stop = starts[s + 1] if s + 1 < starts.size else dq.size
+        longest = max(longest, stop - starts[s])
+    mass, inner = np.empty(size), np.empty(size)
+    ends, uppers = np.empty(longest, np.int64), np.empty(longest)
+    done = 0
+    for s in range(starts.size):
+        stop = starts[s + 1] if s + 1 < starts.size else dq.size
+        width = bins[s] + 2 * pad
+        origin = int(shift[s]) - pad + first[s]  # the grid index of the scratch's point 0
+        mass[:width] = 0.0
+        inner[:width] = 0.0
+        _histogram(
+            v0,
+            v1,
+            dq,
+            (starts[s], stop),
+            (shift[s], resolution),
+            origin,
+            width,
+            mass,
+            inner,
+            ends,
+            uppers,
+        )
+        for x in range(width):
+            mass[x] += inner[x]
+        _smooth(mass, pad, kernel, total, resolution, curve[done : done + bins[s]])
+        base = float(first[s] - done) + 0.5
+        for j in range(bins[s]):
+            volts[done + j] = (base + float(done + j)) * resolution
+        done += bins[s]
+
+
+@_jit
+def _histogram(
+    v0: Any,
+    v1: Any,
+    dq: Any,
+    rows: Any,
+    grid: Any,
+    origin: int,
+    width: int,
+    mass: Any,
+    inner: Any,
+    ends: Any,
+    uppers: Any,
+) -> None:
+    """One segment's charge histogram (``_histogram._spread``): the lower ends' shares, then
+    the upper ends', into ``mass`` (each bin's sum in the order bincount adds); the whole bins between into ``inner``. A
+    share beyond the scratch grid (only without smoothing, by rounding at the top bin) is
+    dropped."""
+    start, stop = rows
+    shift, resolution = grid
+    for k in range(start, stop):
+        lo = min(v0[k], v1[k]) / resolution + shift
+        hi = max(v0[k], v1[k]) / resolution + shift
+        a, b = int(lo), int(hi)
+        span = hi - lo
+        charge = dq[k]
+        if span < 1e-6:  # one voltage: all of it in that bin
+            upper, b = 0.0, a
+            lower = charge - upper
+        else:
+            upper = ((hi - b) * charge) / span
+            if span > 1.0 and b - a > 1:
+                density = charge / span
+                lower = (float(a + 1) - lo) * density
+                for x in range(a + 1 - origin, b - origin):
+                    inner[x] += density
+            else:
+                lower = charge - upper
+        ends[k - start], uppers[k - start] = b - origin, upper
+        if a - origin < width:
+            mass[a - origin] += lower
+    for k in range(stop - start):  # then the upper ends' shares, as bincount sums them
+        if ends[k] < width:
+            mass[ends[k]] += uppers[k]
+
+
+@_jit
+def _smooth(mass: Any, pad: int, kernel: Any, total: Any, resolution: float, out: Any) -> None:
+    """``convolve`` of one segment's histogram (point by point the same multiply-adds, here
+    tap by tap so the points go in SIMD), its ends divided by the share of the kernel inside
+    the segment (``edge_values``), over ``resolution``, into ``out`` (the segment's points)."""
+    bins = out.size
+    middle, own = kernel[pad], mass[pad : pad + bins]
+    for j in range(bins):  # indexed by the loop alone (views): no wraparound test, SIMD
+        out[j] = own[j] * middle
+    for k in range(1, pad + 1):
+        weight = kernel[pad + k]
+        left, right = mass[pad - k : pad - k + bins], mass[pad + k : pad + k + bins]
+        for j in range(bins):
+            tmp = left[j] + right[j]
+            tmp *= weight
+            out[j] += tmp
+    for j in range(min(pad, bins)):
+        out[j] = out[j] / _inside(total, pad, bins, j)
+    for j in range(max(pad, bins - pad), bins):
+        out[j] = out[j] / _inside(total, pad, bins, j)
+    for j in range(bins):
+        out[j] = out[j] / resolution
+
+
+@_jit
+def _inside(total: Any, pad: int, bins: int, j: int) -> float:
+    """The share of the kernel that falls inside a segment of ``bins`` points at point ``j``."""
+    right = min(pad, bins - 1 - j) + pad + 1
+    left = max(-pad, -j) + pad
+    return float(total[right] - total[left])

@@ -1,0 +1,296 @@
+"""The compiled dQ/dV kernels (numba, the ``analysis`` extra) against the numpy path they
+replace, which stays the reference and the fallback: the same frames through both give the same
+curves (to 1e-12 of each column's scale; on every frame here they are bit-equal), and without
+numba, or when it cannot compile, dqdv runs in numpy with no noise."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+
+from ionworks.data import analysis
+from ionworks.data.analysis import _kernels, _segments, dqdv, dvdq
+from ionworks.data.errors import DataError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_analysis_known import slow_discharge
+
+pytest.importorskip("numba")
+
+
+def _cycling(
+    rng: np.random.Generator, cycles: int, longest: int, quantum: float, noise: float = 0.002
+) -> pl.DataFrame:
+    """Cycles of a CC discharge, a CV hold, a rest, a CC charge, a CV hold and a rest, of random
+    lengths (some shorter than ``min_points``), voltage quantised to ``quantum``; each CC
+    step's current noisy by up to ``noise`` (relative std; over 2 % is not constant current)."""
+    parts: list[dict[str, np.ndarray]] = []
+    step = 0
+    for cycle in range(cycles):
+        for current, kind in (
+            (1.0, "cc"),
+            (1.0, "cv"),
+            (0.0, "rest"),
+            (-1.0, "cc"),
+            (-1.0, "cv"),
+            (0.0, "rest"),
+        ):
+            n = int(rng.integers(2, longest))
+            if kind == "cc":
+                amps = current * (1.0 + rng.uniform(0, noise) * rng.standard_normal(n))
+                volts = 3.7 - np.sign(current) * np.linspace(0.0, rng.uniform(0.01, 0.6), n)
+            else:
+                amps = current * np.exp(-np.arange(n) / max(n / 4, 1.0))
+                volts = np.full(n, 3.7 + 0.3 * np.sign(-current))
+            volts = volts + 0.0005 * rng.standard_normal(n)
+            parts.append(
+                {
+                    "Current [A]": amps,
+                    "Voltage [V]": np.round(volts / quantum) * quantum if quantum else volts,
+                    "Step count": np.full(n, step, dtype=np.int64),
+                    "Cycle count": np.full(n, cycle, dtype=np.int64),
+                }
+            )
+            step += 1
+    columns = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    rows = columns["Current [A]"].size
+    columns["Time [s]"] = np.cumsum(rng.uniform(0.5, 10.0, rows))
+    return pl.DataFrame(columns).select(
+        "Time [s]", "Current [A]", "Voltage [V]", "Step count", "Cycle count"
+    )
+
+
+def _blanked(frame: pl.DataFrame, rng: np.random.Generator, share: float) -> pl.DataFrame:
+    """Some voltages NaN, some currents missing, a time infinite: the dropped samples of a real
+    cycler."""
+    rows = frame.height
+    nan_v = rng.random(rows) < share
+    null_i = rng.random(rows) < share
+    return frame.with_columns(
+        pl.when(pl.Series(nan_v))
+        .then(float("nan"))
+        .otherwise(pl.col("Voltage [V]"))
+        .alias("Voltage [V]"),
+        pl.when(pl.Series(null_i)).then(None).otherwise(pl.col("Current [A]")).alias("Current [A]"),
+        pl.when(pl.int_range(pl.len()) == rows // 3)
+        .then(float("inf"))
+        .otherwise(pl.col("Time [s]"))
+        .alias("Time [s]"),
+    )
+
+
+def _fleet(rng: np.random.Generator) -> pl.DataFrame:
+    """Three cells' rows interleaved by time (the cells are sorted together), with gaps."""
+    cells = [
+        _blanked(_cycling(rng, 6, 300, 0.001), rng, 0.01).with_columns(
+            pl.lit(name).alias("measurement_id")
+        )
+        for name in ("cell-b", "cell-a", "cell-c")
+    ]
+    return pl.concat(cells).sort("Time [s]", maintain_order=True)
+
+
+def _frames() -> dict[str, pl.DataFrame]:
+    rng = np.random.default_rng(2026)
+    known = slow_discharge()
+    return {
+        "known slow discharge": known,
+        "one segment (no labels)": known.drop("Cycle count", "Step count"),
+        "cycling with CV holds, 0.1 mV quantum": _cycling(rng, 12, 400, 0.0001),
+        "cycling, unquantised, NaNs": _blanked(_cycling(rng, 12, 400, 0.0), rng, 0.02),
+        "tiny segments": _cycling(rng, 40, 25, 0.001),
+        "CC steps near the 2 % current spread": _cycling(rng, 40, 300, 0.0, noise=0.04),
+        "fleet, cells interleaved": _fleet(rng),
+        "Int32 cycle count": _cycling(rng, 5, 300, 0.0).with_columns(
+            pl.col("Cycle count").cast(pl.Int32)
+        ),
+        "long: read in two threads": _cycling(rng, 300, 2500, 0.0001),
+    }
+
+
+FRAMES = _frames()
+KWARGS: list[dict[str, Any]] = [
+    {},
+    {"direction": "charge"},
+    {"smoothing": 0.0},
+    {"resolution": 0.001, "smoothing": 0.02},
+    {"constant_current_only": False},
+    {"min_points": 1},
+]
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The kernels' calls, recorded (so a test knows the compiled path ran)."""
+    kernels = _kernels.compiled()
+    assert kernels is not None, "numba is installed but the kernels did not load"
+    calls: list[str] = []
+    for name in ("read_intervals", "part_curve"):
+        method = getattr(kernels, name)
+
+        def record(*args: Any, _name: str = name, _method: Any = method, **kw: Any) -> Any:
+            calls.append(_name)
+            return _method(*args, **kw)
+
+        monkeypatch.setattr(kernels, name, record)
+    yield calls
+
+
+def _numpy_path(call: Callable[[], pl.DataFrame]) -> pl.DataFrame | str:
+    """``call`` with the kernels switched off; a DataError's message instead of a frame."""
+    saved = _kernels._LOADED[:]
+    _kernels._LOADED[:] = [None]
+    try:
+        return _outcome(call)
+    finally:
+        _kernels._LOADED[:] = saved
+
+
+def _outcome(call: Callable[[], pl.DataFrame]) -> pl.DataFrame | str:
+    try:
+        return call()
+    except DataError as exc:
+        return f"DataError: {exc}"
+
+
+def assert_same(got: pl.DataFrame | str, expected: pl.DataFrame | str) -> None:
+    """The same columns, labels and points; floats within 1e-12 of the column's largest."""
+    if isinstance(expected, str) or isinstance(got, str):
+        assert got == expected
+        return
+    assert got.columns == expected.columns and got.height == expected.height
+    for name in got.columns:
+        a, b = got.get_column(name), expected.get_column(name)
+        if not a.dtype.is_float():
+            assert a.equals(b), name
+            continue
+        x, y = a.to_numpy(), b.to_numpy()
+        assert np.array_equal(np.isnan(x), np.isnan(y)), name
+        scale = float(np.nanmax(np.abs(y))) if y.size else 0.0
+        assert float(np.nanmax(np.abs(x - y), initial=0.0)) <= 1e-12 * scale, name
+
+
+@pytest.mark.parametrize(
+    "kw", KWARGS, ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()) or "defaults"
+)
+@pytest.mark.parametrize("name", list(FRAMES))
+def test_compiled_dqdv_and_dvdq_equal_the_numpy_path(
+    name: str, kw: dict[str, Any], spy: list[str]
+) -> None:
+    frame = FRAMES[name]
+    for function in (dqdv, dvdq):
+        args = {
+            k: v for k, v in kw.items() if function is dqdv or k not in ("resolution", "smoothing")
+        }
+        expected = _numpy_path(lambda: function(frame, **args))  # noqa: B023
+        got = _outcome(lambda: function(frame, **args))  # noqa: B023
+        assert_same(got, expected)
+    assert "read_intervals" in spy  # integer labels: the compiled pass read every frame here
+    if not isinstance(_outcome(lambda: dqdv(frame, **kw)), str):
+        assert "part_curve" in spy
+
+
+def test_the_long_frame_is_cut_in_two_and_has_every_kind_of_segment() -> None:
+    """What the frames above stand for: the long one is read in two threads, CV holds and
+    short segments are dropped, gaps are there."""
+    long = FRAMES["long: read in two threads"]
+    assert long.height > 2 * _segments.PARALLEL_ROWS
+    curve = dqdv(FRAMES["tiny segments"])
+    kept = curve.get_column("Cycle count").n_unique()
+    assert 0 < kept < 40  # some cycles' discharges are shorter than min_points
+    assert FRAMES["cycling, unquantised, NaNs"].get_column("Voltage [V]").is_nan().sum() > 10
+    noisy = dqdv(FRAMES["CC steps near the 2 % current spread"]).get_column("Cycle count")
+    assert 5 < noisy.n_unique() < 35  # some discharges' current spreads more than 2 %, some less
+
+
+def test_labels_that_are_not_integers_take_the_numpy_path(spy: list[str]) -> None:
+    """A float or gapped cycle count is compared as polars compares it: the numpy read."""
+    frame = FRAMES["cycling with CV holds, 0.1 mV quantum"]
+    floats = frame.with_columns(pl.col("Cycle count").cast(pl.Float64))
+    assert_same(dqdv(floats), _numpy_path(lambda: dqdv(floats)))
+    assert "read_intervals" not in spy and "part_curve" in spy
+
+
+def test_without_numba_dqdv_runs_in_numpy(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """numba missing (its import fails): the kernels are None, one debug line says why, and
+    dqdv answers what the numpy path answers."""
+    frame = FRAMES["cycling with CV holds, 0.1 mV quantum"]
+    expected = _numpy_path(lambda: dqdv(frame))
+    monkeypatch.setattr(_kernels, "_LOADED", [])
+    monkeypatch.setitem(sys.modules, "numba", None)  # "import numba" raises ImportError
+    monkeypatch.delitem(sys.modules, "ionworks.data.analysis._jit")
+    monkeypatch.delattr(analysis, "_jit")
+    with caplog.at_level(logging.DEBUG, logger=_kernels.__name__):
+        got = dqdv(frame)
+    assert _kernels.compiled() is None
+    assert_same(got, expected)
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG]
+    assert "numpy path" in caplog.records[0].getMessage()
+
+
+def test_a_kernel_that_fails_to_compile_leaves_the_numpy_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def fail(_: object) -> None:
+        raise TypeError("Failed in nopython mode pipeline (step: nopython frontend)")
+
+    monkeypatch.setattr(_kernels, "_LOADED", [])
+    monkeypatch.setattr(_kernels, "_warm", fail)
+    assert _kernels.compiled() is None
+    frame = FRAMES["known slow discharge"]
+    assert_same(dqdv(frame), _numpy_path(lambda: dqdv(frame)))
+
+
+def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=600,  # ends a hang only; a cold compile takes seconds
+        env={**os.environ, **env},
+    )
+
+
+CHECK = """
+    import numpy as np
+    from ionworks.data.analysis import _kernels, dqdv
+    from test_analysis_known import slow_discharge
+    frame = slow_discharge()
+    got = dqdv(frame)
+    kernels = _kernels.compiled()
+    _kernels._LOADED[:] = [None]
+    assert got.equals(dqdv(frame))
+    print("compiled" if kernels is not None else "numpy")
+"""
+
+
+def test_an_unusable_numba_cache_directory_does_not_break_dqdv(tmp_path: Path) -> None:
+    """NUMBA_CACHE_DIR under a regular file (no one can create it, root included): numba finds
+    no place for its cache; the kernels still compile and dqdv still answers."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    tests = str(Path(__file__).resolve().parent)
+    out = _python(CHECK, NUMBA_CACHE_DIR=str(blocker / "numba"), PYTHONPATH=tests)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split() == ["compiled"], out.stderr[-3000:]
+    assert out.stderr == ""
+
+
+def test_numba_disable_jit_takes_the_numpy_path() -> None:
+    """With NUMBA_DISABLE_JIT the kernels would run as Python: the numpy path runs instead."""
+    tests = str(Path(__file__).resolve().parent)
+    out = _python(CHECK, NUMBA_DISABLE_JIT="1", PYTHONPATH=tests)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split() == ["numpy"]
