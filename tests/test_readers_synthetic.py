@@ -376,8 +376,9 @@ def test_integrated_per_step_sums_equal_the_window_bit_for_bit(
         "c": (-pl.col(CURRENT)).clip(lower_bound=0.0),
     }
     window = frame.select(_finish.integrated(r).alias(n) for n, r in rates.items())
-    looped = pl.DataFrame(_finish.integrated_series(frame, rates))
+    monkeypatch.setattr(_finish, "BLOCK_ROWS", 1000)  # blocks that do not divide the rows
+    looped = pl.DataFrame(_finish.integrated_series(frame, pl.col(CURRENT), ("d", "c")))
     monkeypatch.setattr(_finish, "LOOPED_STEPS", 10)
-    windowed = pl.DataFrame(_finish.integrated_series(frame, rates))
+    windowed = pl.DataFrame(_finish.integrated_series(frame, pl.col(CURRENT), ("d", "c")))
     assert looped.equals(window) and windowed.equals(window)
     assert np.array_equal(looped.to_numpy().view(np.int64), window.to_numpy().view(np.int64))
