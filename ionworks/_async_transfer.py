@@ -162,7 +162,7 @@ class AsyncTransfer:
     async def download(self, url: str, *, what: str, timeout: float | None = None) -> bytes:
         """GET a signed URL completely, starting again when the body was cut short."""
         with translate_transport_errors(host_of(url)):
-            return await arun(whole_body(), lambda _: self._download_once(url, what, timeout))
+            return await arun(whole_body(what), lambda _: self._download_once(url, what, timeout))
 
     async def _download_once(self, url: str, what: str, timeout: float | None) -> bytes:
         async with self._storage.stream("GET", url, **options(timeout)) as response:

@@ -112,7 +112,7 @@ class Transfer:
         A progress bar is shown for large transfers when a person is watching.
         """
         with translate_transport_errors(host_of(url)):
-            return run(whole_body(), lambda _: self._download_once(url, what, timeout))
+            return run(whole_body(what), lambda _: self._download_once(url, what, timeout))
 
     def _download_once(self, url: str, what: str, timeout: float | None) -> bytes:
         with self._storage.stream("GET", url, **options(timeout)) as response:

@@ -20,7 +20,7 @@ import httpx
 from ._http import check_timeout, raise_storage_error
 from ._progress import progress_bar
 from ._retry import CALL_TIMEOUT
-from .errors import IonworksError
+from .errors import APIConnectionError, IonworksError
 
 T = TypeVar("T")
 Plan = Generator[str | None, Any, T]
@@ -51,17 +51,29 @@ def bar(total: int, description: str) -> Any:
     return progress_bar(0 if _quiet.get() else total, description)
 
 
-def whole_body() -> Plan[bytes]:
+def whole_body(what: str) -> Plan[bytes]:
     """A whole GET, made again when its body was cut short (``ATTEMPTS`` in all)."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
             body: bytes = yield None
-        except BODY_CUT_SHORT:
-            if attempt >= ATTEMPTS:
-                raise
-            continue
+        except BODY_CUT_SHORT as exc:
+            if attempt < ATTEMPTS:
+                continue
+            if isinstance(exc, httpx.TimeoutException):
+                raise  # the caller names a timeout
+            raise _cut_short(exc, what) from exc
         return body
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _cut_short(exc: Exception, what: str) -> APIConnectionError:
+    """The error when every attempt's body was cut short: the server answered each time, so not
+    "could not reach" (the transport's wording)."""
+    return APIConnectionError(
+        f"Storage cut the {what} transfer short {ATTEMPTS} times ({exc}). The connection "
+        "dropped mid-transfer or the stored file is damaged; retry, and if it keeps happening "
+        "tell the server's operator."
+    )
 
 
 def byte_range(first: int | None, last: int, what: str) -> Plan[tuple[bytes, int, int]]:
@@ -72,10 +84,12 @@ def byte_range(first: int | None, last: int, what: str) -> Plan[tuple[bytes, int
     for attempt in range(1, ATTEMPTS + 1):
         try:
             response: httpx.Response = yield spec
-        except BODY_CUT_SHORT:
-            if attempt >= ATTEMPTS:
-                raise
-            continue
+        except BODY_CUT_SHORT as exc:
+            if attempt < ATTEMPTS:
+                continue
+            if isinstance(exc, httpx.TimeoutException):
+                raise  # the caller names a timeout
+            raise _cut_short(exc, what) from exc
         if response.status_code >= 400:
             raise_storage_error(response, what)
         if response.status_code == 200:  # the range was ignored: this is the whole object

@@ -225,7 +225,7 @@ async def test_a_body_that_is_not_parquet_is_named_alike(
 
 
 def test_the_plans_decide_without_io() -> None:
-    """A whole GET: tried again after a cut, the error itself after the last attempt; a range:
+    """A whole GET: tried again after a cut, a "cut short" error after the last attempt; a range:
     a short answer asked for again, any other error passed through at once."""
     cuts: list[str | None] = []
 
@@ -233,9 +233,16 @@ def test_the_plans_decide_without_io() -> None:
         cuts.append(request)
         raise httpx.RemoteProtocolError("cut")
 
-    with pytest.raises(httpx.RemoteProtocolError):
-        rules.run(rules.whole_body(), cut)
+    with pytest.raises(APIConnectionError, match="cut the series transfer short") as raised:
+        rules.run(rules.whole_body("series"), cut)
+    assert isinstance(raised.value.__cause__, httpx.RemoteProtocolError)
     assert cuts == [None] * rules.ATTEMPTS
+
+    def slow(request: str | None) -> bytes:  # a timeout stays a timeout (the caller names it)
+        raise httpx.ReadTimeout("slow")
+
+    with pytest.raises(httpx.ReadTimeout):
+        rules.run(rules.whole_body("series"), slow)
 
     answers = iter([b"0123", b"01234567"])
 
