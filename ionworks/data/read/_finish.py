@@ -32,6 +32,7 @@ from ..columns import (
     VOLTAGE,
 )
 from ..errors import DataError
+from . import _pieces
 from ._errors import ReaderError
 
 Ints = np.ndarray[Any, np.dtype[np.integer[Any]]]
@@ -280,17 +281,25 @@ def integrated_series(
     if starts.len() > LOOPED_STEPS:
         return data.select(integrated(r).alias(n) for n, r in parts.items()).get_columns()
     values = data.select(pl.col(TIME), rate.alias("_rate"))
+    bounds = [*starts.to_list(), data.height]
     if any(values.null_count().row(0)) or values.dtypes != [pl.Float64, pl.Float64]:
         areas = data.select(_area(r).alias(n) for n, r in parts.items())
-        summed = [areas.get_column(n).to_numpy(writable=True) for n in names]
+        summed = [_sum_steps(areas.get_column(n).to_numpy(writable=True), bounds) for n in names]
     else:
         time, rates = (values.get_column(n).to_numpy() for n in (TIME, "_rate"))
-        summed = _areas(time, rates, starts.to_numpy())
-    bounds = [*starts.to_list(), data.height]
-    for values_of_rate in summed:
-        for first, end in pairwise(bounds):
-            np.cumsum(values_of_rate[first:end], out=values_of_rate[first:end])
+        # The two parts on two threads (numpy lets go of the GIL while it computes).
+        summed = _pieces.run(
+            lambda negate: _sum_steps(_areas(time, rates, negate), bounds), (False, True)
+        )
     return [pl.Series(n, v) for n, v in zip(names, summed, strict=True)]  # numpy's, no copy
+
+
+def _sum_steps(areas: Floats, bounds: list[int]) -> Floats:
+    """Running sums of ``areas`` from 0 at each step's first row (``bounds``), in place."""
+    for first, end in pairwise(bounds):
+        areas[first] = 0.0
+        np.cumsum(areas[first:end], out=areas[first:end])
+    return areas
 
 
 def _area(rate: pl.Expr) -> pl.Expr:
@@ -304,37 +313,34 @@ BLOCK_ROWS = 1 << 16
 """Rows of :func:`_areas` worked at a time, so its passes over a block stay in the CPU's caches."""
 
 
-def _areas(time: Floats, rate: Floats, starts: Ints) -> list[Floats]:
-    """:func:`_area` of ``rate``'s positive part and of its negative part's magnitude, in numpy,
-    for values without nulls.
+def _areas(time: Floats, rate: Floats, negate: bool) -> Floats:
+    """:func:`_area` of ``rate``'s positive part (of its negative part's magnitude if ``negate``)
+    in numpy, for values without nulls (step starts are left to :func:`_sum_steps`).
 
     The same operations in the same order as polars evaluates ``0.5 * (r + r.shift()) *
     t.diff() / 3600`` on ``r = rate.clip(lower_bound=0.0)`` (its clip keeps any value not below
     the bound, -0.0 and NaN included; its division by a number is a product with the inverse),
-    written into one array per part instead of a new column per operation.
+    written into one array instead of a new column per operation.
     """
     rows = len(rate)
-    out = [np.empty(rows), np.empty(rows)]
-    part, dt = np.empty(BLOCK_ROWS + 1), np.empty(BLOCK_ROWS)
+    area = np.empty(rows)
+    clipped, dt = np.empty(BLOCK_ROWS + 1), np.empty(BLOCK_ROWS)
     for low in range(1, rows, BLOCK_ROWS):
         high = min(low + BLOCK_ROWS, rows)
         width = high - low
-        np.subtract(time[low:high], time[low - 1 : high - 1], out=dt[:width])
-        for area, negate in zip(out, (False, True), strict=True):
-            clipped = part[: width + 1]
-            if negate:
-                np.negative(rate[low - 1 : high], out=clipped)
-            else:
-                clipped[:] = rate[low - 1 : high]
-            clipped[clipped < 0.0] = 0.0
-            block = area[low:high]
-            np.add(clipped[1:], clipped[:-1], out=block)
-            block *= 0.5
-            block *= dt[:width]
-            block *= 1.0 / 3600.0
-    for area in out:
-        area[starts] = 0.0  # row 0 among them
-    return out
+        step, part = dt[:width], clipped[: width + 1]
+        np.subtract(time[low:high], time[low - 1 : high - 1], out=step)
+        if negate:
+            np.negative(rate[low - 1 : high], out=part)
+        else:
+            part[:] = rate[low - 1 : high]
+        part[part < 0.0] = 0.0
+        block = area[low:high]
+        np.add(part[1:], part[:-1], out=block)
+        block *= 0.5
+        block *= step
+        block *= 1.0 / 3600.0
+    return area
 
 
 def with_cumulative(data: pl.DataFrame) -> pl.DataFrame:

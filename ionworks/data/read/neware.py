@@ -8,6 +8,7 @@ time from the absolute ``Date`` of each row (the ``Time`` column restarts at eve
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -119,9 +120,12 @@ def read(path: Path) -> pl.DataFrame:
     dtypes |= {c: pl.String for c in (mode, stamp, duration) if c is not None}
     counters = [c for c, (t, _) in columns.items() if t in _COUNTERS]
     frame = read_table(path, table, dtypes, integers=counters)
-    steps = None if mode is None else _StepTypes.of(frame.get_column(mode))
-    exprs = [_in_si(frame, c, t, f, steps).alias(t) for c, (t, f) in columns.items()]
-    exprs.append(_time(frame, stamp, duration, path, table))
+    with ThreadPoolExecutor(1) as pool:
+        # The times (parsed on every thread polars has) meanwhile the numbers (in numpy, on one).
+        times = pool.submit(_time, frame, stamp, duration, path, table)
+        steps = None if mode is None else _StepTypes.of(frame.get_column(mode))
+        exprs = [_in_si(frame, c, t, f, steps).alias(t) for c, (t, f) in columns.items()]
+        exprs.append(times.result())
     # The current is signed here already (finish's rule, from the step type), so no
     # direction column is carried to finish, which puts the numbers in one chunk each.
     return finish(frame.select(exprs), file_columns=table.columns)
