@@ -34,8 +34,6 @@ def _jit(function: Any) -> Any:
         return njit(cache=False, nogil=True)(function)
 
 
-
-
 @_jit
 def read_intervals(
     t: Any,
@@ -58,25 +56,22 @@ def read_intervals(
     a segment with fewer than ``min_points`` intervals. Dropped intervals are overwritten (the
     write position goes back), so nothing is compacted afterwards.
 
-    Returns ``dq, v0, v1`` (the kept intervals: charge, voltage at the start and end), per kept segment its
-    first interval, its first interval's end row before the current filter (where its labels
-    are read), its lowest and highest voltage, and the end rows of the first and last
-    intervals of any kept or not (-1: none).
+    Returns ``dq, v0, v1`` (the kept intervals: charge, voltages at the start and end); per
+    kept segment (the first ``kept`` of each array of ``found``) its first interval, the end
+    row of its first interval before the current filter (where its labels are read), its
+    lowest and highest voltage; the end rows of the first and last intervals (-1: none).
     """
     n = t.size
     m = max(n - 1, 0)
     dq, v0, v1 = np.empty(m), np.empty(m), np.empty(m)
-    starts, rows = np.empty(m + 1, np.int64), np.empty(m + 1, np.int64)
-    low, high = np.empty(m + 1), np.empty(m + 1)
+    found = (np.empty(m + 1, np.int64), np.empty(m + 1, np.int64), np.empty(m + 1), np.empty(m + 1))
     has_cell, has_cycle, has_step = cell.size > 0, cycle.size > 0, step.size > 0
     cc = constant_current_only and has_step
     scale = 3600.0 if discharge else -3600.0
-    w = 0  # the next write position
-    kept = 0  # kept segments
+    w, kept = 0, 0  # the next write position; the segments kept
     first_row, last = -1, -1  # end rows of the first and of the previous interval
     seg_w, seg_row, seg_low, seg_high = 0, -1, math.inf, -math.inf
-    run_w, run_n, run_sum, run_sq = 0, 0, 0.0, 0.0
-    run_low, run_high = math.inf, -math.inf
+    run_w, run_n, run_sum, run_sq, run_low, run_high = 0, 0, 0.0, 0.0, math.inf, -math.inf
     for r in range(1, n):
         c = i[r]
         if discharge:
@@ -90,58 +85,55 @@ def read_intervals(
         a, b = v[r - 1], v[r]
         if not (np.isfinite(d) and d > 0 and np.isfinite(a) and np.isfinite(b)):
             continue
-        new_segment, new_run = last < 0, last < 0
-        if last >= 0:
-            new_segment = (has_cell and cell[r] != cell[last]) or (
-                has_cycle and cycle[r] != cycle[last]
-            )
-            new_run = new_segment or (cc and step[r] != step[last])
+        new_segment = last < 0 or (
+            (has_cell and cell[r] != cell[last]) or (has_cycle and cycle[r] != cycle[last])
+        )
+        new_run = new_segment or (cc and step[r] != step[last])
         if new_run and last >= 0:  # close the run before this interval
-            if _steady(cc, run_n, run_sum, run_sq):
-                seg_low, seg_high = min(seg_low, run_low), max(seg_high, run_high)
-            else:
-                w = run_w
+            run = (run_w, run_n, run_sum, run_sq, run_low, run_high)
+            w, seg_low, seg_high = _end_run(cc, w, run, seg_low, seg_high)
         if new_segment:
-            if last >= 0 and w - seg_w >= min_points and w > seg_w:
-                starts[kept], rows[kept], low[kept], high[kept] = seg_w, seg_row, seg_low, seg_high
-                kept += 1
-            else:
-                w = seg_w
+            if last >= 0:
+                segment = (seg_w, seg_row, seg_low, seg_high)
+                w, kept = _end_segment(w, segment, min_points, found, kept)
             seg_w, seg_row, seg_low, seg_high = w, r, math.inf, -math.inf
         if new_run:
-            run_w, run_n, run_sum, run_sq = w, 0, 0.0, 0.0
-            run_low, run_high = math.inf, -math.inf
+            run_w, run_n, run_sum, run_sq, run_low, run_high = w, 0, 0.0, 0.0, math.inf, -math.inf
         if first_row < 0:
             first_row = r
         last = r
-        small, large = min(a, b), max(a, b)
         dq[w], v0[w], v1[w] = d, a, b
         w += 1
-        run_n += 1
-        run_sum += c
-        run_sq += c * c
-        run_low, run_high = min(run_low, small), max(run_high, large)
+        run_n, run_sum, run_sq = run_n + 1, run_sum + c, run_sq + c * c
+        run_low, run_high = min(run_low, a, b), max(run_high, a, b)
     if last >= 0:  # close the last run and segment
-        if _steady(cc, run_n, run_sum, run_sq):
-            seg_low, seg_high = min(seg_low, run_low), max(seg_high, run_high)
-        else:
-            w = run_w
-        if w - seg_w >= min_points and w > seg_w:
-            starts[kept], rows[kept], low[kept], high[kept] = seg_w, seg_row, seg_low, seg_high
-            kept += 1
-        else:
-            w = seg_w
-    return (
-        dq[:w],
-        v0[:w],
-        v1[:w],
-        starts[:kept].copy(),
-        rows[:kept].copy(),
-        low[:kept].copy(),
-        high[:kept].copy(),
-        first_row,
-        last,
-    )
+        run = (run_w, run_n, run_sum, run_sq, run_low, run_high)
+        w, seg_low, seg_high = _end_run(cc, w, run, seg_low, seg_high)
+        w, kept = _end_segment(w, (seg_w, seg_row, seg_low, seg_high), min_points, found, kept)
+    return dq[:w], v0[:w], v1[:w], found, kept, first_row, last
+
+
+@_jit
+def _end_run(cc: bool, w: int, run: Any, low: float, high: float) -> Any:
+    """A run closed: kept, it widens its segment's voltage range (``low``, ``high``); dropped,
+    the write position goes back to its start. The new position and range."""
+    start, n, total, squares, run_low, run_high = run
+    if _steady(cc, n, total, squares):
+        return w, min(low, run_low), max(high, run_high)
+    return start, low, high
+
+
+@_jit
+def _end_segment(w: int, segment: Any, min_points: int, found: Any, kept: int) -> Any:
+    """A segment closed: recorded in ``found`` when it kept ``min_points`` intervals (and at
+    least one), else dropped (the write position back to its start). The new position and
+    number of segments kept."""
+    start, row, low, high = segment
+    if w - start >= min_points and w > start:
+        starts, rows, lows, highs = found
+        starts[kept], rows[kept], lows[kept], highs[kept] = start, row, low, high
+        return w, kept + 1
+    return start, kept
 
 
 @_jit
@@ -229,7 +221,8 @@ def _histogram(
     uppers: Any,
 ) -> None:
     """One segment's charge histogram (``_histogram._spread``): the lower ends' shares, then
-    the upper ends', into ``mass`` (each bin's sum in the order bincount adds); the whole bins between into ``inner``. A
+    the upper ends', into ``mass`` (each bin's sum in the order bincount adds); the whole bins
+    between into ``inner``. A
     share beyond the scratch grid (only without smoothing, by rounding at the top bin) is
     dropped."""
     start, stop = rows

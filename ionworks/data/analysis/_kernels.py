@@ -65,7 +65,8 @@ class Kernels:
             constant_current_only,
             int(min_points),
         )
-        dq, v0, v1, starts, rows, low, high, first_row, last_row = found
+        dq, v0, v1, segments, kept, first_row, last_row = found
+        starts, rows, low, high = (values[:kept].copy() for values in segments)
         return Intervals(dq, v0, v1, starts, rows, low, high, int(first_row), int(last_row))
 
     def part_curve(
