@@ -25,6 +25,15 @@ DISABLED = bool(config.DISABLE_JIT)
 """Whether numba was told not to compile (``NUMBA_DISABLE_JIT``): then these are not used."""
 
 
+def _jit_numpy(function: Any) -> Any:
+    """:func:`_jit` with numpy's float errors (a division by zero gives inf, not a raise): no
+    test before each division, so a loop of them runs in SIMD."""
+    try:
+        return njit(cache=True, nogil=True, error_model="numpy")(function)
+    except RuntimeError:
+        return njit(cache=False, nogil=True, error_model="numpy")(function)
+
+
 def _jit(function: Any) -> Any:
     """``njit(nogil=True)``, cached on disk when numba finds a writable place for its cache
     (next to this file, else the user's cache directory); compiled per process otherwise."""
@@ -176,7 +185,7 @@ def part_curve(
         stop = starts[s + 1] if s + 1 < starts.size else dq.size
         longest = max(longest, stop - starts[s])
     mass, inner = np.empty(size), np.empty(size)
-    ends, uppers = np.empty(longest, np.int64), np.empty(longest)
+    scratch = np.empty((4, longest))
     done = 0
     for s in range(starts.size):
         stop = starts[s + 1] if s + 1 < starts.size else dq.size
@@ -194,8 +203,7 @@ def part_curve(
             width,
             mass,
             inner,
-            ends,
-            uppers,
+            scratch,
         )
         for x in range(width):
             mass[x] += inner[x]
@@ -206,7 +214,7 @@ def part_curve(
         done += bins[s]
 
 
-@_jit
+@_jit_numpy
 def _histogram(
     v0: Any,
     v1: Any,
@@ -217,40 +225,48 @@ def _histogram(
     width: int,
     mass: Any,
     inner: Any,
-    ends: Any,
-    uppers: Any,
+    scratch: Any,
 ) -> None:
     """One segment's charge histogram (``_histogram._spread``): the lower ends' shares, then
     the upper ends', into ``mass`` (each bin's sum in the order bincount adds); the whole bins
-    between into ``inner``. A
-    share beyond the scratch grid (only without smoothing, by rounding at the top bin) is
-    dropped."""
+    between into ``inner``. The shares are computed first without a branch (SIMD), bins as
+    floats (``floor``, exact: the values are positive), then scattered. A share beyond the
+    scratch grid (only without smoothing, by rounding at the top bin) is dropped."""
     start, stop = rows
     shift, resolution = grid
-    for k in range(start, stop):
-        lo = min(v0[k], v1[k]) / resolution + shift
-        hi = max(v0[k], v1[k]) / resolution + shift
-        a, b = int(lo), int(hi)
+    n = stop - start
+    x0, x1, q = v0[start:stop], v1[start:stop], dq[start:stop]
+    ends_a, ends_b, lower, upper = scratch[0], scratch[1], scratch[2], scratch[3]
+    for j in range(n):
+        e0 = x0[j] / resolution + shift
+        e1 = x1[j] / resolution + shift
+        lo, hi = min(e0, e1), max(e0, e1)
+        a, b = np.floor(lo), np.floor(hi)
         span = hi - lo
-        charge = dq[k]
-        if span < 1e-6:  # one voltage: all of it in that bin
-            upper, b = 0.0, a
-            lower = charge - upper
-        else:
-            upper = ((hi - b) * charge) / span
-            if span > 1.0 and b - a > 1:
-                density = charge / span
-                lower = (float(a + 1) - lo) * density
-                for x in range(a + 1 - origin, b - origin):
-                    inner[x] += density
-            else:
-                lower = charge - upper
-        ends[k - start], uppers[k - start] = b - origin, upper
-        if a - origin < width:
-            mass[a - origin] += lower
-    for k in range(stop - start):  # then the upper ends' shares, as bincount sums them
-        if ends[k] < width:
-            mass[ends[k]] += uppers[k]
+        point = span < 1e-6  # one voltage: all of it in that bin
+        share = ((hi - b) * q[j]) / span
+        share = 0.0 if point else share
+        b = a if point else b
+        own = (a + 1.0 - lo) * (q[j] / span)
+        rest = q[j] - share
+        ends_a[j], ends_b[j] = a, b
+        lower[j] = own if b - a > 1.0 else rest
+        upper[j] = share
+    for j in range(n):
+        at = int(ends_a[j]) - origin
+        if at < width:
+            mass[at] += lower[j]
+    for j in range(n):  # then the upper ends' shares, as bincount sums them
+        at = int(ends_b[j]) - origin
+        if at < width:
+            mass[at] += upper[j]
+    for j in range(n):  # the whole bins between the ends of an interval spanning more
+        if ends_b[j] - ends_a[j] > 1.0:
+            e0 = x0[j] / resolution + shift
+            e1 = x1[j] / resolution + shift
+            density = q[j] / (max(e0, e1) - min(e0, e1))
+            for x in range(int(ends_a[j]) + 1 - origin, int(ends_b[j]) - origin):
+                inner[x] += density
 
 
 @_jit
