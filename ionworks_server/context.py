@@ -1,7 +1,8 @@
 """What a request handler gets: the app-wide context and the authenticated call.
 
 Handlers are plain synchronous functions ``handler(call) -> Response`` run in a worker thread by
-:func:`ionworks_server.app.api_route`, so database and file work never blocks the event loop.
+:func:`ionworks_server.app.api_route`, so database and file work never blocks the event loop; the
+one exception is ``Operation.on_loop`` (the table redirects: two primary-key reads in process).
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ class AppContext:
     engine: Engine
     storage: Storage
     worker: Worker
+
+    def reads_in_process(self) -> bool:
+        """Whether the database and the stored files are read in this process without network
+        round trips (SQLite, storage on local disk), so a primary-key read and a signature may
+        run on the event loop; PostgreSQL and S3 storage answer over sockets."""
+        return self.engine.dialect.name == "sqlite" and type(self.storage) is Storage
 
 
 @dataclass
