@@ -131,7 +131,7 @@ def collect_parts(
     steps = [STEP_COUNT] if STEP_COUNT in columns else []
     wanted = list(dict.fromkeys([*segment, *steps, TIME, CURRENT, VOLTAGE]))
     if isinstance(frame, pl.DataFrame) and step is None and cycle is None:
-        data = frame.select(wanted)  # eager: no query to plan, no copies
+        data = pl.DataFrame([frame.get_column(c) for c in wanted])  # no query, no copies
     else:
         data = lf.select(wanted).collect()
     data = _grouped(data, keys)
