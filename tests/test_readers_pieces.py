@@ -45,3 +45,19 @@ def test_slices_are_joined_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _pieces.by_slices(series, double).to_list() == [2 * n for n in range(50)]
     assert len(seen) == 4 and sum(seen) == 50
     assert _pieces.run(lambda n: n * n, list(range(20))) == [n * n for n in range(20)]
+
+
+def test_epoch_seconds_equal_polars_division_to_the_bit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Written into one array from each slice's microseconds: the same doubles as polars'
+    # cast and division (a product with the inverse there, not numpy's true division).
+    micro = 1709197200_000000 + np.random.default_rng(3).integers(0, 10**12, 5000)
+    text = pl.Series("t", micro).cast(pl.Datetime("us")).dt.strftime("%Y-%m-%d %H:%M:%S%.6f")
+    fmt, dtype = "%Y-%m-%d %H:%M:%S%.f", pl.Datetime("us")
+    monkeypatch.setattr(pl, "thread_pool_size", lambda: 4)
+    monkeypatch.setattr(_pieces, "MIN_ROWS", 7)
+    got = _units.epoch_seconds(text, dtype, fmt)
+    want = text.str.strptime(dtype, fmt).dt.epoch("us").cast(pl.Float64) / 1e6
+    assert got is not None and got.name == "t"
+    assert np.array_equal(got.to_numpy().view(np.int64), want.to_numpy().view(np.int64))
+    late = text.scatter(4321, "2024-02-30 09:00:00.000000")  # no such day, in the last slice
+    assert _units.epoch_seconds(late, dtype, fmt) is None

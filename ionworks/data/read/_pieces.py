@@ -31,11 +31,16 @@ def run(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         return list(pool.map(fn, items))
 
 
+def bounds(rows: int) -> list[tuple[int, int]]:
+    """(first row, row count) of the slices ``rows`` rows are cut into, one per thread."""
+    parts = max(1, min(pl.thread_pool_size(), rows // MIN_ROWS))
+    size = max(1, -(-rows // parts))
+    return [(at, min(size, rows - at)) for at in range(0, rows, size)]
+
+
 def by_slices(series: pl.Series, fn: Callable[[pl.Series], pl.Series]) -> pl.Series:
     """``fn`` (an elementwise function) of ``series``, applied to slices of it on threads."""
-    parts = min(pl.thread_pool_size(), len(series) // MIN_ROWS)
-    if parts < 2:
+    cuts = bounds(len(series))
+    if len(cuts) < 2:
         return fn(series)
-    size = -(-len(series) // parts)
-    slices = [series.slice(at, size) for at in range(0, len(series), size)]
-    return pl.concat(run(fn, slices), rechunk=False)
+    return pl.concat(run(fn, [series.slice(*cut) for cut in cuts]), rechunk=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+import numpy as np
 import polars as pl
 
 from . import _clock, _pieces
@@ -145,12 +146,46 @@ def timestamp_series(frame: pl.DataFrame, name: str) -> pl.Series:
             # exact format, so only then is the column stripped (a copy of every string).
             for stripped in (False, True):
                 text = raw.str.strip_chars() if stripped else raw
-                parse = partial(_strptime, dtype=pl.Datetime("us", zone), fmt=exact)
+                dtype = pl.Datetime("us", zone)
+                if not text.null_count():
+                    seconds = epoch_seconds(text, dtype, exact)
+                    if seconds is None:
+                        continue
+                    return seconds.alias(name)
+                parse = partial(_strptime, dtype=dtype, fmt=exact)
                 parsed = _pieces.by_slices(text, parse)  # strptime runs on one thread
                 if parsed.null_count() == text.null_count():
                     return (parsed.dt.epoch("us").cast(pl.Float64) / 1e6).alias(name)
         break
     return frame.select(timestamp_seconds(name)).to_series()
+
+
+PER_MICROSECOND = 1.0 / 1e6
+"""Polars divides a float column by a number as it multiplies it by the number's inverse."""
+
+
+def epoch_seconds(text: pl.Series, dtype: pl.Datetime, fmt: str) -> pl.Series | None:
+    """``text.str.strptime(dtype, fmt).dt.epoch("us").cast(pl.Float64) / 1e6`` to the bit, or
+    None when a value does not fit ``fmt``.
+
+    Slices are parsed on threads (``strptime`` runs on one) and each slice's microseconds are
+    converted straight into one array: no column of floats per step, no join of the slices.
+    """
+    out = np.empty(text.len())
+
+    def parse(cut: tuple[int, int]) -> bool:
+        at, rows = cut
+        parsed = _strptime(text.slice(at, rows), dtype=dtype, fmt=fmt)
+        if parsed.null_count():
+            return False
+        for chunk in parsed.dt.epoch("us").get_chunks():
+            np.multiply(chunk.to_numpy(), PER_MICROSECOND, out=out[at : at + chunk.len()])
+            at += chunk.len()
+        return True
+
+    if not all(_pieces.run(parse, _pieces.bounds(text.len()))):
+        return None
+    return pl.Series(text.name, out)
 
 
 def _strptime(text: pl.Series, *, dtype: pl.Datetime, fmt: str) -> pl.Series:
