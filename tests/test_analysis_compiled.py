@@ -70,6 +70,23 @@ def _cycling(
     )
 
 
+def _unbroken(rng: np.random.Generator, rows: int) -> pl.DataFrame:
+    """One discharge that runs on across cycle and step boundaries (no rest between): each
+    segment's first interval starts at the previous one's last voltage, its highest; some
+    steps' current spreads over 2 % (dropped)."""
+    step = np.arange(rows) // 97
+    spread = rng.uniform(0.0, 0.04, step.max() + 1)[step]
+    return pl.DataFrame(
+        {
+            "Time [s]": np.arange(rows, dtype=float),
+            "Current [A]": 1.0 + spread * rng.standard_normal(rows),
+            "Voltage [V]": np.linspace(4.2, 3.0, rows) + 0.0003 * rng.standard_normal(rows),
+            "Step count": step,
+            "Cycle count": np.arange(rows) // 250,
+        }
+    )
+
+
 def _blanked(frame: pl.DataFrame, rng: np.random.Generator, share: float) -> pl.DataFrame:
     """Some voltages NaN, some currents missing, a time infinite: the dropped samples of a real
     cycler."""
@@ -110,6 +127,7 @@ def _frames() -> dict[str, pl.DataFrame]:
         "cycling, unquantised, NaNs": _blanked(_cycling(rng, 12, 400, 0.0), rng, 0.02),
         "tiny segments": _cycling(rng, 40, 25, 0.001),
         "CC steps near the 2 % current spread": _cycling(rng, 40, 300, 0.0, noise=0.04),
+        "a discharge across cycle and step boundaries": _unbroken(rng, 6000),
         "fleet, cells interleaved": _fleet(rng),
         "Int32 cycle count": _cycling(rng, 5, 300, 0.0).with_columns(
             pl.col("Cycle count").cast(pl.Int32)

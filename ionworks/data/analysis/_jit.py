@@ -110,11 +110,13 @@ def read_intervals(
             run_w, run_n, run_sum, run_sq, run_low, run_high = w, 0, 0.0, 0.0, math.inf, -math.inf
         if first_row < 0:
             first_row = r
+        if new_run or r - 1 != last:  # else its start is the end of the interval before
+            run_low, run_high = min(run_low, a), max(run_high, a)
+        run_low, run_high = min(run_low, b), max(run_high, b)  # one compare a step: less latency
         last = r
         dq[w], v0[w], v1[w] = d, a, b
         w += 1
         run_n, run_sum, run_sq = run_n + 1, run_sum + c, run_sq + c * c
-        run_low, run_high = min(run_low, a, b), max(run_high, a, b)
     if last >= 0:  # close the last run and segment
         run = (run_w, run_n, run_sum, run_sq, run_low, run_high)
         w, seg_low, seg_high = _end_run(cc, w, run, seg_low, seg_high)
