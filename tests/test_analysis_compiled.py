@@ -132,7 +132,7 @@ def _frames() -> dict[str, pl.DataFrame]:
         "Int32 cycle count": _cycling(rng, 5, 300, 0.0).with_columns(
             pl.col("Cycle count").cast(pl.Int32)
         ),
-        "long: read in two threads": _cycling(rng, 300, 2500, 0.0001),
+        "long: read in two threads": _cycling(rng, 70, 2500, 0.0001),
     }
 
 
