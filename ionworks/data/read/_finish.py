@@ -32,7 +32,7 @@ from ..columns import (
     VOLTAGE,
 )
 from ..errors import DataError
-from . import _pieces
+from . import _pieces, _running
 from ._errors import ReaderError
 
 Ints = np.ndarray[Any, np.dtype[np.integer[Any]]]
@@ -363,6 +363,11 @@ def with_cumulative(data: pl.DataFrame) -> pl.DataFrame:
         if discharge in data.columns and charge in data.columns:
             restart += [discharge, charge]
         elif both in data.columns:
+            split = _split_in_numpy(data, both, rate, starts)
+            if split is not None:
+                named = zip((discharge, charge), split, strict=True)
+                running += [pl.lit(pl.Series(n, v)) for n, v in named]
+                continue
             d, c = split_by_direction(both, rate)
             running += [d.alias(discharge), c.alias(charge)]
             restart += [discharge, charge]
@@ -373,3 +378,28 @@ def with_cumulative(data: pl.DataFrame) -> pl.DataFrame:
     last = [] if POWER in data.columns else [(pl.col(VOLTAGE) * pl.col(CURRENT)).alias(POWER)]
     data = data.with_columns(*[from_step_start(n, starts).alias(n) for n in restart], *last)
     return data.select(c for c in data.columns if not c.startswith("_"))
+
+
+def _whole(data: pl.DataFrame, *exprs: pl.Expr) -> list[Floats] | None:
+    """``exprs`` evaluated as numpy arrays of floats, or None if one has a null or is not Float64
+    (the rules' nulls are not numpy's NaN): the columns :mod:`._running` may take."""
+    values = data.select(exprs)
+    if any(values.null_count().row(0)) or any(t != pl.Float64 for t in values.dtypes):
+        return None
+    return [s.to_numpy() for s in values.get_columns()]
+
+
+def _steps(data: pl.DataFrame, starts: pl.Series) -> tuple[Ints, Ints]:
+    """Each row's step count and each step's first row, as numpy arrays."""
+    return data.get_column(STEP_COUNT).to_numpy(), starts.to_numpy()
+
+
+def _split_in_numpy(
+    data: pl.DataFrame, both: str, rate: pl.Expr, starts: pl.Series
+) -> tuple[Floats, Floats] | None:
+    """:func:`split_by_direction` then :func:`from_step_start`, in numpy, where they may be."""
+    whole = _whole(data, pl.col(both), rate.alias("_rate"))
+    if whole is None:
+        return None
+    counter, rates = whole
+    return _running.split_restarted(counter, rates, *_steps(data, starts))
