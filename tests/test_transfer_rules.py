@@ -144,7 +144,7 @@ async def test_a_body_cut_short_every_time_fails_after_the_last_attempt(
         return True
 
     server = storage(always)
-    with pytest.raises(APIConnectionError):
+    with pytest.raises(APIConnectionError, match="cut the time series of m1 transfer short 3"):
         await _series(kind, server.url)
     assert len(_storage_calls(server)) == rules.ATTEMPTS
 
@@ -257,3 +257,7 @@ def test_the_plans_decide_without_io() -> None:
 
     with pytest.raises(httpx.ConnectError):
         rules.run(rules.byte_range(None, 16, "x"), refused)
+
+    with pytest.raises(APIConnectionError, match="cut the x transfer short") as raised:
+        rules.run(rules.byte_range(8, 15, "x"), cut)  # a range cut on every attempt
+    assert isinstance(raised.value.__cause__, httpx.RemoteProtocolError)
