@@ -54,3 +54,24 @@ def test_counters_with_gaps_keep_the_polars_rules() -> None:
     assert _finish._whole(frame, pl.col("c")) is None
     assert _finish._whole(frame, pl.col(STEP_COUNT)) is None  # not floats
     assert _finish._whole(frame, pl.col("counter")) is not None
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        [0.0, 1.0, 2.0, 3.0, 3.0, 5.0, 6.0],  # a repeat in the second block
+        [0.0, 1.0, float("nan"), 3.0, 4.0, 5.0, 6.0],  # NaN steps: rises in polars' order
+        [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 4.5],  # a fall in the last block
+        [float("inf"), float("inf"), 1.0],
+        [-0.0, 0.0, 1.0],
+        [5.0],
+        [],
+    ],
+)
+def test_increasing_times_are_checked_as_polars_checks_them(
+    times: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_running, "BLOCK_ROWS", 3)
+    series = pl.Series("t", times, dtype=pl.Float64)
+    assert _finish.increasing(series) == bool((series.diff().slice(1) > 0).all())
