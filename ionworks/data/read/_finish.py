@@ -376,15 +376,19 @@ def with_cumulative(data: pl.DataFrame) -> pl.DataFrame:
         (DISCHARGE_ENERGY, CHARGE_ENERGY, ENERGY, power),
     )
     starts = step_starts(data)
+    splits = _split_in_numpy(
+        data,
+        {b: r for d, c, b, r in plans if b in data.columns and not {d, c} <= set(data.columns)},
+        starts,
+    )
     running: list[pl.Expr] = []
     restart: list[str] = []
     for discharge, charge, both, rate in plans:
         if discharge in data.columns and charge in data.columns:
             restart += [discharge, charge]
         elif both in data.columns:
-            split = _split_in_numpy(data, both, rate, starts)
-            if split is not None:
-                named = zip((discharge, charge), split, strict=True)
+            if both in splits:
+                named = zip((discharge, charge), splits[both], strict=True)
                 running += [pl.lit(pl.Series(n, v)) for n, v in named]
                 continue
             d, c = split_by_direction(both, rate)
@@ -414,11 +418,12 @@ def _steps(data: pl.DataFrame, starts: pl.Series) -> tuple[Ints, Ints]:
 
 
 def _split_in_numpy(
-    data: pl.DataFrame, both: str, rate: pl.Expr, starts: pl.Series
-) -> tuple[Floats, Floats] | None:
-    """:func:`split_by_direction` then :func:`from_step_start`, in numpy, where they may be."""
-    whole = _whole(data, pl.col(both), rate.alias("_rate"))
-    if whole is None:
-        return None
-    counter, rates = whole
-    return _running.split_restarted(counter, rates, *_steps(data, starts))
+    data: pl.DataFrame, rates: dict[str, pl.Expr], starts: pl.Series
+) -> dict[str, tuple[Floats, Floats]]:
+    """:func:`split_by_direction` then :func:`from_step_start` of each both-ways counter of
+    ``rates`` (counter -> rate) that numpy may take, one counter per thread."""
+    inputs = {b: _whole(data, pl.col(b), r.alias("_rate")) for b, r in rates.items()}
+    ready = [(b, w) for b, w in inputs.items() if w is not None]
+    steps, firsts = _steps(data, starts)
+    done = _pieces.run(lambda w: _running.split_restarted(w[1][0], w[1][1], steps, firsts), ready)
+    return {b: split for (b, _), split in zip(ready, done, strict=True)}
