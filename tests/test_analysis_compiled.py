@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,22 @@ def _fleet(rng: np.random.Generator) -> pl.DataFrame:
     return pl.concat(cells).sort("Time [s]", maintain_order=True)
 
 
+def _discharging_fleet(rng: np.random.Generator, keys: dict[str, list[Any]]) -> pl.DataFrame:
+    """Cells that discharge from their first row to their last, one after the other on one
+    clock (so the last row of one and the first of the next are two discharging rows a second
+    apart: an interval no cell has, which must not be read); ``keys``: the key columns' value
+    per cell."""
+    count = len(next(iter(keys.values())))
+    cells = [
+        _unbroken(rng, 1500).with_columns(
+            pl.col("Time [s]") + 1500.0 * k,
+            *(pl.lit(values[k]).alias(name) for name, values in keys.items()),
+        )
+        for k in range(count)
+    ]
+    return pl.concat(cells)
+
+
 def _frames() -> dict[str, pl.DataFrame]:
     rng = np.random.default_rng(2026)
     known = slow_discharge()
@@ -129,6 +146,10 @@ def _frames() -> dict[str, pl.DataFrame]:
         "CC steps near the 2 % current spread": _cycling(rng, 40, 300, 0.0, noise=0.04),
         "a discharge across cycle and step boundaries": _unbroken(rng, 6000),
         "fleet, cells interleaved": _fleet(rng),
+        "fleet, cells discharging to their last row": _discharging_fleet(
+            rng, {"measurement_id": ["cell-b", "cell-a", "cell-c"]}
+        ),
+        "single-bin segments (0.5 V quantum)": _cycling(rng, 30, 60, 0.5),
         "Int32 cycle count": _cycling(rng, 5, 300, 0.0).with_columns(
             pl.col("Cycle count").cast(pl.Int32)
         ),
@@ -144,6 +165,8 @@ KWARGS: list[dict[str, Any]] = [
     {"resolution": 0.001, "smoothing": 0.02},
     {"constant_current_only": False},
     {"min_points": 1},
+    {"min_points": 0},  # a segment whose every run is dropped (no interval left) is still dropped
+    {"min_points": 10**6},  # every segment too short: the error of segments found but dropped
 ]
 
 
@@ -229,6 +252,32 @@ def test_the_long_frame_is_cut_in_two_and_has_every_kind_of_segment() -> None:
     assert FRAMES["cycling, unquantised, NaNs"].get_column("Voltage [V]").is_nan().sum() > 10
     noisy = dqdv(FRAMES["CC steps near the 2 % current spread"]).get_column("Cycle count")
     assert 5 < noisy.n_unique() < 35  # some discharges' current spreads more than 2 %, some less
+    points = dqdv(FRAMES["single-bin segments (0.5 V quantum)"]).group_by("Cycle count").len()
+    lengths = points.get_column("len").to_numpy()
+    assert lengths.min() == 1 < lengths.max()  # single-bin segments, and longer ones
+    fleet = FRAMES["fleet, cells discharging to their last row"]
+    meet = fleet.get_column("measurement_id").ne(fleet.get_column("measurement_id").shift(1))
+    ends = fleet.filter(meet | meet.shift(-1))  # the last and first rows of two cells
+    assert ends.height == 4 and (ends.get_column("Current [A]") > 0).all()
+    assert (ends.get_column("Time [s]").diff().drop_nulls() > 0).all()  # a clock that runs on
+
+
+def test_a_fleet_keyed_by_two_columns(spy: list[str]) -> None:
+    """Cells named by two columns (``by=``), the first shared by two cells, in one cycle each
+    (so the cells' keys alone part their segments): the compiled pass numbers the cells by both
+    columns, as the numpy path does."""
+    keys: dict[str, list[Any]] = {"batch": ["b", "a", "a"], "cell": [1, 1, 2]}
+    frame = _discharging_fleet(np.random.default_rng(5), keys).with_columns(
+        pl.lit(0, dtype=pl.Int64).alias("Cycle count")
+    )
+    for cc in (True, False):
+        for function in (dqdv, dvdq):
+            call = partial(function, frame, by=["batch", "cell"], constant_current_only=cc)
+            expected = _numpy_path(call)
+            assert not isinstance(expected, str), expected
+            assert expected.select("batch", "cell").n_unique() == 3
+            assert_same(_outcome(call), expected)
+    assert "read_intervals" in spy
 
 
 def test_labels_that_are_not_integers_take_the_numpy_path(spy: list[str]) -> None:
