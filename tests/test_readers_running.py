@@ -1,7 +1,8 @@
-"""Counters restarted at each step in numpy blocks (``read._running``) equal the polars rules.
+"""finish's numpy shortcuts (``read._running`` and its own) equal the polars rules they replace.
 
-``_finish.split_by_direction`` and ``_finish.from_step_start`` state the rules; the numpy
-versions must give the same doubles, bit for bit, with steps and running sums crossing blocks.
+``_finish.split_by_direction``, ``_finish.from_step_start``, the rising-time check and the
+signed current state the rules; the numpy versions must give the same doubles, bit for bit,
+with steps and running sums crossing blocks.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from ionworks.data.columns import STEP_COUNT
+from ionworks.data.columns import CURRENT, STEP_COUNT
 from ionworks.data.read import _finish, _running
+from ionworks.data.read._finish import DIRECTION
 
 
 def _frame(rows: int) -> pl.DataFrame:
@@ -75,3 +77,27 @@ def test_increasing_times_are_checked_as_polars_checks_them(
     monkeypatch.setattr(_running, "BLOCK_ROWS", 3)
     series = pl.Series("t", times, dtype=pl.Float64)
     assert _finish.increasing(series) == bool((series.diff().slice(1) > 0).all())
+
+
+@pytest.mark.parametrize("charge_positive", [False, True])
+def test_current_signed_by_direction_runs_equals_the_polars_rule(charge_positive: bool) -> None:
+    # C -> -|I|, D -> |I|, anything else (R, a null, a lower-case letter) -> as the file's
+    # convention says; read once per run of the direction, set in numpy.
+    current = [1.0, -2.0, 0.0, -0.0, float("nan"), 3.0, -4.0, 5.0, -6.0, 7.0]
+    direction = ["C", "C", "D", "D", "C", None, "R", "c", "D", "R"]
+    frame = pl.DataFrame(
+        {CURRENT: current, DIRECTION: direction}, schema={CURRENT: pl.Float64, DIRECTION: pl.String}
+    )
+    got = frame.select(_finish.signed(frame, charge_positive=charge_positive)).to_series()
+    magnitude = pl.col(CURRENT).abs()
+    otherwise = -pl.col(CURRENT) if charge_positive else pl.col(CURRENT)
+    rule = (
+        pl.when(pl.col(DIRECTION) == "C")
+        .then(-magnitude)
+        .when(pl.col(DIRECTION) == "D")
+        .then(magnitude)
+        .otherwise(otherwise)
+    )
+    want = frame.select(rule).to_series()
+    assert _finish._signed_by_runs(frame, charge_positive=charge_positive) is not None
+    assert np.array_equal(got.to_numpy().view(np.int64), want.to_numpy().view(np.int64))
