@@ -343,15 +343,26 @@ CHECK = """
 """
 
 
-def test_an_unusable_numba_cache_directory_does_not_break_dqdv(tmp_path: Path) -> None:
-    """NUMBA_CACHE_DIR under a regular file (no one can create it, root included): numba finds
-    no place for its cache; the kernels still compile and dqdv still answers."""
+def test_no_place_for_numba_s_cache_does_not_break_dqdv(tmp_path: Path) -> None:
+    """numba finds no writable place for its cache (a read-only install and home): its only
+    locator the NUMBA_CACHE_DIR one, under a regular file (no one can create it, root
+    included). The kernels compile uncached (their decoration's RuntimeError caught) and dqdv
+    still answers. (NUMBA_CACHE_DIR alone would not do: numba then caches next to _jit.py.)"""
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     tests = str(Path(__file__).resolve().parent)
-    out = _python(CHECK, NUMBA_CACHE_DIR=str(blocker / "numba"), PYTHONPATH=tests)
+    uncached = CHECK + (
+        "    from ionworks.data.analysis import _jit\n"
+        "    print(*(getattr(_jit, f).stats.cache_path for f in ('read_intervals', '_histogram')))\n"
+    )
+    out = _python(
+        uncached,
+        NUMBA_CACHE_DIR=str(blocker / "numba"),
+        NUMBA_CACHE_LOCATOR_CLASSES="UserProvidedCacheLocator",
+        PYTHONPATH=tests,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.split() == ["compiled"], out.stderr[-3000:]
+    assert out.stdout.split() == ["compiled", "None", "None"], out.stderr[-3000:]
     assert out.stderr == ""
 
 
