@@ -123,7 +123,9 @@ def read(path: Path) -> pl.DataFrame:
     if mode_name is None:
         data = _integers(frame.select(exprs))
         return finish(data, file_columns=table.columns, infer_sign=_unsigned(data))
-    states = frame.get_column(mode_name).unique().drop_nulls()
+    # The distinct states from the runs of equal states (one comparison per row), not a hash
+    # of every row's text: a state changes only between steps.
+    states = frame.get_column(mode_name).rle().struct.field("value").unique().drop_nulls()
     letters = states.str.strip_chars().str.slice(0, 1)
     # Mostly the states are the letters already: the column is kept as it is, no lookup.
     as_written = bool((states == letters).all())
