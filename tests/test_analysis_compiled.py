@@ -372,3 +372,32 @@ def test_numba_disable_jit_takes_the_numpy_path() -> None:
     out = _python(CHECK, NUMBA_DISABLE_JIT="1", PYTHONPATH=tests)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split() == ["numpy"]
+
+
+def test_a_child_forked_while_the_kernels_load_runs_dqdv_in_numpy() -> None:
+    """A fork while another thread loads the kernels (its lock held for the seconds a compile
+    takes; numba's own compiler lock may be held too, by a thread the child does not have):
+    the child answers on the numpy path instead of waiting forever for those locks; the parent
+    goes on to load them. Before, the child hung (its alarm ends it then)."""
+    tests = str(Path(__file__).resolve().parent)
+    out = _python(
+        """
+        import os, signal
+        from ionworks.data.analysis import _kernels, dqdv
+        from test_analysis_known import slow_discharge
+
+        frame = slow_discharge()
+        with _kernels._LOCK:  # as a thread loading the kernels holds it
+            pid = os.fork()
+            if pid == 0:
+                signal.alarm(120)  # a deadlocked child ends instead of outliving the test
+                got = dqdv(frame)
+                os._exit(0 if _kernels.compiled() is None and got.height > 100 else 3)
+        _, status = os.waitpid(pid, 0)
+        print(os.waitstatus_to_exitcode(status))
+        print("compiled" if _kernels.compiled() is not None else "numpy")
+        """,
+        PYTHONPATH=tests,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split() == ["0", "compiled"], out.stderr[-3000:]

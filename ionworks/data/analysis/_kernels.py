@@ -11,6 +11,7 @@ so every call has the types the first call compiled (no second compile mid-run).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -102,6 +103,20 @@ def _frozen(values: Any, dtype: type) -> Any:
 
 _LOADED: list[Kernels | None] = []
 _LOCK = threading.Lock()
+
+
+def _forget_loading() -> None:
+    """In a forked child: a lock held at the fork stays held (the thread loading the kernels is
+    not there, and numba's compiler lock may be held by it too), so a child forked mid-load
+    takes the numpy path, with a fresh lock."""
+    global _LOCK
+    if not _LOADED and _LOCK.locked():
+        _LOADED.append(None)
+    _LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_loading)
 
 
 def compiled() -> Kernels | None:
