@@ -60,10 +60,10 @@ def split_restarted(
         for k, charge in enumerate((False, True)):
             if charge:
                 np.abs(change, out=counted)
-                counted[~(rates < 0.0)] = 0.0
+                np.copyto(counted, 0.0, where=~(rates < 0.0))
             else:  # polars orders NaN above every number: a NaN rate counts as discharge
-                counted[:] = change
-                counted[~((rates > 0.0) | np.isnan(rates))] = 0.0
+                np.copyto(counted, change)
+                np.copyto(counted, 0.0, where=rates <= 0.0)
             if first:
                 counted[0] += carry[k]
             np.cumsum(counted, out=counted)
