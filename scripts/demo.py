@@ -50,8 +50,14 @@ def timed(fn: Callable[[], T]) -> tuple[T, float]:
 
 def main() -> int:
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    # A private cache for the walkthrough, so "miss then hit" is what really happens.
-    ionworks.set_cache_directory(tempfile.mkdtemp(prefix="ionworks-demo-cache-"))
+    # A private cache for the walkthrough, so "miss then hit" is what really happens; deleted
+    # at the end, so repeated demos leave nothing behind in the temporary directory.
+    with tempfile.TemporaryDirectory(prefix="ionworks-demo-cache-") as cache:
+        ionworks.set_cache_directory(cache)
+        return walkthrough()
+
+
+def walkthrough() -> int:
     client = Ionworks()
     print(f"Server: {client.api_url}  ({client.health_check().get('status')})")
 
