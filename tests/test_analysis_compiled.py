@@ -402,3 +402,59 @@ def test_a_child_forked_while_the_kernels_load_runs_dqdv_in_numpy() -> None:
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split() == ["0", "compiled"], out.stderr[-3000:]
+
+
+def _top_held(top: float, cycles: int, rows: int = 100) -> pl.DataFrame:
+    """Discharges at 1 A, one a cycle, each starting with three samples at ``top`` volts (two
+    intervals of one voltage at the segment's highest), then falling 1.2 V; a rest between."""
+    parts = []
+    for cycle in range(cycles):
+        volts = np.concatenate([[top] * 3, top - np.linspace(0.001, 1.2, rows - 3), [3.0]])
+        parts.append(
+            pl.DataFrame(
+                {
+                    "Time [s]": np.arange(rows + 1, dtype=float) + 1000.0 * cycle,
+                    "Current [A]": np.append(np.ones(rows), 0.0),
+                    "Voltage [V]": volts,
+                    "Cycle count": np.full(rows + 1, cycle),
+                }
+            )
+        )
+    return pl.concat(parts)
+
+
+@pytest.mark.parametrize("path", ["numpy", "compiled"])
+@pytest.mark.parametrize("top", [4.066, 4.2])
+def test_a_constant_voltage_at_a_segment_s_top_keeps_its_charge_in_that_segment(
+    path: str, top: float
+) -> None:
+    """Without smoothing each segment's curve sums to the charge it passed (dQ/dV x bin width).
+    At 4.066 V (2 mV bins) the voltage over the bin width is just below a whole number, and a
+    segment's place on the whole grid added to it rounds up into the bin past the segment's
+    top: the intervals of one voltage there went to the next segment's first bin (numpy; past
+    the last segment a ValueError of mismatched shapes) or were dropped (compiled)."""
+    frame = _top_held(top, cycles=10)
+    call = partial(dqdv, frame, smoothing=0.0, resolution=0.002)
+    curve = _numpy_path(call) if path == "numpy" else _outcome(call)
+    assert not isinstance(curve, str), curve
+    sums = curve.group_by("Cycle count", maintain_order=True).agg(pl.col("dQ/dV [A.h/V]").sum())
+    charge = 99 * 1.0 / 3600  # 99 intervals of 1 s at 1 A, in A.h
+    np.testing.assert_allclose(sums.get_column("dQ/dV [A.h/V]") * 0.002, charge, rtol=1e-9)
+
+
+@pytest.mark.parametrize("path", ["numpy", "compiled"])
+def test_a_segment_s_curve_does_not_depend_on_the_other_segments(path: str) -> None:
+    """Each cycle's dQ/dV alone equals its part of the whole frame's (within float rounding),
+    smoothed or not: its place on the whole grid (after the segments before it) must not move
+    its charge. The intervals of one voltage at 4.066 V went one bin up when that place, added
+    to the voltage, rounded up (the first cycles, near the grid's start, were right)."""
+    frame = _top_held(4.066, cycles=10)
+    run = _numpy_path if path == "numpy" else _outcome
+    for smoothing in (0.005, 0.0):
+        whole = run(partial(dqdv, frame, smoothing=smoothing))
+        assert not isinstance(whole, str), whole
+        for (cycle,), part in whole.partition_by("Cycle count", as_dict=True).items():
+            alone = run(
+                partial(dqdv, frame.filter(pl.col("Cycle count") == cycle), smoothing=smoothing)
+            )
+            assert_same(alone, part)

@@ -47,11 +47,14 @@ def charge_histogram(
             edge += shift[start:stop]
         bins = index[start:stop], index[n + start : n + stop]
         shares = share[start:stop], share[n + start : n + stop]
-        found = _spread((lo[:m], hi[:m], dq[start:stop]), bins, shares, span[:m])
+        raw = (v0, v1, shift[start:stop], width)
+        found = _spread((lo[:m], hi[:m], dq[start:stop]), bins, shares, span[:m], raw)
         if found is not None:
             inner.append(found)
     index -= base
     mass = np.asarray(np.bincount(index, share, minlength=size), dtype=np.float64)  # no copy
+    # An upper end rounding up onto the edge past the last bin adds its share, 0, there.
+    mass = mass[:size]
     if inner:
         at = np.concatenate([i for i, _ in inner])
         at -= base
@@ -64,6 +67,7 @@ def _spread(
     bins: tuple[IntArray, IntArray],
     shares: tuple[Array, Array],
     span: Array,
+    raw: tuple[Array, Array, Array, float],
 ) -> tuple[IntArray, Array] | None:
     """The bins ``a``, ``b`` of the ends of intervals ``[lo, hi]`` (bin units, >= 0) and the
     shares of their charge ``dq`` there, written to ``bins`` and ``shares``; the whole bins
@@ -72,7 +76,8 @@ def _spread(
     An interval puts ``(hi - b) / (hi - lo)`` of its charge in the bin ``b`` of its upper end,
     ``(a + 1 - lo) / (hi - lo)`` in the bin ``a`` of its lower end (the rest, when they are
     neighbours) and ``1 / (hi - lo)`` in each whole bin between. An interval whose two samples
-    read the same voltage (quantisation) puts its charge in that voltage's bin. ``hi`` and
+    read the same voltage (quantisation) puts its charge in that voltage's bin
+    (:func:`_point_bins`, from ``raw``: the voltages, shifts and bin width). ``hi`` and
     ``span`` are overwritten.
     """
     lo, hi, dq = intervals
@@ -92,12 +97,24 @@ def _spread(
     if span.min() < 1e-6:
         point = span < 1e-6
         upper[point] = 0.0
+        a[point] = _point_bins(raw, point)
         b[point] = a[point]
     np.subtract(dq, upper, out=lower)
     if not wide.size:
         return None
     lower[wide] = own
     return _whole_bins(a[wide], b[wide], density)
+
+
+def _point_bins(raw: tuple[Array, Array, Array, float], point: npt.NDArray[np.bool_]) -> IntArray:
+    """The bins of the intervals of one voltage (``point``): the voltage's bin, then moved by
+    the whole number ``shift``. Floored after the shift, a voltage just below a bin edge can
+    round up into the next bin, past its segment's top bin (its charge then went to another
+    segment's curve, or past the grid's end)."""
+    v0, v1, shift, width = raw
+    lowest = np.minimum(v0[point], v1[point])
+    lowest /= width
+    return np.asarray(np.floor(lowest) + shift[point], dtype=np.int64)
 
 
 def _whole_bins(a: IntArray, b: IntArray, density: Array) -> tuple[IntArray, Array]:

@@ -232,20 +232,22 @@ def _histogram(
     """One segment's charge histogram (``_histogram._spread``): the lower ends' shares, then
     the upper ends', into ``mass`` (each bin's sum in the order bincount adds); the whole bins
     between into ``inner``. The shares are computed first without a branch (SIMD), bins as
-    floats (``floor``, exact: the values are positive), then scattered. A share beyond the
-    scratch grid (only without smoothing, by rounding at the top bin) is dropped."""
+    floats (``floor``, exact: the values are positive), then scattered. Only a share of 0
+    falls beyond the scratch grid (an upper end rounding up onto the edge past the top bin):
+    skipped."""
     start, stop = rows
     shift, resolution = grid
     n = stop - start
     x0, x1, q = v0[start:stop], v1[start:stop], dq[start:stop]
     ends_a, ends_b, lower, upper = scratch[0], scratch[1], scratch[2], scratch[3]
     for j in range(n):
-        e0 = x0[j] / resolution + shift
-        e1 = x1[j] / resolution + shift
+        r0, r1 = x0[j] / resolution, x1[j] / resolution
+        e0, e1 = r0 + shift, r1 + shift
         lo, hi = min(e0, e1), max(e0, e1)
         a, b = np.floor(lo), np.floor(hi)
         span = hi - lo
-        point = span < 1e-6  # one voltage: all of it in that bin
+        point = span < 1e-6  # one voltage: all of it in that bin (floored before the shift,
+        a = np.floor(min(r0, r1)) + shift if point else a  # as _histogram._point_bins)
         share = ((hi - b) * q[j]) / span
         share = 0.0 if point else share
         b = a if point else b
