@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -458,3 +458,19 @@ def test_a_segment_s_curve_does_not_depend_on_the_other_segments(path: str) -> N
                 partial(dqdv, frame.filter(pl.col("Cycle count") == cycle), smoothing=smoothing)
             )
             assert_same(alone, part)
+
+
+@pytest.mark.parametrize("path", ["numpy", "compiled"])
+@pytest.mark.parametrize("min_points", ["20", None, 20.5])
+def test_min_points_that_is_not_a_whole_number_is_a_clear_error(path: str, min_points: Any) -> None:
+    """Not a deep TypeError of numpy's comparison (or int()'s); and 20.5, which the numpy
+    path compared as it is and the compiled one as 20, is refused on both."""
+    frame = FRAMES["cycling with CV holds, 0.1 mV quantum"]
+    run = _numpy_path if path == "numpy" else _outcome
+    for function in (dqdv, dvdq):
+        got = run(partial(function, frame, min_points=min_points))
+        assert isinstance(got, str) and "min_points must be a whole number" in got, got
+    whole = run(partial(dqdv, frame, min_points=cast(Any, 20.0)))
+    assert_same(whole, run(partial(dqdv, frame, min_points=20)))
+    too_many = run(partial(dqdv, frame, min_points=10**30))  # past int64: not an OverflowError
+    assert isinstance(too_many, str) and f"min_points={10**30} samples" in too_many, too_many

@@ -22,6 +22,7 @@ import numpy.typing as npt
 from ._frames import Array
 
 IntArray = npt.NDArray[np.int64]
+_MOST = int(np.iinfo(np.int64).max)
 
 _log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class Kernels:
             *(_frozen(c, np.int64) for c in labels),
             discharge,
             constant_current_only,
-            int(min_points),
+            min(int(min_points), _MOST),  # a count never exceeds it; an int64 for numba
         )
         dq, v0, v1, segments, kept, first_row, last_row = found
         starts, rows, low, high = (values[:kept].copy() for values in segments)

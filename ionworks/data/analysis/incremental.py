@@ -67,6 +67,7 @@ def dqdv(
     ``Voltage [V]`` (bin centres) and ``dQ/dV [A.h/V]``.
     """
     _check(resolution=resolution, smoothing=smoothing)
+    min_points = _whole(min_points)
     parts = collect_parts(
         frame,
         step=step,
@@ -173,6 +174,7 @@ def dvdq(
     ``Voltage [V]`` (bin means, smoothed) and ``dV/dQ [V/A.h]``.
     """
     _check(resolution=resolution, smoothing=smoothing)
+    min_points = _whole(min_points)
     found = collect_segments(
         frame,
         step=step,
@@ -298,3 +300,15 @@ def _check(**values: float | None) -> None:
         ok = isinstance(value, int | float) and np.isfinite(value) and value >= 0
         if value is not None and (not ok or (value == 0 and name == "resolution")):
             raise DataError(f"{name} must be a positive number, got {value!r}.")
+
+
+def _whole(min_points: Any) -> int:
+    """``min_points`` as an int: a whole number (20.0 too), else a clear error (the segment
+    filter compares counts with it, in numpy or in the compiled pass, which takes an int)."""
+    ok = isinstance(min_points, int | float | np.integer | np.floating)
+    if isinstance(min_points, bool) or not ok or not float(min_points).is_integer():
+        raise DataError(
+            f"min_points must be a whole number (the fewest samples a segment needs), "
+            f"got {min_points!r}."
+        )
+    return int(min_points)
