@@ -89,6 +89,32 @@ def _unbroken(rng: np.random.Generator, rows: int) -> pl.DataFrame:
     )
 
 
+def _interrupted(rng: np.random.Generator, cycles: int) -> pl.DataFrame:
+    """Discharges under load from their first sample, the current dropping out for a sample
+    every so often (one step throughout): the voltage relaxes up meanwhile, so the first
+    interval after a dropout starts from a voltage above all the others of its segment."""
+    rows = 300
+    parts = []
+    for cycle in range(cycles):
+        amps = np.ones(rows)
+        volts = 4.1 - np.linspace(0.0, 0.8, rows) + 0.0005 * rng.standard_normal(rows)
+        drop = np.arange(int(rng.integers(5, 30)), rows - 2, 40)
+        amps[drop] = 0.0
+        volts[drop + 1] = 4.1 + rng.uniform(0.01, 0.05, drop.size)  # relaxed, then loaded
+        parts.append(
+            pl.DataFrame(
+                {
+                    "Time [s]": np.arange(rows, dtype=float) + 1000.0 * cycle,
+                    "Current [A]": np.append(amps[:-1], 0.0),
+                    "Voltage [V]": volts,
+                    "Step count": np.full(rows, cycle),
+                    "Cycle count": np.full(rows, cycle),
+                }
+            )
+        )
+    return pl.concat(parts)
+
+
 def _blanked(frame: pl.DataFrame, rng: np.random.Generator, share: float) -> pl.DataFrame:
     """Some voltages NaN, some currents missing, a time infinite: the dropped samples of a real
     cycler."""
@@ -151,6 +177,7 @@ def _frames() -> dict[str, pl.DataFrame]:
             rng, {"measurement_id": ["cell-b", "cell-a", "cell-c"]}
         ),
         "single-bin segments (0.5 V quantum)": _cycling(rng, 30, 60, 0.5),
+        "current dropouts within a step": _interrupted(rng, 8),
         "Int32 cycle count": _cycling(rng, 5, 300, 0.0).with_columns(
             pl.col("Cycle count").cast(pl.Int32)
         ),

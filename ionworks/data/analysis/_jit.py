@@ -269,7 +269,8 @@ def _histogram(
             e0 = x0[j] / resolution + shift
             e1 = x1[j] / resolution + shift
             density = q[j] / (max(e0, e1) - min(e0, e1))
-            for x in range(int(ends_a[j]) + 1 - origin, int(ends_b[j]) - origin):
+            top = min(int(ends_b[j]) - origin, width)  # never past the grid (no bounds checks)
+            for x in range(int(ends_a[j]) + 1 - origin, top):
                 inner[x] += density
 
 
