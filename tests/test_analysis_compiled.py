@@ -1,8 +1,7 @@
 """The compiled dQ/dV kernels (numba, the ``analysis`` extra) against the numpy path they
 replace, which stays the reference and the fallback: the same frames through both give the same
-curves (to 1e-12 of each column's scale; bit-equal on all but one case here, "tiny segments"
-without the current filter, 6e-17 apart), and without numba, or when it cannot compile, dqdv
-runs in numpy with no noise."""
+curves (to 1e-12 of each column's scale; most cases here are bit-equal, the others within
+2e-15), and without numba, or when it cannot compile, dqdv runs in numpy with no noise."""
 
 from __future__ import annotations
 
