@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from ionworks.data import read
 from ionworks.data.columns import CURRENT, CYCLE_FROM_CYCLER, STEP_COUNT, STEP_FROM_CYCLER
-from ionworks.data.read import _finish
+from ionworks.data.read import ReaderError, _finish
 
 DATA = Path(__file__).parent / "data" / "cyclers"
 
@@ -162,3 +163,16 @@ def test_run_numbers_on_counters_with_gaps_or_fractions_count_changes_alike() ->
         got = frame.select(_finish.run_number(frame, name)).to_series()
         assert got.to_list() == expected.to_list(), name
         assert got.dtype == pl.Int64
+
+
+def test_a_neware_date_that_does_not_parse_is_the_callers_error(tmp_path: Path) -> None:
+    # The row times are parsed on a thread while the numbers are scaled: a date that is not one
+    # is the reader's one-line error in the caller, naming the line and the value, not a worker
+    # thread's traceback or a null time.
+    header, rows = _neware_rows(DATA / "neware_small.csv")
+    date = header.index("Date")
+    rows[-1][date] = "2024-02-30 09:00:00"  # no such day
+    path = tmp_path / "bad_date.csv"
+    path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n")
+    with pytest.raises(ReaderError, match=r"bad_date\.csv: line 8: Date '2024-02-30 09:00:00'"):
+        read.time_series(path)
