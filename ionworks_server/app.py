@@ -13,8 +13,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from sqlalchemy import Engine
-from sqlalchemy.pool import QueuePool
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -62,21 +60,11 @@ class Operation:
     body: bool = False
     raw: Endpoint | None = None
     on_loop: bool = False
-    """Answered on the event loop when :meth:`AppContext.reads_in_process`, a pooled connection
-    is free (:func:`_idle_connection`) and the key is already verified: the handler is two
-    primary-key reads and a signature, some 0.1 ms, less than the worker-thread hop costs (two
-    thread wake-ups). Server CPU per table redirect 1.34 ms -> 1.02 ms (medians of 8 interleaved
-    runs of scripts/measure_api_request.py; the calls left in threads unchanged). A key to verify (scrypt) or refuse still goes to a thread."""
-
-
-def _idle_connection(engine: Engine) -> bool:
-    """Whether a pooled connection is free now, so the loop takes one without waiting: writer
-    threads waiting for SQLite's write lock (another process writing) can hold all of them, and
-    a loop waiting for one stalls every request of the process (4 s for a 4 s write, measured).
-    Not atomic: a thread may take the last free one first (rare); the loop then waits as it
-    would without this check."""
-    pool = engine.pool
-    return isinstance(pool, QueuePool) and pool.checkedin() > 0
+    """Answered on the event loop when :meth:`AppContext.reads_in_process` and the key is
+    already verified: the handler is two primary-key reads and a signature, some 0.1 ms, less
+    than the worker-thread hop costs (two thread wake-ups). Server CPU per table redirect 1.34 ms
+    -> 1.02 ms (medians of 8 interleaved runs of scripts/measure_api_request.py; the calls left
+    in threads unchanged). A key to verify (scrypt) or refuse still goes to a thread."""
 
 
 def api_route(op: Operation, schemas: BodySchemas) -> Endpoint:
@@ -96,7 +84,7 @@ def api_route(op: Operation, schemas: BodySchemas) -> Endpoint:
     def on_loop(request: Request) -> Response | None:
         """The answer computed here on the loop, or None: the key needs verifying elsewhere."""
         ctx: AppContext = request.app.state.ctx
-        if not ctx.reads_in_process() or not _idle_connection(ctx.engine):
+        if not ctx.reads_in_process():
             return None
         caller = known_caller(ctx.engine, request.headers)
         if caller is None:

@@ -14,9 +14,7 @@ import anyio
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.pool import QueuePool
 
-from ionworks_server import app as app_module
 from ionworks_server import auth, measurements
 from ionworks_server.app import build_context, create_app
 from ionworks_server.auth import ensure_key, ensure_organization, ensure_user, revoke_key
@@ -141,35 +139,4 @@ def test_reads_over_a_socket_always_go_to_a_thread(served: Served) -> None:
 
     served.ctx.storage.__class__ = RemoteStorage
     served.get(served.table(), served.table())
-    assert served.where == [False, False]
-
-
-def test_with_every_pooled_connection_held_the_redirect_waits_in_a_thread(
-    served: Served, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Writer threads waiting for SQLite's write lock (another process writing) can hold every
-    pooled connection: taken on the loop, the next one would stall every request of this
-    process until one came back (4 s for a 4 s write, measured). The redirect then waits in a
-    thread, as before: here the thread's key check gives the connections back itself, so no
-    timing is involved (taking one on the loop waits for the pool's timeout, then fails)."""
-    served.get(served.table())  # the key verified
-    pool = served.ctx.engine.pool
-    assert isinstance(pool, QueuePool)
-    monkeypatch.setattr(pool, "_timeout", 2.0)  # a loop that waits fails in 2 s, not 30
-    held = [served.ctx.engine.raw_connection() for _ in range(pool.size() + pool._max_overflow)]
-    assert pool.checkedin() == 0
-    check_key = auth.authenticate  # the name app.py calls, patched there below
-
-    def give_back_then_check(*args: Any) -> Any:
-        while held:
-            held.pop().close()
-        return check_key(*args)
-
-    monkeypatch.setattr(app_module, "authenticate", give_back_then_check)
-    try:
-        (answer,) = served.get(served.table())
-    finally:
-        while held:
-            held.pop().close()
-    assert answer.status_code == 302
     assert served.where == [False, False]
