@@ -23,7 +23,7 @@ from starlette.routing import Match, Route
 from starlette.types import Scope
 
 from . import __version__, measurements, pipelines, projects, resources, tags, uploads
-from .auth import authenticate, known_caller
+from .auth import authenticate
 from .bodies import read_json_body
 from .config import Settings
 from .context import AppContext, Call
@@ -59,12 +59,6 @@ class Operation:
     handler: Handler | None = None
     body: bool = False
     raw: Endpoint | None = None
-    on_loop: bool = False
-    """Answered on the event loop when :meth:`AppContext.reads_in_process` and the key is
-    already verified: the handler is two primary-key reads and a signature, some 0.1 ms, less
-    than the worker-thread hop costs (two thread wake-ups). Server CPU per table redirect 1.34 ms
-    -> 1.02 ms (medians of 8 interleaved runs of scripts/measure_api_request.py; the calls left
-    in threads unchanged). A key to verify (scrypt) or refuse still goes to a thread."""
 
 
 def api_route(op: Operation, schemas: BodySchemas) -> Endpoint:
@@ -81,22 +75,8 @@ def api_route(op: Operation, schemas: BodySchemas) -> Endpoint:
         check_query_values(request.query_params)
         return handler(Call(ctx, caller, request, {}))
 
-    def on_loop(request: Request) -> Response | None:
-        """The answer computed here on the loop, or None: the key needs verifying elsewhere."""
-        ctx: AppContext = request.app.state.ctx
-        if not ctx.reads_in_process():
-            return None
-        caller = known_caller(ctx.engine, request.headers)
-        if caller is None:
-            return None
-        check_query_values(request.query_params)
-        return handler(Call(ctx, caller, request, {}))
-
     async def endpoint(request: Request) -> Response:
         if not op.body:
-            answered = on_loop(request) if op.on_loop else None
-            if answered is not None:
-                return answered
             return await run_in_threadpool(unbodied, request)
         ctx: AppContext = request.app.state.ctx
         caller = await run_in_threadpool(authenticate, ctx.engine, request.headers)
@@ -255,14 +235,12 @@ OPERATIONS: tuple[Operation, ...] = (
         "GET",
         "/cell_measurements/{cell_measurement_id}/time_series/download",
         measurements.download_time_series,
-        on_loop=True,
     ),
     Operation(
         "download_steps",
         "GET",
         "/cell_measurements/{cell_measurement_id}/steps/download",
         measurements.download_steps,
-        on_loop=True,
     ),
     Operation(
         "get_cycles",

@@ -55,7 +55,6 @@ __all__ = [
     "generate_key",
     "hash_key",
     "key_id",
-    "known_caller",
     "revoke_key",
     "verify_key",
 ]
@@ -305,16 +304,6 @@ def _load_caller(engine: Engine, row_id: str) -> Caller | None:
         return None
     user_id, email, org_id, org_name, default_project_id = row
     return Caller(user_id, email, org_id, org_name, default_project_id)
-
-
-def known_caller(engine: Engine, headers: Any) -> Caller | None:
-    """The caller of a key this process has verified, from its row read now (a revoked key, or
-    its user or organization deleted, is None at once); None too for any key that would need
-    hashing or refusing: :func:`authenticate` decides those. Never hashes, so it may run where
-    a 50-100 ms scrypt must not (the event loop)."""
-    key = _presented_key(headers)
-    row_id = None if key is None else _CACHE.row_id(engine, key)
-    return None if row_id is None else _load_caller(engine, row_id)
 
 
 def authenticate(engine: Engine, headers: Any) -> Caller:

@@ -1,8 +1,7 @@
 """What a request handler gets: the app-wide context and the authenticated call.
 
 Handlers are plain synchronous functions ``handler(call) -> Response`` run in a worker thread by
-:func:`ionworks_server.app.api_route`, so database and file work never blocks the event loop; the
-one exception is ``Operation.on_loop`` (the table redirects: two primary-key reads in process).
+:func:`ionworks_server.app.api_route`, so database and file work never blocks the event loop.
 """
 
 from __future__ import annotations
@@ -31,12 +30,6 @@ class AppContext:
     engine: Engine
     storage: Storage
     worker: Worker
-
-    def reads_in_process(self) -> bool:
-        """Whether the database and the stored files are read in this process without network
-        round trips (SQLite, storage on local disk), so a primary-key read and a signature may
-        run on the event loop; PostgreSQL and S3 storage answer over sockets."""
-        return self.engine.dialect.name == "sqlite" and type(self.storage) is Storage
 
 
 @dataclass
