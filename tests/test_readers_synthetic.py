@@ -26,7 +26,7 @@ from ionworks.data.columns import (
     TIME,
     VOLTAGE,
 )
-from ionworks.data.read import ReaderError, _finish
+from ionworks.data.read import ReaderError, _finish, _running
 
 DATA = Path(__file__).parent / "data" / "cyclers"
 
@@ -376,7 +376,7 @@ def test_integrated_per_step_sums_equal_the_window_bit_for_bit(
         "c": (-pl.col(CURRENT)).clip(lower_bound=0.0),
     }
     window = frame.select(_finish.integrated(r).alias(n) for n, r in rates.items())
-    monkeypatch.setattr(_finish, "BLOCK_ROWS", 1000)  # blocks that do not divide the rows
+    monkeypatch.setattr(_running, "BLOCK_ROWS", 1000)  # blocks that do not divide the rows
     looped = pl.DataFrame(_finish.integrated_series(frame, pl.col(CURRENT), ("d", "c")))
     monkeypatch.setattr(_finish, "LOOPED_STEPS", 10)
     windowed = pl.DataFrame(_finish.integrated_series(frame, pl.col(CURRENT), ("d", "c")))

@@ -9,7 +9,6 @@ per-step capacities and energies, and power.
 from __future__ import annotations
 
 from itertools import pairwise
-from typing import Any
 
 import numpy as np
 import polars as pl
@@ -34,9 +33,7 @@ from ..columns import (
 from ..errors import DataError
 from . import _pieces, _running
 from ._errors import ReaderError
-
-Ints = np.ndarray[Any, np.dtype[np.integer[Any]]]
-Floats = np.ndarray[Any, np.dtype[np.float64]]
+from ._running import Floats, Ints
 
 MODE = "Mode from cycler"
 """The cycler's per-row state (charge, discharge, rest...), kept as the file wrote it."""
@@ -356,10 +353,6 @@ def _area(rate: pl.Expr) -> pl.Expr:
     return pl.when((step != step.shift()).fill_null(True)).then(0.0).otherwise(area)
 
 
-BLOCK_ROWS = 1 << 16
-"""Rows of :func:`_areas` worked at a time, so its passes over a block stay in the CPU's caches."""
-
-
 def _areas(time: Floats, rate: Floats, negate: bool) -> Floats:
     """:func:`_area` of ``rate``'s positive part (of its negative part's magnitude if ``negate``)
     in numpy, for values without nulls (step starts are left to :func:`_sum_steps`).
@@ -371,9 +364,10 @@ def _areas(time: Floats, rate: Floats, negate: bool) -> Floats:
     """
     rows = len(rate)
     area = np.empty(rows)
-    clipped, dt = np.empty(BLOCK_ROWS + 1), np.empty(BLOCK_ROWS)
-    for low in range(1, rows, BLOCK_ROWS):
-        high = min(low + BLOCK_ROWS, rows)
+    block_rows = _running.BLOCK_ROWS  # blocks that stay in the CPU's caches
+    clipped, dt = np.empty(block_rows + 1), np.empty(block_rows)
+    for low in range(1, rows, block_rows):
+        high = min(low + block_rows, rows)
         width = high - low
         step, part = dt[:width], clipped[: width + 1]
         np.subtract(time[low:high], time[low - 1 : high - 1], out=step)
